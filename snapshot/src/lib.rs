@@ -1,0 +1,343 @@
+//! The snapshot a guest returns, as plain Rust with a stable JSON form.
+//!
+//! This crate mirrors the records of `wit/scraper.wit` one for one. It owns
+//! the golden JSON format of `fixtures/` (what a guest must return for a
+//! cassette) and the comparison of two snapshots. The guest builds its
+//! answer in these types and converts them to the WIT types at its edge; the
+//! host converts the WIT types back. It must never hold behaviour of either
+//! side: no parsing of the site, no storage.
+
+mod date;
+mod diff;
+
+pub use date::{Date, DateError, days_in_month, paris_iso, paris_offset_at, parse_timestamp};
+pub use diff::{Difference, diff_outcomes};
+
+use serde::{Deserialize, Serialize};
+
+/// The contract version this crate mirrors (`package hellowatt:scraper@…`).
+pub const CONTRACT_VERSION: &str = "1.0.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DataKind {
+    Homes,
+    ElectricityDaily,
+    ElectricityCurve,
+    GasDaily,
+    Temperature,
+    Tempo,
+}
+
+impl DataKind {
+    pub const ALL: [DataKind; 6] = [
+        DataKind::Homes,
+        DataKind::ElectricityDaily,
+        DataKind::ElectricityCurve,
+        DataKind::GasDaily,
+        DataKind::Temperature,
+        DataKind::Tempo,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataKind::Homes => "homes",
+            DataKind::ElectricityDaily => "electricity-daily",
+            DataKind::ElectricityCurve => "electricity-curve",
+            DataKind::GasDaily => "gas-daily",
+            DataKind::Temperature => "temperature",
+            DataKind::Tempo => "tempo",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DataKind> {
+        DataKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Energy {
+    Electricity,
+    Gas,
+}
+
+impl Energy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Energy::Electricity => "electricity",
+            Energy::Gas => "gas",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TempoColour {
+    Blue,
+    White,
+    Red,
+}
+
+impl TempoColour {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TempoColour::Blue => "blue",
+            TempoColour::White => "white",
+            TempoColour::Red => "red",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TempoColour> {
+        match s {
+            "blue" => Some(TempoColour::Blue),
+            "white" => Some(TempoColour::White),
+            "red" => Some(TempoColour::Red),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GuestInfo {
+    pub name: String,
+    pub version: String,
+    pub contract: String,
+    pub provides: Vec<DataKind>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meter {
+    pub id: String,
+    pub energy: Energy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Home {
+    pub id: String,
+    pub address: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub meters: Vec<Meter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    pub home_id: String,
+    pub energy: Option<Energy>,
+    pub provider: Option<String>,
+    pub offer: Option<String>,
+    pub state: String,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeriodValue {
+    pub period: String,
+    pub kwh: Option<f64>,
+    pub eur: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DailyReading {
+    pub meter_id: String,
+    pub date: Date,
+    pub periods: Vec<PeriodValue>,
+    pub kwh: Option<f64>,
+    pub eur: Option<f64>,
+    pub subscription_eur: Option<f64>,
+    pub co2_kg: Option<f64>,
+    pub solar_production_kwh: Option<f64>,
+    pub solar_production_eur: Option<f64>,
+    pub injection_kwh: Option<f64>,
+    pub injection_eur: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub meter_id: String,
+    /// Seconds since the Unix epoch, UTC.
+    pub start: i64,
+    pub date: Date,
+    pub minutes: u16,
+    pub kwh: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Temperature {
+    pub home_id: String,
+    pub date: Date,
+    pub celsius: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TempoSource {
+    TariffKeys,
+    Service,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TempoDay {
+    pub date: Date,
+    pub colour: Option<TempoColour>,
+    pub source: TempoSource,
+    pub meter_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", content = "detail", rename_all = "kebab-case")]
+pub enum WindowStatus {
+    Complete,
+    FetchOngoing,
+    SiteError(String),
+    NotAvailable(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub subject: String,
+    pub kind: DataKind,
+    pub start: Date,
+    pub end: Date,
+    #[serde(flatten)]
+    pub status: WindowStatus,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub homes: Vec<Home>,
+    pub contracts: Vec<Contract>,
+    pub daily: Vec<DailyReading>,
+    pub curve: Vec<CurvePoint>,
+    pub temperatures: Vec<Temperature>,
+    pub tempo_days: Vec<TempoDay>,
+    pub windows: Vec<Window>,
+}
+
+impl Snapshot {
+    /// Sorts every list by its natural key, so that two guests that return
+    /// the same records in another order compare equal.
+    pub fn normalize(&mut self) {
+        self.homes.sort_by(|a, b| a.id.cmp(&b.id));
+        for home in &mut self.homes {
+            home.meters.sort_by(|a, b| (a.energy, &a.id).cmp(&(b.energy, &b.id)));
+        }
+        self.contracts.sort_by(|a, b| {
+            (&a.home_id, a.energy, &a.provider, &a.offer, &a.state).cmp(&(
+                &b.home_id, b.energy, &b.provider, &b.offer, &b.state,
+            ))
+        });
+        self.daily.sort_by(|a, b| (&a.meter_id, a.date).cmp(&(&b.meter_id, b.date)));
+        for reading in &mut self.daily {
+            reading.periods.sort_by(|a, b| a.period.cmp(&b.period));
+        }
+        self.curve.sort_by(|a, b| (&a.meter_id, a.start).cmp(&(&b.meter_id, b.start)));
+        self.temperatures.sort_by(|a, b| (&a.home_id, a.date).cmp(&(&b.home_id, b.date)));
+        self.tempo_days.sort_by(|a, b| {
+            (a.date, &a.meter_id, a.source as u8).cmp(&(b.date, &b.meter_id, b.source as u8))
+        });
+        self.windows.sort_by(|a, b| {
+            (&a.subject, a.kind, a.start, a.end).cmp(&(&b.subject, b.kind, b.start, b.end))
+        });
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    pub retry_after_seconds: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unavailable {
+    pub status: Option<u16>,
+    pub retry_after_seconds: Option<u64>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteChange {
+    pub location: String,
+    pub detail: String,
+}
+
+/// Why a sync failed, mirroring the contract's `sync-error`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SyncError {
+    CredentialsRejected { detail: String },
+    RateLimited(RateLimit),
+    SessionLost { detail: String },
+    SiteUnavailable(Unavailable),
+    SiteChanged(SiteChange),
+    Transport { detail: String },
+    Other { detail: String },
+}
+
+impl SyncError {
+    /// The case's name as in the contract, for logs and the store.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SyncError::CredentialsRejected { .. } => "credentials-rejected",
+            SyncError::RateLimited(_) => "rate-limited",
+            SyncError::SessionLost { .. } => "session-lost",
+            SyncError::SiteUnavailable(_) => "site-unavailable",
+            SyncError::SiteChanged(_) => "site-changed",
+            SyncError::Transport { .. } => "transport",
+            SyncError::Other { .. } => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::CredentialsRejected { detail } => {
+                write!(f, "the site rejected the credentials: {detail}")
+            }
+            SyncError::RateLimited(r) => match r.retry_after_seconds {
+                Some(s) => write!(f, "rate-limited by the site (retry after {s} s): {}", r.detail),
+                None => write!(f, "rate-limited by the site: {}", r.detail),
+            },
+            SyncError::SessionLost { detail } => {
+                write!(f, "the session expired and could not be re-established: {detail}")
+            }
+            SyncError::SiteUnavailable(u) => match u.status {
+                Some(s) => write!(f, "the site is unavailable (HTTP {s}): {}", u.detail),
+                None => write!(f, "the site is unavailable: {}", u.detail),
+            },
+            SyncError::SiteChanged(c) => {
+                write!(f, "the site changed at {}: {}", c.location, c.detail)
+            }
+            SyncError::Transport { detail } => write!(f, "transport failure: {detail}"),
+            SyncError::Other { detail } => write!(f, "{detail}"),
+        }
+    }
+}
+
+impl std::error::Error for SyncError {}
+
+/// What a `sync` call gave: the form of a golden file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Snapshot(Snapshot),
+    Error(SyncError),
+}
+
+impl Outcome {
+    pub fn from_result(result: Result<Snapshot, SyncError>) -> Outcome {
+        match result {
+            Ok(s) => Outcome::Snapshot(s),
+            Err(e) => Outcome::Error(e),
+        }
+    }
+
+    pub fn normalize(&mut self) {
+        if let Outcome::Snapshot(s) = self {
+            s.normalize();
+        }
+    }
+}
