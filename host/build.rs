@@ -1,1 +1,74 @@
-fn main() {}
+//! Builds the bundled guests for `wasm32-wasip2` with the workspace's
+//! `guest` profile, once per change of their sources (not once per test),
+//! in a target directory of their own so that the nested cargo does not
+//! wait on the lock of the build that runs this script.
+//!
+//! `HELLOWATT_GUEST_WASM` (the helloWatt scraper, embedded as the default
+//! guest) and `HELLOWATT_HOSTILE_WASM` (a misbehaving guest for the tests)
+//! point at the results.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const GUESTS: [(&str, &str, &str); 2] = [
+    ("hellowatt-guest", "hellowatt_guest", "HELLOWATT_GUEST_WASM"),
+    ("hellowatt-hostile-guest", "hellowatt_hostile_guest", "HELLOWATT_HOSTILE_WASM"),
+];
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest.parent().expect("host/ is inside the workspace").to_path_buf();
+    for watched in ["guest/src", "guest/Cargo.toml", "tests/guests", "wit", "snapshot/src", "snapshot/Cargo.toml", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    println!("cargo:rerun-if-env-changed=HELLOWATT_GUEST_TARGET_DIR");
+    println!("cargo:rerun-if-env-changed=HELLOWATT_PREBUILT_GUESTS");
+
+    // Packagers (and offline builds) can hand in guests built elsewhere.
+    if let Some(dir) = std::env::var_os("HELLOWATT_PREBUILT_GUESTS") {
+        for (_, file, var) in GUESTS {
+            let wasm = PathBuf::from(&dir).join(format!("{file}.wasm"));
+            assert!(wasm.is_file(), "HELLOWATT_PREBUILT_GUESTS: {} is missing", wasm.display());
+            println!("cargo:rustc-env={var}={}", wasm.display());
+        }
+        return;
+    }
+
+    let target_dir = std::env::var_os("HELLOWATT_GUEST_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target").join("guests"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args(["build", "--profile", "guest", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target_dir);
+    for (package, _, _) in GUESTS {
+        cmd.args(["-p", package]);
+    }
+    // What the outer build sets for itself must not leak into the guests'
+    // build: flags for the host target, clippy's wrapper, a forced target.
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CLIPPY_ARGS",
+        "CLIPPY_CONF_DIR",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("running cargo to build the guests");
+    if !status.success() {
+        panic!(
+            "building the guests failed (see above). They need the wasm32-wasip2 target: \
+             `rustup target add wasm32-wasip2` (rust-toolchain.toml asks rustup for it)"
+        );
+    }
+    for (_, file, var) in GUESTS {
+        let wasm = target_dir.join("wasm32-wasip2").join("guest").join(format!("{file}.wasm"));
+        assert!(Path::new(&wasm).is_file(), "{} was not produced", wasm.display());
+        println!("cargo:rustc-env={var}={}", wasm.display());
+    }
+}

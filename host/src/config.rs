@@ -1,0 +1,349 @@
+//! Configuration: a TOML file (`--config`), every key overridable by an
+//! environment variable `HELLOWATT_<KEY>`, so that one account runs with no
+//! file at all.
+//!
+//! It owns the keys, their defaults and their checks; a mistake names the
+//! key (and the variable it came from) and how to fix it. It must never
+//! print a password: `Secret` has no readable `Debug` or `Display`.
+
+use crate::policy::{DEFAULT_SITE, HttpLimits, Origin};
+use crate::runtime::Limits;
+use anyhow::{Context, Result, anyhow, bail};
+use hellowatt_snapshot::DataKind;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A password or other secret: readable only through `expose`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// The keys of the file, each also read from `HELLOWATT_<KEY>`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    account: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    db: Option<PathBuf>,
+    site_url: Option<String>,
+    guest: Option<PathBuf>,
+    kinds: Option<Vec<String>>,
+    pacing_ms: Option<u64>,
+    request_timeout_seconds: Option<u64>,
+    max_response_mib: Option<u64>,
+    max_requests: Option<u32>,
+    memory_mib: Option<u64>,
+    cpu_seconds: Option<u64>,
+    call_timeout_seconds: Option<u64>,
+}
+
+/// (key, kind of value) — the environment overlay needs to know how to
+/// read a string from a variable.
+const KEYS: [(&str, ValueKind); 15] = [
+    ("account", ValueKind::Text),
+    ("email", ValueKind::Text),
+    ("password", ValueKind::Text),
+    ("password_file", ValueKind::Text),
+    ("db", ValueKind::Text),
+    ("site_url", ValueKind::Text),
+    ("guest", ValueKind::Text),
+    ("kinds", ValueKind::List),
+    ("pacing_ms", ValueKind::Integer),
+    ("request_timeout_seconds", ValueKind::Integer),
+    ("max_response_mib", ValueKind::Integer),
+    ("max_requests", ValueKind::Integer),
+    ("memory_mib", ValueKind::Integer),
+    ("cpu_seconds", ValueKind::Integer),
+    ("call_timeout_seconds", ValueKind::Integer),
+];
+
+#[derive(Clone, Copy)]
+enum ValueKind {
+    Text,
+    Integer,
+    List,
+}
+
+/// The kinds a sync asks for when the configuration names none.
+pub const DEFAULT_KINDS: [DataKind; 5] = [
+    DataKind::Homes,
+    DataKind::ElectricityDaily,
+    DataKind::ElectricityCurve,
+    DataKind::GasDaily,
+    DataKind::Temperature,
+];
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The local name of the account (rows in the store are filed under it).
+    pub account: String,
+    pub email: Option<String>,
+    pub password: Option<Secret>,
+    pub db: PathBuf,
+    pub site: Origin,
+    /// A guest file to use instead of the bundled one.
+    pub guest: Option<PathBuf>,
+    pub kinds: Vec<DataKind>,
+    pub http: HttpLimits,
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Reads the file (if any), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config> {
+        Config::load_from(file, |k| std::env::var(k).ok())
+    }
+
+    pub fn load_from(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the configuration file {}", path.display()))?;
+                let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                    anyhow!("{}: {}", path.display(), e.message()).context("the configuration file is not valid TOML")
+                })?;
+                if table.contains_key("password") {
+                    check_private(path)?;
+                }
+                table
+            }
+            None => toml::Table::new(),
+        };
+        let mut from_env = Vec::new();
+        for (key, kind) in KEYS {
+            let var = format!("HELLOWATT_{}", key.to_ascii_uppercase());
+            let Some(raw) = env(&var) else { continue };
+            let value = match kind {
+                ValueKind::Text => toml::Value::String(raw),
+                ValueKind::Integer => match raw.trim().parse::<i64>() {
+                    Ok(n) => toml::Value::Integer(n),
+                    Err(_) => bail!("{var}={raw:?} is not a whole number"),
+                },
+                ValueKind::List => toml::Value::Array(
+                    raw.split(',')
+                        .map(|s| s.trim())
+                        .filter(|s| !s.is_empty())
+                        .map(|s| toml::Value::String(s.to_string()))
+                        .collect(),
+                ),
+            };
+            table.insert(key.to_string(), value);
+            from_env.push(var);
+        }
+        let file_config: FileConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
+            let origin = match file {
+                Some(p) => format!("in {}", p.display()),
+                None => "in the environment".into(),
+            };
+            anyhow!(
+                "configuration error {origin}: {} (known keys: {})",
+                e.message(),
+                KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+            )
+        })?;
+        file_config.resolve()
+    }
+}
+
+impl FileConfig {
+    fn resolve(self) -> Result<Config> {
+        let password = match (self.password, self.password_file) {
+            (Some(_), Some(_)) => bail!("set `password` or `password_file`, not both"),
+            (Some(p), None) => Some(Secret::new(p)),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading password_file {}", path.display()))?;
+                Some(Secret::new(text.trim_end_matches(['\r', '\n'])))
+            }
+            (None, None) => None,
+        };
+        let site = Origin::parse(self.site_url.as_deref().unwrap_or(DEFAULT_SITE))
+            .map_err(|e| anyhow!("site_url: {e}"))?;
+        let kinds = match self.kinds {
+            None => DEFAULT_KINDS.to_vec(),
+            Some(list) => list
+                .iter()
+                .map(|k| {
+                    DataKind::parse(k).ok_or_else(|| {
+                        anyhow!(
+                            "kinds: unknown data kind {k:?} (known: {})",
+                            DataKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?,
+        };
+        let positive = |key: &str, v: Option<u64>, default: u64| -> Result<u64> {
+            match v {
+                Some(0) => bail!("{key} must be greater than 0"),
+                Some(v) => Ok(v),
+                None => Ok(default),
+            }
+        };
+        let defaults = HttpLimits::default();
+        let http = HttpLimits {
+            pacing: self.pacing_ms.map(Duration::from_millis).unwrap_or(defaults.pacing),
+            request_timeout: Duration::from_secs(positive(
+                "request_timeout_seconds",
+                self.request_timeout_seconds,
+                defaults.request_timeout.as_secs(),
+            )?),
+            max_response_bytes: positive("max_response_mib", self.max_response_mib, defaults.max_response_bytes >> 20)?
+                << 20,
+            max_requests: match self.max_requests {
+                Some(0) => bail!("max_requests must be greater than 0"),
+                Some(n) => n,
+                None => defaults.max_requests,
+            },
+        };
+        let limit_defaults = Limits::default();
+        let memory_mib = positive("memory_mib", self.memory_mib, (limit_defaults.memory_bytes >> 20) as u64)?;
+        let limits = Limits {
+            memory_bytes: usize::try_from(memory_mib << 20).context("memory_mib is too large")?,
+            cpu_per_call: Duration::from_secs(positive(
+                "cpu_seconds",
+                self.cpu_seconds,
+                limit_defaults.cpu_per_call.as_secs(),
+            )?),
+            wall_per_call: Duration::from_secs(positive(
+                "call_timeout_seconds",
+                self.call_timeout_seconds,
+                limit_defaults.wall_per_call.as_secs(),
+            )?),
+        };
+        let account = self.account.unwrap_or_else(|| "default".into());
+        if account.trim().is_empty() {
+            bail!("account must not be empty");
+        }
+        Ok(Config {
+            account,
+            email: self.email,
+            password,
+            db: self.db.unwrap_or_else(|| PathBuf::from("hellowatt.db")),
+            site,
+            guest: self.guest,
+            kinds,
+            http,
+            limits,
+        })
+    }
+}
+
+impl Config {
+    /// The credentials, or what to do to give them.
+    pub fn credentials(&self) -> Result<(&str, &Secret)> {
+        match (&self.email, &self.password) {
+            (Some(e), Some(p)) if !e.is_empty() && !p.expose().is_empty() => Ok((e, p)),
+            _ => bail!(
+                "no helloWatt credentials: set HELLOWATT_EMAIL and HELLOWATT_PASSWORD (or \
+                 `email` and `password`/`password_file` in the configuration file)"
+            ),
+        }
+    }
+}
+
+/// A file holding a password must not be readable by other users.
+#[cfg(unix)]
+fn check_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .with_context(|| format!("reading the permissions of {}", path.display()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} holds a password and can be read by other users (mode {:o}): run `chmod 600 {}`, \
+             or move the password to HELLOWATT_PASSWORD or a password_file",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn environment_alone_is_enough() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("HELLOWATT_EMAIL", "a@example.org"),
+                ("HELLOWATT_PASSWORD", "Pass-word-2026!"),
+                ("HELLOWATT_DB", "/tmp/x.db"),
+                ("HELLOWATT_SITE_URL", "http://127.0.0.1:8080"),
+                ("HELLOWATT_PACING_MS", "0"),
+                ("HELLOWATT_KINDS", "homes, gas-daily"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.credentials().unwrap().1.expose(), "Pass-word-2026!");
+        assert_eq!(c.site.url(), "http://127.0.0.1:8080");
+        assert_eq!(c.http.pacing, Duration::ZERO);
+        assert_eq!(c.kinds, vec![DataKind::Homes, DataKind::GasDaily]);
+        assert!(!format!("{c:?}").contains("Pass-word"));
+    }
+
+    #[test]
+    fn mistakes_name_the_key() {
+        let e = Config::load_from(None, env(&[("HELLOWATT_PACING_MS", "fast")])).unwrap_err();
+        assert!(e.to_string().contains("HELLOWATT_PACING_MS"), "{e}");
+        let e = Config::load_from(None, env(&[("HELLOWATT_KINDS", "electricity")])).unwrap_err();
+        assert!(e.to_string().contains("unknown data kind \"electricity\""), "{e}");
+        let e = Config::load_from(None, env(&[("HELLOWATT_SITE_URL", "ftp://x")])).unwrap_err();
+        assert!(e.to_string().contains("site_url"), "{e}");
+        assert!(Config::load_from(None, env(&[])).unwrap().credentials().is_err());
+    }
+
+    #[test]
+    fn files_and_their_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "email = \"a@example.org\"\npasword = \"typo\"\n").unwrap();
+        let e = Config::load_from(Some(&path), env(&[])).unwrap_err();
+        assert!(format!("{e:#}").contains("pasword"), "{e:#}");
+
+        std::fs::write(&path, "email = \"a@example.org\"\npassword = \"Pass-word-2026!\"\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = Config::load_from(Some(&path), env(&[])).unwrap_err();
+            assert!(e.to_string().contains("chmod 600"), "{e}");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let c = Config::load_from(Some(&path), env(&[("HELLOWATT_EMAIL", "b@example.org")])).unwrap();
+        assert_eq!(c.email.as_deref(), Some("b@example.org"), "the environment wins");
+    }
+}

@@ -1,0 +1,388 @@
+//! The HTTP policy of a guest run: the only door between a guest and the
+//! network.
+//!
+//! It owns the allow-list (exactly one origin: the configured site), the
+//! accepted methods, the pacing between requests, the per-request timeout,
+//! the response size cap and the request count cap, and it routes allowed
+//! requests either to the network or to a cassette replay (`guest check`).
+//! Everything refused answers `HttpRequestDenied` and is recorded with the
+//! reason, so a report can say which rule was hit. It also learns the
+//! run's secrets as they pass (cookie values, CSRF tokens) so that guest
+//! logs can be redacted. It must never log a header value or a body.
+
+use crate::redact::Redactor;
+use bytes::Bytes;
+use hellowatt_fixtures::{Replay, ReplayRequest};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
+
+/// The default site, the only origin allowed unless configured otherwise.
+pub const DEFAULT_SITE: &str = "https://www.hellowatt.fr";
+
+/// A scheme, host and port: what the allow-list compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Origin {
+    /// Parses `https://host[:port]` (a trailing `/` is accepted, a path is
+    /// not: the allow-list is a whole origin).
+    pub fn parse(url: &str) -> Result<Origin, String> {
+        let bad = |why: &str| format!("site URL {url:?} {why}: expected e.g. {DEFAULT_SITE}");
+        let uri: http::Uri = url.trim_end_matches('/').parse().map_err(|_| bad("is not a URL"))?;
+        let scheme = match uri.scheme_str() {
+            Some("https") => "https",
+            Some("http") => "http",
+            _ => return Err(bad("must start with https:// (or http:// for a local test site)")),
+        };
+        let host = uri.host().ok_or_else(|| bad("has no host"))?.to_ascii_lowercase();
+        if uri.path_and_query().is_some_and(|p| p.as_str() != "/" && !p.as_str().is_empty()) {
+            return Err(bad("must not have a path"));
+        }
+        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
+        Ok(Origin { scheme: scheme.to_string(), host, port })
+    }
+
+    /// `https://www.hellowatt.fr` or `http://127.0.0.1:8080`: what guests
+    /// receive as the base URL.
+    pub fn url(&self) -> String {
+        let default = if self.scheme == "https" { 443 } else { 80 };
+        if self.port == default {
+            format!("{}://{}", self.scheme, self.host)
+        } else {
+            format!("{}://{}:{}", self.scheme, self.host, self.port)
+        }
+    }
+
+    fn matches(&self, uri: &http::Uri) -> bool {
+        let Some(scheme) = uri.scheme_str() else { return false };
+        let Some(host) = uri.host() else { return false };
+        let default = if scheme == "https" { 443 } else { 80 };
+        scheme == self.scheme
+            && host.eq_ignore_ascii_case(&self.host)
+            && uri.port_u16().unwrap_or(default) == self.port
+    }
+}
+
+/// Limits on one run's traffic.
+#[derive(Debug, Clone)]
+pub struct HttpLimits {
+    /// Minimum time between the starts of two requests.
+    pub pacing: Duration,
+    /// Connect, first byte, and between bytes.
+    pub request_timeout: Duration,
+    pub max_response_bytes: u64,
+    pub max_requests: u32,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            pacing: Duration::from_millis(500),
+            request_timeout: Duration::from_secs(30),
+            max_response_bytes: 8 * 1024 * 1024,
+            max_requests: 500,
+        }
+    }
+}
+
+/// Where allowed requests go.
+pub enum Backend {
+    Network,
+    /// Answers from a cassette; nothing leaves the process.
+    Replay(Mutex<Replay>),
+}
+
+/// A refused request, for reports. Holds the path but no query, header or
+/// body (those may carry secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denial {
+    pub request: String,
+    pub reason: String,
+}
+
+/// What a run sent and was refused.
+#[derive(Debug, Clone, Default)]
+pub struct Traffic {
+    pub requests: u32,
+    pub denied: Vec<Denial>,
+    pub bytes_received: u64,
+}
+
+struct Shared {
+    origin: Origin,
+    limits: HttpLimits,
+    backend: Backend,
+    redactor: Arc<Redactor>,
+    traffic: Mutex<Traffic>,
+    next_slot: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// The `WasiHttpHooks` of one run. Cheap to clone; clones share state.
+#[derive(Clone)]
+pub struct PolicyHooks {
+    shared: Arc<Shared>,
+}
+
+const METHODS: [&str; 3] = ["GET", "POST", "HEAD"];
+
+/// Request bodies a scraper sends are small forms; anything larger is not
+/// a log-in.
+const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+impl PolicyHooks {
+    pub fn new(origin: Origin, limits: HttpLimits, backend: Backend, redactor: Arc<Redactor>) -> Self {
+        PolicyHooks {
+            shared: Arc::new(Shared {
+                origin,
+                limits,
+                backend,
+                redactor,
+                traffic: Mutex::new(Traffic::default()),
+                next_slot: tokio::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn origin(&self) -> &Origin {
+        &self.shared.origin
+    }
+
+    pub fn redactor(&self) -> &Arc<Redactor> {
+        &self.shared.redactor
+    }
+
+    pub fn traffic(&self) -> Traffic {
+        lock(&self.shared.traffic).clone()
+    }
+
+    /// Recorded requests the replay was never asked (empty on the network).
+    pub fn replay_unused(&self) -> Vec<String> {
+        match &self.shared.backend {
+            Backend::Replay(r) => lock(r).unused(),
+            Backend::Network => Vec::new(),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic elsewhere must not take the policy down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+type SendFuture =
+    Box<dyn Future<Output = Result<(http::Response<WasiBody>, IoFuture), HttpError>> + Send>;
+
+impl Shared {
+    fn deny(&self, request: String, reason: String) -> HttpError {
+        tracing::warn!(target: "hellowatt::policy", %request, %reason, "request denied");
+        lock(&self.traffic).denied.push(Denial { request, reason });
+        HttpError::HttpRequestDenied
+    }
+
+    /// Admits a request or says why not. Counting happens here so that a
+    /// flood is stopped at the cap even if every request fails.
+    fn admit(&self, method: &str, uri: &http::Uri) -> Result<(), String> {
+        if !self.origin.matches(uri) {
+            return Err(format!("only {} is allowed", self.origin.url()));
+        }
+        if !METHODS.contains(&method) {
+            return Err(format!("method {method} is not allowed (only GET, POST, HEAD)"));
+        }
+        let mut t = lock(&self.traffic);
+        if t.requests >= self.limits.max_requests {
+            return Err(format!("the cap of {} requests per run is reached", self.limits.max_requests));
+        }
+        t.requests += 1;
+        Ok(())
+    }
+
+    async fn pace(&self) {
+        let mut slot = self.next_slot.lock().await;
+        if let Some(at) = *slot {
+            tokio::time::sleep_until(at.into()).await;
+        }
+        *slot = Some(Instant::now() + self.limits.pacing);
+    }
+
+    fn learn_secrets(&self, headers: &http::HeaderMap) {
+        for (name, value) in headers {
+            let Ok(value) = value.to_str() else { continue };
+            match name.as_str() {
+                "cookie" => {
+                    for pair in value.split(';') {
+                        if let Some((_, v)) = pair.split_once('=') {
+                            self.redactor.add(v.trim());
+                        }
+                    }
+                }
+                "set-cookie" => {
+                    if let Some((_, v)) = value.split(';').next().and_then(|p| p.split_once('=')) {
+                        self.redactor.add(v.trim());
+                    }
+                }
+                "x-csrftoken" | "authorization" => self.redactor.add(value.trim()),
+                _ => {}
+            }
+        }
+    }
+
+    fn options(&self, asked: Option<RequestOptions>) -> RequestOptions {
+        let cap = self.limits.request_timeout;
+        let min = |d: Option<Duration>| Some(d.map_or(cap, |d| d.min(cap)));
+        let asked = asked.unwrap_or_default();
+        RequestOptions {
+            connect_timeout: min(asked.connect_timeout),
+            first_byte_timeout: min(asked.first_byte_timeout),
+            between_bytes_timeout: min(asked.between_bytes_timeout),
+        }
+    }
+
+    fn limit_body<B>(self: &Arc<Self>, body: B) -> WasiBody
+    where
+        B: http_body::Body<Data = Bytes, Error = HttpError> + Send + 'static,
+    {
+        let max = self.limits.max_response_bytes;
+        let shared = Arc::clone(self);
+        Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
+            .map_frame(move |frame| {
+                if let Some(data) = frame.data_ref() {
+                    lock(&shared.traffic).bytes_received += data.len() as u64;
+                }
+                frame
+            })
+            .map_err(move |e| match e.downcast::<HttpError>() {
+                Ok(inner) => *inner,
+                Err(e) if e.is::<LengthLimitError>() => HttpError::HttpResponseBodySize(Some(max)),
+                Err(e) => HttpError::InternalError(Some(e.to_string())),
+            })
+            .boxed_unsync()
+    }
+
+    async fn send(
+        self: Arc<Self>,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+        let method = request.method().as_str().to_string();
+        // Query strings are left out of logs and reports: they are the
+        // site's business, and a hostile guest could smuggle data in them.
+        let line = format!("{method} {}{}", request.uri().authority().map_or("", |a| a.as_str()), request.uri().path());
+        if let Err(reason) = self.admit(&method, request.uri()) {
+            return Err(self.deny(line, reason));
+        }
+        self.learn_secrets(request.headers());
+        self.pace().await;
+        tracing::debug!(target: "hellowatt::policy", request = %line, "request allowed");
+
+        let response = match &self.backend {
+            Backend::Network => {
+                let opts = self.options(options);
+                let timeout = self.limits.request_timeout;
+                let sent = tokio::time::timeout(
+                    timeout,
+                    wasmtime_wasi_http::default_send_request(request, Some(opts)),
+                )
+                .await;
+                let (response, io) = match sent {
+                    Ok(result) => result?,
+                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
+                };
+                self.learn_secrets(response.headers());
+                let response = response.map(|b| self.limit_body(b));
+                return Ok((response, Box::new(io) as IoFuture));
+            }
+            Backend::Replay(replay) => {
+                let (parts, body) = request.into_parts();
+                let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(_) => return Err(self.deny(line, "request body too large or broken".into())),
+                };
+                let headers: Vec<(String, String)> = parts
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                    .collect();
+                let answer = lock(replay).answer(&ReplayRequest {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query().unwrap_or(""),
+                    headers: &headers,
+                    body: &body,
+                });
+                let recorded = match answer {
+                    Ok(r) => r,
+                    Err(e) => return Err(self.deny(line, format!("replay: {e}"))),
+                };
+                let mut builder = http::Response::builder().status(recorded.status);
+                for (k, v) in &recorded.headers {
+                    builder = builder.header(k, v);
+                }
+                let response = builder
+                    .body(Full::new(Bytes::from(recorded.body)).map_err(|never| match never {}))
+                    .map_err(|e| HttpError::InternalError(Some(format!("recorded response: {e}"))))?;
+                self.learn_secrets(response.headers());
+                response
+            }
+        };
+        let response = response.map(|b| self.limit_body(b));
+        Ok((response, Box::new(async { Ok(()) }) as IoFuture))
+    }
+}
+
+impl WasiHttpHooks for PolicyHooks {
+    fn send_request(
+        &mut self,
+        request: http::Request<WasiBody>,
+        options: Option<RequestOptions>,
+        _io: IoFuture,
+    ) -> SendFuture {
+        Box::new(Arc::clone(&self.shared).send(request, options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        let o = Origin::parse("https://www.hellowatt.fr/").unwrap();
+        assert_eq!(o.url(), "https://www.hellowatt.fr");
+        assert!(o.matches(&"https://WWW.hellowatt.fr:443/api/homes".parse().unwrap()));
+        assert!(!o.matches(&"http://www.hellowatt.fr/api/homes".parse().unwrap()));
+        assert!(!o.matches(&"https://www.hellowatt.fr.evil.example/".parse().unwrap()));
+        assert!(!o.matches(&"https://www.hellowatt.fr:8443/".parse().unwrap()));
+        let local = Origin::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(local.url(), "http://127.0.0.1:8080");
+        assert!(Origin::parse("ftp://x").is_err());
+        assert!(Origin::parse("https://www.hellowatt.fr/api").is_err());
+        assert!(Origin::parse("not a url").is_err());
+    }
+
+    #[tokio::test]
+    async fn admission_counts_and_caps() {
+        let limits = HttpLimits { max_requests: 2, ..HttpLimits::default() };
+        let hooks = PolicyHooks::new(
+            Origin::parse(DEFAULT_SITE).unwrap(),
+            limits,
+            Backend::Network,
+            Arc::new(Redactor::default()),
+        );
+        let s = &hooks.shared;
+        let ok: http::Uri = "https://www.hellowatt.fr/api/homes".parse().unwrap();
+        let other: http::Uri = "https://example.org/".parse().unwrap();
+        assert!(s.admit("GET", &other).unwrap_err().contains("only https://www.hellowatt.fr"));
+        assert!(s.admit("DELETE", &ok).unwrap_err().contains("DELETE"));
+        assert!(s.admit("GET", &ok).is_ok());
+        assert!(s.admit("POST", &ok).is_ok());
+        assert!(s.admit("GET", &ok).unwrap_err().contains("cap of 2"));
+    }
+}

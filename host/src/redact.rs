@@ -1,0 +1,91 @@
+//! Secret redaction for everything a guest says and every error a run
+//! reports.
+//!
+//! A run's `Redactor` starts with the configured password (and login), and
+//! the HTTP policy adds cookie values and CSRF tokens as they pass. Any text
+//! that leaves a run (guest log lines, guest error details, sandbox errors)
+//! goes through `redact`. It must never store or print what it holds.
+
+use std::sync::Mutex;
+
+/// Secrets shorter than this are not redacted: they would match ordinary
+/// words, and no real secret is that short.
+const MIN_SECRET_LEN: usize = 4;
+
+#[derive(Default)]
+pub struct Redactor {
+    secrets: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Redactor(..)")
+    }
+}
+
+impl Redactor {
+    pub fn with_secrets<'a>(secrets: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let r = Redactor::default();
+        for s in secrets {
+            r.add(s);
+        }
+        r
+    }
+
+    pub fn add(&self, secret: &str) {
+        if secret.len() < MIN_SECRET_LEN {
+            return;
+        }
+        let mut all = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        if !all.iter().any(|s| s == secret) {
+            all.push(secret.to_string());
+            // Longest first, so a secret that contains another is replaced whole.
+            all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+        // The percent-encoded form appears in form bodies and URLs.
+        let encoded = percent_encode(secret);
+        if encoded != secret && !all.contains(&encoded) {
+            all.push(encoded);
+            all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let all = self.secrets.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = text.to_string();
+        for s in all.iter() {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_plain_and_encoded() {
+        let r = Redactor::with_secrets(["Secret-pass-2026!", "ab"]);
+        r.add("cookievalue123");
+        let text = "login=x&password=Secret-pass-2026%21 Secret-pass-2026! sessionid=cookievalue123 ab";
+        let out = r.redact(text);
+        assert!(!out.contains("Secret-pass"), "{out}");
+        assert!(!out.contains("cookievalue123"), "{out}");
+        assert!(out.ends_with(" ab"), "short strings are kept: {out}");
+    }
+}

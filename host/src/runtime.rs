@@ -1,0 +1,486 @@
+//! The wasm runtime: one `Engine` for the process, the linker that gives
+//! guests exactly the imports they may have, guests compiled and
+//! pre-instantiated once, and a fresh `Store` per run with its memory cap,
+//! CPU budget and wall-clock timeouts.
+//!
+//! It owns the sandbox's limits and turns every way a guest can misbehave
+//! (trap, memory bomb, endless loop, silence) into a `SandboxError` that
+//! names the limit. It must never decide what to fetch or store: that is
+//! `sync`'s job.
+
+use crate::contract::{self, LogLevel, Scraper, ScraperPre};
+use crate::policy::{PolicyHooks, Traffic};
+use anyhow::{Context, Result, anyhow, bail};
+use hellowatt_snapshot::{DataKind, Date, GuestInfo, Snapshot, SyncError};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable, types::ComponentItem};
+use wasmtime::{Config, Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+/// One epoch tick. The CPU budget is counted in ticks spent running wasm.
+const TICK: Duration = Duration::from_millis(10);
+
+/// What a guest may import. Anything else is refused before it runs, with
+/// the name of the import: a scraper has no business with files, sockets or
+/// the environment beyond these.
+const ALLOWED_IMPORTS: [&str; 8] = [
+    "wasi:http/outgoing-handler@0.2",
+    "wasi:http/types@0.2",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:cli/",
+    "hellowatt:scraper/log@1.",
+    "hellowatt:scraper/types@1.",
+];
+
+/// Guest stderr kept per run (a panic message fits; a flood does not).
+const STDERR_CAPACITY: usize = 16 * 1024;
+
+/// The sandbox limits of a run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub memory_bytes: usize,
+    /// Time spent running wasm code in one `sync` call (not waiting on I/O).
+    pub cpu_per_call: Duration,
+    /// Wall-clock limit of one `sync` call, I/O included.
+    pub wall_per_call: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            cpu_per_call: Duration::from_secs(20),
+            wall_per_call: Duration::from_secs(600),
+        }
+    }
+}
+
+/// How a run was stopped by the sandbox (as opposed to a typed guest error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SandboxError {
+    #[error("the guest hit the memory limit of {} MiB and was stopped", .limit_bytes / (1024 * 1024))]
+    Memory { limit_bytes: usize },
+    #[error("the guest used more than {:?} of CPU in one call and was stopped", .budget)]
+    Cpu { budget: Duration },
+    #[error("the guest did not answer within {:?} and was stopped", .limit)]
+    WallClock { limit: Duration },
+    #[error("the guest crashed: {0}")]
+    Trap(String),
+    #[error("the guest returned data the contract cannot hold: {0}")]
+    Invalid(String),
+    #[error("this guest instance already failed and cannot be called again")]
+    Poisoned,
+}
+
+impl SandboxError {
+    /// Short name of the limit, for the store and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SandboxError::Memory { .. } => "sandbox-memory",
+            SandboxError::Cpu { .. } => "sandbox-cpu",
+            SandboxError::WallClock { .. } => "sandbox-timeout",
+            SandboxError::Trap(_) => "sandbox-trap",
+            SandboxError::Invalid(_) => "sandbox-invalid",
+            SandboxError::Poisoned => "sandbox-poisoned",
+        }
+    }
+}
+
+/// The state of one run's store.
+pub struct RunState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    hooks: PolicyHooks,
+    limits: StoreLimits,
+    guest_name: String,
+    cpu_ticks: u64,
+    cpu_budget_ticks: u64,
+    cpu_exhausted: bool,
+}
+
+impl WasiView for RunState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for RunState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Longest guest log line kept; a guest cannot flood the logs with one call.
+const MAX_LOG_LINE: usize = 2000;
+
+impl contract::hellowatt::scraper::log::Host for RunState {
+    fn log(&mut self, level: LogLevel, message: String) {
+        let mut message = self.hooks.redactor().redact(&message);
+        if message.len() > MAX_LOG_LINE {
+            let mut end = MAX_LOG_LINE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push('…');
+        }
+        let guest = self.guest_name.as_str();
+        match level {
+            LogLevel::Trace => tracing::trace!(target: "hellowatt::guest", guest, "{message}"),
+            LogLevel::Debug => tracing::debug!(target: "hellowatt::guest", guest, "{message}"),
+            LogLevel::Info => tracing::info!(target: "hellowatt::guest", guest, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "hellowatt::guest", guest, "{message}"),
+            LogLevel::Error => tracing::error!(target: "hellowatt::guest", guest, "{message}"),
+        }
+    }
+}
+
+impl contract::hellowatt::scraper::types::Host for RunState {}
+
+/// The process's wasm engine and linker.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<RunState>,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A compiled, checked, pre-instantiated guest.
+#[derive(Clone)]
+pub struct Guest {
+    pre: ScraperPre<RunState>,
+    pub info: GuestInfo,
+    pub sha256: String,
+    pub size: usize,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Runtime {
+    pub fn new() -> Result<Runtime> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        config.wasm_component_model(true);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasm engine")?;
+
+        let mut linker = Linker::<RunState>::new(&engine);
+        add_allowed_wasi(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking wasi:http")?;
+        contract::hellowatt::scraper::log::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("linking the log interface")?;
+        contract::hellowatt::scraper::types::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)
+            .context("linking the types interface")?;
+
+        // Epochs advance in wall time on their own thread; a store's deadline
+        // callback turns them into a CPU budget (see `start`).
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&ticker_stop);
+        let ticking = engine.clone();
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(TICK);
+                    ticking.increment_epoch();
+                }
+            })
+            .context("starting the epoch thread")?;
+        Ok(Runtime { engine, linker, ticker_stop })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles and checks a guest: its imports, its types against the
+    /// contract, and its `describe` (contract version). Compilation runs off
+    /// the async runtime.
+    pub async fn load(&self, bytes: Vec<u8>, limits: &Limits) -> Result<Guest> {
+        let sha256 = sha256_hex(&bytes);
+        let size = bytes.len();
+        if bytes.get(..8) != Some(&[0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00][..]) {
+            if bytes.get(..4) == Some(&[0x00, 0x61, 0x73, 0x6d][..]) {
+                bail!(
+                    "this is a core wasm module, not a component: build the guest with \
+                     `cargo build --release --target wasm32-wasip2`"
+                );
+            }
+            bail!("this file is not a wasm component");
+        }
+        let engine = self.engine.clone();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+            .await
+            .context("the compile task failed")?
+            .map_err(anyhow::Error::from)
+            .context("compiling the guest")?;
+        self.check_imports(&component)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("the guest does not match the host's contract")?;
+        let pre = ScraperPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the guest does not export the contract's `describe` and `sync`")?;
+
+        let probe = Guest {
+            pre,
+            info: GuestInfo {
+                name: "(unknown)".into(),
+                version: String::new(),
+                contract: String::new(),
+                provides: vec![],
+                description: String::new(),
+            },
+            sha256,
+            size,
+        };
+        // `describe` runs in a sandbox that allows no request at all.
+        let hooks = PolicyHooks::new(
+            crate::policy::Origin::parse(crate::policy::DEFAULT_SITE).map_err(|e| anyhow!(e))?,
+            crate::policy::HttpLimits { max_requests: 0, ..Default::default() },
+            crate::policy::Backend::Network,
+            Arc::default(),
+        );
+        let mut run = self.start(&probe, hooks, limits).await?;
+        let info = run.describe().await.context("calling the guest's describe")?;
+        contract::check_contract_version(&info.contract).map_err(|e| anyhow!(e))?;
+        Ok(Guest { info, ..probe })
+    }
+
+    fn check_imports(&self, component: &Component) -> Result<()> {
+        let ty = component.component_type();
+        for (name, item) in ty.imports(&self.engine) {
+            let allowed = ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p));
+            if !allowed || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
+                bail!(
+                    "the guest imports `{name}`, which hellowatt does not give to guests \
+                     (allowed: wasi:http outgoing-handler and types, wasi:io, wasi:clocks, \
+                     wasi:random, wasi:cli, hellowatt:scraper/log)"
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A new store and instance for one run.
+    pub async fn start(&self, guest: &Guest, hooks: PolicyHooks, limits: &Limits) -> Result<GuestRun> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
+        // No environment, no arguments, no preopened directory, no sockets:
+        // the builder gives none unless asked.
+        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
+        let cpu_budget_ticks = (limits.cpu_per_call.as_millis() / TICK.as_millis()).max(1) as u64;
+        let state = RunState {
+            wasi,
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            hooks: hooks.clone(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_bytes)
+                .instances(10)
+                .tables(10)
+                .memories(4)
+                .trap_on_grow_failure(true)
+                .build(),
+            guest_name: guest.info.name.clone(),
+            cpu_ticks: 0,
+            cpu_budget_ticks,
+            cpu_exhausted: false,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        // Called only while wasm runs and a tick has passed: counting the
+        // calls measures time spent computing, not time waiting on the site.
+        store.epoch_deadline_callback(|mut ctx| {
+            let s = ctx.data_mut();
+            s.cpu_ticks += 1;
+            if s.cpu_ticks > s.cpu_budget_ticks {
+                s.cpu_exhausted = true;
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        let instance = tokio::time::timeout(limits.wall_per_call, guest.pre.instantiate_async(&mut store))
+            .await
+            .map_err(|_| anyhow!(SandboxError::WallClock { limit: limits.wall_per_call }))?
+            .map_err(anyhow::Error::from)
+            .context("instantiating the guest")?;
+        Ok(GuestRun { store, instance, hooks, limits: limits.clone(), stderr, poisoned: false })
+    }
+}
+
+/// Adds the WASI interfaces a guest may import, and nothing else: no
+/// filesystem, no sockets.
+fn add_allowed_wasi(l: &mut Linker<RunState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+    use wasmtime_wasi::p2::bindings::{cli, random};
+    use wasmtime_wasi::random::WasiRandom;
+
+    wasmtime_wasi::p2::add_to_linker_proxy_interfaces_async(l)?;
+    random::insecure::add_to_linker::<RunState, WasiRandom>(l, |t| t.wasi.random())?;
+    random::insecure_seed::add_to_linker::<RunState, WasiRandom>(l, |t| t.wasi.random())?;
+    cli::exit::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::environment::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::terminal_input::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::terminal_output::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::terminal_stdin::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::terminal_stdout::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    cli::terminal_stderr::add_to_linker::<RunState, WasiCli>(l, <RunState as WasiCliView>::cli)?;
+    Ok(())
+}
+
+/// One run: one instance, several `sync` calls (one window each).
+pub struct GuestRun {
+    store: Store<RunState>,
+    instance: Scraper,
+    hooks: PolicyHooks,
+    limits: Limits,
+    stderr: MemoryOutputPipe,
+    poisoned: bool,
+}
+
+/// One window to fetch.
+#[derive(Debug, Clone)]
+pub struct SyncCall {
+    pub base_url: String,
+    pub login: String,
+    pub password: String,
+    pub start: Date,
+    pub end: Date,
+    pub kinds: Vec<DataKind>,
+}
+
+impl GuestRun {
+    pub async fn describe(&mut self) -> Result<GuestInfo, SandboxError> {
+        self.guarded(|run| Box::pin(async move { run.instance.call_describe(&mut run.store).await }))
+            .await
+            .map(contract::guest_info)
+    }
+
+    /// Calls the guest's `sync`. The outer error is the sandbox's (the run is
+    /// over); the inner one is the guest's typed answer.
+    pub async fn sync(&mut self, call: &SyncCall) -> Result<Result<Snapshot, SyncError>, SandboxError> {
+        let request = contract::wit::SyncRequest {
+            base_url: call.base_url.clone(),
+            credentials: contract::wit::Credentials {
+                login: call.login.clone(),
+                password: call.password.clone(),
+            },
+            start: contract::date_to_wit(call.start),
+            end: contract::date_to_wit(call.end),
+            kinds: call.kinds.iter().copied().map(contract::kind_to_wit).collect(),
+        };
+        let answer = self
+            .guarded(move |run| {
+                Box::pin(async move { run.instance.call_sync(&mut run.store, &request).await })
+            })
+            .await?;
+        let redactor = Arc::clone(self.hooks.redactor());
+        match answer {
+            Ok(snapshot) => contract::snapshot(snapshot).map(Ok).map_err(|e| {
+                self.poisoned = true;
+                SandboxError::Invalid(redactor.redact(&e.0))
+            }),
+            Err(e) => Ok(Err(redact_error(contract::sync_error(e), &redactor))),
+        }
+    }
+
+    pub fn traffic(&self) -> Traffic {
+        self.hooks.traffic()
+    }
+
+    pub fn hooks(&self) -> &PolicyHooks {
+        &self.hooks
+    }
+
+    /// Runs one guest call under the CPU budget and the wall-clock limit,
+    /// and classifies a failure by the limit that stopped it.
+    async fn guarded<T>(
+        &mut self,
+        call: impl for<'a> FnOnce(
+            &'a mut GuestRun,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = wasmtime::Result<T>> + Send + 'a>,
+        >,
+    ) -> Result<T, SandboxError> {
+        if self.poisoned {
+            return Err(SandboxError::Poisoned);
+        }
+        self.store.data_mut().cpu_ticks = 0;
+        self.store.data_mut().cpu_exhausted = false;
+        self.store.set_epoch_deadline(1);
+        let wall = self.limits.wall_per_call;
+        let result = tokio::time::timeout(wall, call(self)).await;
+        let error = match result {
+            Ok(Ok(v)) => return Ok(v),
+            Err(_) => SandboxError::WallClock { limit: wall },
+            Ok(Err(e)) => self.classify(anyhow::Error::from(e)),
+        };
+        self.poisoned = true;
+        let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        if !stderr.trim().is_empty() {
+            let stderr = self.hooks.redactor().redact(stderr.trim());
+            tracing::warn!(target: "hellowatt::guest", guest = %self.store.data().guest_name, "guest stderr: {stderr}");
+        }
+        Err(error)
+    }
+
+    fn classify(&self, e: anyhow::Error) -> SandboxError {
+        let state = self.store.data();
+        if state.cpu_exhausted {
+            return SandboxError::Cpu { budget: self.limits.cpu_per_call };
+        }
+        let text = format!("{e:#}");
+        if text.contains("forcing trap when growing memory") {
+            return SandboxError::Memory { limit_bytes: self.limits.memory_bytes };
+        }
+        let mut detail = self.hooks.redactor().redact(&text);
+        let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
+        if let Some(panic) = stderr.lines().find(|l| l.contains("panicked at")) {
+            detail = format!("{detail} ({})", self.hooks.redactor().redact(panic.trim()));
+        }
+        SandboxError::Trap(detail)
+    }
+}
+
+/// A guest's error detail is text it chose: it goes through the redactor
+/// like its logs.
+fn redact_error(e: SyncError, r: &crate::redact::Redactor) -> SyncError {
+    use hellowatt_snapshot::{RateLimit, SiteChange, Unavailable};
+    match e {
+        SyncError::CredentialsRejected { detail } => SyncError::CredentialsRejected { detail: r.redact(&detail) },
+        SyncError::RateLimited(x) => {
+            SyncError::RateLimited(RateLimit { detail: r.redact(&x.detail), ..x })
+        }
+        SyncError::SessionLost { detail } => SyncError::SessionLost { detail: r.redact(&detail) },
+        SyncError::SiteUnavailable(x) => {
+            SyncError::SiteUnavailable(Unavailable { detail: r.redact(&x.detail), ..x })
+        }
+        SyncError::SiteChanged(x) => SyncError::SiteChanged(SiteChange {
+            location: r.redact(&x.location),
+            detail: r.redact(&x.detail),
+        }),
+        SyncError::Transport { detail } => SyncError::Transport { detail: r.redact(&detail) },
+        SyncError::Other { detail } => SyncError::Other { detail: r.redact(&detail) },
+    }
+}
