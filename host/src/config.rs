@@ -126,7 +126,6 @@ impl Config {
             }
             None => toml::Table::new(),
         };
-        let mut from_env = Vec::new();
         for (key, kind) in KEYS {
             let var = format!("HELLOWATT_{}", key.to_ascii_uppercase());
             let Some(raw) = env(&var) else { continue };
@@ -145,7 +144,6 @@ impl Config {
                 ),
             };
             table.insert(key.to_string(), value);
-            from_env.push(var);
         }
         let file_config: FileConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
             let origin = match file {

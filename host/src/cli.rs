@@ -1,0 +1,370 @@
+//! The `hellowatt` command line: parses arguments, sets up logging and the
+//! async runtime, and calls the part that does the work. It owns the
+//! wording of what a person sees on the terminal and the exit codes; it
+//! must never hold logic that a test or another output would need.
+
+use crate::config::Config;
+use crate::runtime::{Guest, Runtime};
+use crate::store::{Granularity, RunOutcome, Store};
+use crate::{check, demo, export, sim, sync};
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Parser, Subcommand};
+use hellowatt_snapshot::Date;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "hellowatt", version, about = "Brings your helloWatt data home: SQLite, exports, status.")]
+#[command(long_about = "Brings your helloWatt data home.\n\n\
+Configuration comes from --config FILE (TOML) and the environment: every key KEY can be set \
+as HELLOWATT_<KEY>, e.g. HELLOWATT_EMAIL, HELLOWATT_PASSWORD, HELLOWATT_DB, \
+HELLOWATT_SITE_URL, HELLOWATT_PACING_MS.")]
+struct Cli {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "HELLOWATT_CONFIG")]
+    config: Option<PathBuf>,
+    /// More log output (-v: debug, -vv: trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline against the simulated site and print a summary.
+    Demo {
+        /// Keep the database here (default: a fresh file in a temporary folder).
+        #[arg(long)]
+        db: Option<PathBuf>,
+    },
+    /// Serve the simulated helloWatt site (demo account demo@hellowatt.test).
+    Simulate {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8484")]
+        listen: SocketAddr,
+        /// Serve one recorded fixture scenario instead of the demo account.
+        #[arg(long)]
+        scenario: Option<String>,
+    },
+    /// Fetch a date range from the site into the database.
+    Sync {
+        /// First day (YYYY-MM-DD); default: 30 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD); default: yesterday (the site's data runs to D-1).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// What is in the database and how the last runs went.
+    Status {
+        /// How many recent runs to show.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+    /// Export stored readings as CSV or JSON.
+    Export {
+        #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+        format: String,
+        #[arg(long, default_value = "day", value_parser = ["day", "month", "year"])]
+        granularity: String,
+        /// First day (default: the first stored day).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (default: the last stored day).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this meter (PDL or PCE).
+        #[arg(long)]
+        meter: Option<String>,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Guest components: check one against the recorded fixtures.
+    #[command(subcommand)]
+    Guest(GuestCommand),
+}
+
+#[derive(Subcommand)]
+enum GuestCommand {
+    /// Replay every recorded scenario through FILE.wasm (no network) and
+    /// compare with the golden snapshots. Exit code 0 only if all pass.
+    Check {
+        file: PathBuf,
+        /// Scenario folder (default: the fixtures shipped with hellowatt).
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "hellowatt=info,warn",
+        1 => "hellowatt=debug,info",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn parse_date(arg: &str, value: &str) -> Result<Date> {
+    Date::parse(value).map_err(|e| anyhow!("--{arg}: {e}"))
+}
+
+/// Today in Europe/Paris.
+pub fn today() -> Date {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    Date::paris_day_of(now)
+}
+
+async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
+    match &config.guest {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| format!("reading the guest {}", path.display()))?;
+            runtime
+                .load(bytes, &config.limits)
+                .await
+                .with_context(|| format!("loading the guest {}", path.display()))
+        }
+        None => runtime.load(crate::BUNDLED_GUEST.to_vec(), &config.limits).await.context("loading the bundled guest"),
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Demo { db } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let runtime = Runtime::new()?;
+            let guest = load_guest(&runtime, &config).await?;
+            let (db, _tmp) = match db {
+                Some(db) => (db, None),
+                None => {
+                    let dir = tempfile::Builder::new().prefix("hellowatt-demo-").tempdir()?;
+                    (dir.path().join("hellowatt.db"), Some(dir))
+                }
+            };
+            let outcome = demo::run(&runtime, &guest, db, today()).await?;
+            print!("{}", outcome.report);
+            if _tmp.is_some() {
+                println!("(a temporary database: pass --db FILE to keep it)");
+            }
+            Ok(if outcome.summary.failure.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Simulate { listen, scenario } => {
+            let mode = match scenario {
+                None => sim::SimMode::Demo { today: today() },
+                Some(name) => {
+                    let dir = hellowatt_fixtures::scenarios_dir().join(&name);
+                    let s = hellowatt_fixtures::load_scenario(&dir)
+                        .with_context(|| format!("no usable scenario {name:?} in {}", dir.display()))?;
+                    sim::SimMode::Scenario(s)
+                }
+            };
+            let server = sim::start(listen, mode).await.with_context(|| format!("listening on {listen}"))?;
+            println!("simulated helloWatt site on {}", server.url());
+            println!("demo account: {} / {}", sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
+            println!("try: HELLOWATT_SITE_URL={} HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync", server.url(), sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
+            println!("Ctrl-C to stop");
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            server.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { from, to } => {
+            let config = Config::load(cli.config.as_deref())?;
+            config.credentials()?;
+            let to = match to {
+                Some(t) => parse_date("to", &t)?,
+                None => today().add_days(-1),
+            };
+            let from = match from {
+                Some(f) => parse_date("from", &f)?,
+                None => to.add_days(-29),
+            };
+            if from > to {
+                bail!("--from {from} is after --to {to}");
+            }
+            if config.site.url() != crate::policy::DEFAULT_SITE {
+                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
+            }
+            let runtime = Runtime::new()?;
+            let guest = load_guest(&runtime, &config).await?;
+            let mut store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let s = sync::run(&runtime, &guest, &mut store, &config, from, to).await?;
+            println!(
+                "run {}: {from} to {to}, {} windows, {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
+                s.run_id,
+                s.windows,
+                s.traffic.requests,
+                s.stats.inserted,
+                s.stats.updated,
+                s.stats.unchanged,
+                s.stats.revisions
+            );
+            match s.failure {
+                None => Ok(ExitCode::SUCCESS),
+                Some(f) => {
+                    eprintln!("sync failed ({}): {f}", f.kind());
+                    eprintln!("{}", advice(f.kind()));
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Status { runs } => {
+            let config = Config::load(cli.config.as_deref())?;
+            if !config.db.exists() {
+                bail!("no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)", config.db.display());
+            }
+            let store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            print!("{}", status(&store, &config, runs)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { format, granularity, from, to, meter, output } => {
+            let config = Config::load(cli.config.as_deref())?;
+            if !config.db.exists() {
+                bail!("no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)", config.db.display());
+            }
+            let store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let meters = store.meters(None)?;
+            let first = meters.iter().filter_map(|m| m.first_day).min();
+            let last = meters.iter().filter_map(|m| m.last_day).max();
+            let from = match from {
+                Some(f) => parse_date("from", &f)?,
+                None => first.ok_or_else(|| anyhow!("the database holds no readings yet: run `hellowatt sync`"))?,
+            };
+            let to = match to {
+                Some(t) => parse_date("to", &t)?,
+                None => last.unwrap_or(from),
+            };
+            let granularity = Granularity::parse(&granularity).ok_or_else(|| anyhow!("--granularity: day, month or year"))?;
+            let text = export::export(&store, export::Format::parse(&format)?, granularity, from, to, meter.as_deref())?;
+            match output {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Guest(GuestCommand::Check { file, fixtures }) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let dir = fixtures.unwrap_or_else(hellowatt_fixtures::scenarios_dir);
+            let scenarios = hellowatt_fixtures::load_scenarios(&dir)
+                .with_context(|| format!("loading the scenarios in {}", dir.display()))?;
+            if scenarios.is_empty() {
+                bail!("no scenario in {}", dir.display());
+            }
+            let runtime = Runtime::new()?;
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let guest = runtime
+                .load(bytes, &config.limits)
+                .await
+                .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
+            let results = check::check_all(&runtime, &guest, &scenarios, &config.limits).await?;
+            print!("{}", check::report(&guest, &results));
+            Ok(if results.iter().all(|r| r.passed()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
+
+/// What a person should do after a failed run, by kind.
+pub fn advice(kind: &str) -> &'static str {
+    match kind {
+        "credentials-rejected" => {
+            "helloWatt refused the e-mail or password: check them by logging in on www.hellowatt.fr; \
+             hellowatt will not retry on its own, so that your account is not locked"
+        }
+        "rate-limited" => "helloWatt asks to slow down: wait (an hour if it did not say) before trying again",
+        "session-lost" => "the site logged us out twice in a row: try again later",
+        "site-unavailable" | "transport" => "the site is unreachable or in maintenance: try again later",
+        "site-changed" => {
+            "helloWatt changed its site: a new guest is needed (check for one, or record the site with \
+             `hellowatt record` and report it)"
+        }
+        k if k.starts_with("sandbox") => "the guest was stopped by the sandbox: report it with the log above",
+        "invalid-records" => "the guest returned data the host refused: nothing was stored for that window",
+        _ => "see the message above",
+    }
+}
+
+/// The `status` report.
+pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "database {} (schema {})", config.db.display(), store.schema_version()?);
+    let _ = writeln!(out, "site {}", config.site.url());
+    let meters = store.meters(None)?;
+    if meters.is_empty() {
+        let _ = writeln!(out, "no meter yet");
+    }
+    for m in &meters {
+        let _ = writeln!(
+            out,
+            "{} {} {} home {}: {} to {}",
+            m.account,
+            m.energy.as_str(),
+            m.meter_id,
+            m.home_id,
+            m.first_day.map_or("—".into(), |d| d.to_string()),
+            m.last_day.map_or("—".into(), |d| d.to_string()),
+        );
+    }
+    for w in store.windows(None)? {
+        if w.window.status != hellowatt_snapshot::WindowStatus::Complete {
+            let _ = writeln!(
+                out,
+                "incomplete: {} {} {}..{}: {:?}",
+                w.window.subject,
+                w.window.kind.as_str(),
+                w.window.start,
+                w.window.end,
+                w.window.status
+            );
+        }
+    }
+    let _ = writeln!(out, "last runs:");
+    for r in store.runs(None, runs)? {
+        let outcome = match &r.outcome {
+            None => "unfinished".to_string(),
+            Some(RunOutcome::Success) => "ok".to_string(),
+            Some(RunOutcome::Failed { kind, message }) => format!("FAILED {kind}: {message}"),
+        };
+        let _ = writeln!(
+            out,
+            "  #{} {} {}..{} guest {} {} ({}…): {} requests, {} inserted, {} updated — {outcome}",
+            r.id.0,
+            r.account,
+            r.start,
+            r.end,
+            r.guest.name,
+            r.guest.version,
+            r.guest.sha256.get(..12).unwrap_or(""),
+            r.requests,
+            r.stats.inserted,
+            r.stats.updated,
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,170 @@
+//! `hellowatt demo`: the whole pipeline against the simulated site, with a
+//! summary a person can read. Simulated site on 127.0.0.1, the bundled
+//! guest in its sandbox, a SQLite file, then the stored figures.
+//!
+//! It owns the demo's choices (range, temporary database) and the summary's
+//! layout; it must never reach the real site.
+
+use crate::config::{Config, DEFAULT_KINDS, Secret};
+use crate::policy::HttpLimits;
+use crate::runtime::{Guest, Limits, Runtime};
+use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
+use crate::store::{Granularity, Store};
+use crate::sync::{self, RunSummary};
+use anyhow::{Context, Result};
+use hellowatt_snapshot::{Date, Energy, TempoColour};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// The demo's range: from the first day of the month two months ago to
+/// yesterday (data on the site runs to D-1).
+pub fn demo_range(today: Date) -> (Date, Date) {
+    let to = today.add_days(-1);
+    let from = to.first_of_month().add_days(-1).first_of_month().add_days(-1).first_of_month();
+    (from, to)
+}
+
+pub struct DemoOutcome {
+    pub summary: RunSummary,
+    pub report: String,
+    pub db: PathBuf,
+}
+
+/// Runs the demo into `db` (a fresh file is best; an existing one is
+/// updated, which shows the idempotent upserts).
+pub async fn run(runtime: &Runtime, guest: &Guest, db: PathBuf, today: Date) -> Result<DemoOutcome> {
+    let started = Instant::now();
+    let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
+        .await
+        .context("starting the simulated site")?;
+    let config = Config {
+        account: "demo".into(),
+        email: Some(DEMO_LOGIN.into()),
+        password: Some(Secret::new(DEMO_PASSWORD)),
+        db: db.clone(),
+        site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
+        guest: None,
+        kinds: DEFAULT_KINDS.to_vec(),
+        http: HttpLimits { pacing: Duration::ZERO, ..HttpLimits::default() },
+        limits: Limits::default(),
+    };
+    let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let (from, to) = demo_range(today);
+    let summary = sync::run(runtime, guest, &mut store, &config, from, to).await?;
+    let elapsed = started.elapsed();
+    server.shutdown().await;
+
+    let mut out = String::new();
+    let _ = writeln!(out, "hellowatt demo: the simulated helloWatt site, the bundled guest in its sandbox, SQLite");
+    let _ = writeln!(
+        out,
+        "guest {} {} (sha256 {}…), site {}",
+        guest.info.name,
+        guest.info.version,
+        &guest.sha256[..16],
+        config.site.url()
+    );
+    let _ = writeln!(
+        out,
+        "synced {from} to {to}: {} month windows, {} requests, {} rows written ({} unchanged), {:.1} s",
+        summary.windows,
+        summary.traffic.requests,
+        summary.stats.inserted + summary.stats.updated,
+        summary.stats.unchanged,
+        elapsed.as_secs_f64()
+    );
+    if let Some(f) = &summary.failure {
+        let _ = writeln!(out, "the sync failed ({}): {f}", f.kind());
+    }
+    write_store_summary(&mut out, &store, from, to)?;
+    let _ = writeln!(out, "database: {}", db.display());
+    Ok(DemoOutcome { summary, report: out, db })
+}
+
+fn fmt(v: Option<f64>, unit: &str) -> String {
+    match v {
+        Some(x) => format!("{x:>9.2} {unit}"),
+        None => format!("{:>9} {unit}", "—"),
+    }
+}
+
+/// Per meter: month totals, then Tempo days and contracts.
+pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date) -> Result<()> {
+    for m in store.meters(None)? {
+        let place = [m.address.as_deref(), m.city.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
+        let _ = writeln!(out, "\n{} meter {} (home {}, {place})", m.energy.as_str(), m.meter_id, m.home_id);
+        for t in store.totals(&m.meter_id, Granularity::Month, from, to)? {
+            let mut line = format!(
+                "  {}  {}  {}  ({}/{} days)",
+                t.bucket,
+                fmt(t.kwh, "kWh"),
+                fmt(t.eur, "EUR"),
+                t.value_count,
+                t.day_count
+            );
+            if m.energy == Energy::Electricity && t.solar_production_kwh.is_some() {
+                let _ = write!(
+                    line,
+                    "  solar {}  injected {}",
+                    fmt(t.solar_production_kwh, "kWh"),
+                    fmt(t.injection_kwh, "kWh")
+                );
+            }
+            let _ = writeln!(out, "{line}");
+        }
+        let curve = store.curve(&m.meter_id, to, to)?;
+        if !curve.is_empty() {
+            let peak = curve.iter().filter_map(|p| p.kwh.map(|k| (k, p.start))).fold(None, |best: Option<(f64, i64)>, x| {
+                Some(best.map_or(x, |b| if x.0 > b.0 { x } else { b }))
+            });
+            if let Some((kwh, start)) = peak {
+                let _ = writeln!(
+                    out,
+                    "  load curve {to}: {} half-hours, peak {:.2} kW at {}",
+                    curve.len(),
+                    kwh * 2.0,
+                    hellowatt_snapshot::paris_iso(start)
+                );
+            }
+        }
+    }
+    let tempo = store.tempo_days(from, to)?;
+    if !tempo.is_empty() {
+        let count = |c| tempo.iter().filter(|t| t.colour == Some(c)).count();
+        let _ = writeln!(
+            out,
+            "\nTempo days seen: {} blue, {} white, {} red",
+            count(TempoColour::Blue),
+            count(TempoColour::White),
+            count(TempoColour::Red)
+        );
+    }
+    let contracts = store.contracts(None)?;
+    if !contracts.is_empty() {
+        let _ = writeln!(out, "\ncontracts:");
+        for c in contracts {
+            let _ = writeln!(
+                out,
+                "  {} {} — {} ({})",
+                c.energy.map_or("?", |e| e.as_str()),
+                c.provider.as_deref().unwrap_or("?"),
+                c.offer.as_deref().unwrap_or("?"),
+                if c.active { "active" } else { c.state.as_str() }
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_is_two_full_months_and_this_one() {
+        let d = |s| Date::parse(s).unwrap();
+        assert_eq!(demo_range(d("2026-11-28")), (d("2026-09-01"), d("2026-11-27")));
+        assert_eq!(demo_range(d("2026-03-01")), (d("2025-12-01"), d("2026-02-28")));
+    }
+}

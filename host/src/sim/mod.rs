@@ -1,0 +1,504 @@
+//! The simulated helloWatt site: a real HTTP server on a local address that
+//! answers like `https://www.hellowatt.fr` does, so that a client written
+//! for the real site works against it unchanged, only pointed at another
+//! origin.
+//!
+//! # What it owns
+//! A fake of the site for the end-to-end tests, for `hellowatt demo` and for
+//! `hellowatt simulate` (people trying a client without an account). Two
+//! modes:
+//! - [`SimMode::Demo`]: one demo account ([`DEMO_LOGIN`] / [`DEMO_PASSWORD`])
+//!   with one home, a Tempo electricity contract with solar production and
+//!   injection, and a gas contract; deterministic, plausible data for any
+//!   date range (see `demo.rs`), behind a Django + allauth + DRF imitation
+//!   of the log-in, sessions and CSRF (see `site.rs`).
+//! - [`SimMode::Scenario`]: one recorded fixture scenario, replayed
+//!   statefully: answers come from the cassette, while the cookies the
+//!   server handed out must come back like on the real site (see
+//!   `scenario.rs`).
+//!
+//! What the site looks like and why: `shared/docs/hellowatt-site.md` (site
+//! facts) and `fixtures/README.md` (cassette format, the reference client
+//! flow, inferred payload shapes). Every behaviour choice of the fake is
+//! listed in the docs of `site.rs`, `demo.rs` and `scenario.rs`.
+//!
+//! # What it must never do
+//! - Reach the real site, or any address: it only answers, it never
+//!   connects anywhere.
+//! - Be used by the production sync path: only tests, `demo` and `simulate`
+//!   start it.
+//! - Log passwords, cookies or bodies: [`SimServer::served`] and the
+//!   `tracing` events carry the method, the path, the query and the status
+//!   only. (The log-in failure body echoes the typed password, like the real
+//!   site reportedly does: that is a response to the client, never logged
+//!   here.)
+
+// The host uses part of this API (`simulate`, `demo`, its end-to-end
+// tests); the rest serves this module's tests and diagnostics. The host is
+// a binary crate, where an unused `pub` item would be a warning.
+
+
+mod demo;
+mod scenario;
+mod site;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The demo account's e-mail (log-in).
+pub const DEMO_LOGIN: &str = "demo@hellowatt.test";
+/// The demo account's password (12+ characters with special characters,
+/// like the real site demands).
+pub const DEMO_PASSWORD: &str = "Demo-password-2026!";
+/// The id of the demo account's only home (six digits, like the real
+/// site's).
+pub const DEMO_HOME_ID: u64 = 418_263;
+
+/// What the simulated site serves.
+// The API takes the scenario by value; a mode is built once per server.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum SimMode {
+    /// The demo account with generated data up to the day before `today`
+    /// (Europe/Paris).
+    Demo { today: hellowatt_snapshot::Date },
+    /// One recorded scenario, replayed statefully.
+    Scenario(hellowatt_fixtures::Scenario),
+}
+
+/// Knobs of the simulated site. [`start`] uses the defaults.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// A session unused for this long is gone (Demo mode). Default 30 min.
+    pub session_idle: Duration,
+    /// The status of an API call without a valid session: 403 (DRF with
+    /// session authentication, the default) or 401 (DRF when the first
+    /// authentication class sends `WWW-Authenticate`). Both modes.
+    pub unauthenticated_status: u16,
+    /// Failed log-ins in a row for one account before it is locked (Demo
+    /// mode). Default 5.
+    pub max_failed_logins: u32,
+    /// How long a locked account answers 429 (Demo mode). Default 1 hour.
+    pub lockout: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            session_idle: Duration::from_secs(30 * 60),
+            unauthenticated_status: 403,
+            max_failed_logins: 5,
+            lockout: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// How many `served()` lines are kept (the oldest go first), so that a
+/// long-running `hellowatt simulate` does not grow without bound.
+const SERVED_LINES_KEPT: usize = 10_000;
+
+/// Largest request body read; larger ones get 413.
+const MAX_BODY: usize = 1 << 20;
+
+/// A running simulated site. Dropping it stops the server too (without
+/// waiting); [`SimServer::shutdown`] stops it and waits.
+pub struct SimServer {
+    addr: SocketAddr,
+    url: String,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Starts the simulated site on `listen` (use port 0 for an ephemeral port)
+/// with the default [`SimOptions`].
+pub async fn start(listen: SocketAddr, mode: SimMode) -> anyhow::Result<SimServer> {
+    start_with(listen, mode, SimOptions::default()).await
+}
+
+/// Starts the simulated site with explicit options.
+pub async fn start_with(
+    listen: SocketAddr,
+    mode: SimMode,
+    options: SimOptions,
+) -> anyhow::Result<SimServer> {
+    anyhow::ensure!(
+        options.unauthenticated_status == 401 || options.unauthenticated_status == 403,
+        "unauthenticated_status must be 401 or 403, not {}",
+        options.unauthenticated_status
+    );
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("simulated site: cannot listen on {listen}"))?;
+    let addr = listener
+        .local_addr()
+        .context("simulated site: no local address")?;
+    let url = url_of(addr);
+    let backend = match mode {
+        SimMode::Demo { today } => Backend::Demo(site::DemoSite::new(today, options)),
+        SimMode::Scenario(scenario) => {
+            Backend::Scenario(scenario::ScenarioSite::new(scenario, &url, options))
+        }
+    };
+    let shared = Arc::new(Shared {
+        requests: AtomicU64::new(0),
+        served: Mutex::new(VecDeque::new()),
+        backend,
+    });
+    let app = Router::new().fallback(handle).with_state(shared.clone());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        });
+        if let Err(e) = server.await {
+            tracing::warn!("simulated site stopped: {e}");
+        }
+    });
+    tracing::info!("simulated helloWatt site listening on {url}");
+    Ok(SimServer {
+        addr,
+        url,
+        shared,
+        stop: Some(stop),
+        task: Some(task),
+    })
+}
+
+fn url_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => format!("http://127.0.0.1:{}", a.port()),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => format!("http://[::1]:{}", a.port()),
+        SocketAddr::V4(a) => format!("http://{a}"),
+        SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+    }
+}
+
+impl SimServer {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The origin to point a client at: `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Requests served so far (every request, whatever its answer).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::SeqCst)
+    }
+
+    /// `GET /api/homes -> 200` lines in order, for test diagnostics: method,
+    /// path, raw query, status, and a note when the simulated site refused
+    /// on its own (`(no session)`, `(CSRF: …)`, `(not in cassette)`). Never
+    /// bodies, cookies or passwords. The last 10 000 are kept.
+    pub fn served(&self) -> Vec<String> {
+        lock(&self.shared.served).iter().cloned().collect()
+    }
+
+    /// Ends every session now: the next API call of every client gets the
+    /// DRF 401/403, as when the real site's session expires. In Scenario
+    /// mode it forgets the session cookie handed out.
+    pub fn expire_sessions(&self) {
+        match &self.shared.backend {
+            Backend::Demo(site) => site.expire_sessions(),
+            Backend::Scenario(site) => site.expire_sessions(),
+        }
+    }
+
+    /// Scenario mode: the recorded requests never asked so far (`GET
+    /// /api/homes?…`). Empty in Demo mode.
+    pub fn unused(&self) -> Vec<String> {
+        match &self.shared.backend {
+            Backend::Demo(_) => Vec::new(),
+            Backend::Scenario(site) => site.unused(),
+        }
+    }
+
+    /// Stops accepting, lets the requests in flight finish (5 s at most)
+    /// and returns.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(5), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for SimServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer").field("url", &self.url).finish()
+    }
+}
+
+struct Shared {
+    requests: AtomicU64,
+    served: Mutex<VecDeque<String>>,
+    backend: Backend,
+}
+
+enum Backend {
+    Demo(site::DemoSite),
+    Scenario(scenario::ScenarioSite),
+}
+
+/// A poisoned lock still holds usable state for a fake: keep serving.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    shared.requests.fetch_add(1, Ordering::SeqCst);
+    let (parts, body) = request.into_parts();
+    let line = match parts.uri.query() {
+        Some(q) => format!("{} {}?{}", parts.method, parts.uri.path(), q),
+        None => format!("{} {}", parts.method, parts.uri.path()),
+    };
+    let (response, note) = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(body) => {
+            let req = site::SimRequest::new(parts, body);
+            match &shared.backend {
+                Backend::Demo(site) => site.handle(&req),
+                Backend::Scenario(site) => site.handle(&req),
+            }
+        }
+        Err(_) => (
+            site::Reply::json(
+                413,
+                &serde_json::json!({"detail": "Request body too large."}),
+            )
+            .into_response(),
+            Some("body too large".to_string()),
+        ),
+    };
+    let line = match note {
+        Some(note) => format!("{line} -> {} ({note})", response.status().as_u16()),
+        None => format!("{line} -> {}", response.status().as_u16()),
+    };
+    tracing::debug!("simulated site: {line}");
+    let mut served = lock(&shared.served);
+    if served.len() >= SERVED_LINES_KEPT {
+        served.pop_front();
+    }
+    served.push_back(line);
+    response
+}
+
+/// A small HTTP client for the tests of this module: hyper-util's legacy
+/// client, a cookie jar fed by `Set-Cookie`, form encoding.
+#[cfg(test)]
+pub(crate) mod testing {
+    use bytes::Bytes;
+    use http::{HeaderMap, Method, Request};
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client as HyperClient;
+    use hyper_util::client::legacy::connect::HttpConnector;
+    use hyper_util::rt::TokioExecutor;
+    use std::collections::BTreeMap;
+
+    pub struct Resp {
+        pub status: u16,
+        pub headers: HeaderMap,
+        pub body: Bytes,
+    }
+
+    impl Resp {
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+                panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body))
+            })
+        }
+        pub fn text(&self) -> String {
+            String::from_utf8_lossy(&self.body).into_owned()
+        }
+        pub fn header(&self, name: &str) -> Option<String> {
+            self.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        }
+        pub fn set_cookies(&self) -> Vec<String> {
+            self.headers
+                .get_all("set-cookie")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_string())
+                .collect()
+        }
+    }
+
+    pub struct Client {
+        pub base: String,
+        pub jar: BTreeMap<String, String>,
+        http: HyperClient<HttpConnector, Full<Bytes>>,
+    }
+
+    pub fn form(pairs: &[(&str, &str)]) -> String {
+        pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    pub fn encode(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+        out
+    }
+
+    impl Client {
+        pub fn new(base: &str) -> Client {
+            Client {
+                base: base.to_string(),
+                jar: BTreeMap::new(),
+                http: HyperClient::builder(TokioExecutor::new()).build_http(),
+            }
+        }
+
+        pub fn cookie(&self, name: &str) -> Option<String> {
+            self.jar.get(name).cloned()
+        }
+
+        pub async fn send(
+            &mut self,
+            method: &str,
+            target: &str,
+            headers: &[(&str, &str)],
+            body: &[u8],
+        ) -> Resp {
+            let mut builder = Request::builder()
+                .method(Method::from_bytes(method.as_bytes()).unwrap())
+                .uri(format!("{}{}", self.base, target));
+            if !self.jar.is_empty() {
+                let cookie = self
+                    .jar
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                builder = builder.header("Cookie", cookie);
+            }
+            for (k, v) in headers {
+                builder = builder.header(*k, *v);
+            }
+            let request = builder
+                .body(Full::new(Bytes::copy_from_slice(body)))
+                .unwrap();
+            let response = self.http.request(request).await.unwrap();
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let resp = Resp {
+                status,
+                headers,
+                body,
+            };
+            for c in resp.set_cookies() {
+                let pair = c.split(';').next().unwrap();
+                let (k, v) = pair.split_once('=').unwrap();
+                let expired = c.contains("Max-Age=0");
+                if expired {
+                    self.jar.remove(k.trim());
+                } else {
+                    self.jar.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+            resp
+        }
+
+        pub async fn get(&mut self, target: &str) -> Resp {
+            self.send("GET", target, &[], b"").await
+        }
+
+        /// An API call with the headers of the reference client.
+        pub async fn api(&mut self, target: &str) -> Resp {
+            let csrf = self.cookie("csrftoken").unwrap_or_default();
+            let referer = format!("{}/mon-compte/", self.base);
+            self.send(
+                "GET",
+                target,
+                &[
+                    ("Accept", "application/json; version=1.48"),
+                    ("X-Requested-With", "XMLHttpRequest"),
+                    ("X-CSRFToken", &csrf),
+                    ("Referer", &referer),
+                ],
+                b"",
+            )
+            .await
+        }
+
+        /// The reference log-in: GET the page, take the form token, POST.
+        pub async fn login(&mut self, login: &str, password: &str) -> Resp {
+            let page = self.get("/accounts/login/").await;
+            assert_eq!(page.status, 200);
+            let token = form_token(&page.text()).expect("form token");
+            self.post_login(login, password, &token).await
+        }
+
+        pub async fn post_login(&mut self, login: &str, password: &str, token: &str) -> Resp {
+            let csrf = self.cookie("csrftoken").unwrap_or_default();
+            let body = form(&[
+                ("login", login),
+                ("password", password),
+                ("csrfmiddlewaretoken", token),
+            ]);
+            let referer = format!("{}/accounts/login/", self.base);
+            let origin = self.base.clone();
+            self.send(
+                "POST",
+                "/accounts/login/",
+                &[
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("X-CSRFToken", &csrf),
+                    ("X-Requested-With", "XMLHttpRequest"),
+                    ("Referer", &referer),
+                    ("Origin", &origin),
+                ],
+                body.as_bytes(),
+            )
+            .await
+        }
+    }
+
+    /// The hidden `csrfmiddlewaretoken` value of a page.
+    pub fn form_token(html: &str) -> Option<String> {
+        let i = html.find("name=\"csrfmiddlewaretoken\"")?;
+        let rest = &html[i..];
+        let v = rest.find("value=\"")? + 7;
+        let end = rest[v..].find('"')?;
+        Some(rest[v..v + end].to_string())
+    }
+}

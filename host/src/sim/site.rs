@@ -1,0 +1,1780 @@
+//! The HTTP layer of the simulated site and the behaviour of a Django +
+//! django-allauth + Django REST Framework site that both modes share.
+//!
+//! Choices a client author should know (Demo mode; Scenario mode keeps the
+//! cookie and CSRF rules, the rest comes from the cassette):
+//!
+//! - Language: the log-in page and allauth's form messages are in French
+//!   (the site's language, as the recordings show); the API's DRF `detail`
+//!   messages are in English, as public clients quote them.
+//! - `GET /accounts/login/`: HTML page whose form carries `<input
+//!   type="hidden" name="csrfmiddlewaretoken" value="…">` (64 characters, a
+//!   Django-masked form of the secret, a new mask on every page) and
+//!   `Set-Cookie: csrftoken=<32-character secret>; expires=…;
+//!   Max-Age=31449600; Path=/; SameSite=Lax`. A valid `csrftoken` cookie sent
+//!   with the request is kept (same secret, cookie sent again), as Django
+//!   does. `/accounts/login` (no slash) redirects there (301).
+//! - CSRF, on every POST (Django's `CsrfViewMiddleware`, stateless): an
+//!   `Origin` header, when sent, must be `http://<Host>` (a client pointed at
+//!   the simulated site must send its own origin, not
+//!   `https://www.hellowatt.fr`); the `csrftoken` cookie must be there and
+//!   well formed (32 or 64 letters and digits); the token is the form's
+//!   `csrfmiddlewaretoken` when the body is a form and carries one, else the
+//!   `X-CSRFToken` header; it matches when it is the secret itself or any
+//!   masked form of it (so the page token and the cookie value both work).
+//!   Failure: 403, Django's HTML page "CSRF verification failed. Request
+//!   aborted." (the reason goes to `served()` only). No `Referer` check: the
+//!   simulated site is plain HTTP, where Django checks none.
+//! - `POST /accounts/login/`: fields `login`, `password` (and `remember`)
+//!   of an `application/x-www-form-urlencoded` body; any other body (JSON)
+//!   reads as an empty form: 400 with "Ce champ est obligatoire." on both
+//!   fields. With `X-Requested-With: XMLHttpRequest` (allauth's AJAX
+//!   answers): success is 200 `{"location": "/login/redirect/", "form":
+//!   {…}}`, failure 400 `{"form": {"errors": ["L'adresse e-mail et/ou le mot
+//!   de passe que vous avez spécifiés sont incorrects."], "fields":
+//!   {"login": {"label", "value", "help_text", "errors", "widget"},
+//!   "password": {…, "value": <the typed password>}, "remember": {…}},
+//!   "field_order": ["login", "password", "remember"]}}` (allauth echoes
+//!   every typed value, the password included, in both). Without that
+//!   header: success is a 302 to `/login/redirect/`, failure the HTML page
+//!   again (200) with the errors. Success sets `sessionid` (`sessionid=<32
+//!   chars>; expires=…; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`)
+//!   and rotates the CSRF secret (a new `csrftoken` cookie in the same answer); a
+//!   session the request carried is ended. The e-mail is matched without
+//!   regard to case, the password exactly; a login that is not an e-mail
+//!   address is a field error.
+//! - Throttling: after `max_failed_logins` (5) wrong passwords in a row for
+//!   one login, every log-in POST for it (even with the right password)
+//!   gets 429, a French HTML page, with `Retry-After: <seconds left>` (3600
+//!   at first) for `lockout` (1 hour); a success resets the count. Missing
+//!   fields and CSRF failures do not count; other logins are not affected.
+//! - Cookies carry no `Domain` and no `Secure` (the simulated site is plain
+//!   HTTP on a loopback address).
+//! - Sessions end after `session_idle` (30 minutes) without a request (each
+//!   request with the session restarts the clock), on `POST
+//!   /accounts/logout/` (CSRF-checked; deletes the cookie), or when a test
+//!   calls `expire_sessions()`.
+//! - `/api/…`: `Content-Type: application/json`, `Allow: GET, HEAD,
+//!   OPTIONS`, `Vary: Accept, Cookie` and a `Date` header on every answer;
+//!   compact JSON with keys in alphabetical order. Without a valid
+//!   `sessionid`: 403 (or 401 with `WWW-Authenticate: Session`, by option)
+//!   `{"detail": "Authentication credentials were not provided."}`. `GET
+//!   /api/user` also sets the `csrftoken` cookie, answered or not (one
+//!   public client gets its cookie there). Unknown route: 404 `{"detail":
+//!   "Not found."}` (before any session check, like Django's URL resolver);
+//!   unknown or non-numeric home id: 404 `{"detail": "Not found."}` (after
+//!   it). OPTIONS: DRF's metadata (200). Other methods than GET, HEAD and
+//!   OPTIONS: CSRF-checked (403 `{"detail": "CSRF Failed: …"}`), then 405
+//!   `{"detail": "Method \"POST\" not allowed."}`. The `Accept` version is
+//!   not checked. Trailing slashes matter (`/api/homes/` is a 404).
+//! - `startDate`/`endDate` (measures): decoded from the raw query (`%XX`,
+//!   and `+` is a space as in any form decoding), the last value wins.
+//!   ISO-8601 with an offset (`T` or a space between date and time,
+//!   fractional seconds allowed, `Z`, `+HH:MM` or `+HHMM`); a timestamp
+//!   without an offset is read as Europe/Paris wall time, as DRF does in the
+//!   site's time zone. Anything else, e.g. a raw `+` that arrived as a space,
+//!   is a 400 `{"startDate": ["Datetime has wrong format. Use one of these
+//!   formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]}`;
+//!   a missing one is `["This field is required."]`. The window's days are
+//!   the days d with start <= local midnight of d < end (`endDate` is
+//!   exclusive; a `+01:00` offset in summer shifts the window by a day);
+//!   start >= end gives no day. A window over 3 700 days is a 400 (a guard
+//!   of the simulation only).
+//! - Any other path: 404 `{"detail": "Not found."}`. `/login/redirect/`
+//!   sends a logged-in user to `/mon-compte/` (a small HTML page), anyone
+//!   else to the log-in page.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use hellowatt_fixtures::percent_decode;
+use hellowatt_snapshot::{Date, paris_offset_at, parse_timestamp};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::demo::Demo;
+use super::{DEMO_HOME_ID, DEMO_LOGIN, DEMO_PASSWORD, SimOptions, lock};
+
+// ---------------------------------------------------------------------------
+// Requests and replies
+// ---------------------------------------------------------------------------
+
+/// What a backend sees of a request: the body is read in full.
+#[derive(Debug)]
+pub(crate) struct SimRequest {
+    pub method: Method,
+    /// The path, `%XX`-decoded as Django routes it.
+    pub path: String,
+    /// The path as sent.
+    pub raw_path: String,
+    /// The raw query without `?` (empty when none).
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl SimRequest {
+    pub fn new(parts: http::request::Parts, body: Bytes) -> SimRequest {
+        let raw_path = parts.uri.path().to_string();
+        SimRequest {
+            method: parts.method,
+            path: decode_path(&raw_path),
+            raw_path,
+            query: parts.uri.query().unwrap_or("").to_string(),
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The headers as (name, value) pairs, for the fixtures' replay.
+    pub fn header_pairs(&self) -> Vec<(String, String)> {
+        self.headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect()
+    }
+
+    /// A cookie's value, over every `Cookie` header (the last one wins).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let mut found = None;
+        for value in self.headers.get_all(http::header::COOKIE) {
+            let Ok(value) = value.to_str() else { continue };
+            for pair in value.split(';') {
+                if let Some((k, v)) = pair.split_once('=')
+                    && k.trim() == name
+                {
+                    found = Some(v.trim().trim_matches('"').to_string());
+                }
+            }
+        }
+        found
+    }
+
+    pub fn is_ajax(&self) -> bool {
+        self.header("x-requested-with") == Some("XMLHttpRequest")
+    }
+
+    fn media_type(&self) -> String {
+        self.header("content-type")
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The decoded fields of a form body, in order; empty for any other
+    /// body (Django's `request.POST`).
+    pub fn form(&self) -> Vec<(String, String)> {
+        if self.media_type() != "application/x-www-form-urlencoded" {
+            return Vec::new();
+        }
+        decode_pairs(&String::from_utf8_lossy(&self.body))
+    }
+
+    pub fn is_safe_method(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        )
+    }
+}
+
+/// `%XX`-decodes a path; `+` stays a `+` in a path.
+fn decode_path(path: &str) -> String {
+    if !path.contains('%') {
+        return path.to_string();
+    }
+    percent_decode(&path.replace('+', "%2B"))
+}
+
+/// Decoded `key=value` pairs in order (`+` is a space).
+pub(crate) fn decode_pairs(s: &str) -> Vec<(String, String)> {
+    s.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (percent_decode(k), percent_decode(v))
+        })
+        .collect()
+}
+
+/// The last value of a field (Django's `QueryDict.get`).
+pub(crate) fn last_value(pairs: &[(String, String)], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+}
+
+/// An answer under construction.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn new(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// DRF's JSON renderer: `application/json`, compact.
+    pub fn json(status: u16, value: &Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: value.to_string().into_bytes(),
+        }
+    }
+
+    pub fn html(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: body.into_bytes(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: impl Into<String>) -> Reply {
+        self.headers.push((name.to_string(), value.into()));
+        self
+    }
+
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::new(status)
+            .header("Content-Type", "text/html; charset=utf-8")
+            .header("Location", location)
+    }
+
+    pub fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        for (name, value) in self.headers {
+            match (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                (Ok(n), Ok(v)) => {
+                    headers.append(n, v);
+                }
+                _ => tracing::warn!("simulated site: header {name:?} dropped (not valid HTTP)"),
+            }
+        }
+        response
+    }
+}
+
+/// DRF's error body `{"detail": "…"}`.
+pub(crate) fn detail(status: u16, message: &str) -> Reply {
+    Reply::json(status, &json!({ "detail": message }))
+}
+
+pub(crate) fn not_found() -> Reply {
+    detail(404, "Not found.")
+}
+
+/// The DRF answer to an API call without a valid session.
+pub(crate) fn unauthenticated(status: u16) -> Reply {
+    let reply = detail(status, "Authentication credentials were not provided.");
+    if status == 401 {
+        reply.header("WWW-Authenticate", "Session")
+    } else {
+        reply
+    }
+}
+
+/// Django's production CSRF failure page (DEBUG off: no reason shown).
+pub(crate) fn csrf_failure_page() -> Reply {
+    Reply::html(
+        403,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <meta http-equiv=\"content-type\" \
+         content=\"text/html; charset=utf-8\">\n  <meta name=\"robots\" \
+         content=\"NONE,NOARCHIVE\">\n  <title>403 Forbidden</title>\n</head>\n<body>\n<div \
+         id=\"summary\">\n  <h1>Forbidden <span>(403)</span></h1>\n  <p>CSRF verification \
+         failed. Request aborted.</p>\n</div>\n\n<div id=\"explanation\">\n  <p>More \
+         information is available with DEBUG=True.</p>\n</div>\n</body>\n</html>\n"
+            .to_string(),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Time, cookies, tokens
+// ---------------------------------------------------------------------------
+
+pub(crate) fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `Sat, 28 Nov 2026 17:40:00 GMT` (IMF-fixdate).
+pub(crate) fn http_date(unix: i64) -> String {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let date = Date::from_days_since_epoch(unix.div_euclid(86_400));
+    let secs = unix.rem_euclid(86_400);
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
+        DAYS[usize::from(date.weekday() % 7)],
+        date.day,
+        MONTHS[usize::from(date.month.clamp(1, 12) - 1)],
+        date.year,
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+const CSRF_COOKIE_AGE: i64 = 31_449_600;
+const SESSION_COOKIE_AGE: i64 = 1_209_600;
+
+/// Django's `csrftoken` cookie, attributes in Django's order.
+pub(crate) fn csrf_set_cookie(secret: &str) -> String {
+    format!(
+        "csrftoken={secret}; expires={}; Max-Age={CSRF_COOKIE_AGE}; Path=/; SameSite=Lax",
+        http_date(now_unix() + CSRF_COOKIE_AGE)
+    )
+}
+
+/// Django's `sessionid` cookie.
+pub(crate) fn session_set_cookie(id: &str) -> String {
+    format!(
+        "sessionid={id}; expires={}; HttpOnly; Max-Age={SESSION_COOKIE_AGE}; Path=/; SameSite=Lax",
+        http_date(now_unix() + SESSION_COOKIE_AGE)
+    )
+}
+
+/// Django's deletion of the session cookie (log-out).
+pub(crate) fn session_delete_cookie() -> String {
+    "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax"
+        .to_string()
+}
+
+/// Unpredictable enough for a local fake (not for a real site): std's
+/// randomly keyed hasher over a counter and the clock.
+fn random_u64() -> u64 {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    h.write_u128(nanos);
+    h.finish()
+}
+
+fn random_string(alphabet: &[u8], len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut bits = random_u64();
+    let mut left = 10;
+    for _ in 0..len {
+        if left == 0 {
+            bits = random_u64();
+            left = 10;
+        }
+        out.push(char::from(
+            alphabet[(bits % alphabet.len() as u64) as usize],
+        ));
+        bits /= alphabet.len() as u64;
+        left -= 1;
+    }
+    out
+}
+
+/// Django's `CSRF_ALLOWED_CHARS` (ascii_letters + digits).
+const CSRF_CHARS: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const CSRF_SECRET_LENGTH: usize = 32;
+
+/// A new 32-character CSRF secret.
+pub(crate) fn new_csrf_secret() -> String {
+    random_string(CSRF_CHARS, CSRF_SECRET_LENGTH)
+}
+
+/// A new session key (Django: 32 lowercase letters and digits).
+fn new_session_key() -> String {
+    random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 32)
+}
+
+fn csrf_index(c: u8) -> Option<usize> {
+    CSRF_CHARS.iter().position(|&x| x == c)
+}
+
+/// Django's `_mask_cipher_secret`: a random mask and the secret shifted by
+/// it, 64 characters.
+pub(crate) fn mask_csrf(secret: &str) -> String {
+    let mask = random_string(CSRF_CHARS, CSRF_SECRET_LENGTH);
+    let cipher: String = secret
+        .bytes()
+        .zip(mask.bytes())
+        .map(|(s, m)| {
+            let (s, m) = (csrf_index(s).unwrap_or(0), csrf_index(m).unwrap_or(0));
+            char::from(CSRF_CHARS[(s + m) % CSRF_CHARS.len()])
+        })
+        .collect();
+    format!("{mask}{cipher}")
+}
+
+/// Django's `_check_token_format` then `_unmask_cipher_token`: the secret a
+/// 32- or 64-character token stands for.
+pub(crate) fn csrf_secret_of(token: &str) -> Result<String, &'static str> {
+    if token.len() != CSRF_SECRET_LENGTH && token.len() != 2 * CSRF_SECRET_LENGTH {
+        return Err("has incorrect length");
+    }
+    if !token.bytes().all(|c| csrf_index(c).is_some()) {
+        return Err("has invalid characters");
+    }
+    if token.len() == CSRF_SECRET_LENGTH {
+        return Ok(token.to_string());
+    }
+    let (mask, cipher) = token.split_at(CSRF_SECRET_LENGTH);
+    Ok(cipher
+        .bytes()
+        .zip(mask.bytes())
+        .map(|(c, m)| {
+            let n = CSRF_CHARS.len();
+            let (c, m) = (csrf_index(c).unwrap_or(0), csrf_index(m).unwrap_or(0));
+            char::from(CSRF_CHARS[(c + n - m) % n])
+        })
+        .collect())
+}
+
+/// Django's CSRF check of an unsafe request. `cookie_ok` may refuse a
+/// well-formed cookie (Scenario mode accepts only the ones it handed out);
+/// `extra_tokens` are tokens accepted as they are (form tokens of recorded
+/// pages). The error is Django's reason, for `served()`.
+pub(crate) fn csrf_check(
+    req: &SimRequest,
+    cookie_ok: impl Fn(&str) -> bool,
+    extra_tokens: &[String],
+) -> Result<(), String> {
+    if let Some(origin) = req.header("origin") {
+        let good = format!("http://{}", req.header("host").unwrap_or(""));
+        if origin != good {
+            return Err(format!(
+                "Origin checking failed - {origin} does not match any trusted origins."
+            ));
+        }
+    }
+    let Some(cookie) = req.cookie("csrftoken") else {
+        return Err("CSRF cookie not set.".into());
+    };
+    let secret = csrf_secret_of(&cookie).map_err(|e| format!("CSRF cookie {e}."))?;
+    if !cookie_ok(&cookie) {
+        return Err("CSRF cookie not set (not one this site handed out).".into());
+    }
+    let form_token = last_value(&req.form(), "csrfmiddlewaretoken").filter(|t| !t.is_empty());
+    let (token, source) = match form_token {
+        Some(t) => (t, "POST"),
+        None => match req.header("x-csrftoken") {
+            Some(t) => (t.to_string(), "the 'X-Csrftoken' HTTP header"),
+            None => return Err("CSRF token missing.".into()),
+        },
+    };
+    if extra_tokens.contains(&token) {
+        return Ok(());
+    }
+    let got = csrf_secret_of(&token).map_err(|e| format!("CSRF token from {source} {e}."))?;
+    if got != secret {
+        return Err(format!("CSRF token from {source} incorrect."));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The measure window
+// ---------------------------------------------------------------------------
+
+/// `[start, end)` in seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The longest window served, in days (a guard of the simulation).
+const MAX_WINDOW_DAYS: i64 = 3_700;
+
+impl Window {
+    /// The days d with start <= local midnight of d < end.
+    pub fn days(&self) -> Vec<Date> {
+        if self.start >= self.end {
+            return Vec::new();
+        }
+        let first = Date::paris_day_of(self.start).add_days(-1);
+        let last = Date::paris_day_of(self.end).add_days(1);
+        let mut days = Vec::new();
+        let mut d = first;
+        while d <= last {
+            let midnight = d.paris_midnight_utc();
+            if self.start <= midnight && midnight < self.end {
+                days.push(d);
+            }
+            d = d.succ();
+        }
+        days
+    }
+}
+
+const DRF_DATETIME_FORMAT: &str = "Datetime has wrong format. Use one of these formats instead: \
+     YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+
+/// A query timestamp: with an offset, or without one read as Europe/Paris
+/// wall time.
+pub(crate) fn parse_query_timestamp(s: &str) -> Option<i64> {
+    if let Ok(t) = parse_timestamp(s) {
+        return Some(t);
+    }
+    // Naive: `YYYY-MM-DDThh:mm:ss[.f]` and nothing after.
+    let naive = s.len() >= 19
+        && s.is_char_boundary(19)
+        && s[19..]
+            .strip_prefix('.')
+            .is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        && (s.len() == 19 || s.as_bytes()[19] == b'.');
+    if !naive {
+        return None;
+    }
+    let wall = parse_timestamp(&format!("{s}Z")).ok()?;
+    // The offset in force at that wall time (the earlier one when ambiguous).
+    [7200, 3600]
+        .into_iter()
+        .map(|off| wall - off)
+        .find(|&utc| i64::from(paris_offset_at(utc)) == wall - utc)
+        .or(Some(wall - 3600))
+}
+
+/// `startDate` and `endDate` of a raw query, or DRF's 400.
+pub(crate) fn parse_window(query: &str) -> Result<Window, Reply> {
+    let pairs = decode_pairs(query);
+    let mut errors = serde_json::Map::new();
+    let mut field = |name: &str| -> Option<i64> {
+        match last_value(&pairs, name) {
+            None => {
+                errors.insert(name.into(), json!(["This field is required."]));
+                None
+            }
+            Some(v) => {
+                let t = parse_query_timestamp(&v);
+                if t.is_none() {
+                    errors.insert(name.into(), json!([DRF_DATETIME_FORMAT]));
+                }
+                t
+            }
+        }
+    };
+    let (start, end) = (field("startDate"), field("endDate"));
+    match (start, end) {
+        (Some(start), Some(end)) => {
+            if (end - start) / 86_400 > MAX_WINDOW_DAYS {
+                return Err(Reply::json(
+                    400,
+                    &json!({"non_field_errors": [format!(
+                        "The period is too long (at most {MAX_WINDOW_DAYS} days)."
+                    )]}),
+                ));
+            }
+            Ok(Window { start, end })
+        }
+        _ => Err(Reply::json(400, &Value::Object(errors))),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Demo mode: the site itself
+// ---------------------------------------------------------------------------
+
+struct Account {
+    login: &'static str,
+    password: &'static str,
+}
+
+const ACCOUNTS: [Account; 1] = [Account {
+    login: DEMO_LOGIN,
+    password: DEMO_PASSWORD,
+}];
+
+struct Session {
+    account: usize,
+    last_seen: Instant,
+}
+
+#[derive(Default)]
+struct Failures {
+    count: u32,
+    locked_until: Option<Instant>,
+}
+
+#[derive(Default)]
+struct AuthState {
+    sessions: HashMap<String, Session>,
+    failures: HashMap<String, Failures>,
+}
+
+// allauth's and Django's messages in French, the site's language (the DRF
+// `detail` messages of the API are in English, as public clients quote them).
+const NON_FIELD_LOGIN_ERROR: &str =
+    "L'adresse e-mail et/ou le mot de passe que vous avez spécifiés sont incorrects.";
+const REQUIRED: &str = "Ce champ est obligatoire.";
+const BAD_EMAIL: &str = "Saisissez une adresse e-mail valide.";
+
+/// The demo site: the Django machinery over the demo data.
+pub(crate) struct DemoSite {
+    demo: Demo,
+    options: SimOptions,
+    state: Mutex<AuthState>,
+}
+
+enum ApiRoute {
+    User,
+    Homes,
+    Contracts(String),
+    ElectricityDaily(String),
+    ElectricityCurve(String),
+    GasDaily(String),
+    Temperatures(String),
+}
+
+impl ApiRoute {
+    fn name(&self) -> &'static str {
+        match self {
+            ApiRoute::User => "User",
+            ApiRoute::Homes => "Home List",
+            ApiRoute::Contracts(_) => "Contract List",
+            ApiRoute::ElectricityDaily(_) => "Sge Conso Daily",
+            ApiRoute::ElectricityCurve(_) => "Sge Courbe",
+            ApiRoute::GasDaily(_) => "Adict Conso Daily",
+            ApiRoute::Temperatures(_) => "Temperature Yearly",
+        }
+    }
+}
+
+impl DemoSite {
+    pub fn new(today: Date, options: SimOptions) -> DemoSite {
+        DemoSite {
+            demo: Demo::new(today),
+            options,
+            state: Mutex::new(AuthState::default()),
+        }
+    }
+
+    pub fn expire_sessions(&self) {
+        lock(&self.state).sessions.clear();
+    }
+
+    pub fn handle(&self, req: &SimRequest) -> (Response, Option<String>) {
+        let (reply, note) = self.route(req);
+        // Django's middleware headers, as the recordings show them.
+        let reply = if req.path.starts_with("/api/") {
+            reply
+                .header("Vary", "Accept, Cookie")
+                .header("X-Frame-Options", "DENY")
+                .header("X-Content-Type-Options", "nosniff")
+                .header("Referrer-Policy", "same-origin")
+        } else {
+            reply
+                .header("Vary", "Cookie")
+                .header("X-Frame-Options", "DENY")
+                .header("X-Content-Type-Options", "nosniff")
+        };
+        (reply.into_response(), note)
+    }
+
+    fn route(&self, req: &SimRequest) -> (Reply, Option<String>) {
+        let path = req.path.as_str();
+        if let Some(rest) = path.strip_prefix("/api/") {
+            return self.api(req, rest);
+        }
+        match path {
+            "/accounts/login/" => match req.method {
+                Method::GET | Method::HEAD => (self.login_page(req, &[], None), None),
+                Method::POST => self.login_post(req),
+                _ => (Reply::new(405).header("Allow", "GET, POST, HEAD"), None),
+            },
+            "/accounts/login" => {
+                let target = if req.query.is_empty() {
+                    "/accounts/login/".to_string()
+                } else {
+                    format!("/accounts/login/?{}", req.query)
+                };
+                (Reply::redirect(301, &target), None)
+            }
+            "/accounts/logout/" if req.method == Method::POST => self.logout(req),
+            "/login/redirect/" | "/mon-compte/" => {
+                if self.session(req).is_none() {
+                    let target = format!("/accounts/login/?next={path}");
+                    (Reply::redirect(302, &target), None)
+                } else if path == "/login/redirect/" {
+                    (Reply::redirect(302, "/mon-compte/"), None)
+                } else {
+                    (Reply::html(200, account_page()), None)
+                }
+            }
+            _ => (not_found(), None),
+        }
+    }
+
+    /// The valid session of a request, if any; refreshes its clock.
+    fn session(&self, req: &SimRequest) -> Option<usize> {
+        let key = req.cookie("sessionid")?;
+        let mut state = lock(&self.state);
+        let idle = self.options.session_idle;
+        let session = state.sessions.get_mut(&key)?;
+        if session.last_seen.elapsed() > idle {
+            state.sessions.remove(&key);
+            return None;
+        }
+        session.last_seen = Instant::now();
+        Some(session.account)
+    }
+
+    /// The secret of the request's own well-formed `csrftoken`, or a new
+    /// one (Django's `get_token`).
+    fn csrf_secret_for(req: &SimRequest) -> String {
+        req.cookie("csrftoken")
+            .and_then(|c| csrf_secret_of(&c).ok())
+            .unwrap_or_else(new_csrf_secret)
+    }
+
+    fn login_page(&self, req: &SimRequest, errors: &[&str], login: Option<&str>) -> Reply {
+        let secret = Self::csrf_secret_for(req);
+        Reply::html(200, login_page_html(&mask_csrf(&secret), errors, login))
+            .header(
+                "Cache-Control",
+                "max-age=0, no-cache, no-store, must-revalidate, private",
+            )
+            .header("Set-Cookie", csrf_set_cookie(&secret))
+    }
+
+    fn login_post(&self, req: &SimRequest) -> (Reply, Option<String>) {
+        if let Err(reason) = csrf_check(req, |_| true, &[]) {
+            return (csrf_failure_page(), Some(format!("CSRF: {reason}")));
+        }
+        let form = req.form();
+        let login = last_value(&form, "login").map(|s| s.trim().to_string());
+        let password = last_value(&form, "password");
+        let remember = last_value(&form, "remember").is_some();
+        let key = login.as_deref().unwrap_or("").to_lowercase();
+
+        // Throttle (allauth's rate limit answers before the form is read).
+        if !key.is_empty() {
+            let mut state = lock(&self.state);
+            let failures = state.failures.entry(key.clone()).or_default();
+            if let Some(until) = failures.locked_until {
+                let now = Instant::now();
+                if until > now {
+                    let left = until - now;
+                    let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
+                    return (too_many_requests(secs), Some("locked".into()));
+                }
+                *failures = Failures::default();
+            }
+        }
+
+        let mut login_errors = Vec::new();
+        let mut password_errors = Vec::new();
+        match login.as_deref() {
+            None | Some("") => login_errors.push(REQUIRED),
+            Some(l) if !looks_like_email(l) => login_errors.push(BAD_EMAIL),
+            _ => {}
+        }
+        if password.as_deref().is_none_or(str::is_empty) {
+            password_errors.push(REQUIRED);
+        }
+        let mut non_field = Vec::new();
+        let mut account = None;
+        if login_errors.is_empty() && password_errors.is_empty() {
+            account = ACCOUNTS.iter().position(|a| {
+                a.login.eq_ignore_ascii_case(&key) && Some(a.password) == password.as_deref()
+            });
+            if account.is_none() {
+                non_field.push(NON_FIELD_LOGIN_ERROR);
+                let mut state = lock(&self.state);
+                let failures = state.failures.entry(key.clone()).or_default();
+                failures.count += 1;
+                if failures.count >= self.options.max_failed_logins {
+                    failures.locked_until = Some(Instant::now() + self.options.lockout);
+                }
+            }
+        }
+
+        let form_json = |valid: bool| {
+            json!({
+                "fields": {
+                    "login": {
+                        "label": "Adresse e-mail",
+                        "value": login,
+                        "help_text": "",
+                        "errors": login_errors,
+                        "widget": {"attrs": {"type": "email", "placeholder": "Adresse e-mail", "autocomplete": "email"}}
+                    },
+                    "password": {
+                        "label": "Mot de passe",
+                        "value": password,
+                        "help_text": "",
+                        "errors": password_errors,
+                        "widget": {"attrs": {"placeholder": "Mot de passe", "autocomplete": "current-password"}}
+                    },
+                    "remember": {
+                        "label": "Se souvenir de moi",
+                        "value": remember,
+                        "help_text": "",
+                        "errors": [],
+                        "widget": {"attrs": {}}
+                    }
+                },
+                "field_order": ["login", "password", "remember"],
+                "errors": if valid { Vec::<&str>::new() } else { non_field.clone() }
+            })
+        };
+
+        let Some(account) = account else {
+            let note = if non_field.is_empty() {
+                "form errors"
+            } else {
+                "wrong credentials"
+            };
+            let mut all_errors: Vec<&str> = non_field.clone();
+            all_errors.extend(login_errors.iter());
+            all_errors.extend(password_errors.iter());
+            let page = self.login_page(req, &all_errors, login.as_deref());
+            if req.is_ajax() {
+                let mut reply = Reply::json(400, &json!({"form": form_json(false)}));
+                reply.headers.extend(
+                    page.headers
+                        .into_iter()
+                        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")),
+                );
+                return (reply, Some(note.into()));
+            }
+            return (page, Some(note.into()));
+        };
+
+        // Success: a new session (the old one, if any, is flushed) and a
+        // rotated CSRF secret.
+        let session_key = new_session_key();
+        {
+            let mut state = lock(&self.state);
+            if let Some(old) = req.cookie("sessionid") {
+                state.sessions.remove(&old);
+            }
+            let idle = self.options.session_idle;
+            state.sessions.retain(|_, s| s.last_seen.elapsed() <= idle);
+            state.sessions.insert(
+                session_key.clone(),
+                Session {
+                    account,
+                    last_seen: Instant::now(),
+                },
+            );
+            state.failures.remove(&key);
+        }
+        let reply = if req.is_ajax() {
+            Reply::json(
+                200,
+                &json!({"location": "/login/redirect/", "form": form_json(true)}),
+            )
+        } else {
+            Reply::redirect(302, "/login/redirect/")
+        };
+        let reply = reply
+            .header("Set-Cookie", csrf_set_cookie(&new_csrf_secret()))
+            .header("Set-Cookie", session_set_cookie(&session_key));
+        (reply, None)
+    }
+
+    fn logout(&self, req: &SimRequest) -> (Reply, Option<String>) {
+        if let Err(reason) = csrf_check(req, |_| true, &[]) {
+            return (csrf_failure_page(), Some(format!("CSRF: {reason}")));
+        }
+        if let Some(key) = req.cookie("sessionid") {
+            lock(&self.state).sessions.remove(&key);
+        }
+        let reply = if req.is_ajax() {
+            Reply::json(200, &json!({"location": "/"}))
+        } else {
+            Reply::redirect(302, "/")
+        };
+        (reply.header("Set-Cookie", session_delete_cookie()), None)
+    }
+
+    fn api(&self, req: &SimRequest, rest: &str) -> (Reply, Option<String>) {
+        let segments: Vec<&str> = rest.split('/').collect();
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let route = match segments.as_slice() {
+            ["user"] => ApiRoute::User,
+            ["homes"] => ApiRoute::Homes,
+            ["homes", id, "contracts"] if numeric(id) => ApiRoute::Contracts(id.to_string()),
+            ["homes", id, "sge_measures", "conso_daily"] if numeric(id) => {
+                ApiRoute::ElectricityDaily(id.to_string())
+            }
+            ["homes", id, "sge_measures", "courbe"] if numeric(id) => {
+                ApiRoute::ElectricityCurve(id.to_string())
+            }
+            ["homes", id, "adict_measures", "conso_daily"] if numeric(id) => {
+                ApiRoute::GasDaily(id.to_string())
+            }
+            ["homes", id, "temperature_measures", "yearly"] if numeric(id) => {
+                ApiRoute::Temperatures(id.to_string())
+            }
+            _ => return (not_found(), None),
+        };
+        let json_reply = |reply: Reply| reply.header("Allow", "GET, HEAD, OPTIONS");
+        // `/api/user` hands out the CSRF cookie (ensure_csrf_cookie).
+        let csrf_cookie =
+            matches!(route, ApiRoute::User).then(|| csrf_set_cookie(&Self::csrf_secret_for(req)));
+        let with_cookie = |reply: Reply| match &csrf_cookie {
+            Some(c) => reply.header("Set-Cookie", c.clone()),
+            None => reply,
+        };
+        if self.session(req).is_none() {
+            let reply = unauthenticated(self.options.unauthenticated_status);
+            return (with_cookie(json_reply(reply)), Some("no session".into()));
+        }
+        if req.method == Method::OPTIONS {
+            // DRF's metadata answer.
+            let reply = Reply::json(
+                200,
+                &json!({
+                    "name": route.name(),
+                    "description": "",
+                    "renders": ["application/json"],
+                    "parses": ["application/json", "application/x-www-form-urlencoded", "multipart/form-data"]
+                }),
+            );
+            return (json_reply(reply), None);
+        }
+        if !matches!(req.method, Method::GET | Method::HEAD) {
+            if let Err(reason) = csrf_check(req, |_| true, &[]) {
+                let reply = detail(403, &format!("CSRF Failed: {reason}"));
+                return (json_reply(reply), Some("CSRF".into()));
+            }
+            let message = format!("Method \"{}\" not allowed.", req.method);
+            return (json_reply(detail(405, &message)), None);
+        }
+        let home_ok = |id: &str| id.parse::<u64>().ok() == Some(DEMO_HOME_ID);
+        let measures = |id: &str, build: &dyn Fn(&[Date]) -> Value| -> Reply {
+            if !home_ok(id) {
+                return not_found();
+            }
+            match parse_window(&req.query) {
+                Ok(window) => Reply::json(200, &build(&window.days())),
+                Err(reply) => reply,
+            }
+        };
+        let reply = match &route {
+            ApiRoute::User => Reply::json(200, &self.demo.user()),
+            ApiRoute::Homes => Reply::json(200, &self.demo.homes()),
+            ApiRoute::Contracts(id) if home_ok(id) => Reply::json(200, &self.demo.contracts()),
+            ApiRoute::Temperatures(id) if home_ok(id) => {
+                Reply::json(200, &self.demo.temperatures())
+            }
+            ApiRoute::Contracts(_) | ApiRoute::Temperatures(_) => not_found(),
+            ApiRoute::ElectricityDaily(id) => {
+                measures(id, &|days| self.demo.electricity_daily(days))
+            }
+            ApiRoute::ElectricityCurve(id) => {
+                measures(id, &|days| self.demo.electricity_curve(days))
+            }
+            ApiRoute::GasDaily(id) => measures(id, &|days| self.demo.gas_daily(days)),
+        };
+        (with_cookie(json_reply(reply)), None)
+    }
+}
+
+fn looks_like_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+fn too_many_requests(retry_after: u64) -> Reply {
+    Reply::html(
+        429,
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n  <meta charset=\"utf-8\">\n  \
+         <title>Trop de requêtes | helloWatt</title>\n</head>\n<body>\n  <h1>Trop de \
+         requêtes</h1>\n  <p>Vous avez effectué trop de tentatives de connexion. Merci de \
+         réessayer plus tard.</p>\n</body>\n</html>\n"
+            .to_string(),
+    )
+    .header("Retry-After", retry_after.to_string())
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#x27;")
+}
+
+/// allauth's log-in page (the password is never rendered back).
+fn login_page_html(form_token: &str, errors: &[&str], login: Option<&str>) -> String {
+    let errors = if errors.is_empty() {
+        String::new()
+    } else {
+        let items: String = errors
+            .iter()
+            .map(|e| format!("<li>{}</li>", escape_html(e)))
+            .collect();
+        format!("      <ul class=\"errorlist nonfield\">{items}</ul>\n")
+    };
+    let value = login
+        .map(|l| format!(" value=\"{}\"", escape_html(l)))
+        .unwrap_or_default();
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\">\n<head>\n  <meta charset=\"utf-8\">\n  \
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  \
+         <title>Connexion | helloWatt</title>\n</head>\n<body class=\"account-page\">\n  \
+         <main class=\"account\">\n    <h1>Se connecter</h1>\n    \
+         <form class=\"login\" method=\"POST\" action=\"/accounts/login/\">\n      \
+         <input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"{form_token}\">\n\
+         {errors}      <p>\n        <label for=\"id_login\">Adresse e-mail</label>\n        \
+         <input type=\"email\" name=\"login\" placeholder=\"Adresse e-mail\" \
+         autocomplete=\"email\" maxlength=\"320\" required id=\"id_login\"{value}>\n      \
+         </p>\n      <p>\n        <label for=\"id_password\">Mot de passe</label>\n        \
+         <input type=\"password\" name=\"password\" placeholder=\"Mot de passe\" \
+         autocomplete=\"current-password\" required id=\"id_password\">\n      </p>\n      \
+         <p>\n        <label for=\"id_remember\">Se souvenir de moi</label>\n        \
+         <input type=\"checkbox\" name=\"remember\" id=\"id_remember\">\n      </p>\n      \
+         <a class=\"button secondaryAction\" href=\"/accounts/password/reset/\">Mot de passe \
+         oublié ?</a>\n      <button class=\"primaryAction\" type=\"submit\">Connexion</button>\n    \
+         </form>\n  </main>\n</body>\n</html>\n"
+    )
+}
+
+fn account_page() -> String {
+    "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Mon compte | \
+     helloWatt</title></head>\n<body>\n<div id=\"app\"></div>\n</body>\n</html>\n"
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{Client, form, form_token};
+    use super::super::{SimMode, SimOptions, SimServer, start, start_with};
+    use super::*;
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn local() -> SocketAddr {
+        "127.0.0.1:0".parse().unwrap()
+    }
+
+    async fn demo_server() -> SimServer {
+        start(
+            local(),
+            SimMode::Demo {
+                today: d("2026-11-28"),
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    async fn demo_with(options: SimOptions) -> SimServer {
+        start_with(
+            local(),
+            SimMode::Demo {
+                today: d("2026-11-28"),
+            },
+            options,
+        )
+        .await
+        .unwrap()
+    }
+
+    fn homes_path() -> &'static str {
+        "/api/homes"
+    }
+
+    fn measure(kind: &str, start: Date, end: Date) -> String {
+        format!(
+            "/api/homes/{DEMO_HOME_ID}/{kind}?startDate={}&endDate={}",
+            super::super::testing::encode(&start.paris_midnight_iso()),
+            super::super::testing::encode(&end.paris_midnight_iso())
+        )
+    }
+
+    #[test]
+    fn csrf_masking_round_trips() {
+        let secret = new_csrf_secret();
+        assert_eq!(secret.len(), 32);
+        let a = mask_csrf(&secret);
+        let b = mask_csrf(&secret);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b, "a new mask every time");
+        assert_eq!(csrf_secret_of(&a).unwrap(), secret);
+        assert_eq!(csrf_secret_of(&b).unwrap(), secret);
+        assert_eq!(csrf_secret_of(&secret).unwrap(), secret);
+        assert!(csrf_secret_of("short").is_err());
+        assert!(csrf_secret_of(&"!".repeat(32)).is_err());
+    }
+
+    #[test]
+    fn http_dates() {
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(1_795_887_600), "Sat, 28 Nov 2026 17:40:00 GMT");
+    }
+
+    #[test]
+    fn windows_on_both_sides_of_dst() {
+        let w = |a: &str, b: &str| {
+            parse_window(&format!(
+                "startDate={}&endDate={}",
+                super::super::testing::encode(a),
+                super::super::testing::encode(b)
+            ))
+            .unwrap()
+            .days()
+        };
+        let march = w("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+02:00");
+        assert_eq!(march.len(), 31);
+        assert_eq!(march[0], d("2026-03-01"));
+        assert_eq!(march[30], d("2026-03-31"));
+        let october = w("2026-10-01T00:00:00+02:00", "2026-11-01T00:00:00+01:00");
+        assert_eq!(october.len(), 31);
+        assert_eq!(october[30], d("2026-10-31"));
+        // The same instants in UTC.
+        assert_eq!(w("2026-02-28T23:00:00Z", "2026-03-31T22:00:00Z"), march);
+        // Exclusive end; a single day; an empty window.
+        assert_eq!(
+            w("2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
+            vec![d("2026-03-29")]
+        );
+        assert!(w("2026-03-29T00:00:00+01:00", "2026-03-29T00:00:00+01:00").is_empty());
+        assert!(w("2026-04-01T00:00:00+02:00", "2026-03-01T00:00:00+01:00").is_empty());
+        // A start one second after midnight leaves that day out.
+        assert_eq!(
+            w("2026-03-01T00:00:01+01:00", "2026-03-03T00:00:00+01:00"),
+            vec![d("2026-03-02")]
+        );
+        // A wrong offset (CET in summer) is an hour later: the window takes
+        // in 1 April, and in June it loses the first day.
+        assert_eq!(
+            w("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+01:00").len(),
+            32
+        );
+        let june = w("2026-06-01T00:00:00+01:00", "2026-07-01T00:00:00+01:00");
+        assert_eq!(june.first(), Some(&d("2026-06-02")));
+        assert_eq!(june.last(), Some(&d("2026-07-01")));
+        // Naive timestamps read as Paris wall time.
+        assert_eq!(w("2026-03-01T00:00:00", "2026-04-01T00:00:00"), march);
+    }
+
+    #[test]
+    fn window_errors_are_drf_style() {
+        let e =
+            parse_window("startDate=2026-03-01T00:00:00+01:00&endDate=2026-04-01T00:00:00+02:00")
+                .unwrap_err();
+        assert_eq!(e.status, 400);
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], DRF_DATETIME_FORMAT);
+        assert_eq!(v["endDate"][0], DRF_DATETIME_FORMAT);
+        let e = parse_window("endDate=2026-04-01T00%3A00%3A00%2B02%3A00").unwrap_err();
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], "This field is required.");
+        assert!(v.get("endDate").is_none());
+        assert!(parse_window("startDate=2026-01-01&endDate=2026-02-01").is_err());
+        assert!(
+            parse_window("startDate=2000-01-01T00%3A00%3A00Z&endDate=2026-01-01T00%3A00%3A00Z")
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn login_success_sets_cookies_and_opens_the_api() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let page = c.get("/accounts/login/").await;
+        assert_eq!(page.status, 200);
+        assert!(
+            page.header("content-type")
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let cookie = page.set_cookies().pop().unwrap();
+        assert!(cookie.starts_with("csrftoken="), "{cookie}");
+        assert!(cookie.contains("; Path=/") && cookie.contains("SameSite=Lax"));
+        let secret = c.cookie("csrftoken").unwrap();
+        assert_eq!(secret.len(), 32);
+        let token = form_token(&page.text()).unwrap();
+        assert_eq!(token.len(), 64);
+        assert_ne!(token, secret);
+
+        let r = c.post_login(DEMO_LOGIN, DEMO_PASSWORD, &token).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.header("content-type").unwrap(), "application/json");
+        let body = r.json();
+        assert_eq!(body["location"], "/login/redirect/");
+        assert!(body["form"]["fields"]["login"].is_object());
+        let cookies = r.set_cookies();
+        let session = cookies
+            .iter()
+            .find(|c| c.starts_with("sessionid="))
+            .unwrap();
+        assert!(session.contains("HttpOnly") && session.contains("Path=/"));
+        let rotated = c.cookie("csrftoken").unwrap();
+        assert_ne!(rotated, secret, "the CSRF secret rotates at log-in");
+
+        let homes = c.api(homes_path()).await;
+        assert_eq!(homes.status, 200);
+        assert_eq!(homes.header("content-type").unwrap(), "application/json");
+        assert!(homes.header("date").is_some());
+        let homes = homes.json();
+        assert_eq!(homes[0]["id"], DEMO_HOME_ID);
+        let user = c.api("/api/user").await;
+        assert_eq!(user.status, 200);
+        assert_eq!(user.json()["email"], DEMO_LOGIN);
+        // The e-mail is matched without regard to case.
+        let mut c2 = Client::new(&sim.url());
+        assert_eq!(
+            c2.login("Demo@HelloWatt.test", DEMO_PASSWORD).await.status,
+            200
+        );
+        assert!(sim.served().contains(&"GET /api/homes -> 200".to_string()));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn login_failure_echoes_the_password_and_opens_nothing() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let r = c.login(DEMO_LOGIN, "Wrong-password-1!").await;
+        assert_eq!(r.status, 400);
+        let body = r.json();
+        assert_eq!(body["form"]["errors"][0], NON_FIELD_LOGIN_ERROR);
+        assert_eq!(
+            body["form"]["fields"]["password"]["value"],
+            "Wrong-password-1!"
+        );
+        assert!(r.set_cookies().iter().all(|c| !c.starts_with("sessionid=")));
+        let homes = c.api(homes_path()).await;
+        assert_eq!(homes.status, 403);
+        assert_eq!(
+            homes.json(),
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+        // Missing fields: 400 with field errors.
+        let page = c.get("/accounts/login/").await;
+        let token = form_token(&page.text()).unwrap();
+        let r = c.post_login("", "", &token).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["form"]["fields"]["login"]["errors"][0], REQUIRED);
+        // No log line carries the password.
+        assert!(sim.served().iter().all(|l| !l.contains("Wrong-password")));
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn json_credentials_are_a_400() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let page = c.get("/accounts/login/").await;
+        let _ = form_token(&page.text()).unwrap();
+        let csrf = c.cookie("csrftoken").unwrap();
+        let body = json!({"login": DEMO_LOGIN, "password": DEMO_PASSWORD}).to_string();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[
+                    ("Content-Type", "application/json"),
+                    ("X-CSRFToken", &csrf),
+                    ("X-Requested-With", "XMLHttpRequest"),
+                ],
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.json()["form"]["fields"]["password"]["errors"][0],
+            REQUIRED
+        );
+        assert!(c.cookie("sessionid").is_none());
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn non_ajax_login_redirects() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let page = c.get("/accounts/login/").await;
+        let token = form_token(&page.text()).unwrap();
+        let body = form(&[
+            ("login", DEMO_LOGIN),
+            ("password", DEMO_PASSWORD),
+            ("csrfmiddlewaretoken", &token),
+        ]);
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[("Content-Type", "application/x-www-form-urlencoded")],
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("location").unwrap(), "/login/redirect/");
+        assert!(c.cookie("sessionid").is_some());
+        let r = c.get("/login/redirect/").await;
+        assert_eq!(r.header("location").unwrap(), "/mon-compte/");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn too_many_failures_lock_the_account() {
+        let options = SimOptions {
+            lockout: Duration::from_secs(2),
+            ..SimOptions::default()
+        };
+        let sim = demo_with(options).await;
+        let mut c = Client::new(&sim.url());
+        for i in 0..5 {
+            let r = c.login(DEMO_LOGIN, "Wrong-password-1!").await;
+            assert_eq!(r.status, 400, "attempt {i}");
+        }
+        let r = c.login(DEMO_LOGIN, DEMO_PASSWORD).await;
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after").unwrap(), "2");
+        assert!(c.cookie("sessionid").is_none());
+        // Another login is not locked.
+        assert_eq!(
+            c.login("other@example.org", "Wrong-password-1!")
+                .await
+                .status,
+            400
+        );
+        tokio::time::sleep(Duration::from_millis(2200)).await;
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        sim.shutdown().await;
+
+        // The default lock: one hour.
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        for _ in 0..5 {
+            assert_eq!(c.login(DEMO_LOGIN, "Wrong-password-1!").await.status, 400);
+        }
+        let r = c.login(DEMO_LOGIN, "Wrong-password-1!").await;
+        assert_eq!(r.status, 429);
+        assert_eq!(r.header("retry-after").unwrap(), "3600");
+        // A success in between resets the count.
+        let sim2 = demo_server().await;
+        let mut c = Client::new(&sim2.url());
+        for _ in 0..4 {
+            assert_eq!(c.login(DEMO_LOGIN, "Wrong-password-1!").await.status, 400);
+        }
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        for _ in 0..4 {
+            assert_eq!(c.login(DEMO_LOGIN, "Wrong-password-1!").await.status, 400);
+        }
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        sim.shutdown().await;
+        sim2.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn csrf_is_enforced_on_log_in() {
+        let sim = demo_server().await;
+        let url = sim.url();
+        let creds = |token: &str| {
+            form(&[
+                ("login", DEMO_LOGIN),
+                ("password", DEMO_PASSWORD),
+                ("csrfmiddlewaretoken", token),
+            ])
+        };
+        let ct = ("Content-Type", "application/x-www-form-urlencoded");
+        let ajax = ("X-Requested-With", "XMLHttpRequest");
+
+        // No cookie at all.
+        let mut c = Client::new(&url);
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax],
+                creds("").as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        assert!(
+            r.text()
+                .contains("CSRF verification failed. Request aborted.")
+        );
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
+
+        // A cookie but no token.
+        let mut c = Client::new(&url);
+        let page = c.get("/accounts/login/").await;
+        let token = form_token(&page.text()).unwrap();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax],
+                creds("").as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        // A wrong token.
+        let wrong = mask_csrf(&new_csrf_secret());
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax],
+                creds(&wrong).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        // A right header does not save a wrong form token (the form wins).
+        let secret = c.cookie("csrftoken").unwrap();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax, ("X-CSRFToken", &secret)],
+                creds(&wrong).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        // A foreign Origin.
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax, ("Origin", "https://www.hellowatt.fr")],
+                creds(&token).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 403);
+        assert!(
+            sim.served()
+                .iter()
+                .any(|l| l.contains("Origin checking failed"))
+        );
+
+        // The header alone, with the cookie value.
+        let body = form(&[("login", DEMO_LOGIN), ("password", DEMO_PASSWORD)]);
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax, ("X-CSRFToken", &secret)],
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        // The form token alone (from a fresh page).
+        let mut c = Client::new(&url);
+        let page = c.get("/accounts/login/").await;
+        let token = form_token(&page.text()).unwrap();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax],
+                creds(&token).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        // The cookie value in the form, and the masked token in the header.
+        let mut c = Client::new(&url);
+        let page = c.get("/accounts/login/").await;
+        let token = form_token(&page.text()).unwrap();
+        let secret = c.cookie("csrftoken").unwrap();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[ct, ajax, ("X-CSRFToken", &token)],
+                creds(&secret).as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        // The reference client with its own Origin (the sim's).
+        let mut c = Client::new(&url);
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn api_needs_a_session() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let r = c.api(homes_path()).await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            r.json()["detail"],
+            "Authentication credentials were not provided."
+        );
+        // `/api/user` hands out the CSRF cookie even unauthenticated.
+        let r = c.api("/api/user").await;
+        assert_eq!(r.status, 403);
+        assert!(c.cookie("csrftoken").is_some());
+        // A made-up session.
+        c.jar.insert(
+            "sessionid".into(),
+            "abcdefghijklmnopqrstuvwxyz012345".into(),
+        );
+        assert_eq!(c.api(homes_path()).await.status, 403);
+        // Unknown routes are 404 before any session check.
+        let r = c.api("/api/nothing").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json(), json!({"detail": "Not found."}));
+        assert_eq!(c.get("/somewhere/else").await.status, 404);
+        // Unknown home, once logged in.
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let r = c.api("/api/homes/999999/contracts").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.json(), json!({"detail": "Not found."}));
+        assert_eq!(c.api("/api/homes/abc/contracts").await.status, 404);
+        let r = c.api(&format!("/api/homes/{DEMO_HOME_ID}/contracts")).await;
+        assert_eq!(r.status, 200);
+        let contracts = r.json();
+        let offers: Vec<&str> = contracts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["contractState"] == "actual")
+            .map(|c| c["offer"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(offers.len(), 3);
+        assert_eq!(offers[0], "Tarif Bleu - Option Tempo");
+        // DRF's OPTIONS metadata.
+        let r = c.send("OPTIONS", homes_path(), &[], b"").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("allow").unwrap(), "GET, HEAD, OPTIONS");
+        // Other methods: CSRF, then 405.
+        let r = c.send("POST", homes_path(), &[], b"").await;
+        assert_eq!(r.status, 403);
+        let secret = c.cookie("csrftoken").unwrap();
+        let r = c
+            .send("POST", homes_path(), &[("X-CSRFToken", &secret)], b"")
+            .await;
+        assert_eq!(r.status, 405);
+        assert_eq!(r.json()["detail"], "Method \"POST\" not allowed.");
+        sim.shutdown().await;
+
+        // The 401 flavour.
+        let sim = demo_with(SimOptions {
+            unauthenticated_status: 401,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let r = c.api(homes_path()).await;
+        assert_eq!(r.status, 401);
+        assert!(r.header("www-authenticate").is_some());
+        assert_eq!(
+            r.json()["detail"],
+            "Authentication credentials were not provided."
+        );
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn sessions_expire() {
+        let sim = demo_with(SimOptions {
+            session_idle: Duration::from_secs(1),
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        // Each request restarts the idle clock.
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            assert_eq!(c.api(homes_path()).await.status, 200);
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(c.api(homes_path()).await.status, 403);
+        // Log in again, then a test ends every session at once.
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        assert_eq!(c.api(homes_path()).await.status, 200);
+        sim.expire_sessions();
+        let r = c.api(homes_path()).await;
+        assert_eq!(r.status, 403);
+        assert!(
+            sim.served()
+                .last()
+                .unwrap()
+                .ends_with("-> 403 (no session)")
+        );
+        // Log-out.
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let secret = c.cookie("csrftoken").unwrap();
+        let r = c
+            .send(
+                "POST",
+                "/accounts/logout/",
+                &[
+                    ("X-CSRFToken", &secret),
+                    ("X-Requested-With", "XMLHttpRequest"),
+                ],
+                b"",
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert!(c.cookie("sessionid").is_none());
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn percent_encoded_query_decodes_and_raw_plus_is_refused() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let base = format!("/api/homes/{DEMO_HOME_ID}/sge_measures/conso_daily");
+        let r = c
+            .api(&format!(
+                "{base}?startDate=2026-03-01T00%3A00%3A00%2B01%3A00&endDate=2026-04-01T00%3A00%3A00%2B02%3A00"
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        let values = r.json()["values"].as_array().unwrap().clone();
+        assert_eq!(values.len(), 31);
+        assert_eq!(values[0]["datetime"], "2026-03-01T00:00:00+01:00");
+        assert_eq!(values[30]["datetime"], "2026-03-31T00:00:00+02:00");
+        // `:` unescaped is fine, `+` unescaped is a space: 400.
+        let r = c
+            .api(&format!(
+                "{base}?startDate=2026-03-01T00:00:00+01:00&endDate=2026-04-01T00:00:00%2B02:00"
+            ))
+            .await;
+        assert_eq!(r.status, 400);
+        let body = r.json();
+        assert_eq!(body["startDate"][0], DRF_DATETIME_FORMAT);
+        assert!(body.get("endDate").is_none());
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn curve_on_dst_days_over_http() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        for (day, points) in [("2026-03-29", 46), ("2026-10-25", 50), ("2026-06-10", 48)] {
+            let day = d(day);
+            let r = c
+                .api(&measure("sge_measures/courbe", day, day.succ()))
+                .await;
+            assert_eq!(r.status, 200);
+            let body = r.json();
+            let values = body["values"].as_array().unwrap();
+            assert_eq!(values.len(), points, "{day}");
+            assert_eq!(values[0]["measureTimeGap"], 30);
+            assert_eq!(values[0]["datetime"], day.paris_midnight_iso());
+        }
+        let r = c
+            .api(&measure(
+                "sge_measures/courbe",
+                d("2026-10-25"),
+                d("2026-10-26"),
+            ))
+            .await;
+        let body = r.json();
+        let times: Vec<&str> = body["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["datetime"].as_str().unwrap())
+            .collect();
+        assert_eq!(times[4], "2026-10-25T02:00:00+02:00");
+        assert_eq!(times[6], "2026-10-25T02:00:00+01:00");
+        assert_eq!(times[49], "2026-10-25T23:30:00+01:00");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn data_stops_at_yesterday() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        // The current month, clipped to yesterday: complete.
+        let r = c
+            .api(&measure(
+                "sge_measures/conso_daily",
+                d("2026-11-01"),
+                d("2026-11-28"),
+            ))
+            .await
+            .json();
+        assert_eq!(r["values"].as_array().unwrap().len(), 27);
+        assert_eq!(r["isFetchOngoing"], false);
+        // The whole month: it reaches today, the site is still fetching.
+        for kind in [
+            "sge_measures/conso_daily",
+            "sge_measures/courbe",
+            "adict_measures/conso_daily",
+        ] {
+            let r = c
+                .api(&measure(kind, d("2026-11-01"), d("2026-12-01")))
+                .await
+                .json();
+            assert_eq!(r["isFetchOngoing"], true, "{kind}");
+            let last = r["values"].as_array().unwrap().last().unwrap()["datetime"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(last.starts_with("2026-11-27"), "{kind}: {last}");
+        }
+        // The future: nothing, nothing to fetch.
+        let r = c
+            .api(&measure(
+                "sge_measures/conso_daily",
+                d("2027-01-01"),
+                d("2027-02-01"),
+            ))
+            .await
+            .json();
+        assert!(r["values"].as_array().unwrap().is_empty());
+        assert_eq!(r["isFetchOngoing"], false);
+        let t = c
+            .api(&format!(
+                "/api/homes/{DEMO_HOME_ID}/temperature_measures/yearly"
+            ))
+            .await
+            .json();
+        let values = t["values"].as_array().unwrap();
+        assert_eq!(values.len(), 365);
+        assert_eq!(values[0]["datetime"], "2025-11-28T00:00:00+01:00");
+        assert_eq!(values[364]["datetime"], "2026-11-27T00:00:00+01:00");
+        sim.shutdown().await;
+    }
+}

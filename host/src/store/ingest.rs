@@ -1,0 +1,1498 @@
+//! Ingest: a guest's snapshot into the tables, in one transaction.
+//!
+//! The snapshot is checked first, outside the transaction: every day must
+//! exist, every number be finite (SQLite would store NaN as NULL and break
+//! idempotence), every id be non-empty, and two records with the same key
+//! must be equal (equal duplicates are merged; different ones are a guest
+//! bug and fail the ingest). Then each record is compared with the stored
+//! one and counted as inserted, updated or unchanged:
+//!
+//! | record | key | on a difference |
+//! | --- | --- | --- |
+//! | home | id | overwrite (address, city, account) |
+//! | meter | id | overwrite (home, energy) |
+//! | contract | the home's whole list | a snapshot with contracts for a home replaces that home's set; one without leaves it |
+//! | daily reading + periods | meter, day | old values to `daily_revisions`, then replace; an entirely missing day never replaces a day with a value |
+//! | curve point | meter, start | old value to `curve_revisions`, then replace; a missing value never replaces a value |
+//! | temperature | home, day | overwrite, no revision |
+//! | Tempo day | day, source, meter | overwrite; a colour is never replaced by "not known yet" |
+//! | window | subject, kind, start, end | status and detail, `last_run`, `changed_at` |
+//!
+//! Replacing a day (or curve point) that held no value at all writes no
+//! revision: nothing is lost. Nothing is ever deleted by an ingest except a
+//! home's contracts that its new list no longer has.
+
+use super::{
+    IngestStats, RunId, Store, check_account_name, check_date, day, energy_str, status_parts,
+    tempo_source_str,
+};
+use anyhow::{Context, Result, bail};
+use hellowatt_snapshot::{
+    Contract, CurvePoint, DailyReading, Date, Home, Meter, PeriodValue, Snapshot, Temperature,
+    TempoDay, Window,
+};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, HashSet};
+
+/// The scalar columns of `daily_readings` (and `daily_revisions`), in the
+/// order of [`DailyValues`].
+pub(super) const DAILY_COLUMNS: &str = "kwh, eur, subscription_eur, co2_kg, \
+    solar_production_kwh, solar_production_eur, injection_kwh, injection_eur";
+
+/// A daily reading's scalar values, in the order of [`DAILY_COLUMNS`].
+pub(super) type DailyValues = [Option<f64>; 8];
+
+pub(super) fn daily_values(r: &DailyReading) -> DailyValues {
+    [
+        r.kwh,
+        r.eur,
+        r.subscription_eur,
+        r.co2_kg,
+        r.solar_production_kwh,
+        r.solar_production_eur,
+        r.injection_kwh,
+        r.injection_eur,
+    ]
+}
+
+/// Reads [`DailyValues`] from `row`, starting at column `first`.
+pub(super) fn read_daily_values(row: &Row<'_>, first: usize) -> rusqlite::Result<DailyValues> {
+    let mut values = [None; 8];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = row.get(first + i)?;
+    }
+    Ok(values)
+}
+
+/// Builds a reading back from its stored parts.
+pub(super) fn reading_from(
+    meter_id: String,
+    date: Date,
+    v: DailyValues,
+    periods: Vec<PeriodValue>,
+) -> DailyReading {
+    DailyReading {
+        meter_id,
+        date,
+        periods,
+        kwh: v[0],
+        eur: v[1],
+        subscription_eur: v[2],
+        co2_kg: v[3],
+        solar_production_kwh: v[4],
+        solar_production_eur: v[5],
+        injection_kwh: v[6],
+        injection_eur: v[7],
+    }
+}
+
+/// A day the site listed without a single value.
+pub(super) fn is_missing(values: &DailyValues, periods: &[PeriodValue]) -> bool {
+    values.iter().all(Option::is_none) && periods.iter().all(|p| p.kwh.is_none() && p.eur.is_none())
+}
+
+impl Store {
+    /// Stores one snapshot for `account` under `run`, in one transaction:
+    /// either every record is stored or none (the error says which record
+    /// was refused). `run` must be open and belong to `account`. The run's
+    /// running counts in `sync_runs` grow by the returned stats.
+    pub fn ingest(
+        &mut self,
+        run: RunId,
+        account: &str,
+        snapshot: &Snapshot,
+        now_utc: i64,
+    ) -> Result<IngestStats> {
+        check_account_name(account)?;
+        let checked = Checked::from_snapshot(snapshot).context("checking the snapshot")?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("starting the ingest transaction")?;
+        let account_id = open_run_account(&tx, run, account)?;
+        let mut w = Writer {
+            conn: &tx,
+            run: run.0,
+            now: now_utc,
+            account_id,
+            stats: IngestStats::default(),
+            homes: HashSet::new(),
+            meters: HashSet::new(),
+        };
+        for home in &checked.homes {
+            w.home(home)
+                .with_context(|| format!("storing home {:?}", home.id))?;
+        }
+        for (home_id, contracts) in &checked.contracts {
+            w.contracts(home_id, contracts)
+                .with_context(|| format!("storing the contracts of home {home_id:?}"))?;
+        }
+        for r in &checked.daily {
+            w.daily(r).with_context(|| {
+                format!(
+                    "storing the daily reading of meter {:?} on {}",
+                    r.meter_id, r.date
+                )
+            })?;
+        }
+        for p in &checked.curve {
+            w.curve(p).with_context(|| {
+                format!(
+                    "storing the curve point of meter {:?} at {}",
+                    p.meter_id, p.start
+                )
+            })?;
+        }
+        for t in &checked.temperatures {
+            w.temperature(t).with_context(|| {
+                format!(
+                    "storing the temperature of home {:?} on {}",
+                    t.home_id, t.date
+                )
+            })?;
+        }
+        for t in &checked.tempo {
+            w.tempo(t)
+                .with_context(|| format!("storing the Tempo day {} ({:?})", t.date, t.source))?;
+        }
+        for win in &checked.windows {
+            w.window(win).with_context(|| {
+                format!(
+                    "storing the {} window {}..{} of {:?}",
+                    win.kind.as_str(),
+                    win.start,
+                    win.end,
+                    win.subject
+                )
+            })?;
+        }
+        let stats = w.stats;
+        tx.execute(
+            "UPDATE sync_runs SET inserted = inserted + ?2, updated = updated + ?3, \
+             unchanged = unchanged + ?4, revisions = revisions + ?5 WHERE id = ?1",
+            params![
+                run.0,
+                stats.inserted,
+                stats.updated,
+                stats.unchanged,
+                stats.revisions
+            ],
+        )
+        .with_context(|| format!("adding the ingest's counts to run {}", run.0))?;
+        tx.commit().context("committing the ingest")?;
+        Ok(stats)
+    }
+}
+
+/// The account id of an open run of `account`.
+fn open_run_account(conn: &Connection, run: RunId, account: &str) -> Result<i64> {
+    let row: Option<(i64, String, Option<i64>)> = conn
+        .query_row(
+            "SELECT r.account_id, a.name, r.finished_at FROM sync_runs r \
+             JOIN accounts a ON a.id = r.account_id WHERE r.id = ?1",
+            [run.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .with_context(|| format!("looking up run {}", run.0))?;
+    let Some((account_id, name, finished_at)) = row else {
+        bail!("there is no run {}", run.0);
+    };
+    if name != account {
+        bail!("run {} belongs to account {name:?}, not {account:?}", run.0);
+    }
+    if finished_at.is_some() {
+        bail!("run {} has already finished", run.0);
+    }
+    Ok(account_id)
+}
+
+/// A snapshot checked and put in key order, duplicates merged.
+struct Checked {
+    homes: Vec<Home>,
+    contracts: BTreeMap<String, Vec<Contract>>,
+    daily: Vec<DailyReading>,
+    curve: Vec<CurvePoint>,
+    temperatures: Vec<Temperature>,
+    tempo: Vec<TempoDay>,
+    windows: Vec<Window>,
+}
+
+fn non_empty(id: &str, what: &str) -> Result<()> {
+    if id.is_empty() {
+        bail!("{what} has an empty id");
+    }
+    Ok(())
+}
+
+fn finite(v: Option<f64>, what: impl FnOnce() -> String) -> Result<()> {
+    match v {
+        Some(x) if !x.is_finite() => bail!("{} is not a finite number ({x})", what()),
+        _ => Ok(()),
+    }
+}
+
+/// Merges records with equal keys, refusing two different records with the
+/// same key. The result is in key order.
+fn unique<K: Ord, T: PartialEq>(
+    items: impl IntoIterator<Item = T>,
+    key: impl Fn(&T) -> K,
+    what: impl Fn(&T) -> String,
+) -> Result<Vec<T>> {
+    let mut map = BTreeMap::new();
+    for item in items {
+        match map.entry(key(&item)) {
+            Entry::Vacant(v) => {
+                v.insert(item);
+            }
+            Entry::Occupied(o) => {
+                if *o.get() != item {
+                    bail!("the snapshot has two different {}", what(&item));
+                }
+            }
+        }
+    }
+    Ok(map.into_values().collect())
+}
+
+impl Checked {
+    fn from_snapshot(s: &Snapshot) -> Result<Checked> {
+        let mut homes = Vec::with_capacity(s.homes.len());
+        for h in &s.homes {
+            non_empty(&h.id, "a home")?;
+            for m in &h.meters {
+                non_empty(&m.id, &format!("a meter of home {:?}", h.id))?;
+            }
+            let meters = unique(
+                h.meters.iter().cloned(),
+                |m| m.id.clone(),
+                |m| format!("meters {:?} in home {:?}", m.id, h.id),
+            )?;
+            homes.push(Home {
+                meters,
+                ..h.clone()
+            });
+        }
+        let homes = unique(homes, |h| h.id.clone(), |h| format!("homes {:?}", h.id))?;
+        // A meter belongs to one home.
+        unique(
+            homes
+                .iter()
+                .flat_map(|h| h.meters.iter().map(move |m| (h.id.as_str(), m))),
+            |(_, m)| m.id.clone(),
+            |(_, m)| format!("homes or energies for meter {:?}", m.id),
+        )?;
+
+        let mut contracts: BTreeMap<String, Vec<Contract>> = BTreeMap::new();
+        for c in &s.contracts {
+            non_empty(&c.home_id, "the home of a contract")?;
+            let list = contracts.entry(c.home_id.clone()).or_default();
+            if !list.contains(c) {
+                list.push(c.clone());
+            }
+        }
+        for list in contracts.values_mut() {
+            list.sort_by(|a, b| {
+                (a.energy, &a.provider, &a.offer, &a.state, a.active).cmp(&(
+                    b.energy,
+                    &b.provider,
+                    &b.offer,
+                    &b.state,
+                    b.active,
+                ))
+            });
+        }
+
+        let mut daily = Vec::with_capacity(s.daily.len());
+        for r in &s.daily {
+            non_empty(&r.meter_id, "the meter of a daily reading")?;
+            let what = || format!("daily reading of meter {:?} on {}", r.meter_id, r.date);
+            check_date(r.date).with_context(what)?;
+            for (name, v) in [
+                "kwh",
+                "eur",
+                "subscription_eur",
+                "co2_kg",
+                "solar_production_kwh",
+                "solar_production_eur",
+                "injection_kwh",
+                "injection_eur",
+            ]
+            .into_iter()
+            .zip(daily_values(r))
+            {
+                finite(v, || format!("{name} of the {}", what()))?;
+            }
+            for p in &r.periods {
+                finite(p.kwh, || {
+                    format!("kwh of period {:?} of the {}", p.period, what())
+                })?;
+                finite(p.eur, || {
+                    format!("eur of period {:?} of the {}", p.period, what())
+                })?;
+            }
+            let periods = unique(
+                r.periods.iter().cloned(),
+                |p| p.period.clone(),
+                |p| format!("values for period {:?} in the {}", p.period, what()),
+            )?;
+            daily.push(DailyReading {
+                periods,
+                ..r.clone()
+            });
+        }
+        let daily = unique(
+            daily,
+            |r| (r.meter_id.clone(), r.date),
+            |r| format!("daily readings of meter {:?} on {}", r.meter_id, r.date),
+        )?;
+
+        for p in &s.curve {
+            non_empty(&p.meter_id, "the meter of a curve point")?;
+            let what = || format!("curve point of meter {:?} at {}", p.meter_id, p.start);
+            check_date(p.date).with_context(what)?;
+            finite(p.kwh, || format!("kwh of the {}", what()))?;
+        }
+        let curve = unique(
+            s.curve.iter().cloned(),
+            |p| (p.meter_id.clone(), p.start),
+            |p| format!("curve points of meter {:?} at {}", p.meter_id, p.start),
+        )?;
+
+        for t in &s.temperatures {
+            non_empty(&t.home_id, "the home of a temperature")?;
+            let what = || format!("temperature of home {:?} on {}", t.home_id, t.date);
+            check_date(t.date).with_context(what)?;
+            finite(Some(t.celsius), || format!("the {}", what()))?;
+        }
+        let temperatures = unique(
+            s.temperatures.iter().cloned(),
+            |t| (t.home_id.clone(), t.date),
+            |t| format!("temperatures of home {:?} on {}", t.home_id, t.date),
+        )?;
+
+        for t in &s.tempo_days {
+            if let Some(m) = &t.meter_id {
+                non_empty(m, "the meter of a Tempo day")?;
+            }
+            check_date(t.date).with_context(|| format!("Tempo day {}", t.date))?;
+        }
+        let tempo = unique(
+            s.tempo_days.iter().cloned(),
+            |t| (t.date, tempo_source_str(t.source), t.meter_id.clone()),
+            |t| {
+                format!(
+                    "Tempo days for {} ({:?}, meter {:?})",
+                    t.date, t.source, t.meter_id
+                )
+            },
+        )?;
+
+        for w in &s.windows {
+            non_empty(&w.subject, "the subject of a window")?;
+            let what = || format!("{} window of {:?}", w.kind.as_str(), w.subject);
+            check_date(w.start).with_context(what)?;
+            check_date(w.end).with_context(what)?;
+        }
+        let windows = unique(
+            s.windows.iter().cloned(),
+            |w| (w.subject.clone(), w.kind, w.start, w.end),
+            |w| {
+                format!(
+                    "statuses for the {} window {}..{} of {:?}",
+                    w.kind.as_str(),
+                    w.start,
+                    w.end,
+                    w.subject
+                )
+            },
+        )?;
+
+        Ok(Checked {
+            homes,
+            contracts,
+            daily,
+            curve,
+            temperatures,
+            tempo,
+            windows,
+        })
+    }
+}
+
+/// Writes checked records inside the ingest transaction and counts.
+struct Writer<'a> {
+    conn: &'a Connection,
+    run: i64,
+    now: i64,
+    account_id: i64,
+    stats: IngestStats,
+    /// Homes and meters known to exist in this transaction.
+    homes: HashSet<String>,
+    meters: HashSet<String>,
+}
+
+/// What happened to one record.
+enum Change {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+impl Writer<'_> {
+    fn count(&mut self, change: Change) {
+        match change {
+            Change::Inserted => self.stats.inserted += 1,
+            Change::Updated => self.stats.updated += 1,
+            Change::Unchanged => self.stats.unchanged += 1,
+        }
+    }
+
+    fn require_home(&mut self, id: &str) -> Result<()> {
+        if self.homes.contains(id) {
+            return Ok(());
+        }
+        let found = self
+            .conn
+            .prepare_cached("SELECT 1 FROM homes WHERE id = ?1")
+            .context("preparing the home lookup")?
+            .query_row([id], |_| Ok(()))
+            .optional()
+            .with_context(|| format!("looking up home {id:?}"))?
+            .is_some();
+        if !found {
+            bail!(
+                "the store knows no home {id:?}: a snapshot must list a home (kind `homes`) \
+                 in an earlier ingest or in the same snapshot before its data can be stored"
+            );
+        }
+        self.homes.insert(id.to_owned());
+        Ok(())
+    }
+
+    fn require_meter(&mut self, id: &str) -> Result<()> {
+        if self.meters.contains(id) {
+            return Ok(());
+        }
+        let found = self
+            .conn
+            .prepare_cached("SELECT 1 FROM meters WHERE id = ?1")
+            .context("preparing the meter lookup")?
+            .query_row([id], |_| Ok(()))
+            .optional()
+            .with_context(|| format!("looking up meter {id:?}"))?
+            .is_some();
+        if !found {
+            bail!(
+                "the store knows no meter {id:?}: a snapshot must list a meter under its home \
+                 (kind `homes`) in an earlier ingest or in the same snapshot before its data \
+                 can be stored"
+            );
+        }
+        self.meters.insert(id.to_owned());
+        Ok(())
+    }
+
+    fn home(&mut self, h: &Home) -> Result<()> {
+        type HomeRow = (i64, Option<String>, Option<String>, Option<String>);
+        let new: HomeRow = (
+            self.account_id,
+            h.address.clone(),
+            h.postal_code.clone(),
+            h.city.clone(),
+        );
+        let old: Option<HomeRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT account_id, address, postal_code, city FROM homes WHERE id = ?1",
+            )
+            .context("preparing the home query")?
+            .query_row([&h.id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .context("reading the stored home")?;
+        let change = match old {
+            Some(old) if old == new => Change::Unchanged,
+            Some(_) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE homes SET account_id = ?2, address = ?3, postal_code = ?4, \
+                         city = ?5 WHERE id = ?1",
+                    )
+                    .context("preparing the home update")?
+                    .execute(params![h.id, new.0, new.1, new.2, new.3])
+                    .context("updating the home")?;
+                Change::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO homes (id, account_id, address, postal_code, city) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .context("preparing the home insert")?
+                    .execute(params![h.id, new.0, new.1, new.2, new.3])
+                    .context("inserting the home")?;
+                Change::Inserted
+            }
+        };
+        self.count(change);
+        self.homes.insert(h.id.clone());
+        for m in &h.meters {
+            self.meter(&h.id, m)
+                .with_context(|| format!("storing meter {:?}", m.id))?;
+        }
+        Ok(())
+    }
+
+    fn meter(&mut self, home_id: &str, m: &Meter) -> Result<()> {
+        let energy = energy_str(m.energy);
+        let old: Option<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT home_id, energy FROM meters WHERE id = ?1")
+            .context("preparing the meter query")?
+            .query_row([&m.id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .context("reading the stored meter")?;
+        let change = match old {
+            Some((h, e)) if h == home_id && e == energy => Change::Unchanged,
+            Some(_) => {
+                self.conn
+                    .prepare_cached("UPDATE meters SET home_id = ?2, energy = ?3 WHERE id = ?1")
+                    .context("preparing the meter update")?
+                    .execute(params![m.id, home_id, energy])
+                    .context("updating the meter")?;
+                Change::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached("INSERT INTO meters (id, home_id, energy) VALUES (?1, ?2, ?3)")
+                    .context("preparing the meter insert")?
+                    .execute(params![m.id, home_id, energy])
+                    .context("inserting the meter")?;
+                Change::Inserted
+            }
+        };
+        self.count(change);
+        self.meters.insert(m.id.clone());
+        Ok(())
+    }
+
+    /// Replaces the home's stored set of contracts by `new` (already free
+    /// of duplicates): equal contracts stay untouched (same row, same
+    /// `first_run`), new ones are inserted, stored ones missing from `new`
+    /// are deleted and counted as updated.
+    fn contracts(&mut self, home_id: &str, new: &[Contract]) -> Result<()> {
+        self.require_home(home_id)?;
+        let mut stored: Vec<Option<(i64, Contract)>> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, home_id, energy, provider, offer, state, active FROM contracts \
+                 WHERE home_id = ?1 ORDER BY id",
+            )
+            .context("preparing the contracts query")?
+            .query_map([home_id], |r| {
+                Ok(Some((r.get(0)?, super::contract_from_row(r, 1)?)))
+            })
+            .context("reading the stored contracts")?
+            .collect::<rusqlite::Result<_>>()
+            .context("reading the stored contracts")?;
+        for c in new {
+            let matching = stored
+                .iter_mut()
+                .find(|s| matches!(s, Some((_, old)) if old == c));
+            if let Some(slot) = matching {
+                *slot = None;
+                self.count(Change::Unchanged);
+                continue;
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO contracts (home_id, energy, provider, offer, state, active, \
+                     first_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .context("preparing the contract insert")?
+                .execute(params![
+                    home_id,
+                    c.energy.map(energy_str),
+                    c.provider,
+                    c.offer,
+                    c.state,
+                    c.active,
+                    self.run
+                ])
+                .context("inserting a contract")?;
+            self.count(Change::Inserted);
+        }
+        for (id, _) in stored.into_iter().flatten() {
+            self.conn
+                .prepare_cached("DELETE FROM contracts WHERE id = ?1")
+                .context("preparing the contract delete")?
+                .execute([id])
+                .context("deleting a contract the site no longer lists")?;
+            self.count(Change::Updated);
+        }
+        Ok(())
+    }
+
+    fn stored_periods(&self, meter_id: &str, date: &str) -> Result<Vec<PeriodValue>> {
+        self.conn
+            .prepare_cached(
+                "SELECT period, kwh, eur FROM daily_periods WHERE meter_id = ?1 AND date = ?2 \
+                 ORDER BY period",
+            )
+            .context("preparing the periods query")?
+            .query_map([meter_id, date], |r| {
+                Ok(PeriodValue {
+                    period: r.get(0)?,
+                    kwh: r.get(1)?,
+                    eur: r.get(2)?,
+                })
+            })
+            .context("reading the stored periods")?
+            .collect::<rusqlite::Result<_>>()
+            .context("reading the stored periods")
+    }
+
+    fn insert_periods(&self, meter_id: &str, date: &str, periods: &[PeriodValue]) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO daily_periods (meter_id, date, period, kwh, eur) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .context("preparing the period insert")?;
+        for p in periods {
+            stmt.execute(params![meter_id, date, p.period, p.kwh, p.eur])
+                .with_context(|| format!("inserting period {:?}", p.period))?;
+        }
+        Ok(())
+    }
+
+    fn daily(&mut self, r: &DailyReading) -> Result<()> {
+        self.require_meter(&r.meter_id)?;
+        let date = day(r.date);
+        let new = daily_values(r);
+        let old: Option<(DailyValues, i64, i64)> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {DAILY_COLUMNS}, first_run, updated_run FROM daily_readings \
+                 WHERE meter_id = ?1 AND date = ?2"
+            ))
+            .context("preparing the daily query")?
+            .query_row([&r.meter_id, &date], |row| {
+                Ok((read_daily_values(row, 0)?, row.get(8)?, row.get(9)?))
+            })
+            .optional()
+            .context("reading the stored daily reading")?;
+        let Some((old, old_first_run, old_updated_run)) = old else {
+            self.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO daily_readings (meter_id, date, {DAILY_COLUMNS}, first_run, \
+                     updated_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+                ))
+                .context("preparing the daily insert")?
+                .execute(params![
+                    r.meter_id, date, new[0], new[1], new[2], new[3], new[4], new[5], new[6],
+                    new[7], self.run
+                ])
+                .context("inserting the daily reading")?;
+            self.insert_periods(&r.meter_id, &date, &r.periods)?;
+            self.count(Change::Inserted);
+            return Ok(());
+        };
+        let old_periods = self.stored_periods(&r.meter_id, &date)?;
+        let old_missing = is_missing(&old, &old_periods);
+        if (old == new && old_periods == r.periods)
+            || (is_missing(&new, &r.periods) && !old_missing)
+        {
+            self.count(Change::Unchanged);
+            return Ok(());
+        }
+        if !old_missing {
+            let periods_json =
+                serde_json::to_string(&old_periods).context("encoding the old periods")?;
+            self.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO daily_revisions (meter_id, date, {DAILY_COLUMNS}, periods, \
+                     old_first_run, old_updated_run, replaced_at, replaced_by_run) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+                ))
+                .context("preparing the revision insert")?
+                .execute(params![
+                    r.meter_id,
+                    date,
+                    old[0],
+                    old[1],
+                    old[2],
+                    old[3],
+                    old[4],
+                    old[5],
+                    old[6],
+                    old[7],
+                    periods_json,
+                    old_first_run,
+                    old_updated_run,
+                    self.now,
+                    self.run
+                ])
+                .context("keeping the old daily reading as a revision")?;
+            self.stats.revisions += 1;
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE daily_readings SET kwh = ?3, eur = ?4, subscription_eur = ?5, \
+                 co2_kg = ?6, solar_production_kwh = ?7, solar_production_eur = ?8, \
+                 injection_kwh = ?9, injection_eur = ?10, updated_run = ?11 \
+                 WHERE meter_id = ?1 AND date = ?2",
+            )
+            .context("preparing the daily update")?
+            .execute(params![
+                r.meter_id, date, new[0], new[1], new[2], new[3], new[4], new[5], new[6], new[7],
+                self.run
+            ])
+            .context("updating the daily reading")?;
+        self.conn
+            .prepare_cached("DELETE FROM daily_periods WHERE meter_id = ?1 AND date = ?2")
+            .context("preparing the periods delete")?
+            .execute([&r.meter_id, &date])
+            .context("removing the old periods")?;
+        self.insert_periods(&r.meter_id, &date, &r.periods)?;
+        self.count(Change::Updated);
+        Ok(())
+    }
+
+    fn curve(&mut self, p: &CurvePoint) -> Result<()> {
+        self.require_meter(&p.meter_id)?;
+        let date = day(p.date);
+        let old: Option<(String, u16, Option<f64>, i64)> = self
+            .conn
+            .prepare_cached(
+                "SELECT date, minutes, kwh, updated_run FROM curve_points \
+                 WHERE meter_id = ?1 AND start_utc = ?2",
+            )
+            .context("preparing the curve query")?
+            .query_row(params![p.meter_id, p.start], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .context("reading the stored curve point")?;
+        let Some((old_date, old_minutes, old_kwh, old_updated_run)) = old else {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO curve_points (meter_id, start_utc, date, minutes, kwh, \
+                     first_run, updated_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                )
+                .context("preparing the curve insert")?
+                .execute(params![
+                    p.meter_id, p.start, date, p.minutes, p.kwh, self.run
+                ])
+                .context("inserting the curve point")?;
+            self.count(Change::Inserted);
+            return Ok(());
+        };
+        let same = old_date == date && old_minutes == p.minutes && old_kwh == p.kwh;
+        if same || (p.kwh.is_none() && old_kwh.is_some()) {
+            self.count(Change::Unchanged);
+            return Ok(());
+        }
+        if old_kwh.is_some() {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO curve_revisions (meter_id, start_utc, date, minutes, kwh, \
+                     old_updated_run, replaced_at, replaced_by_run) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .context("preparing the curve revision insert")?
+                .execute(params![
+                    p.meter_id,
+                    p.start,
+                    old_date,
+                    old_minutes,
+                    old_kwh,
+                    old_updated_run,
+                    self.now,
+                    self.run
+                ])
+                .context("keeping the old curve point as a revision")?;
+            self.stats.revisions += 1;
+        }
+        self.conn
+            .prepare_cached(
+                "UPDATE curve_points SET date = ?3, minutes = ?4, kwh = ?5, updated_run = ?6 \
+                 WHERE meter_id = ?1 AND start_utc = ?2",
+            )
+            .context("preparing the curve update")?
+            .execute(params![
+                p.meter_id, p.start, date, p.minutes, p.kwh, self.run
+            ])
+            .context("updating the curve point")?;
+        self.count(Change::Updated);
+        Ok(())
+    }
+
+    fn temperature(&mut self, t: &Temperature) -> Result<()> {
+        self.require_home(&t.home_id)?;
+        let date = day(t.date);
+        let old: Option<f64> = self
+            .conn
+            .prepare_cached("SELECT celsius FROM temperatures WHERE home_id = ?1 AND date = ?2")
+            .context("preparing the temperature query")?
+            .query_row([&t.home_id, &date], |r| r.get(0))
+            .optional()
+            .context("reading the stored temperature")?;
+        let change = match old {
+            Some(c) if c == t.celsius => Change::Unchanged,
+            Some(_) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE temperatures SET celsius = ?3, updated_run = ?4 \
+                         WHERE home_id = ?1 AND date = ?2",
+                    )
+                    .context("preparing the temperature update")?
+                    .execute(params![t.home_id, date, t.celsius, self.run])
+                    .context("updating the temperature")?;
+                Change::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO temperatures (home_id, date, celsius, first_run, updated_run) \
+                         VALUES (?1, ?2, ?3, ?4, ?4)",
+                    )
+                    .context("preparing the temperature insert")?
+                    .execute(params![t.home_id, date, t.celsius, self.run])
+                    .context("inserting the temperature")?;
+                Change::Inserted
+            }
+        };
+        self.count(change);
+        Ok(())
+    }
+
+    fn tempo(&mut self, t: &TempoDay) -> Result<()> {
+        if let Some(m) = &t.meter_id {
+            self.require_meter(m)?;
+        }
+        let date = day(t.date);
+        let source = tempo_source_str(t.source);
+        let colour = t.colour.map(|c| c.as_str());
+        let old: Option<(i64, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, colour FROM tempo_days WHERE date = ?1 AND source = ?2 \
+                 AND coalesce(meter_id, '') = coalesce(?3, '')",
+            )
+            .context("preparing the Tempo query")?
+            .query_row(params![date, source, t.meter_id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .context("reading the stored Tempo day")?;
+        let change = match old {
+            Some((_, old)) if old.as_deref() == colour || colour.is_none() => Change::Unchanged,
+            Some((id, _)) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE tempo_days SET colour = ?2, updated_run = ?3 WHERE id = ?1",
+                    )
+                    .context("preparing the Tempo update")?
+                    .execute(params![id, colour, self.run])
+                    .context("updating the Tempo day")?;
+                Change::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO tempo_days (date, colour, source, meter_id, first_run, \
+                         updated_run) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    )
+                    .context("preparing the Tempo insert")?
+                    .execute(params![date, colour, source, t.meter_id, self.run])
+                    .context("inserting the Tempo day")?;
+                Change::Inserted
+            }
+        };
+        self.count(change);
+        Ok(())
+    }
+
+    fn window(&mut self, w: &Window) -> Result<()> {
+        let (status, detail) = status_parts(&w.status);
+        let (start, end) = (day(w.start), day(w.end));
+        let old: Option<(i64, i64, String, Option<String>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, account_id, status, detail FROM fetch_windows \
+                 WHERE subject = ?1 AND kind = ?2 AND start_date = ?3 AND end_date = ?4",
+            )
+            .context("preparing the window query")?
+            .query_row(params![w.subject, w.kind.as_str(), start, end], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+            .context("reading the stored window")?;
+        let change = match old {
+            Some((_, account_id, s, d))
+                if account_id == self.account_id && s == status && d.as_deref() == detail =>
+            {
+                Change::Unchanged
+            }
+            Some((id, ..)) => {
+                self.conn
+                    .prepare_cached(
+                        "UPDATE fetch_windows SET account_id = ?2, status = ?3, detail = ?4, \
+                         last_run = ?5, changed_at = ?6 WHERE id = ?1",
+                    )
+                    .context("preparing the window update")?
+                    .execute(params![
+                        id,
+                        self.account_id,
+                        status,
+                        detail,
+                        self.run,
+                        self.now
+                    ])
+                    .context("updating the window")?;
+                Change::Updated
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO fetch_windows (account_id, subject, kind, start_date, \
+                         end_date, status, detail, first_run, last_run, changed_at) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+                    )
+                    .context("preparing the window insert")?
+                    .execute(params![
+                        self.account_id,
+                        w.subject,
+                        w.kind.as_str(),
+                        start,
+                        end,
+                        status,
+                        detail,
+                        self.run,
+                        self.now
+                    ])
+                    .context("inserting the window")?;
+                Change::Inserted
+            }
+        };
+        self.count(change);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::super::{Granularity, RunOutcome};
+    use super::*;
+    use hellowatt_snapshot::{DataKind, TempoColour, TempoSource, WindowStatus};
+
+    /// A store with one run of `ACCOUNT` open.
+    fn store() -> (Store, RunId) {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), 100)
+            .unwrap();
+        (store, run)
+    }
+
+    fn next_run(store: &mut Store, now: i64) -> RunId {
+        store
+            .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), now)
+            .unwrap()
+    }
+
+    const SAMPLE_RECORDS: u64 = 1 + 2 + 2 + 4 + 3 + 2 + 2 + 3;
+
+    #[test]
+    fn first_ingest_inserts_everything() {
+        let (mut store, run) = store();
+        let stats = store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        assert_eq!(
+            stats,
+            IngestStats {
+                inserted: SAMPLE_RECORDS,
+                ..Default::default()
+            }
+        );
+        // The run's running counts follow.
+        assert_eq!(store.runs(None, 1).unwrap()[0].stats, stats);
+        store.integrity_check().unwrap();
+    }
+
+    #[test]
+    fn ingesting_the_same_snapshot_again_changes_nothing() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        store
+            .finish_run(run, &RunOutcome::Success, &IngestStats::default(), 5, 210)
+            .unwrap();
+        let before = store.content_digest().unwrap();
+
+        let run2 = next_run(&mut store, 300);
+        let stats = store.ingest(run2, ACCOUNT, &sample(), 400).unwrap();
+        assert_eq!(
+            stats,
+            IngestStats {
+                unchanged: SAMPLE_RECORDS,
+                ..Default::default()
+            }
+        );
+        assert_eq!(store.content_digest().unwrap(), before);
+
+        // The same records in another order, with exact duplicates, too.
+        let mut shuffled = sample();
+        shuffled.daily.reverse();
+        shuffled.curve.reverse();
+        shuffled.windows.reverse();
+        shuffled.contracts.reverse();
+        shuffled.homes[0].meters.reverse();
+        shuffled.daily[0].periods.reverse();
+        shuffled.temperatures.push(shuffled.temperatures[0].clone());
+        shuffled.daily.push(shuffled.daily[1].clone());
+        let stats = store.ingest(run2, ACCOUNT, &shuffled, 500).unwrap();
+        assert_eq!(
+            stats,
+            IngestStats {
+                unchanged: SAMPLE_RECORDS,
+                ..Default::default()
+            }
+        );
+        assert_eq!(store.content_digest().unwrap(), before);
+        store.integrity_check().unwrap();
+    }
+
+    #[test]
+    fn a_correction_keeps_the_old_values_as_one_revision() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let original = store
+            .daily(PDL, d("2026-01-05"), d("2026-01-05"))
+            .unwrap()
+            .remove(0);
+
+        let run2 = next_run(&mut store, 300);
+        let mut corrected = sample();
+        corrected.daily[0] = reading("2026-01-05", 11.0, 20.0);
+        let stats = store.ingest(run2, ACCOUNT, &corrected, 400).unwrap();
+        assert_eq!(
+            stats,
+            IngestStats {
+                updated: 1,
+                unchanged: SAMPLE_RECORDS - 1,
+                revisions: 1,
+                inserted: 0
+            }
+        );
+        let now = store
+            .daily(PDL, d("2026-01-05"), d("2026-01-05"))
+            .unwrap()
+            .remove(0);
+        assert_eq!(now.reading, corrected.daily[0]);
+        assert_eq!((now.first_run, now.updated_run), (run, run2));
+
+        let revs = store.revisions(PDL).unwrap();
+        assert_eq!(revs.len(), 1);
+        assert_eq!(revs[0].old, original.reading);
+        assert_eq!((revs[0].old_first_run, revs[0].old_updated_run), (run, run));
+        assert_eq!((revs[0].replaced_at, revs[0].replaced_by_run), (400, run2));
+
+        // The corrected snapshot again: nothing more.
+        let digest = store.content_digest().unwrap();
+        let stats = store.ingest(run2, ACCOUNT, &corrected, 500).unwrap();
+        assert!(stats.is_unchanged(), "{stats:?}");
+        assert_eq!(store.revisions(PDL).unwrap().len(), 1);
+        assert_eq!(store.content_digest().unwrap(), digest);
+
+        // Same totals, another breakdown: also a correction.
+        let mut split = corrected.clone();
+        split.daily[0].periods[0].period = "Tempo-white-HC".into();
+        let stats = store.ingest(run2, ACCOUNT, &split, 600).unwrap();
+        assert_eq!((stats.updated, stats.revisions), (1, 1));
+        let revs = store.revisions(PDL).unwrap();
+        assert_eq!(revs.len(), 2);
+        assert_eq!(revs[1].old, corrected.daily[0]);
+        let now = store
+            .daily(PDL, d("2026-01-05"), d("2026-01-05"))
+            .unwrap()
+            .remove(0);
+        let mut expected = split.daily[0].clone();
+        expected.periods.sort_by(|a, b| a.period.cmp(&b.period));
+        assert_eq!(now.reading, expected);
+    }
+
+    #[test]
+    fn a_missing_day_never_replaces_a_value_but_a_value_fills_a_missing_day() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let digest = store.content_digest().unwrap();
+
+        // 2026-01-05 now comes back without any value (and without periods).
+        let mut gap = sample();
+        gap.daily[0] = missing(PDL, "2026-01-05");
+        gap.daily[0].periods.clear();
+        let run2 = next_run(&mut store, 300);
+        let stats = store.ingest(run2, ACCOUNT, &gap, 400).unwrap();
+        assert_eq!(
+            stats,
+            IngestStats {
+                unchanged: SAMPLE_RECORDS,
+                ..Default::default()
+            }
+        );
+        assert_eq!(store.content_digest().unwrap(), digest);
+        let kept = store
+            .daily(PDL, d("2026-01-05"), d("2026-01-05"))
+            .unwrap()
+            .remove(0);
+        assert_eq!(kept.reading, sample().daily[0]);
+
+        // 2026-01-07 was missing; a value fills it, with no revision.
+        let mut filled = sample();
+        filled.daily[2] = reading("2026-01-07", 1.0, 2.0);
+        let stats = store.ingest(run2, ACCOUNT, &filled, 500).unwrap();
+        assert_eq!((stats.updated, stats.revisions), (1, 0));
+        assert!(store.revisions(PDL).unwrap().is_empty());
+        let row = store
+            .daily(PDL, d("2026-01-07"), d("2026-01-07"))
+            .unwrap()
+            .remove(0);
+        assert_eq!(row.reading.kwh, Some(3.0));
+
+        // A partly missing day is a correction (explicit values win).
+        let mut partial = filled.clone();
+        partial.daily[2].eur = None;
+        let stats = store.ingest(run2, ACCOUNT, &partial, 600).unwrap();
+        assert_eq!((stats.updated, stats.revisions), (1, 1));
+    }
+
+    #[test]
+    fn curve_corrections_and_gaps() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let run2 = next_run(&mut store, 300);
+        let mut s = sample();
+        s.curve[0].kwh = None; // a gap does not erase 0.25
+        s.curve[1].kwh = Some(0.75); // a correction of 0.5
+        s.curve[2].kwh = Some(0.125); // fills a gap, no revision
+        let stats = store.ingest(run2, ACCOUNT, &s, 400).unwrap();
+        assert_eq!((stats.updated, stats.revisions), (2, 1));
+        let points = store.curve(PDL, d("2026-01-05"), d("2026-01-05")).unwrap();
+        let kwh: Vec<Option<f64>> = points.iter().map(|p| p.kwh).collect();
+        assert_eq!(kwh, [Some(0.25), Some(0.75), Some(0.125)]);
+        let revs = store.curve_revisions(PDL).unwrap();
+        assert_eq!(revs.len(), 1);
+        assert_eq!(revs[0].old, sample().curve[1]);
+        assert_eq!(
+            (
+                revs[0].replaced_at,
+                revs[0].replaced_by_run,
+                revs[0].old_updated_run
+            ),
+            (400, run2, run)
+        );
+    }
+
+    #[test]
+    fn tempo_colours_are_never_forgotten() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let mut s = sample();
+        s.tempo_days[0].colour = None; // known blue, now "unknown": kept
+        s.tempo_days[1].colour = Some(TempoColour::Red); // announced
+        let stats = store.ingest(run, ACCOUNT, &s, 300).unwrap();
+        assert_eq!(stats.updated, 1);
+        let days = store.tempo_days(d("2026-01-01"), d("2026-01-31")).unwrap();
+        assert_eq!(days.len(), 2);
+        assert_eq!(days[0].colour, Some(TempoColour::Blue));
+        assert_eq!(days[1].colour, Some(TempoColour::Red));
+        assert_eq!(days[1].source, TempoSource::Service);
+        assert_eq!(days[1].meter_id, None);
+        // Same day, other source or meter: separate rows.
+        let mut s = Snapshot::default();
+        s.tempo_days.push(TempoDay {
+            date: d("2026-01-08"),
+            colour: Some(TempoColour::White),
+            source: TempoSource::TariffKeys,
+            meter_id: Some(PDL.into()),
+        });
+        let stats = store.ingest(run, ACCOUNT, &s, 400).unwrap();
+        assert_eq!(stats.inserted, 1);
+        assert_eq!(
+            store
+                .tempo_days(d("2026-01-08"), d("2026-01-08"))
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn window_status_moves_from_fetch_ongoing_to_complete() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let daily_window = |store: &Store| {
+            store
+                .windows(Some(ACCOUNT))
+                .unwrap()
+                .into_iter()
+                .find(|w| w.window.kind == DataKind::ElectricityDaily)
+                .unwrap()
+        };
+        let w = daily_window(&store);
+        assert_eq!(w.window.status, WindowStatus::FetchOngoing);
+        assert_eq!((w.first_run, w.last_run, w.changed_at), (run, run, 200));
+
+        // Fetched again later: complete.
+        let run2 = next_run(&mut store, 300);
+        let mut s = sample();
+        s.windows[0].status = WindowStatus::Complete;
+        let stats = store.ingest(run2, ACCOUNT, &s, 400).unwrap();
+        assert_eq!(stats.updated, 1);
+        let w = daily_window(&store);
+        assert_eq!(w.window.status, WindowStatus::Complete);
+        assert_eq!((w.first_run, w.last_run, w.changed_at), (run, run2, 400));
+
+        // The same status in a third run moves nothing, not even last_run.
+        let digest = store.content_digest().unwrap();
+        let run3 = next_run(&mut store, 500);
+        let stats = store.ingest(run3, ACCOUNT, &s, 600).unwrap();
+        assert!(stats.is_unchanged());
+        let w = daily_window(&store);
+        assert_eq!((w.last_run, w.changed_at), (run2, 400));
+        assert_eq!(store.content_digest().unwrap(), digest);
+
+        // A detail change is a change.
+        let mut s2 = s.clone();
+        s2.windows[2].status = WindowStatus::NotAvailable("HTTP 500".into());
+        assert_eq!(store.ingest(run3, ACCOUNT, &s2, 700).unwrap().updated, 1);
+        let all = store.windows(None).unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(store.windows(Some("someone else")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_failed_ingest_leaves_the_database_unchanged() {
+        let (mut store, run) = store();
+        let empty = store.content_digest().unwrap();
+
+        // Homes would be written first; the reading of an unknown meter
+        // comes later and must undo them.
+        let mut bad = sample();
+        let mut stray = reading("2026-01-05", 1.0, 1.0);
+        stray.meter_id = "09999999999999".into();
+        bad.daily.push(stray);
+        let err = format!("{:#}", store.ingest(run, ACCOUNT, &bad, 200).unwrap_err());
+        assert!(err.contains("knows no meter \"09999999999999\""), "{err}");
+        assert_eq!(store.content_digest().unwrap(), empty);
+        assert_eq!(
+            store.runs(None, 1).unwrap()[0].stats,
+            IngestStats::default()
+        );
+
+        // With data stored: a failing snapshot changes none of it.
+        store.ingest(run, ACCOUNT, &sample(), 300).unwrap();
+        let stored = store.content_digest().unwrap();
+        let run_stats = store.runs(None, 1).unwrap()[0].stats.clone();
+        let mut bad = sample();
+        bad.daily[0] = reading("2026-01-05", 99.0, 99.0); // would be a correction
+        bad.temperatures.push(Temperature {
+            home_id: "nowhere".into(),
+            date: d("2026-01-05"),
+            celsius: 1.0,
+        });
+        let err = format!("{:#}", store.ingest(run, ACCOUNT, &bad, 400).unwrap_err());
+        assert!(err.contains("knows no home \"nowhere\""), "{err}");
+        assert_eq!(store.content_digest().unwrap(), stored);
+        assert!(store.revisions(PDL).unwrap().is_empty());
+        assert_eq!(store.runs(None, 1).unwrap()[0].stats, run_stats);
+        store.integrity_check().unwrap();
+    }
+
+    #[test]
+    fn bad_snapshots_are_refused_before_writing() {
+        let (mut store, run) = store();
+        let empty = store.content_digest().unwrap();
+        let refuse = |store: &mut Store, s: Snapshot, needle: &str| {
+            let err = format!("{:#}", store.ingest(run, ACCOUNT, &s, 200).unwrap_err());
+            assert!(err.contains(needle), "{err}");
+        };
+        let mut s = sample();
+        s.daily[1].eur = Some(f64::NAN);
+        refuse(&mut store, s, "eur of the daily reading");
+        let mut s = sample();
+        s.curve[0].kwh = Some(f64::INFINITY);
+        refuse(&mut store, s, "not a finite number");
+        let mut s = sample();
+        let mut twin = s.daily[0].clone();
+        twin.kwh = Some(1.0);
+        s.daily.push(twin);
+        refuse(&mut store, s, "two different daily readings");
+        let mut s = sample();
+        s.daily[0].periods.push(PeriodValue {
+            period: "Tempo-blue-HC".into(),
+            kwh: None,
+            eur: None,
+        });
+        refuse(&mut store, s, "two different values for period");
+        let mut s = sample();
+        s.daily[0].date = Date {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
+        refuse(&mut store, s, "does not exist");
+        let mut s = sample();
+        s.homes.push(Home {
+            id: "200002".into(),
+            address: None,
+            postal_code: None,
+            city: None,
+            meters: vec![Meter {
+                id: PDL.into(),
+                energy: hellowatt_snapshot::Energy::Electricity,
+            }],
+        });
+        refuse(&mut store, s, "homes or energies for meter");
+        let mut s = sample();
+        s.windows.push(window(
+            PDL,
+            DataKind::ElectricityDaily,
+            "2026-01-05",
+            "2026-01-07",
+            WindowStatus::Complete,
+        ));
+        refuse(&mut store, s, "two different statuses");
+        let mut s = sample();
+        s.homes[0].id.clear();
+        refuse(&mut store, s, "empty id");
+        assert_eq!(store.content_digest().unwrap(), empty);
+    }
+
+    #[test]
+    fn runs_must_be_open_and_of_the_same_account() {
+        let (mut store, run) = store();
+        let err = store
+            .ingest(run, "someone else", &sample(), 200)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("belongs to account"), "{err}");
+        assert!(store.ingest(RunId(77), ACCOUNT, &sample(), 200).is_err());
+        store
+            .finish_run(run, &RunOutcome::Success, &IngestStats::default(), 0, 200)
+            .unwrap();
+        let err = store
+            .ingest(run, ACCOUNT, &sample(), 300)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("already finished"), "{err}");
+    }
+
+    #[test]
+    fn a_homes_contract_list_is_replaced_as_a_set() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        // The Tempo contract ended, a new one began; the old one stays listed.
+        let mut s = sample();
+        s.contracts[0].state = "ended".into();
+        s.contracts[0].active = false;
+        s.contracts.push(Contract {
+            home_id: HOME.into(),
+            energy: Some(hellowatt_snapshot::Energy::Electricity),
+            provider: Some("EDF".into()),
+            offer: Some("Base".into()),
+            state: "actual".into(),
+            active: true,
+        });
+        let stats = store.ingest(run, ACCOUNT, &s, 300).unwrap();
+        // 2 new contracts, 1 old removed, 1 (the long-ended one) untouched.
+        assert_eq!((stats.inserted, stats.updated), (2, 1));
+        let mut got = store.contracts(Some(ACCOUNT)).unwrap();
+        let mut want = s.contracts.clone();
+        let key = |c: &Contract| {
+            (
+                c.energy,
+                c.provider.clone(),
+                c.offer.clone(),
+                c.state.clone(),
+            )
+        };
+        got.sort_by_key(key);
+        want.sort_by_key(key);
+        assert_eq!(got, want);
+        // A snapshot without contracts (homes not asked) leaves them alone.
+        let digest = store.content_digest().unwrap();
+        let mut daily_only = s.clone();
+        daily_only.contracts.clear();
+        daily_only.homes.clear();
+        assert!(
+            store
+                .ingest(run, ACCOUNT, &daily_only, 400)
+                .unwrap()
+                .is_unchanged()
+        );
+        assert_eq!(store.content_digest().unwrap(), digest);
+    }
+
+    #[test]
+    fn homes_and_meters_follow_the_site() {
+        let (mut store, run) = store();
+        store.ingest(run, ACCOUNT, &sample(), 200).unwrap();
+        let mut s = sample();
+        s.homes[0].city = Some("Villeurbanne".into());
+        s.homes[0].meters.push(Meter {
+            id: "01234567890999".into(),
+            energy: hellowatt_snapshot::Energy::Electricity,
+        });
+        let stats = store.ingest(run, ACCOUNT, &s, 300).unwrap();
+        assert_eq!((stats.inserted, stats.updated), (1, 1));
+        let meters = store.meters(Some(ACCOUNT)).unwrap();
+        assert_eq!(meters.len(), 3);
+        assert!(
+            meters
+                .iter()
+                .all(|m| m.city.as_deref() == Some("Villeurbanne"))
+        );
+        // Totals still read (a cheap smoke test across files).
+        assert_eq!(
+            store
+                .totals(PDL, Granularity::Year, d("2026-01-01"), d("2026-12-31"))
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_file_store_survives_reopening_with_its_content() {
+        let dir = TempDir::new("reopen");
+        let path = dir.path().join("hw.db");
+        let digest = {
+            let mut store = Store::open(&path).unwrap();
+            let run = store
+                .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), 1)
+                .unwrap();
+            store.ingest(run, ACCOUNT, &sample(), 2).unwrap();
+            store.content_digest().unwrap()
+        };
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(store.content_digest().unwrap(), digest);
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), 3)
+            .unwrap();
+        assert!(
+            store
+                .ingest(run, ACCOUNT, &sample(), 4)
+                .unwrap()
+                .is_unchanged()
+        );
+        assert_eq!(store.content_digest().unwrap(), digest);
+        store.integrity_check().unwrap();
+    }
+}

@@ -1,0 +1,185 @@
+//! Versioned schema migrations.
+//!
+//! The schema version lives in SQLite's `PRAGMA user_version` (0 for a new
+//! file). Migration N brings the schema from version N-1 to N; each runs in
+//! its own `BEGIN IMMEDIATE` transaction together with the `user_version`
+//! bump, so a failed migration leaves the file at the previous version and a
+//! second process opening the same file at the same time waits (busy
+//! timeout) and then finds nothing left to do. Migrations are embedded in the
+//! binary with `include_str!`; a file written by a newer hellowatt (a higher
+//! version than [`LATEST`]) is refused rather than guessed at.
+//!
+//! To change the schema, add `migrations/NNNN_what.sql` and a line to
+//! [`MIGRATIONS`]; never edit a migration that has shipped.
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Every migration, in order: `(version it brings the schema to, SQL)`.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+
+/// The schema version this code writes and reads.
+pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
+/// The schema version recorded in the file.
+pub fn schema_version(conn: &Connection) -> Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+        .context("reading the schema version (PRAGMA user_version)")
+}
+
+fn too_new(found: i64) -> anyhow::Error {
+    anyhow::anyhow!(
+        "database schema version {found} is newer than this hellowatt supports ({LATEST}): \
+         upgrade hellowatt or use another database file"
+    )
+}
+
+/// Returns the file's schema version, or the "newer than this hellowatt
+/// supports" error when this code cannot read it.
+pub fn refuse_newer(conn: &Connection) -> Result<i64> {
+    let found = schema_version(conn)?;
+    if found > LATEST {
+        return Err(too_new(found));
+    }
+    if found < 0 {
+        bail!("database schema version {found} is not one hellowatt ever wrote");
+    }
+    Ok(found)
+}
+
+/// Brings the schema up to [`LATEST`]; returns the versions applied.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>> {
+    let found = refuse_newer(conn)?;
+    let mut applied = Vec::new();
+    for &(version, sql) in MIGRATIONS {
+        if version <= found {
+            continue;
+        }
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .with_context(|| format!("starting the transaction of migration {version}"))?;
+        // Another process may have migrated between our read and our lock.
+        let current = schema_version(&tx)?;
+        if current > LATEST {
+            return Err(too_new(current));
+        }
+        if current >= version {
+            continue;
+        }
+        if current != version - 1 {
+            bail!("database schema version {current} cannot take migration {version}");
+        }
+        tx.execute_batch(sql)
+            .with_context(|| format!("applying schema migration {version}"))?;
+        tx.pragma_update(None, "user_version", version)
+            .with_context(|| format!("recording schema version {version}"))?;
+        tx.commit()
+            .with_context(|| format!("committing schema migration {version}"))?;
+        applied.push(version);
+    }
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_from_one() {
+        for (i, (version, _)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*version, i as i64 + 1);
+        }
+    }
+
+    #[test]
+    fn migrates_an_empty_database_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), 0);
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (1..=LATEST).collect::<Vec<_>>()
+        );
+        assert_eq!(schema_version(&conn).unwrap(), LATEST);
+        // A second pass has nothing to do and changes nothing.
+        assert!(migrate(&mut conn).unwrap().is_empty());
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        for t in [
+            "accounts",
+            "contracts",
+            "curve_points",
+            "curve_revisions",
+            "daily_periods",
+            "daily_readings",
+            "daily_revisions",
+            "fetch_windows",
+            "homes",
+            "meters",
+            "sync_runs",
+            "temperatures",
+            "tempo_days",
+        ] {
+            assert!(
+                tables.iter().any(|x| x == t),
+                "missing table {t} in {tables:?}"
+            );
+        }
+        let fk: Vec<(String, i64, String, i64)> = conn
+            .prepare("PRAGMA foreign_key_check")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(fk.is_empty());
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", LATEST + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "database schema version {} is newer than this hellowatt supports ({LATEST}): \
+                 upgrade hellowatt or use another database file",
+                LATEST + 1
+            )
+        );
+        // Nothing was created.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_the_previous_version() {
+        // Simulate: the schema's first table already exists, so migration 1
+        // fails half-way; the transaction must undo all of it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE meters (x INTEGER)")
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("applying schema migration 1"),
+            "{err:#}"
+        );
+        assert_eq!(schema_version(&conn).unwrap(), 0);
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'accounts'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}

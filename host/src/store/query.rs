@@ -1,0 +1,914 @@
+//! Reads for the outputs (HTTP API, dashboard, metrics, MQTT, export).
+//!
+//! Every range is of inclusive Europe/Paris days (`from..=to`); an empty
+//! range (`from > to`) or an unknown meter gives an empty answer, not an
+//! error. Lists come in a stable order (by day, then key).
+
+use super::ingest::{DAILY_COLUMNS, DailyValues, is_missing, read_daily_values, reading_from};
+use super::{
+    GuestIdentity, IngestStats, RunId, RunOutcome, Store, colour_col, contract_from_row, date_col,
+    day, energy_col, opt_date_col, status_col, tempo_source_col,
+};
+use anyhow::{Context, Result, bail};
+use hellowatt_snapshot::{
+    Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature, TempoDay,
+    Window,
+};
+use rusqlite::params;
+use rusqlite::types::Type;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A row of `sync_runs`, with the account's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub account: String,
+    pub started_at: i64,
+    /// `None` while running, or when the process died during the run.
+    pub finished_at: Option<i64>,
+    /// `None` exactly when `finished_at` is.
+    pub outcome: Option<RunOutcome>,
+    pub guest: GuestIdentity,
+    /// The days the run was asked for.
+    pub start: Date,
+    pub end: Date,
+    /// While running: the sum of its ingests so far; once finished: the
+    /// totals given to `finish_run`.
+    pub stats: IngestStats,
+    pub requests: u64,
+}
+
+/// A meter with its home and account, and the days it has data for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeterRecord {
+    pub account: String,
+    pub home_id: String,
+    pub meter_id: String,
+    pub energy: Energy,
+    pub address: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    /// First and last day whose daily reading has at least one value
+    /// (`None` when there is none).
+    pub first_day: Option<Date>,
+    pub last_day: Option<Date>,
+}
+
+/// A stored daily reading, periods sorted by name, with the runs that first
+/// stored it and last changed it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DailyRow {
+    #[serde(flatten)]
+    pub reading: DailyReading,
+    pub first_run: RunId,
+    pub updated_run: RunId,
+}
+
+/// How [`Store::totals`] groups days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Granularity {
+    Day,
+    Month,
+    Year,
+}
+
+impl Granularity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Month => "month",
+            Granularity::Year => "year",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Granularity> {
+        match s {
+            "day" => Some(Granularity::Day),
+            "month" => Some(Granularity::Month),
+            "year" => Some(Granularity::Year),
+            _ => None,
+        }
+    }
+
+    /// Length of the bucket's key: `YYYY-MM-DD`, `YYYY-MM`, `YYYY`.
+    fn key_len(self) -> usize {
+        match self {
+            Granularity::Day => 10,
+            Granularity::Month => 7,
+            Granularity::Year => 4,
+        }
+    }
+
+    /// The last day of the bucket that contains `d`.
+    fn bucket_end(self, d: Date) -> Date {
+        match self {
+            Granularity::Day => d,
+            Granularity::Month => d.last_of_month(),
+            Granularity::Year => Date {
+                year: d.year,
+                month: 12,
+                day: 31,
+            },
+        }
+    }
+}
+
+/// One bucket of [`Store::totals`]. Sums are `None` when no day of the
+/// bucket has that value: missing stays missing, never 0.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TotalRow {
+    /// `2026-01-05`, `2026-01` or `2026`.
+    pub bucket: String,
+    /// The bucket's days within the asked range (a month cut by the range
+    /// starts or ends inside it).
+    pub start: Date,
+    pub end: Date,
+    /// Calendar days from `start` to `end`.
+    pub day_count: u32,
+    /// Days with a stored reading (with or without values).
+    pub stored_days: u32,
+    /// Days with a kWh value: `value_count < day_count` means days are
+    /// missing from the sums.
+    pub value_count: u32,
+    pub kwh: Option<f64>,
+    pub eur: Option<f64>,
+    pub subscription_eur: Option<f64>,
+    pub co2_kg: Option<f64>,
+    pub solar_production_kwh: Option<f64>,
+    pub solar_production_eur: Option<f64>,
+    pub injection_kwh: Option<f64>,
+    pub injection_eur: Option<f64>,
+}
+
+/// A fetch window's current status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WindowRecord {
+    pub account: String,
+    #[serde(flatten)]
+    pub window: Window,
+    /// The run that first recorded the window.
+    pub first_run: RunId,
+    /// The run that set the current status (not bumped by a run that saw
+    /// the same status again: `sync_runs` has that).
+    pub last_run: RunId,
+    /// When the current status was set (Unix seconds).
+    pub changed_at: i64,
+}
+
+/// A daily reading as it was before `replaced_by_run` replaced it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevisionRecord {
+    pub id: i64,
+    pub old: DailyReading,
+    pub old_first_run: RunId,
+    pub old_updated_run: RunId,
+    pub replaced_at: i64,
+    pub replaced_by_run: RunId,
+}
+
+/// A curve point as it was before `replaced_by_run` replaced its value.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CurveRevisionRecord {
+    pub id: i64,
+    pub old: CurvePoint,
+    pub old_updated_run: RunId,
+    pub replaced_at: i64,
+    pub replaced_by_run: RunId,
+}
+
+/// Longest range `totals` accepts, in days (about two centuries).
+const MAX_TOTAL_DAYS: i64 = 200 * 366;
+
+/// The SQL condition "this daily reading (alias `d`) has at least one value".
+const HAS_VALUE: &str = "(d.kwh IS NOT NULL OR d.eur IS NOT NULL OR d.subscription_eur IS NOT NULL \
+     OR d.co2_kg IS NOT NULL OR d.solar_production_kwh IS NOT NULL \
+     OR d.solar_production_eur IS NOT NULL OR d.injection_kwh IS NOT NULL \
+     OR d.injection_eur IS NOT NULL OR EXISTS (SELECT 1 FROM daily_periods p \
+     WHERE p.meter_id = d.meter_id AND p.date = d.date \
+     AND (p.kwh IS NOT NULL OR p.eur IS NOT NULL)))";
+
+fn run_id(row: &rusqlite::Row<'_>, idx: usize) -> rusqlite::Result<RunId> {
+    row.get(idx).map(RunId)
+}
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// Runs, newest first, of one account or all.
+    pub fn runs(&self, account: Option<&str>, limit: usize) -> Result<Vec<RunRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT r.id, a.name, r.started_at, r.finished_at, r.outcome, r.error_kind, \
+                 r.error_message, r.guest_name, r.guest_version, r.guest_sha256, r.range_start, \
+                 r.range_end, r.inserted, r.updated, r.unchanged, r.revisions, r.requests \
+                 FROM sync_runs r JOIN accounts a ON a.id = r.account_id \
+                 WHERE ?1 IS NULL OR a.name = ?1 ORDER BY r.id DESC LIMIT ?2",
+            )
+            .context("preparing the runs query")?;
+        let rows = stmt
+            .query_map(params![account, limit_i64(limit)], |r| {
+                let outcome: Option<String> = r.get(4)?;
+                let outcome = match outcome.as_deref() {
+                    None => None,
+                    Some("success") => Some(RunOutcome::Success),
+                    Some("failed") => Some(RunOutcome::Failed {
+                        kind: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                        message: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                    }),
+                    Some(other) => return Err(super::unknown_word(4, "run outcome", other)),
+                };
+                Ok(RunRecord {
+                    id: run_id(r, 0)?,
+                    account: r.get(1)?,
+                    started_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    outcome,
+                    guest: GuestIdentity {
+                        name: r.get(7)?,
+                        version: r.get(8)?,
+                        sha256: r.get(9)?,
+                    },
+                    start: date_col(r, 10)?,
+                    end: date_col(r, 11)?,
+                    stats: IngestStats {
+                        inserted: r.get(12)?,
+                        updated: r.get(13)?,
+                        unchanged: r.get(14)?,
+                        revisions: r.get(15)?,
+                    },
+                    requests: r.get(16)?,
+                })
+            })
+            .context("querying the runs")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the runs")
+    }
+
+    /// Meters of one account or all, by account, home, energy and id.
+    pub fn meters(&self, account: Option<&str>) -> Result<Vec<MeterRecord>> {
+        let sql = format!(
+            "SELECT a.name, h.id, m.id, m.energy, h.address, h.postal_code, h.city, \
+             (SELECT min(d.date) FROM daily_readings d WHERE d.meter_id = m.id AND {HAS_VALUE}), \
+             (SELECT max(d.date) FROM daily_readings d WHERE d.meter_id = m.id AND {HAS_VALUE}) \
+             FROM meters m JOIN homes h ON h.id = m.home_id JOIN accounts a ON a.id = h.account_id \
+             WHERE ?1 IS NULL OR a.name = ?1 ORDER BY a.name, h.id, m.energy, m.id"
+        );
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .context("preparing the meters query")?;
+        let rows = stmt
+            .query_map([account], |r| {
+                let energy = energy_col(r, 3)?.ok_or_else(|| {
+                    rusqlite::Error::InvalidColumnType(3, "energy".into(), Type::Null)
+                })?;
+                Ok(MeterRecord {
+                    account: r.get(0)?,
+                    home_id: r.get(1)?,
+                    meter_id: r.get(2)?,
+                    energy,
+                    address: r.get(4)?,
+                    postal_code: r.get(5)?,
+                    city: r.get(6)?,
+                    first_day: opt_date_col(r, 7)?,
+                    last_day: opt_date_col(r, 8)?,
+                })
+            })
+            .context("querying the meters")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the meters")
+    }
+
+    /// A meter's daily readings with their periods, by day.
+    pub fn daily(&self, meter_id: &str, from: Date, to: Date) -> Result<Vec<DailyRow>> {
+        let (from, to) = (day(from), day(to));
+        let mut periods: BTreeMap<String, Vec<PeriodValue>> = BTreeMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare_cached(
+                    "SELECT date, period, kwh, eur FROM daily_periods \
+                     WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date, period",
+                )
+                .context("preparing the periods query")?;
+            let rows = stmt
+                .query_map([meter_id, &from, &to], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        PeriodValue {
+                            period: r.get(1)?,
+                            kwh: r.get(2)?,
+                            eur: r.get(3)?,
+                        },
+                    ))
+                })
+                .context("querying the periods")?;
+            for row in rows {
+                let (date, p) = row.context("reading the periods")?;
+                periods.entry(date).or_default().push(p);
+            }
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT date, {DAILY_COLUMNS}, first_run, updated_run FROM daily_readings \
+                 WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date"
+            ))
+            .context("preparing the daily query")?;
+        let rows = stmt
+            .query_map([meter_id, &from, &to], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    date_col(r, 0)?,
+                    read_daily_values(r, 1)?,
+                    run_id(r, 9)?,
+                    run_id(r, 10)?,
+                ))
+            })
+            .context("querying the daily readings")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (key, date, values, first_run, updated_run) =
+                row.context("reading the daily readings")?;
+            let p = periods.remove(&key).unwrap_or_default();
+            out.push(DailyRow {
+                reading: reading_from(meter_id.to_owned(), date, values, p),
+                first_run,
+                updated_run,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Sums of a meter's daily readings by day, month or year, one row per
+    /// bucket of `from..=to` (buckets without data included, with `None`
+    /// sums), computed by SQL aggregates.
+    pub fn totals(
+        &self,
+        meter_id: &str,
+        granularity: Granularity,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<TotalRow>> {
+        if from > to {
+            return Ok(Vec::new());
+        }
+        let span = to.days_since_epoch() - from.days_since_epoch();
+        if span >= MAX_TOTAL_DAYS {
+            bail!(
+                "a range of {} days is too long for totals (at most {MAX_TOTAL_DAYS})",
+                span + 1
+            );
+        }
+        let len = granularity.key_len();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT substr(date, 1, ?4) AS bucket, count(*), count(kwh), sum(kwh), sum(eur), \
+                 sum(subscription_eur), sum(co2_kg), sum(solar_production_kwh), \
+                 sum(solar_production_eur), sum(injection_kwh), sum(injection_eur) \
+                 FROM daily_readings WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
+                 GROUP BY bucket ORDER BY bucket",
+            )
+            .context("preparing the totals query")?;
+        let rows = stmt
+            .query_map(params![meter_id, day(from), day(to), len as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, u32>(1)?,
+                    r.get::<_, u32>(2)?,
+                    read_daily_values(r, 3)?,
+                ))
+            })
+            .context("querying the totals")?;
+        let mut sums: BTreeMap<String, (u32, u32, DailyValues)> = BTreeMap::new();
+        for row in rows {
+            let (bucket, stored, with_value, values) = row.context("reading the totals")?;
+            sums.insert(bucket, (stored, with_value, values));
+        }
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let end = granularity.bucket_end(start).min(to);
+            let bucket = day(start)[..len].to_owned();
+            let (stored_days, value_count, v) = sums.remove(&bucket).unwrap_or((0, 0, [None; 8]));
+            out.push(TotalRow {
+                bucket,
+                start,
+                end,
+                day_count: (end.days_since_epoch() - start.days_since_epoch() + 1) as u32,
+                stored_days,
+                value_count,
+                kwh: v[0],
+                eur: v[1],
+                subscription_eur: v[2],
+                co2_kg: v[3],
+                solar_production_kwh: v[4],
+                solar_production_eur: v[5],
+                injection_kwh: v[6],
+                injection_eur: v[7],
+            });
+            start = end.succ();
+        }
+        Ok(out)
+    }
+
+    /// A meter's load curve over whole days, by start instant.
+    pub fn curve(&self, meter_id: &str, from: Date, to: Date) -> Result<Vec<CurvePoint>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT start_utc, date, minutes, kwh FROM curve_points \
+                 WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY start_utc",
+            )
+            .context("preparing the curve query")?;
+        let rows = stmt
+            .query_map([meter_id, &day(from), &day(to)], |r| {
+                Ok(CurvePoint {
+                    meter_id: meter_id.to_owned(),
+                    start: r.get(0)?,
+                    date: date_col(r, 1)?,
+                    minutes: r.get(2)?,
+                    kwh: r.get(3)?,
+                })
+            })
+            .context("querying the curve")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the curve")
+    }
+
+    /// Tempo days by day, source and meter (one day can have several rows:
+    /// a service's colour and each meter's tariff-key colour).
+    pub fn tempo_days(&self, from: Date, to: Date) -> Result<Vec<TempoDay>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT date, colour, source, meter_id FROM tempo_days \
+                 WHERE date BETWEEN ?1 AND ?2 ORDER BY date, source, coalesce(meter_id, '')",
+            )
+            .context("preparing the Tempo query")?;
+        let rows = stmt
+            .query_map([day(from), day(to)], |r| {
+                Ok(TempoDay {
+                    date: date_col(r, 0)?,
+                    colour: colour_col(r, 1)?,
+                    source: tempo_source_col(r, 2)?,
+                    meter_id: r.get(3)?,
+                })
+            })
+            .context("querying the Tempo days")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the Tempo days")
+    }
+
+    /// A home's daily temperatures, by day.
+    pub fn temperatures(&self, home_id: &str, from: Date, to: Date) -> Result<Vec<Temperature>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT date, celsius FROM temperatures WHERE home_id = ?1 \
+                 AND date BETWEEN ?2 AND ?3 ORDER BY date",
+            )
+            .context("preparing the temperatures query")?;
+        let rows = stmt
+            .query_map([home_id, &day(from), &day(to)], |r| {
+                Ok(Temperature {
+                    home_id: home_id.to_owned(),
+                    date: date_col(r, 0)?,
+                    celsius: r.get(1)?,
+                })
+            })
+            .context("querying the temperatures")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the temperatures")
+    }
+
+    /// Contracts of one account's homes or all, by home.
+    pub fn contracts(&self, account: Option<&str>) -> Result<Vec<Contract>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT c.home_id, c.energy, c.provider, c.offer, c.state, c.active \
+                 FROM contracts c JOIN homes h ON h.id = c.home_id \
+                 JOIN accounts a ON a.id = h.account_id WHERE ?1 IS NULL OR a.name = ?1 \
+                 ORDER BY c.home_id, c.energy, c.provider, c.offer, c.state, c.active",
+            )
+            .context("preparing the contracts query")?;
+        let rows = stmt
+            .query_map([account], |r| contract_from_row(r, 0))
+            .context("querying the contracts")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the contracts")
+    }
+
+    /// The current status of every fetch window of one account or all, by
+    /// subject, kind and start.
+    pub fn windows(&self, account: Option<&str>) -> Result<Vec<WindowRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT a.name, w.subject, w.kind, w.start_date, w.end_date, w.status, w.detail, \
+                 w.first_run, w.last_run, w.changed_at FROM fetch_windows w \
+                 JOIN accounts a ON a.id = w.account_id WHERE ?1 IS NULL OR a.name = ?1 \
+                 ORDER BY w.subject, w.kind, w.start_date, w.end_date",
+            )
+            .context("preparing the windows query")?;
+        let rows = stmt
+            .query_map([account], |r| {
+                let kind: String = r.get(2)?;
+                let kind = DataKind::parse(&kind)
+                    .ok_or_else(|| super::unknown_word(2, "data kind", &kind))?;
+                Ok(WindowRecord {
+                    account: r.get(0)?,
+                    window: Window {
+                        subject: r.get(1)?,
+                        kind,
+                        start: date_col(r, 3)?,
+                        end: date_col(r, 4)?,
+                        status: status_col(r, 5)?,
+                    },
+                    first_run: run_id(r, 7)?,
+                    last_run: run_id(r, 8)?,
+                    changed_at: r.get(9)?,
+                })
+            })
+            .context("querying the windows")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the windows")
+    }
+
+    /// The replaced versions of a meter's daily readings, by day then age.
+    pub fn revisions(&self, meter_id: &str) -> Result<Vec<RevisionRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT id, date, {DAILY_COLUMNS}, periods, old_first_run, old_updated_run, \
+                 replaced_at, replaced_by_run FROM daily_revisions WHERE meter_id = ?1 \
+                 ORDER BY date, id"
+            ))
+            .context("preparing the revisions query")?;
+        let rows = stmt
+            .query_map([meter_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    date_col(r, 1)?,
+                    read_daily_values(r, 2)?,
+                    r.get::<_, String>(10)?,
+                    run_id(r, 11)?,
+                    run_id(r, 12)?,
+                    r.get::<_, i64>(13)?,
+                    run_id(r, 14)?,
+                ))
+            })
+            .context("querying the revisions")?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (
+                id,
+                date,
+                values,
+                periods,
+                old_first_run,
+                old_updated_run,
+                replaced_at,
+                replaced_by_run,
+            ) = row.context("reading the revisions")?;
+            let periods: Vec<PeriodValue> = serde_json::from_str(&periods)
+                .with_context(|| format!("decoding the periods of revision {id}"))?;
+            debug_assert!(!is_missing(&values, &periods));
+            out.push(RevisionRecord {
+                id,
+                old: reading_from(meter_id.to_owned(), date, values, periods),
+                old_first_run,
+                old_updated_run,
+                replaced_at,
+                replaced_by_run,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The replaced values of a meter's curve points, by start then age.
+    pub fn curve_revisions(&self, meter_id: &str) -> Result<Vec<CurveRevisionRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, start_utc, date, minutes, kwh, old_updated_run, replaced_at, \
+                 replaced_by_run FROM curve_revisions WHERE meter_id = ?1 ORDER BY start_utc, id",
+            )
+            .context("preparing the curve revisions query")?;
+        let rows = stmt
+            .query_map([meter_id], |r| {
+                Ok(CurveRevisionRecord {
+                    id: r.get(0)?,
+                    old: CurvePoint {
+                        meter_id: meter_id.to_owned(),
+                        start: r.get(1)?,
+                        date: date_col(r, 2)?,
+                        minutes: r.get(3)?,
+                        kwh: r.get(4)?,
+                    },
+                    old_updated_run: run_id(r, 5)?,
+                    replaced_at: r.get(6)?,
+                    replaced_by_run: run_id(r, 7)?,
+                })
+            })
+            .context("querying the curve revisions")?;
+        rows.collect::<rusqlite::Result<_>>()
+            .context("reading the curve revisions")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use hellowatt_snapshot::Snapshot;
+
+    /// February 2026 (28 days) for the electricity meter: days 1..=20 with
+    /// `kwh = day`, `eur = 0.5`, CO2 on even days only, no solar at all;
+    /// day 21 listed without any value; days 22..=28 absent. Plus 1 and 2
+    /// March with 100 kWh each.
+    fn february() -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-02-01"), d("2026-03-31"), 1)
+            .unwrap();
+        let mut s = Snapshot {
+            homes: vec![home()],
+            ..Default::default()
+        };
+        for n in 1..=20u8 {
+            let date = Date::new(2026, 2, n).unwrap();
+            s.daily.push(DailyReading {
+                meter_id: PDL.into(),
+                date,
+                periods: vec![PeriodValue {
+                    period: "Base".into(),
+                    kwh: Some(f64::from(n)),
+                    eur: Some(0.5),
+                }],
+                kwh: Some(f64::from(n)),
+                eur: Some(0.5),
+                subscription_eur: Some(0.25),
+                co2_kg: (n % 2 == 0).then_some(1.0),
+                solar_production_kwh: None,
+                solar_production_eur: None,
+                injection_kwh: None,
+                injection_eur: None,
+            });
+        }
+        s.daily.push(missing(PDL, "2026-02-21"));
+        for date in ["2026-03-01", "2026-03-02"] {
+            let mut r = missing(PDL, date);
+            r.periods[0].kwh = Some(100.0);
+            r.kwh = Some(100.0);
+            s.daily.push(r);
+        }
+        store.ingest(run, ACCOUNT, &s, 2).unwrap();
+        store
+    }
+
+    #[test]
+    fn month_totals_show_partial_months() {
+        let store = february();
+        let rows = store
+            .totals(PDL, Granularity::Month, d("2026-02-01"), d("2026-04-30"))
+            .unwrap();
+        assert_eq!(rows.len(), 3);
+        let feb = &rows[0];
+        assert_eq!(feb.bucket, "2026-02");
+        assert_eq!((feb.start, feb.end), (d("2026-02-01"), d("2026-02-28")));
+        assert_eq!(
+            (feb.day_count, feb.stored_days, feb.value_count),
+            (28, 21, 20)
+        );
+        assert_eq!(feb.kwh, Some(210.0));
+        assert_eq!(feb.eur, Some(10.0));
+        assert_eq!(feb.subscription_eur, Some(5.0));
+        assert_eq!(feb.co2_kg, Some(10.0));
+        // No solar value at all: missing, not zero.
+        assert_eq!(feb.solar_production_kwh, None);
+        assert_eq!(feb.injection_eur, None);
+        let mar = &rows[1];
+        assert_eq!(mar.bucket, "2026-03");
+        assert_eq!(
+            (mar.day_count, mar.stored_days, mar.value_count),
+            (31, 2, 2)
+        );
+        assert_eq!((mar.kwh, mar.eur), (Some(200.0), None));
+        // A month without any data is still listed, with nothing in it.
+        let apr = &rows[2];
+        assert_eq!(
+            (
+                apr.bucket.as_str(),
+                apr.day_count,
+                apr.stored_days,
+                apr.value_count
+            ),
+            ("2026-04", 30, 0, 0)
+        );
+        assert_eq!(apr.kwh, None);
+
+        // A range cutting months cuts their buckets.
+        let rows = store
+            .totals(PDL, Granularity::Month, d("2026-02-10"), d("2026-03-01"))
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].start, rows[0].end, rows[0].day_count),
+            (d("2026-02-10"), d("2026-02-28"), 19)
+        );
+        assert_eq!(rows[0].kwh, Some((10..=20).sum::<u32>() as f64));
+        assert_eq!(
+            (rows[1].start, rows[1].end, rows[1].kwh),
+            (d("2026-03-01"), d("2026-03-01"), Some(100.0))
+        );
+    }
+
+    #[test]
+    fn year_totals_and_empty_ranges() {
+        let store = february();
+        let rows = store
+            .totals(PDL, Granularity::Year, d("2025-12-01"), d("2026-12-31"))
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].bucket.as_str(), rows[0].day_count, rows[0].kwh),
+            ("2025", 31, None)
+        );
+        assert_eq!(rows[1].bucket, "2026");
+        assert_eq!(
+            (rows[1].day_count, rows[1].stored_days, rows[1].value_count),
+            (365, 23, 22)
+        );
+        assert_eq!(rows[1].kwh, Some(410.0));
+        assert!(
+            store
+                .totals(PDL, Granularity::Year, d("2026-02-02"), d("2026-02-01"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .totals(PDL, Granularity::Day, d("1800-01-01"), d("2200-01-01"))
+                .is_err()
+        );
+        // Another meter: buckets, no values.
+        let rows = store
+            .totals(GAS, Granularity::Month, d("2026-02-01"), d("2026-02-28"))
+            .unwrap();
+        assert_eq!((rows[0].stored_days, rows[0].kwh), (0, None));
+    }
+
+    #[test]
+    fn missing_days_stay_missing_in_day_totals() {
+        let store = february();
+        let rows = store
+            .totals(PDL, Granularity::Day, d("2026-02-20"), d("2026-02-22"))
+            .unwrap();
+        let got: Vec<(&str, u32, u32, Option<f64>)> = rows
+            .iter()
+            .map(|r| (r.bucket.as_str(), r.stored_days, r.value_count, r.kwh))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-02-20", 1, 1, Some(20.0)),
+                ("2026-02-21", 1, 0, None),
+                ("2026-02-22", 0, 0, None)
+            ]
+        );
+        // Odd days have no CO2: None, not 0.
+        assert_eq!(rows[0].co2_kg, Some(1.0));
+        let odd = store
+            .totals(PDL, Granularity::Day, d("2026-02-19"), d("2026-02-19"))
+            .unwrap();
+        assert_eq!((odd[0].kwh, odd[0].co2_kg), (Some(19.0), None));
+    }
+
+    #[test]
+    fn daily_rows_carry_their_periods() {
+        let store = february();
+        let rows = store.daily(PDL, d("2026-02-20"), d("2026-03-01")).unwrap();
+        let dates: Vec<Date> = rows.iter().map(|r| r.reading.date).collect();
+        assert_eq!(dates, [d("2026-02-20"), d("2026-02-21"), d("2026-03-01")]);
+        assert_eq!(
+            rows[0].reading.periods,
+            [PeriodValue {
+                period: "Base".into(),
+                kwh: Some(20.0),
+                eur: Some(0.5)
+            }]
+        );
+        assert_eq!(rows[1].reading, missing(PDL, "2026-02-21"));
+        assert_eq!(
+            (rows[0].first_run, rows[0].updated_run),
+            (RunId(1), RunId(1))
+        );
+        assert!(
+            store
+                .daily("nope", d("2026-02-01"), d("2026-02-28"))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn meters_know_their_first_and_last_day_with_data() {
+        let store = february();
+        let meters = store.meters(None).unwrap();
+        assert_eq!(meters.len(), 2);
+        let elec = &meters[0];
+        assert_eq!(
+            (elec.meter_id.as_str(), elec.energy),
+            (PDL, Energy::Electricity)
+        );
+        assert_eq!(
+            (elec.first_day, elec.last_day),
+            (Some(d("2026-02-01")), Some(d("2026-03-02")))
+        );
+        assert_eq!(
+            (
+                elec.account.as_str(),
+                elec.home_id.as_str(),
+                elec.city.as_deref()
+            ),
+            (ACCOUNT, HOME, Some("Lyon"))
+        );
+        let gas = &meters[1];
+        assert_eq!(
+            (gas.meter_id.as_str(), gas.first_day, gas.last_day),
+            (GAS, None, None)
+        );
+        assert!(store.meters(Some("nobody")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn reads_of_the_sample() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), 1)
+            .unwrap();
+        let s = sample();
+        store.ingest(run, ACCOUNT, &s, 2).unwrap();
+        assert_eq!(
+            store.curve(PDL, d("2026-01-05"), d("2026-01-05")).unwrap(),
+            s.curve
+        );
+        assert!(
+            store
+                .curve(PDL, d("2026-01-06"), d("2026-01-31"))
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .temperatures(HOME, d("2026-01-01"), d("2026-01-31"))
+                .unwrap(),
+            s.temperatures
+        );
+        assert_eq!(
+            store
+                .temperatures(HOME, d("2026-01-06"), d("2026-01-06"))
+                .unwrap(),
+            &s.temperatures[1..]
+        );
+        assert_eq!(
+            store.tempo_days(d("2026-01-01"), d("2026-01-31")).unwrap(),
+            s.tempo_days
+        );
+        let mut contracts = s.contracts.clone();
+        contracts.reverse(); // energy NULL sorts first
+        assert_eq!(store.contracts(Some(ACCOUNT)).unwrap(), contracts);
+        let windows: Vec<Window> = store
+            .windows(None)
+            .unwrap()
+            .into_iter()
+            .map(|w| w.window)
+            .collect();
+        let mut want = s.windows.clone();
+        want.sort_by(|a, b| (&a.subject, a.kind.as_str()).cmp(&(&b.subject, b.kind.as_str())));
+        assert_eq!(windows, want);
+        // The run journal and the JSON forms the outputs will serve.
+        let json =
+            serde_json::to_value(store.daily(PDL, d("2026-01-05"), d("2026-01-05")).unwrap())
+                .unwrap();
+        assert_eq!(json[0]["meter_id"], PDL);
+        assert_eq!(json[0]["first_run"], 1);
+        let json = serde_json::to_value(store.windows(None).unwrap()).unwrap();
+        assert!(
+            json.as_array()
+                .unwrap()
+                .iter()
+                .any(|w| w["status"] == "not-available" && w["detail"] == "no gas contract")
+        );
+        assert_eq!(Granularity::parse("month"), Some(Granularity::Month));
+        assert_eq!(Granularity::Year.as_str(), "year");
+    }
+}

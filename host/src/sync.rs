@@ -1,0 +1,197 @@
+//! One sync run: a date range, cut into calendar months, fetched by one
+//! guest instance (it logs in once), each month validated and stored as
+//! soon as it arrives, so a crash loses at most one month.
+//!
+//! It owns the order of a run and the sync-run record in the store. It must
+//! never parse the site (the guest does) nor relax a limit (the runtime and
+//! the policy do): a guest's records are checked by `validate` before the
+//! store sees them.
+
+use crate::config::Config;
+use crate::policy::{Backend, PolicyHooks, Traffic};
+use crate::redact::Redactor;
+use crate::runtime::{Guest, Runtime, SandboxError, SyncCall};
+use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
+use crate::validate;
+use anyhow::{Context, Result};
+use hellowatt_snapshot::{DataKind, Date, SyncError};
+use std::sync::Arc;
+
+/// Why a run ended early.
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailure {
+    #[error("{0}")]
+    Guest(SyncError),
+    #[error("{0}")]
+    Sandbox(SandboxError),
+    #[error("the guest returned invalid records: {0}")]
+    Invalid(String),
+}
+
+impl RunFailure {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RunFailure::Guest(e) => e.kind(),
+            RunFailure::Sandbox(e) => e.kind(),
+            RunFailure::Invalid(_) => "invalid-records",
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub windows: usize,
+    pub stats: IngestStats,
+    pub traffic: Traffic,
+    pub failure: Option<RunFailure>,
+}
+
+pub fn guest_identity(guest: &Guest) -> GuestIdentity {
+    GuestIdentity { name: guest.info.name.clone(), version: guest.info.version.clone(), sha256: guest.sha256.clone() }
+}
+
+/// Calendar months of `[from, to]`, clipped to it.
+pub fn month_windows(from: Date, to: Date) -> Vec<(Date, Date)> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let end = start.last_of_month().min(to);
+        out.push((start, end));
+        start = end.succ();
+    }
+    out
+}
+
+fn now_utc() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs one sync of `[from, to]` for the configured account, one calendar
+/// month per guest call, through the network (or the simulated site the
+/// configuration points at).
+pub async fn run(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut Store,
+    config: &Config,
+    from: Date,
+    to: Date,
+) -> Result<RunSummary> {
+    run_windows(runtime, guest, store, config, &month_windows(from, to)).await
+}
+
+/// Runs one sync over the given windows, in order, on one guest instance.
+pub async fn run_windows(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut Store,
+    config: &Config,
+    windows: &[(Date, Date)],
+) -> Result<RunSummary> {
+    let (login, password) = config.credentials()?;
+    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+        anyhow::bail!("nothing to sync: the date range is empty");
+    };
+    let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
+    let hooks = PolicyHooks::new(config.site.clone(), config.http.clone(), Backend::Network, redactor);
+    let run_id = store
+        .begin_run(&config.account, &guest_identity(guest), first.0, last.1, now_utc())
+        .context("recording the start of the sync run")?;
+    let mut summary = RunSummary {
+        run_id: run_id.0,
+        windows: 0,
+        stats: IngestStats::default(),
+        traffic: Traffic::default(),
+        failure: None,
+    };
+    let session = Session { config, login, password: password.expose(), run_id };
+    let outcome = fetch_and_store(runtime, guest, store, &session, hooks.clone(), windows, &mut summary).await;
+    summary.traffic = hooks.traffic();
+    let record = match &outcome {
+        Ok(()) => RunOutcome::Success,
+        Err(f) => RunOutcome::Failed { kind: f.kind().to_string(), message: f.to_string() },
+    };
+    store
+        .finish_run(run_id, &record, &summary.stats, u64::from(summary.traffic.requests), now_utc())
+        .context("recording the end of the sync run")?;
+    if let Err(f) = &outcome {
+        tracing::warn!(account = %config.account, kind = f.kind(), "sync failed: {f}");
+    }
+    summary.failure = outcome.err();
+    Ok(summary)
+}
+
+/// What every window of a run shares.
+struct Session<'a> {
+    config: &'a Config,
+    login: &'a str,
+    password: &'a str,
+    run_id: crate::store::RunId,
+}
+
+async fn fetch_and_store(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut Store,
+    session: &Session<'_>,
+    hooks: PolicyHooks,
+    windows: &[(Date, Date)],
+    summary: &mut RunSummary,
+) -> Result<(), RunFailure> {
+    let config = session.config;
+    let mut run = runtime
+        .start(guest, hooks, &config.limits)
+        .await
+        .map_err(|e| RunFailure::Sandbox(SandboxError::Trap(format!("{e:#}"))))?;
+    for (i, &(start, end)) in windows.iter().enumerate() {
+        // Contracts once per run, not once per window (homes come with
+        // every snapshot anyway).
+        let kinds: Vec<DataKind> = config.kinds.iter().copied().filter(|k| i == 0 || *k != DataKind::Homes).collect();
+        let call = SyncCall {
+            base_url: config.site.url(),
+            login: session.login.to_string(),
+            password: session.password.to_string(),
+            start,
+            end,
+            kinds,
+        };
+        tracing::info!(account = %config.account, %start, %end, "fetching");
+        let snapshot = match run.sync(&call).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(RunFailure::Guest(e)),
+            Err(e) => return Err(RunFailure::Sandbox(e)),
+        };
+        validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
+        let stats = store
+            .ingest(session.run_id, &config.account, &snapshot, now_utc())
+            .map_err(|e| RunFailure::Invalid(format!("the store refused the records: {e:#}")))?;
+        summary.windows += 1;
+        summary.stats.add(&stats);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months() {
+        let d = |s| Date::parse(s).unwrap();
+        assert_eq!(
+            month_windows(d("2025-12-15"), d("2026-02-03")),
+            vec![
+                (d("2025-12-15"), d("2025-12-31")),
+                (d("2026-01-01"), d("2026-01-31")),
+                (d("2026-02-01"), d("2026-02-03")),
+            ]
+        );
+        assert_eq!(month_windows(d("2026-02-03"), d("2026-02-03")), vec![(d("2026-02-03"), d("2026-02-03"))]);
+        assert!(month_windows(d("2026-02-04"), d("2026-02-03")).is_empty());
+    }
+}
