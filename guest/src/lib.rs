@@ -1,1 +1,40 @@
+//! The helloWatt scraper guest: a WASI preview-2 component on the
+//! `hellowatt:scraper@1.0.0` contract (`wit/scraper.wit`).
+//!
+//! It logs in to the helloWatt customer area, reads the homes, contracts,
+//! daily electricity and gas, the load curve and temperatures of one
+//! window, and returns them as a typed snapshot (or a typed error). It
+//! talks to the site only through `wasi:http/outgoing-handler`, which the
+//! host filters, and keeps its session in memory between `sync` calls of
+//! one instance.
+//!
+//! Everything but the two wasm-only modules is plain Rust, tested natively
+//! (`cargo test -p hellowatt-guest`) against the cassettes of `fixtures/`:
+//! - [`transport`]: the request/response shapes and the `Transport` trait;
+//! - [`session`]: cookies, CSRF token, log-in;
+//! - [`api`]: the flow of one `sync` call;
+//! - [`parse`]: JSON payloads to snapshot records;
+//! - [`errors`]: the site's answers to typed errors;
+//! - [`logging`]: diagnostics as a trait;
+//! - `component` and `wasi_http` (wasm32 only): the contract's bindings,
+//!   and `Transport` over `wasi:http`.
 
+pub mod api;
+pub mod errors;
+pub mod logging;
+pub mod parse;
+pub mod session;
+pub mod transport;
+
+#[cfg(target_arch = "wasm32")]
+mod component;
+#[cfg(target_arch = "wasm32")]
+mod wasi_http;
+
+/// Short stable name (`describe().name`).
+pub const NAME: &str = "hellowatt";
+
+/// Free text for people (`describe().description`).
+pub const DESCRIPTION: &str = "helloWatt customer area (www.hellowatt.fr): homes, contracts, \
+     daily electricity and gas (kWh, EUR per tariff period, CO2, solar, injection, Tempo colours \
+     of past days), the 30-minute load curve, outdoor temperatures";

@@ -33,11 +33,6 @@
 //!   site reportedly does: that is a response to the client, never logged
 //!   here.)
 
-// The host uses part of this API (`simulate`, `demo`, its end-to-end
-// tests); the rest serves this module's tests and diagnostics. The host is
-// a binary crate, where an unused `pub` item would be a warning.
-
-
 mod demo;
 mod scenario;
 mod site;

@@ -1,0 +1,448 @@
+//! The flow of one `sync` call: log in (or reuse the session), list the
+//! homes, then per home its contracts, its monthly windows of daily
+//! electricity, load curve and gas, and its temperatures.
+//!
+//! This module owns the reference flow of `fixtures/README.md`: which
+//! requests, in which order, with which query (`startDate`/`endDate` at
+//! Europe/Paris midnight, percent-encoded), the re-login on 401/403 once
+//! per call, the gas 500 meaning "no gas contract" (asked once per home),
+//! and the assembly of the snapshot and its windows. It must never parse a
+//! payload itself (that is `parse`), talk to `wasi:http` (that is the
+//! `Transport`), or hold state between calls other than the `Session` it
+//! is given.
+
+use crate::errors::{self, site_changed};
+use crate::logging::Log;
+use crate::parse::{self, Page};
+use crate::session::Session;
+use crate::transport::{BaseUrl, Response, Transport};
+use hellowatt_snapshot::{
+    DataKind, Date, Energy, Meter, Snapshot, SyncError, Window, WindowStatus,
+};
+use serde_json::Value;
+
+/// The data kinds this guest provides (not `tempo`: it reads Tempo colours
+/// from tariff keys only, with the daily electricity).
+pub const PROVIDES: [DataKind; 5] = [
+    DataKind::Homes,
+    DataKind::ElectricityDaily,
+    DataKind::ElectricityCurve,
+    DataKind::GasDaily,
+    DataKind::Temperature,
+];
+
+/// The window detail of a home whose gas endpoint answers 500.
+pub const NO_GAS_CONTRACT: &str = "no gas contract";
+
+/// What the host asks of one `sync` call (the contract's `sync-request`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncRequest {
+    pub base_url: String,
+    pub login: String,
+    pub password: String,
+    /// First day, inclusive (Europe/Paris).
+    pub start: Date,
+    /// Last day, inclusive.
+    pub end: Date,
+    pub kinds: Vec<DataKind>,
+}
+
+impl std::fmt::Debug for SyncRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncRequest")
+            .field("base_url", &self.base_url)
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs one `sync`. `session` is the slot kept between calls of one
+/// instance: reused when it belongs to the same base URL and login.
+pub fn sync(
+    transport: &mut dyn Transport,
+    session: &mut Option<Session>,
+    req: &SyncRequest,
+    log: &mut dyn Log,
+) -> Result<Snapshot, SyncError> {
+    redact(run(transport, session, req, log), &req.password)
+}
+
+/// Calendar months of `start..=end`, clipped to it.
+pub fn month_windows(start: Date, end: Date) -> Vec<(Date, Date)> {
+    let mut out = Vec::new();
+    let mut s = start;
+    while s <= end {
+        let e = s.last_of_month().min(end);
+        out.push((s, e));
+        s = e.succ();
+    }
+    out
+}
+
+/// Percent-encodes a query component: everything but unreserved
+/// characters (so `:` is `%3A` and `+` is `%2B`).
+pub fn query_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b))
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// `startDate` = local midnight of the first day, `endDate` = local
+/// midnight of the day after the last (exclusive), each with its own
+/// Europe/Paris offset.
+pub fn window_query(start: Date, end: Date) -> String {
+    format!(
+        "startDate={}&endDate={}",
+        query_encode(&start.paris_midnight_iso()),
+        query_encode(&end.succ().paris_midnight_iso())
+    )
+}
+
+fn run(
+    transport: &mut dyn Transport,
+    slot: &mut Option<Session>,
+    req: &SyncRequest,
+    log: &mut dyn Log,
+) -> Result<Snapshot, SyncError> {
+    if req.start > req.end {
+        return Err(SyncError::Other {
+            detail: format!(
+                "the window starts ({}) after it ends ({})",
+                req.start, req.end
+            ),
+        });
+    }
+    let wanted = |k: DataKind| req.kinds.contains(&k);
+    let mut snap = Snapshot::default();
+    if !PROVIDES.into_iter().any(wanted) {
+        log.info("nothing asked that this guest provides");
+        return Ok(snap);
+    }
+    let origin = BaseUrl::parse(&req.base_url)?.origin();
+    let session = Session::reuse_or_new(slot, &origin, &req.login);
+    let mut c = Client {
+        t: transport,
+        session,
+        origin,
+        password: &req.password,
+        relogged: false,
+        log,
+    };
+    if c.session.is_logged_in() {
+        c.log.info("reusing the session of a previous call");
+    } else {
+        c.session.login(c.t, &c.origin, c.password, c.log)?;
+    }
+
+    let homes = {
+        let path = "/api/homes";
+        let v = c.get_json(path, String::new())?;
+        parse::homes(&v).map_err(|e| site_changed(&format!("GET {path}"), e.0))?
+    };
+    c.log.info(&format!("{} home(s)", homes.len()));
+    let months = month_windows(req.start, req.end);
+
+    for h in &homes {
+        let home_id = &h.home.id;
+        // Every snapshot lists the homes: it describes every meter its
+        // records name. `homes` asked means the contracts too.
+        snap.homes.push(h.home.clone());
+        if wanted(DataKind::Homes) {
+            let path = format!("/api/homes/{home_id}/contracts");
+            let v = c.get_json(&path, String::new())?;
+            let contracts = parse::contracts(&v, home_id)
+                .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
+            snap.contracts.extend(contracts);
+        }
+        let elec_kinds = wanted(DataKind::ElectricityDaily) || wanted(DataKind::ElectricityCurve);
+        if elec_kinds && h.pdl.is_none() {
+            c.log.warn(&format!(
+                "home {home_id}: no electricity delivery point, no electricity asked"
+            ));
+        }
+        let mut no_gas = false;
+        for &(ws, we) in &months {
+            let range = format!("{ws}..{we}");
+            if let (true, Some(pdl)) = (wanted(DataKind::ElectricityDaily), &h.pdl) {
+                let path = format!("/api/homes/{home_id}/sge_measures/conso_daily");
+                c.log
+                    .info(&format!("home {home_id}: electricity-daily {range}"));
+                let v = c.get_json(&path, window_query(ws, we))?;
+                let page = parse::daily(&v, pdl, ws, we)
+                    .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
+                warn_set_aside(c.log, &page, "electricity-daily", pdl);
+                snap.tempo_days
+                    .extend(page.records.iter().filter_map(parse::tempo_day));
+                snap.windows
+                    .push(window(pdl, DataKind::ElectricityDaily, ws, we, page.status));
+                snap.daily.extend(page.records);
+            }
+            if let (true, Some(pdl)) = (wanted(DataKind::ElectricityCurve), &h.pdl) {
+                let path = format!("/api/homes/{home_id}/sge_measures/courbe");
+                c.log
+                    .info(&format!("home {home_id}: electricity-curve {range}"));
+                let v = c.get_json(&path, window_query(ws, we))?;
+                let page = parse::curve(&v, pdl, ws, we)
+                    .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
+                warn_set_aside(c.log, &page, "electricity-curve", pdl);
+                snap.windows
+                    .push(window(pdl, DataKind::ElectricityCurve, ws, we, page.status));
+                snap.curve.extend(page.records);
+            }
+            if wanted(DataKind::GasDaily) {
+                let meter = &h.gas_meter;
+                if no_gas {
+                    let status = WindowStatus::NotAvailable(NO_GAS_CONTRACT.into());
+                    snap.windows
+                        .push(window(meter, DataKind::GasDaily, ws, we, status));
+                    continue;
+                }
+                let path = format!("/api/homes/{home_id}/adict_measures/conso_daily");
+                c.log.info(&format!("home {home_id}: gas-daily {range}"));
+                let resp = c.get(&path, window_query(ws, we))?;
+                if resp.status == 500 {
+                    c.log.info(&format!(
+                        "home {home_id}: the gas endpoint answered 500: no gas contract"
+                    ));
+                    no_gas = true;
+                    let status = WindowStatus::NotAvailable(NO_GAS_CONTRACT.into());
+                    snap.windows
+                        .push(window(meter, DataKind::GasDaily, ws, we, status));
+                    continue;
+                }
+                let location = format!("GET {path}");
+                errors::check_status(&location, &resp)?;
+                let v = errors::expect_json(&location, &resp)?;
+                let page =
+                    parse::daily(&v, meter, ws, we).map_err(|e| site_changed(&location, e.0))?;
+                warn_set_aside(c.log, &page, "gas-daily", meter);
+                snap.windows
+                    .push(window(meter, DataKind::GasDaily, ws, we, page.status));
+                snap.daily.extend(page.records);
+            }
+        }
+        // A gas meter the site does not name is listed once readings name it.
+        let gas_read = snap.daily.iter().any(|r| r.meter_id == h.gas_meter);
+        if !h.gas_named
+            && gas_read
+            && let Some(home) = snap.homes.iter_mut().find(|x| &x.id == home_id)
+        {
+            home.meters.push(Meter {
+                id: h.gas_meter.clone(),
+                energy: Energy::Gas,
+            });
+        }
+        if wanted(DataKind::Temperature) {
+            let path = format!("/api/homes/{home_id}/temperature_measures/yearly");
+            c.log.info(&format!("home {home_id}: temperature"));
+            let v = c.get_json(&path, String::new())?;
+            let page = parse::temperatures(&v, home_id, req.start, req.end)
+                .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
+            warn_set_aside(c.log, &page, "temperature", home_id);
+            // One request for the whole range: one window for it.
+            snap.windows.push(window(
+                home_id,
+                DataKind::Temperature,
+                req.start,
+                req.end,
+                page.status,
+            ));
+            snap.temperatures.extend(page.records);
+        }
+    }
+    c.log.info(&format!(
+        "done: {} daily reading(s), {} curve point(s), {} temperature(s), {} window(s)",
+        snap.daily.len(),
+        snap.curve.len(),
+        snap.temperatures.len(),
+        snap.windows.len()
+    ));
+    Ok(snap)
+}
+
+fn window(subject: &str, kind: DataKind, start: Date, end: Date, status: WindowStatus) -> Window {
+    Window {
+        subject: subject.to_string(),
+        kind,
+        start,
+        end,
+        status,
+    }
+}
+
+fn warn_set_aside<T>(log: &mut dyn Log, page: &Page<T>, kind: &str, subject: &str) {
+    let days = |d: &[Date]| d.iter().map(Date::to_string).collect::<Vec<_>>().join(", ");
+    if !page.outside.is_empty() {
+        log.warn(&format!(
+            "{kind} {subject}: dropped {} value(s) outside the asked window ({})",
+            page.outside.len(),
+            days(&page.outside)
+        ));
+    }
+    if !page.duplicates.is_empty() {
+        log.warn(&format!(
+            "{kind} {subject}: {} duplicated value(s) ignored, the first kept ({})",
+            page.duplicates.len(),
+            days(&page.duplicates)
+        ));
+    }
+}
+
+/// The logged-in side of the flow: API requests with re-login.
+struct Client<'a> {
+    t: &'a mut dyn Transport,
+    session: &'a mut Session,
+    origin: String,
+    password: &'a str,
+    /// Logged in again during this call already (allowed once).
+    relogged: bool,
+    log: &'a mut dyn Log,
+}
+
+impl Client<'_> {
+    /// An API `GET`; on 401/403 logs in again (once per call) and repeats.
+    fn get(&mut self, path: &str, query: String) -> Result<Response, SyncError> {
+        let req = self
+            .session
+            .api_request(&self.origin, path.to_string(), query.clone());
+        let resp = self.session.send(self.t, req)?;
+        if !matches!(resp.status, 401 | 403) {
+            return Ok(resp);
+        }
+        if self.relogged {
+            return Err(session_lost(resp.status));
+        }
+        self.relogged = true;
+        self.log.info(&format!(
+            "GET {path} answered {}: logging in again",
+            resp.status
+        ));
+        self.session
+            .login(self.t, &self.origin, self.password, self.log)?;
+        let req = self
+            .session
+            .api_request(&self.origin, path.to_string(), query);
+        let resp = self.session.send(self.t, req)?;
+        if matches!(resp.status, 401 | 403) {
+            return Err(session_lost(resp.status));
+        }
+        Ok(resp)
+    }
+
+    /// An API `GET` whose answer must be a 2xx JSON.
+    fn get_json(&mut self, path: &str, query: String) -> Result<Value, SyncError> {
+        let resp = self.get(path, query)?;
+        let location = format!("GET {path}");
+        errors::check_status(&location, &resp)?;
+        errors::expect_json(&location, &resp)
+    }
+}
+
+fn session_lost(status: u16) -> SyncError {
+    SyncError::SessionLost {
+        detail: format!("the site answered {status} again after logging in again"),
+    }
+}
+
+/// Last guard: the password never leaves in a free-text field, whatever
+/// the site echoed.
+fn redact(result: Result<Snapshot, SyncError>, password: &str) -> Result<Snapshot, SyncError> {
+    if password.is_empty() {
+        return result;
+    }
+    let scrub = |s: &mut String| {
+        if s.contains(password) {
+            *s = s.replace(password, "[redacted]");
+        }
+    };
+    match result {
+        Ok(mut snap) => {
+            for w in &mut snap.windows {
+                if let WindowStatus::SiteError(d) | WindowStatus::NotAvailable(d) = &mut w.status {
+                    scrub(d);
+                }
+            }
+            Ok(snap)
+        }
+        Err(mut e) => {
+            match &mut e {
+                SyncError::CredentialsRejected { detail }
+                | SyncError::SessionLost { detail }
+                | SyncError::Transport { detail }
+                | SyncError::Other { detail } => scrub(detail),
+                SyncError::RateLimited(r) => scrub(&mut r.detail),
+                SyncError::SiteUnavailable(u) => scrub(&mut u.detail),
+                SyncError::SiteChanged(c) => {
+                    scrub(&mut c.location);
+                    scrub(&mut c.detail);
+                }
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn dst_windows_carry_both_offsets() {
+        assert_eq!(
+            window_query(d("2026-03-01"), d("2026-03-31")),
+            "startDate=2026-03-01T00%3A00%3A00%2B01%3A00&endDate=2026-04-01T00%3A00%3A00%2B02%3A00"
+        );
+        assert_eq!(
+            window_query(d("2026-10-01"), d("2026-10-31")),
+            "startDate=2026-10-01T00%3A00%3A00%2B02%3A00&endDate=2026-11-01T00%3A00%3A00%2B01%3A00"
+        );
+        assert_eq!(
+            window_query(d("2026-01-01"), d("2026-01-31")),
+            "startDate=2026-01-01T00%3A00%3A00%2B01%3A00&endDate=2026-02-01T00%3A00%3A00%2B01%3A00"
+        );
+    }
+
+    #[test]
+    fn months_are_clipped() {
+        assert_eq!(
+            month_windows(d("2026-01-15"), d("2026-03-02")),
+            vec![
+                (d("2026-01-15"), d("2026-01-31")),
+                (d("2026-02-01"), d("2026-02-28")),
+                (d("2026-03-01"), d("2026-03-02")),
+            ]
+        );
+        assert_eq!(
+            month_windows(d("2026-05-05"), d("2026-05-05")),
+            vec![(d("2026-05-05"), d("2026-05-05"))]
+        );
+        assert!(month_windows(d("2026-05-06"), d("2026-05-05")).is_empty());
+        assert_eq!(month_windows(d("2025-12-31"), d("2026-01-01")).len(), 2);
+    }
+
+    #[test]
+    fn the_password_is_scrubbed() {
+        let e = SyncError::CredentialsRejected {
+            detail: "bad password Secret-123!".into(),
+        };
+        match redact(Err(e), "Secret-123!") {
+            Err(SyncError::CredentialsRejected { detail }) => {
+                assert_eq!(detail, "bad password [redacted]")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,874 @@
+//! Pure functions from the site's JSON payloads to the snapshot's records.
+//!
+//! This module owns the parsing rules of `fixtures/README.md`: homes and
+//! their meters, contracts, daily readings (every tariff key summed, the
+//! subscription apart, missing never zero), the load curve, temperatures,
+//! Tempo colours of past days, window statuses. When a payload does not
+//! have the expected shape it says precisely where (a JSON path such as
+//! `values[3].kwhDetailed.HP`) and what it found. It must never do I/O,
+//! log, or know which endpoint a payload came from: the caller adds the
+//! location.
+
+use hellowatt_snapshot::{
+    Contract, CurvePoint, DailyReading, Date, Energy, Home, Meter, PeriodValue, Temperature,
+    TempoColour, TempoDay, TempoSource, WindowStatus, parse_timestamp,
+};
+use serde_json::{Map, Value};
+
+/// What did not match, with its JSON path; the caller adds the location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShapeError(pub String);
+
+type Parsed<T> = Result<T, ShapeError>;
+
+/// `values[3]` + `datetime` = `values[3].datetime`.
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// A short description of a JSON value for error details.
+pub fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {:?}", crate::errors::short(s)),
+        Value::Array(a) => format!("a list of {} items", a.len()),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn expected(path: &str, what: &str, found: &Value) -> ShapeError {
+    let found = describe(found);
+    if path.is_empty() {
+        ShapeError(format!("expected {what}, found {found}"))
+    } else {
+        ShapeError(format!("{path}: expected {what}, found {found}"))
+    }
+}
+
+fn missing(path: &str, key: &str) -> ShapeError {
+    if path.is_empty() {
+        ShapeError(format!("missing field {key:?}"))
+    } else {
+        ShapeError(format!("{path}: missing field {key:?}"))
+    }
+}
+
+fn as_object<'a>(v: &'a Value, path: &str) -> Parsed<&'a Map<String, Value>> {
+    v.as_object().ok_or_else(|| expected(path, "an object", v))
+}
+
+/// A list at the top level, or DRF's paginated `{"results": [...]}`.
+fn as_list(v: &Value) -> Parsed<(&Vec<Value>, &'static str)> {
+    match v {
+        Value::Array(a) => Ok((a, "")),
+        Value::Object(o) => match o.get("results") {
+            Some(Value::Array(a)) => Ok((a, "results")),
+            Some(other) => Err(expected("results", "a list", other)),
+            None => Err(expected("", "a list", v)),
+        },
+        other => Err(expected("", "a list", other)),
+    }
+}
+
+fn item_path(list_path: &str, i: usize) -> String {
+    format!("{list_path}[{i}]")
+}
+
+/// An optional number: absent or `null` is `None` (never zero).
+fn opt_f64(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<f64>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| expected(&join(path, key), "a number", &Value::Number(n.clone()))),
+        Some(other) => Err(expected(&join(path, key), "a number or null", other)),
+    }
+}
+
+/// An optional string; numbers are accepted and written out.
+fn opt_string(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<String>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(expected(&join(path, key), "a string or null", other)),
+    }
+}
+
+/// An optional object: absent or `null` is `None`.
+fn opt_object<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Parsed<Option<&'a Map<String, Value>>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(m)) => Ok(Some(m)),
+        Some(other) => Err(expected(&join(path, key), "an object or null", other)),
+    }
+}
+
+/// An identifier: a string or an integer, required.
+fn id(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<String> {
+    match o.get(key) {
+        None => Err(missing(path, key)),
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        Some(other) => Err(expected(&join(path, key), "an identifier", other)),
+    }
+}
+
+// ---------------------------------------------------------------- homes
+
+/// A home as the flow needs it: the record, and the meters to fetch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HomeInfo {
+    pub home: Home,
+    /// The electricity delivery point, when the site names one.
+    pub pdl: Option<String>,
+    /// The gas meter id: the PCE, or `<home-id>-gas`.
+    pub gas_meter: String,
+    /// The site names the gas meter (a PCE): it is listed in `home.meters`.
+    /// Otherwise `<home-id>-gas` is listed only once gas readings come.
+    pub gas_named: bool,
+}
+
+/// `GET /api/homes`: `id`, `address`, `area.postalCode`, `area.name`,
+/// `enedisHome.pdl`, `grdfHome.pce` (`grdfHome` or its `pce` null: no gas
+/// meter named).
+pub fn homes(v: &Value) -> Parsed<Vec<HomeInfo>> {
+    let (list, list_path) = as_list(v)?;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let path = item_path(list_path, i);
+        let o = as_object(item, &path)?;
+        let home_id = id(o, "id", &path)?;
+        let address = opt_string(o, "address", &path)?;
+        let (postal_code, city) = match opt_object(o, "area", &path)? {
+            Some(area) => {
+                let area_path = join(&path, "area");
+                (
+                    opt_string(area, "postalCode", &area_path)?,
+                    opt_string(area, "name", &area_path)?,
+                )
+            }
+            None => (None, None),
+        };
+        let pdl = match opt_object(o, "enedisHome", &path)? {
+            Some(e) => opt_string(e, "pdl", &join(&path, "enedisHome"))?.filter(|p| !p.is_empty()),
+            None => None,
+        };
+        let grdf = opt_object(o, "grdfHome", &path)?;
+        let pce = match grdf {
+            Some(g) => opt_string(g, "pce", &join(&path, "grdfHome"))?.filter(|p| !p.is_empty()),
+            None => None,
+        };
+        let gas_named = pce.is_some();
+        let gas_meter = pce.unwrap_or_else(|| format!("{home_id}-gas"));
+        let mut meters = Vec::new();
+        if let Some(pdl) = &pdl {
+            meters.push(Meter {
+                id: pdl.clone(),
+                energy: Energy::Electricity,
+            });
+        }
+        if gas_named {
+            meters.push(Meter {
+                id: gas_meter.clone(),
+                energy: Energy::Gas,
+            });
+        }
+        out.push(HomeInfo {
+            home: Home {
+                id: home_id,
+                address,
+                postal_code,
+                city,
+                meters,
+            },
+            pdl,
+            gas_meter,
+            gas_named,
+        });
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------ contracts
+
+/// `elec…` is electricity, `gas…`/`gaz…` is gas, anything else unknown.
+pub fn energy_of(word: &str) -> Option<Energy> {
+    let w = word.to_ascii_lowercase();
+    if w.contains("elec") || w.contains("élec") {
+        Some(Energy::Electricity)
+    } else if w.contains("gas") || w.contains("gaz") {
+        Some(Energy::Gas)
+    } else {
+        None
+    }
+}
+
+/// `provider: {"name": …}` (a plain string is accepted too).
+fn name_of(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<String>> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Object(inner)) => opt_string(inner, "name", &join(path, key)),
+        Some(other) => Err(expected(&join(path, key), "an object with a name", other)),
+    }
+}
+
+/// `GET /api/homes/{id}/contracts`.
+pub fn contracts(v: &Value, home_id: &str) -> Parsed<Vec<Contract>> {
+    let (list, list_path) = as_list(v)?;
+    let mut out = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let path = item_path(list_path, i);
+        let o = as_object(item, &path)?;
+        let energy = ["energyType", "energy", "kind"]
+            .iter()
+            .filter_map(|k| o.get(*k).and_then(Value::as_str))
+            .find_map(energy_of);
+        let state = opt_string(o, "contractState", &path)?.unwrap_or_default();
+        out.push(Contract {
+            home_id: home_id.to_string(),
+            energy,
+            provider: name_of(o, "provider", &path)?,
+            offer: name_of(o, "offer", &path)?,
+            active: state == "actual",
+            state,
+        });
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------- measure payload
+
+/// The parts of a measure payload common to every series.
+struct Payload<'a> {
+    values: &'a Vec<Value>,
+    status: WindowStatus,
+    top: &'a Map<String, Value>,
+}
+
+fn payload(v: &Value) -> Parsed<Payload<'_>> {
+    let top = as_object(v, "")?;
+    let values = match top.get("values") {
+        None => return Err(missing("", "values")),
+        Some(Value::Array(a)) => a,
+        Some(other) => return Err(expected("values", "a list", other)),
+    };
+    Ok(Payload {
+        values,
+        status: window_status(top, values.is_empty()),
+        top,
+    })
+}
+
+/// `fetch-ongoing` when `isFetchOngoing` is true; `site-error` when there
+/// are no values and an `error` object; `complete` otherwise.
+pub fn window_status(top: &Map<String, Value>, no_values: bool) -> WindowStatus {
+    if top.get("isFetchOngoing").and_then(Value::as_bool) == Some(true) {
+        return WindowStatus::FetchOngoing;
+    }
+    if no_values {
+        match top.get("error") {
+            Some(Value::Object(e)) => {
+                let text = |k: &str| {
+                    e.get(k).and_then(|v| match v {
+                        Value::String(s) if !s.is_empty() => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    })
+                };
+                let detail = match (text("identifier"), text("message")) {
+                    (Some(i), Some(m)) => format!("{i}: {m}"),
+                    (Some(i), None) => i,
+                    (None, Some(m)) => m,
+                    (None, None) => "the site gave an error without a message".into(),
+                };
+                return WindowStatus::SiteError(detail);
+            }
+            Some(Value::String(s)) if !s.is_empty() => return WindowStatus::SiteError(s.clone()),
+            _ => {}
+        }
+    }
+    WindowStatus::Complete
+}
+
+/// The Europe/Paris day of a value's `datetime`, and the instant.
+fn datetime(o: &Map<String, Value>, path: &str) -> Parsed<(i64, Date)> {
+    match o.get("datetime") {
+        None => Err(missing(path, "datetime")),
+        Some(Value::String(s)) => match parse_timestamp(s) {
+            Ok(t) => Ok((t, Date::paris_day_of(t))),
+            Err(_) => Err(expected(
+                &join(path, "datetime"),
+                "a timestamp with an offset",
+                &Value::String(s.clone()),
+            )),
+        },
+        Some(other) => Err(expected(
+            &join(path, "datetime"),
+            "a timestamp string",
+            other,
+        )),
+    }
+}
+
+/// A `{"<period>": number|null}` map; absent or null is empty.
+fn detailed(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Vec<(String, Option<f64>)>> {
+    let Some(m) = opt_object(o, key, path)? else {
+        return Ok(Vec::new());
+    };
+    let here = join(path, key);
+    m.keys()
+        .map(|k| Ok((k.clone(), opt_f64(m, k, &here)?)))
+        .collect()
+}
+
+/// Sum of the values present; `None` when none is.
+fn sum(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+    values
+        .into_iter()
+        .flatten()
+        .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+}
+
+/// Days, points or temperatures of one window, and what was set aside.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub records: Vec<T>,
+    pub status: WindowStatus,
+    /// Days of values outside the asked window (dropped).
+    pub outside: Vec<Date>,
+    /// Days (or, for the curve, days of instants) given twice: the first
+    /// value is kept.
+    pub duplicates: Vec<Date>,
+}
+
+fn in_window(d: Date, start: Date, end: Date) -> bool {
+    start <= d && d <= end
+}
+
+/// One day of a daily payload (electricity or gas).
+pub fn daily_reading(item: &Value, path: &str, meter_id: &str) -> Parsed<DailyReading> {
+    let o = as_object(item, path)?;
+    let (_, date) = datetime(o, path)?;
+    let kwh = detailed(o, "kwhDetailed", path)?;
+    let euros = detailed(o, "eurosDetailed", path)?;
+    let mut periods: Vec<PeriodValue> = kwh
+        .iter()
+        .map(|(k, v)| PeriodValue {
+            period: k.clone(),
+            kwh: *v,
+            eur: None,
+        })
+        .collect();
+    let mut subscription = None;
+    for (k, v) in &euros {
+        if k == "subscription" {
+            subscription = *v;
+        } else if let Some(p) = periods.iter_mut().find(|p| &p.period == k) {
+            p.eur = *v;
+        } else {
+            periods.push(PeriodValue {
+                period: k.clone(),
+                kwh: None,
+                eur: *v,
+            });
+        }
+    }
+    Ok(DailyReading {
+        meter_id: meter_id.to_string(),
+        date,
+        kwh: sum(periods.iter().map(|p| p.kwh)),
+        eur: sum(periods.iter().map(|p| p.eur)),
+        periods,
+        subscription_eur: subscription,
+        co2_kg: opt_f64(o, "valueCo2", path)?,
+        solar_production_kwh: opt_f64(o, "solarProductionValueKwh", path)?,
+        solar_production_eur: opt_f64(o, "solarProductionValueEur", path)?,
+        injection_kwh: opt_f64(o, "injectionValueKwh", path)?,
+        injection_eur: opt_f64(o, "injectionValueEur", path)?,
+    })
+}
+
+/// `sge_measures/conso_daily` or `adict_measures/conso_daily` for the
+/// window `start..=end` (Europe/Paris days).
+pub fn daily(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<DailyReading>> {
+    let p = payload(v)?;
+    let mut page: Page<DailyReading> = Page {
+        records: Vec::new(),
+        status: p.status,
+        outside: vec![],
+        duplicates: vec![],
+    };
+    for (i, item) in p.values.iter().enumerate() {
+        let reading = daily_reading(item, &item_path("values", i), meter_id)?;
+        if !in_window(reading.date, start, end) {
+            page.outside.push(reading.date);
+        } else if page.records.iter().any(|r| r.date == reading.date) {
+            page.duplicates.push(reading.date);
+        } else {
+            page.records.push(reading);
+        }
+    }
+    Ok(page)
+}
+
+/// `Tempo-<colour>-<slot>` → the colour and the slot (`HP`, `HC`).
+fn tempo_key(key: &str) -> Option<(TempoColour, &str)> {
+    let mut parts = key.splitn(3, '-');
+    let (tempo, colour, slot) = (parts.next()?, parts.next()?, parts.next()?);
+    if !tempo.eq_ignore_ascii_case("tempo") {
+        return None;
+    }
+    Some((TempoColour::parse(&colour.to_ascii_lowercase())?, slot))
+}
+
+/// The Tempo colour of a past day from its tariff keys: the colour whose
+/// `Tempo-<colour>-HP` key carries energy; when no HP key does, the only
+/// colour whose keys carry energy; `None` when neither rule gives exactly
+/// one colour (00:00–06:00 belongs to the previous Tempo day, so HC alone
+/// can be ambiguous).
+pub fn tempo_colour(periods: &[PeriodValue]) -> Option<TempoColour> {
+    let mut hp: Vec<TempoColour> = Vec::new();
+    let mut any: Vec<TempoColour> = Vec::new();
+    for p in periods {
+        let Some((colour, slot)) = tempo_key(&p.period) else {
+            continue;
+        };
+        if !p.kwh.is_some_and(|k| k > 0.0) {
+            continue;
+        }
+        if slot.eq_ignore_ascii_case("HP") && !hp.contains(&colour) {
+            hp.push(colour);
+        }
+        if !any.contains(&colour) {
+            any.push(colour);
+        }
+    }
+    match (hp.as_slice(), any.as_slice()) {
+        ([one], _) => Some(*one),
+        ([], [one]) => Some(*one),
+        _ => None,
+    }
+}
+
+/// The `tempo-days` record a daily reading gives, if any.
+pub fn tempo_day(reading: &DailyReading) -> Option<TempoDay> {
+    Some(TempoDay {
+        date: reading.date,
+        colour: Some(tempo_colour(&reading.periods)?),
+        source: TempoSource::TariffKeys,
+        meter_id: Some(reading.meter_id.clone()),
+    })
+}
+
+/// Interval length in minutes: the value's `measureTimeGap`, else the
+/// payload's, else 30 (today's site).
+fn minutes(o: &Map<String, Value>, top: &Map<String, Value>, path: &str) -> Parsed<u16> {
+    for (m, p) in [(o, path), (top, "")] {
+        match m.get("measureTimeGap") {
+            None | Some(Value::Null) => continue,
+            Some(v) => {
+                return v
+                    .as_u64()
+                    .filter(|n| (1..=1440).contains(n))
+                    .and_then(|n| u16::try_from(n).ok())
+                    .ok_or_else(|| expected(&join(p, "measureTimeGap"), "minutes (1 to 1440)", v));
+            }
+        }
+    }
+    Ok(30)
+}
+
+/// `sge_measures/courbe`: one point per value, its energy from
+/// `kwhDetailed` (summed over its keys) or else `valueKwh`.
+pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<CurvePoint>> {
+    let p = payload(v)?;
+    let mut page: Page<CurvePoint> = Page {
+        records: Vec::new(),
+        status: p.status,
+        outside: vec![],
+        duplicates: vec![],
+    };
+    for (i, item) in p.values.iter().enumerate() {
+        let path = item_path("values", i);
+        let o = as_object(item, &path)?;
+        let (at, date) = datetime(o, &path)?;
+        let detailed = detailed(o, "kwhDetailed", &path)?;
+        let kwh = match sum(detailed.iter().map(|(_, v)| *v)) {
+            Some(k) => Some(k),
+            None => opt_f64(o, "valueKwh", &path)?,
+        };
+        let point = CurvePoint {
+            meter_id: meter_id.to_string(),
+            start: at,
+            date,
+            minutes: minutes(o, p.top, &path)?,
+            kwh,
+        };
+        if !in_window(date, start, end) {
+            page.outside.push(date);
+        } else if page.records.iter().any(|r| r.start == at) {
+            page.duplicates.push(date);
+        } else {
+            page.records.push(point);
+        }
+    }
+    Ok(page)
+}
+
+/// `temperature_measures/yearly`: `{"datetime": …, "valueCelsius": …}`
+/// (a plain `YYYY-MM-DD` date is accepted too); a null temperature is no
+/// record.
+pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<Page<Temperature>> {
+    let p = payload(v)?;
+    let mut page: Page<Temperature> = Page {
+        records: Vec::new(),
+        status: p.status,
+        outside: vec![],
+        duplicates: vec![],
+    };
+    for (i, item) in p.values.iter().enumerate() {
+        let path = item_path("values", i);
+        let o = as_object(item, &path)?;
+        let date = match o.get("datetime") {
+            Some(Value::String(s)) if s.len() == 10 => Date::parse(s).map_err(|_| {
+                expected(
+                    &join(&path, "datetime"),
+                    "a date",
+                    &Value::String(s.clone()),
+                )
+            })?,
+            _ => datetime(o, &path)?.1,
+        };
+        let Some(celsius) = opt_f64(o, "valueCelsius", &path)? else {
+            continue;
+        };
+        if !in_window(date, start, end) {
+            page.outside.push(date);
+        } else if page.records.iter().any(|r| r.date == date) {
+            page.duplicates.push(date);
+        } else {
+            page.records.push(Temperature {
+                home_id: home_id.to_string(),
+                date,
+                celsius,
+            });
+        }
+    }
+    Ok(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn pv(period: &str, kwh: Option<f64>) -> PeriodValue {
+        PeriodValue {
+            period: period.into(),
+            kwh,
+            eur: None,
+        }
+    }
+
+    #[test]
+    fn daily_sums_every_key_and_keeps_the_subscription_apart() {
+        let v = json!({
+            "values": [{
+                "datetime": "2026-01-05T00:00:00+01:00",
+                "kwhDetailed": {"HP": 10.5, "HC": 4.5, "Weird-new-key": 1.0},
+                "eurosDetailed": {"HP": 2.0, "HC": 0.5, "subscription": 0.45, "Weird-new-key": 0.25},
+                "valueCo2": 0.8,
+                "injectionValueKwh": 3.2, "injectionValueEur": 0.4,
+                "solarProductionValueKwh": 5.1, "solarProductionValueEur": 0.0
+            }],
+            "isFetchOngoing": false
+        });
+        let page = daily(&v, "01234567890123", d("2026-01-01"), d("2026-01-31")).unwrap();
+        assert_eq!(page.status, WindowStatus::Complete);
+        let r = &page.records[0];
+        assert_eq!(r.date, d("2026-01-05"));
+        assert_eq!(r.kwh, Some(16.0));
+        assert_eq!(r.eur, Some(2.75));
+        assert_eq!(r.subscription_eur, Some(0.45));
+        assert_eq!(r.periods.len(), 3);
+        assert!(r.periods.iter().all(|p| p.period != "subscription"));
+        assert_eq!(r.co2_kg, Some(0.8));
+        assert_eq!(r.injection_kwh, Some(3.2));
+        assert_eq!(r.solar_production_kwh, Some(5.1));
+        assert_eq!(r.solar_production_eur, Some(0.0));
+    }
+
+    #[test]
+    fn null_is_not_zero() {
+        let v = json!({"values": [
+            {"datetime": "2026-01-05T00:00:00+01:00",
+             "kwhDetailed": {"HP": null, "HC": 3.0},
+             "eurosDetailed": {"HP": null, "HC": null}},
+            {"datetime": "2026-01-06T00:00:00+01:00",
+             "kwhDetailed": {"Base": null}, "eurosDetailed": null},
+            {"datetime": "2026-01-07T00:00:00+01:00"}
+        ]});
+        let page = daily(&v, "m", d("2026-01-01"), d("2026-01-31")).unwrap();
+        let [a, b, c] = &page.records[..] else {
+            panic!()
+        };
+        assert_eq!(a.kwh, Some(3.0));
+        assert_eq!(a.eur, None);
+        assert_eq!(
+            a.periods.iter().find(|p| p.period == "HP").unwrap().kwh,
+            None
+        );
+        assert_eq!(b.kwh, None);
+        assert_eq!(b.periods, vec![pv("Base", None)]);
+        assert_eq!(
+            (c.kwh, c.eur, c.subscription_eur, c.co2_kg),
+            (None, None, None, None)
+        );
+        assert!(c.periods.is_empty());
+    }
+
+    #[test]
+    fn euro_only_keys_become_periods() {
+        let v = json!({"datetime": "2026-01-05T00:00:00+01:00",
+                       "kwhDetailed": {"HP": 1.0}, "eurosDetailed": {"HC": 0.5}});
+        let r = daily_reading(&v, "values[0]", "m").unwrap();
+        assert_eq!(r.periods.len(), 2);
+        assert_eq!(r.kwh, Some(1.0));
+        assert_eq!(r.eur, Some(0.5));
+    }
+
+    #[test]
+    fn days_are_paris_dates_and_the_window_is_enforced() {
+        let v = json!({"values": [
+            // 23:00 UTC the day before is midnight in Paris.
+            {"datetime": "2026-01-31T23:00:00Z", "kwhDetailed": {"Base": 1.0}},
+            {"datetime": "2026-01-31T00:00:00+01:00", "kwhDetailed": {"Base": 2.0}},
+            {"datetime": "2026-01-31T12:00:00+01:00", "kwhDetailed": {"Base": 3.0}},
+            {"datetime": "2025-12-31T00:00:00+01:00", "kwhDetailed": {"Base": 4.0}}
+        ]});
+        let page = daily(&v, "m", d("2026-01-01"), d("2026-01-31")).unwrap();
+        assert_eq!(page.records.len(), 1);
+        assert_eq!(page.records[0].kwh, Some(2.0));
+        assert_eq!(page.outside, vec![d("2026-02-01"), d("2025-12-31")]);
+        assert_eq!(page.duplicates, vec![d("2026-01-31")]);
+    }
+
+    #[test]
+    fn shape_errors_say_where_and_what() {
+        let e = |v: Value| {
+            daily(&v, "m", d("2026-01-01"), d("2026-01-31"))
+                .unwrap_err()
+                .0
+        };
+        assert_eq!(
+            e(json!({"isFetchOngoing": false})),
+            "missing field \"values\""
+        );
+        assert_eq!(e(json!([])), "expected an object, found a list of 0 items");
+        assert_eq!(
+            e(json!({"values": {}})),
+            "values: expected a list, found an object"
+        );
+        assert_eq!(
+            e(json!({"values": [{"datetime": "2026-01-05T00:00:00+01:00",
+                                   "kwhDetailed": {"HP": "1.5"}}]})),
+            "values[0].kwhDetailed.HP: expected a number or null, found the string \"1.5\""
+        );
+        assert_eq!(
+            e(json!({"values": [{"kwhDetailed": {}}]})),
+            "values[0]: missing field \"datetime\""
+        );
+        assert_eq!(
+            e(json!({"values": [{"datetime": "05/01/2026"}]})),
+            "values[0].datetime: expected a timestamp with an offset, found the string \"05/01/2026\""
+        );
+    }
+
+    #[test]
+    fn window_statuses() {
+        let st = |v: Value| {
+            daily(&v, "m", d("2026-01-01"), d("2026-01-31"))
+                .unwrap()
+                .status
+        };
+        assert_eq!(st(json!({"values": []})), WindowStatus::Complete);
+        assert_eq!(
+            st(
+                json!({"values": [], "error": {"identifier": "no_consent", "message": "Pas de consentement"}})
+            ),
+            WindowStatus::SiteError("no_consent: Pas de consentement".into())
+        );
+        assert_eq!(
+            st(json!({"values": [], "error": null})),
+            WindowStatus::Complete
+        );
+        assert_eq!(
+            st(json!({"values": [], "isFetchOngoing": true})),
+            WindowStatus::FetchOngoing
+        );
+        // Values given with an error beside them: the values count.
+        let v = json!({"values": [{"datetime": "2026-01-05T00:00:00+01:00"}],
+                       "error": {"identifier": "x", "message": "y"}});
+        assert_eq!(st(v), WindowStatus::Complete);
+    }
+
+    #[test]
+    fn tempo_rule() {
+        use TempoColour::*;
+        // HP decides.
+        let p = [
+            pv("Tempo-blue-HC", Some(3.0)),
+            pv("Tempo-white-HP", Some(8.0)),
+            pv("Tempo-white-HC", Some(2.0)),
+        ];
+        assert_eq!(tempo_colour(&p), Some(White));
+        // No HP energy: the only colour with energy.
+        let p = [
+            pv("Tempo-red-HC", Some(3.0)),
+            pv("Tempo-red-HP", Some(0.0)),
+            pv("Tempo-blue-HP", None),
+        ];
+        assert_eq!(tempo_colour(&p), Some(Red));
+        // Ambiguous: HC of two colours, no HP.
+        let p = [
+            pv("Tempo-blue-HC", Some(3.0)),
+            pv("Tempo-white-HC", Some(2.0)),
+        ];
+        assert_eq!(tempo_colour(&p), None);
+        // Two HP colours: no record either.
+        let p = [
+            pv("Tempo-blue-HP", Some(3.0)),
+            pv("Tempo-red-HP", Some(2.0)),
+        ];
+        assert_eq!(tempo_colour(&p), None);
+        // Not Tempo, or no energy at all.
+        assert_eq!(
+            tempo_colour(&[pv("HP", Some(3.0)), pv("HC", Some(1.0))]),
+            None
+        );
+        assert_eq!(tempo_colour(&[pv("Tempo-blue-HP", Some(0.0))]), None);
+        assert_eq!(tempo_colour(&[pv("Tempo-purple-HP", Some(1.0))]), None);
+    }
+
+    #[test]
+    fn curve_points() {
+        let v = json!({"values": [
+            {"datetime": "2026-03-29T01:30:00+01:00", "kwhDetailed": {"Base": 0.25}, "measureTimeGap": 30},
+            {"datetime": "2026-03-29T03:00:00+02:00", "kwhDetailed": {"Base": null}, "measureTimeGap": 30},
+            {"datetime": "2026-03-29T03:30:00+02:00", "valueKwh": 0.5, "measureTimeGap": 10},
+            {"datetime": "2026-03-30T00:00:00+02:00", "kwhDetailed": {"Base": 1.0}, "measureTimeGap": 30}
+        ]});
+        let page = curve(&v, "m", d("2026-03-29"), d("2026-03-29")).unwrap();
+        assert_eq!(page.records.len(), 3);
+        assert_eq!(page.outside, vec![d("2026-03-30")]);
+        let p = &page.records[0];
+        assert_eq!(p.start, parse_timestamp("2026-03-29T00:30:00Z").unwrap());
+        assert_eq!(
+            (p.date, p.minutes, p.kwh),
+            (d("2026-03-29"), 30, Some(0.25))
+        );
+        assert_eq!(page.records[1].kwh, None);
+        assert_eq!(
+            (page.records[2].minutes, page.records[2].kwh),
+            (10, Some(0.5))
+        );
+        let bad =
+            json!({"values": [{"datetime": "2026-03-29T01:30:00+01:00", "measureTimeGap": "30"}]});
+        assert_eq!(
+            curve(&bad, "m", d("2026-03-29"), d("2026-03-29"))
+                .unwrap_err()
+                .0,
+            "values[0].measureTimeGap: expected minutes (1 to 1440), found the string \"30\""
+        );
+    }
+
+    #[test]
+    fn homes_and_meters() {
+        let v = json!([
+            {"id": 123456, "address": "1 rue de l'Exemple", "area": {"postalCode": "75001", "name": "Paris"},
+             "enedisHome": {"pdl": "01234567890123"}, "grdfHome": {"pce": "GI000001"}},
+            {"id": 234567, "address": null, "area": null, "enedisHome": {"pdl": "09876543210987"}, "grdfHome": null},
+            {"id": "345678", "enedisHome": null, "grdfHome": {"pce": null}}
+        ]);
+        let h = homes(&v).unwrap();
+        assert_eq!(h[0].home.id, "123456");
+        assert_eq!(h[0].home.city.as_deref(), Some("Paris"));
+        assert_eq!(h[0].home.meters.len(), 2);
+        assert_eq!(h[0].gas_meter, "GI000001");
+        assert_eq!(
+            h[1].home.meters,
+            vec![Meter {
+                id: "09876543210987".into(),
+                energy: Energy::Electricity
+            }]
+        );
+        assert_eq!(h[1].gas_meter, "234567-gas");
+        assert_eq!(h[2].pdl, None);
+        assert_eq!(h[2].gas_meter, "345678-gas");
+        assert!(!h[2].gas_named);
+        // An unnamed gas meter is listed only once readings come (the flow).
+        assert!(h[2].home.meters.is_empty());
+        assert_eq!(
+            homes(&json!({"homes": []})).unwrap_err().0,
+            "expected a list, found an object"
+        );
+        assert_eq!(
+            homes(&json!([{"address": "x"}])).unwrap_err().0,
+            "[0]: missing field \"id\""
+        );
+        assert_eq!(
+            homes(&json!({"results": [{"id": 1}]})).unwrap()[0].home.id,
+            "1"
+        );
+    }
+
+    #[test]
+    fn contract_fields() {
+        let v = json!([
+            {"energyType": "electricity", "contractState": "actual",
+             "provider": {"name": "EDF"}, "offer": {"name": "Tempo"}},
+            {"kind": "GAZ_NATUREL", "contractState": "terminated", "provider": null},
+            {"contractState": "actual"}
+        ]);
+        let c = contracts(&v, "123456").unwrap();
+        assert_eq!(c[0].energy, Some(Energy::Electricity));
+        assert!(c[0].active);
+        assert_eq!(c[0].provider.as_deref(), Some("EDF"));
+        assert_eq!(c[0].offer.as_deref(), Some("Tempo"));
+        assert_eq!(c[1].energy, Some(Energy::Gas));
+        assert!(!c[1].active);
+        assert_eq!(c[1].state, "terminated");
+        assert_eq!(c[2].energy, None);
+    }
+
+    #[test]
+    fn temperatures_in_range() {
+        let v = json!({"values": [
+            {"datetime": "2026-01-05T00:00:00+01:00", "valueCelsius": 4.5},
+            {"datetime": "2026-01-06", "valueCelsius": -1.0},
+            {"datetime": "2026-01-07T00:00:00+01:00", "valueCelsius": null},
+            {"datetime": "2025-06-07T00:00:00+02:00", "valueCelsius": 20.0}
+        ]});
+        let page = temperatures(&v, "123456", d("2026-01-01"), d("2026-01-31")).unwrap();
+        assert_eq!(page.records.len(), 2);
+        assert_eq!(page.records[1].celsius, -1.0);
+        assert_eq!(page.outside, vec![d("2025-06-07")]);
+    }
+}

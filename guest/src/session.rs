@@ -1,0 +1,515 @@
+//! The log-in session: the cookie jar, the CSRF token, and the log-in
+//! itself (`GET` then `POST /accounts/login/`).
+//!
+//! This module owns everything that makes a request "logged in": which
+//! cookies to send, which CSRF token to put in `X-CSRFToken`, the headers
+//! the site's log-in form and API expect, and the reading of the log-in
+//! answer (success, credentials rejected, too many attempts). A session
+//! belongs to one base URL and one login; it lives in memory only. It must
+//! never log or put into an error a password, a cookie, a token or a
+//! response body (the site may echo the password in a `value` field).
+
+use crate::errors::{self, site_changed};
+use crate::logging::Log;
+use crate::transport::{Request, Response, Transport};
+use hellowatt_snapshot::{RateLimit, SyncError};
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use std::fmt;
+
+pub const LOGIN_PATH: &str = "/accounts/login/";
+/// The API version the site's front-end announced when the cassettes were
+/// recorded.
+pub const API_ACCEPT: &str = "application/json; version=1.48";
+pub const USER_AGENT: &str = concat!(
+    "Mozilla/5.0 (compatible; hellowatt-guest/",
+    env!("CARGO_PKG_VERSION"),
+    ")"
+);
+/// The detail of a 429 answered to the log-in form.
+pub const TOO_MANY_ATTEMPTS: &str = "log-in refused: too many attempts";
+
+/// Cookies by name, in the order the site set them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookieJar {
+    cookies: Vec<(String, String)>,
+}
+
+impl CookieJar {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.cookies
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Applies one `Set-Cookie` header value: keeps `name=value`, drops the
+    /// cookie when `Max-Age` is zero or negative.
+    pub fn apply(&mut self, set_cookie: &str) {
+        let Some((name, value, remove)) = parse_set_cookie(set_cookie) else {
+            return;
+        };
+        self.cookies.retain(|(n, _)| *n != name);
+        if !remove {
+            self.cookies.push((name, value));
+        }
+    }
+
+    /// Applies every `Set-Cookie` of a response.
+    pub fn absorb(&mut self, resp: &Response) {
+        for h in resp.headers_named("set-cookie") {
+            self.apply(h);
+        }
+    }
+
+    /// The `Cookie` header value, or `None` when the jar is empty.
+    pub fn header(&self) -> Option<String> {
+        if self.cookies.is_empty() {
+            return None;
+        }
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        Some(pairs.join("; "))
+    }
+}
+
+/// `name=value; Path=/; Max-Age=0` → `(name, value, removed)`.
+pub fn parse_set_cookie(header: &str) -> Option<(String, String, bool)> {
+    let mut parts = header.split(';');
+    let (name, value) = parts.next()?.split_once('=')?;
+    let (name, value) = (name.trim(), value.trim());
+    if name.is_empty() {
+        return None;
+    }
+    let remove = parts.any(|attr| {
+        let (k, v) = attr.split_once('=').unwrap_or((attr, ""));
+        k.trim().eq_ignore_ascii_case("max-age") && v.trim().parse::<i64>().is_ok_and(|s| s <= 0)
+    });
+    Some((name.to_string(), value.to_string(), remove))
+}
+
+/// The hidden `csrfmiddlewaretoken` input of the log-in page.
+pub fn form_token(html: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(r#"input[name="csrfmiddlewaretoken"]"#).ok()?;
+    doc.select(&sel)
+        .filter_map(|el| el.value().attr("value"))
+        .map(str::trim)
+        .find(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// `application/x-www-form-urlencoded` encoding of one component.
+pub fn form_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// One site session: cookies and CSRF token of one base URL and login.
+#[derive(Debug, Clone)]
+pub struct Session {
+    base_url: String,
+    login: String,
+    jar: CookieJar,
+    /// The page's form token, used when the site sets no `csrftoken` cookie.
+    form_token: Option<String>,
+    logged_in: bool,
+}
+
+impl Session {
+    pub fn new(base_url: &str, login: &str) -> Session {
+        Session {
+            base_url: base_url.to_string(),
+            login: login.to_string(),
+            jar: CookieJar::default(),
+            form_token: None,
+            logged_in: false,
+        }
+    }
+
+    /// The session kept in `slot` when it belongs to this base URL and
+    /// login; a fresh one (replacing it) otherwise.
+    pub fn reuse_or_new<'a>(
+        slot: &'a mut Option<Session>,
+        base_url: &str,
+        login: &str,
+    ) -> &'a mut Session {
+        let reusable = slot
+            .as_ref()
+            .is_some_and(|s| s.base_url == base_url && s.login == login);
+        if !reusable {
+            *slot = None;
+        }
+        slot.get_or_insert_with(|| Session::new(base_url, login))
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.logged_in
+    }
+
+    pub fn cookies(&self) -> &CookieJar {
+        &self.jar
+    }
+
+    /// The token for `X-CSRFToken`: the `csrftoken` cookie, else the form's.
+    pub fn csrf_token(&self) -> Option<&str> {
+        self.jar.get("csrftoken").or(self.form_token.as_deref())
+    }
+
+    /// Sends with the jar's cookies and keeps what the answer sets.
+    pub fn send(&mut self, t: &mut dyn Transport, mut req: Request) -> Result<Response, SyncError> {
+        if let Some(c) = self.jar.header() {
+            req.headers.push(("Cookie".into(), c));
+        }
+        let resp = t.send(&req)?;
+        self.jar.absorb(&resp);
+        Ok(resp)
+    }
+
+    /// An API `GET` with the headers the site's front-end sends.
+    pub fn api_request(&self, origin: &str, path: String, query: String) -> Request {
+        let mut req = Request::get(path, query)
+            .header("Accept", API_ACCEPT)
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Referer", format!("{origin}/mon-compte/"))
+            .header("User-Agent", USER_AGENT);
+        if let Some(token) = self.csrf_token() {
+            req.headers.push(("X-CSRFToken".into(), token.to_string()));
+        }
+        req
+    }
+
+    /// Logs in: the log-in page for the CSRF token, then the form.
+    pub fn login(
+        &mut self,
+        t: &mut dyn Transport,
+        origin: &str,
+        password: &str,
+        log: &mut dyn Log,
+    ) -> Result<(), SyncError> {
+        self.logged_in = false;
+        log.info("log-in: fetching the log-in page");
+        let page_req = Request::get(LOGIN_PATH, "")
+            .header("Accept", "text/html,application/xhtml+xml")
+            .header("User-Agent", USER_AGENT);
+        let location = page_req.location();
+        let page = self.send(t, page_req)?;
+        errors::check_status(&location, &page)?;
+        self.form_token = form_token(&String::from_utf8_lossy(&page.body));
+        let Some(token) = self
+            .form_token
+            .clone()
+            .or_else(|| self.jar.get("csrftoken").map(str::to_string))
+        else {
+            if let Some(title) = errors::maintenance_title(&page) {
+                return Err(SyncError::SiteUnavailable(
+                    hellowatt_snapshot::Unavailable {
+                        status: Some(page.status),
+                        retry_after_seconds: errors::retry_after_seconds(&page),
+                        detail: format!("maintenance page: {title}"),
+                    },
+                ));
+            }
+            return Err(site_changed(
+                &location,
+                "no csrfmiddlewaretoken input in the page and no csrftoken cookie",
+            ));
+        };
+        let header_token = self
+            .jar
+            .get("csrftoken")
+            .map(str::to_string)
+            .unwrap_or_else(|| token.clone());
+
+        log.info("log-in: posting the log-in form");
+        let body = format!(
+            "login={}&password={}&csrfmiddlewaretoken={}",
+            form_encode(&self.login),
+            form_encode(password),
+            form_encode(&token)
+        )
+        .into_bytes();
+        let post = Request {
+            method: "POST",
+            path: LOGIN_PATH.to_string(),
+            query: String::new(),
+            headers: Vec::new(),
+            body,
+        }
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("X-CSRFToken", header_token)
+        .header("X-Requested-With", "XMLHttpRequest")
+        .header("Referer", format!("{origin}{LOGIN_PATH}"))
+        .header("Origin", origin)
+        .header("Accept", "application/json")
+        .header("User-Agent", USER_AGENT);
+        let location = post.location();
+        let resp = self.send(t, post)?;
+        read_login_answer(&location, &resp)?;
+        self.logged_in = true;
+        log.info("log-in: logged in");
+        Ok(())
+    }
+}
+
+/// Reads the answer to the log-in form.
+pub fn read_login_answer(location: &str, resp: &Response) -> Result<(), SyncError> {
+    match resp.status {
+        200 => {
+            let Value::Object(o) = errors::expect_json(location, resp)? else {
+                // Never describe the value: it may echo the password.
+                return Err(site_changed(
+                    location,
+                    "expected a JSON object, found another JSON value",
+                ));
+            };
+            let session_cookie = resp
+                .headers_named("set-cookie")
+                .filter_map(parse_set_cookie)
+                .any(|(n, _, removed)| n == "sessionid" && !removed);
+            if o.contains_key("location") || session_cookie {
+                Ok(())
+            } else {
+                Err(site_changed(
+                    location,
+                    "the log-in answer has no \"location\" and sets no sessionid cookie",
+                ))
+            }
+        }
+        400 => match serde_json::from_slice::<LoginFailure>(&resp.body) {
+            Ok(LoginFailure { form: Some(form) }) => {
+                let messages = form.messages();
+                let detail = if messages.is_empty() {
+                    "the site rejected the log-in without a message".to_string()
+                } else {
+                    messages.join("; ")
+                };
+                Err(SyncError::CredentialsRejected { detail })
+            }
+            // Never describe the body: it may echo the password.
+            _ => Err(site_changed(
+                location,
+                "HTTP 400 without a JSON \"form\" object",
+            )),
+        },
+        429 => Err(SyncError::RateLimited(RateLimit {
+            retry_after_seconds: errors::retry_after_seconds(resp),
+            detail: TOO_MANY_ATTEMPTS.to_string(),
+        })),
+        _ => {
+            errors::check_status(location, resp)?;
+            Err(site_changed(
+                location,
+                format!("unexpected HTTP {}", resp.status),
+            ))
+        }
+    }
+}
+
+/// allauth's AJAX failure: `{"form": {"errors": [...], "fields": {...}}}`.
+/// Only the messages are read; a field's `value` is never looked at.
+#[derive(Deserialize)]
+struct LoginFailure {
+    form: Option<Form>,
+}
+
+#[derive(Deserialize)]
+struct Form {
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+    #[serde(default)]
+    fields: Option<OrderedFields>,
+}
+
+#[derive(Deserialize)]
+struct Field {
+    #[serde(default)]
+    errors: Option<Vec<Value>>,
+}
+
+/// The form's fields in the order the site wrote them.
+struct OrderedFields(Vec<Field>);
+
+impl<'de> Deserialize<'de> for OrderedFields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OrderedFields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map of form fields")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedFields, A::Error> {
+                let mut out = Vec::new();
+                while let Some((_, field)) = map.next_entry::<String, Option<Field>>()? {
+                    out.extend(field);
+                }
+                Ok(OrderedFields(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A message: a string, or an object with a `message`.
+fn message(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("message").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+impl Form {
+    fn messages(&self) -> Vec<String> {
+        let form = self.errors.iter().flatten();
+        let fields = self
+            .fields
+            .iter()
+            .flat_map(|f| &f.0)
+            .flat_map(|f| f.errors.iter().flatten());
+        form.chain(fields)
+            .filter_map(message)
+            .filter(|m| !m.trim().is_empty())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_parsing() {
+        assert_eq!(
+            parse_set_cookie(
+                "csrftoken=abc123; expires=Sat, 27 Nov 2027 10:00:00 GMT; Max-Age=31449600; Path=/; SameSite=Lax"
+            ),
+            Some(("csrftoken".into(), "abc123".into(), false))
+        );
+        assert_eq!(
+            parse_set_cookie(
+                r#"sessionid=""; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/"#
+            ),
+            Some(("sessionid".into(), r#""""#.into(), true))
+        );
+        assert_eq!(parse_set_cookie("noequals; Path=/"), None);
+        assert_eq!(parse_set_cookie("=x"), None);
+        assert_eq!(
+            parse_set_cookie("a=b=c"),
+            Some(("a".into(), "b=c".into(), false))
+        );
+    }
+
+    #[test]
+    fn jar_keeps_replaces_and_removes() {
+        let mut jar = CookieJar::default();
+        assert_eq!(jar.header(), None);
+        jar.apply("csrftoken=t1; Path=/");
+        jar.apply("sessionid=s1; HttpOnly");
+        jar.apply("csrftoken=t2; Path=/");
+        assert_eq!(jar.get("csrftoken"), Some("t2"));
+        assert_eq!(jar.header().as_deref(), Some("sessionid=s1; csrftoken=t2"));
+        jar.apply("sessionid=; Max-Age=0");
+        assert_eq!(jar.header().as_deref(), Some("csrftoken=t2"));
+    }
+
+    #[test]
+    fn token_from_the_form() {
+        let html = r#"<html><body><form method="post">
+            <input type="hidden" name="csrfmiddlewaretoken" value="FormTok3n">
+            <input name="login"><input name="password" type="password"></form></body></html>"#;
+        assert_eq!(form_token(html).as_deref(), Some("FormTok3n"));
+        assert_eq!(form_token("<html><body><form></form></body></html>"), None);
+        assert_eq!(
+            form_token(r#"<input name="csrfmiddlewaretoken" value="">"#),
+            None
+        );
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(form_encode("a.b+c@example.org"), "a.b%2Bc%40example.org");
+        assert_eq!(form_encode("p w&d=é"), "p+w%26d%3D%C3%A9");
+    }
+
+    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn login_answers() {
+        let loc = "POST /accounts/login/";
+        let ok = resp(
+            200,
+            &[("Set-Cookie", "sessionid=s; Path=/")],
+            r#"{"location": "/login/redirect/"}"#,
+        );
+        assert!(read_login_answer(loc, &ok).is_ok());
+        let body = r#"{"form": {"errors": ["The e-mail address and/or password you specified are not correct."],
+            "fields": {"password": {"value": "hunter2-secret!", "errors": ["Too short."]},
+                       "login": {"value": "a@example.org", "errors": [{"message": "Unknown account", "code": "x"}]}}}}"#;
+        match read_login_answer(loc, &resp(400, &[], body)) {
+            Err(SyncError::CredentialsRejected { detail }) => {
+                assert_eq!(
+                    detail,
+                    "The e-mail address and/or password you specified are not correct.; Too short.; Unknown account"
+                );
+                assert!(!detail.contains("hunter2"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match read_login_answer(loc, &resp(400, &[], r#"{"password": "hunter2-secret!"}"#)) {
+            Err(SyncError::SiteChanged(c)) => assert!(!c.detail.contains("hunter2")),
+            other => panic!("{other:?}"),
+        }
+        match read_login_answer(loc, &resp(429, &[("Retry-After", "3600")], "")) {
+            Err(SyncError::RateLimited(r)) => {
+                assert_eq!(r.retry_after_seconds, Some(3600));
+                assert_eq!(r.detail, TOO_MANY_ATTEMPTS);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_login_answer(loc, &resp(200, &[], "{}")),
+            Err(SyncError::SiteChanged(_))
+        ));
+        assert!(matches!(
+            read_login_answer(loc, &resp(302, &[("Location", "/")], "")),
+            Err(SyncError::SiteChanged(_))
+        ));
+        assert!(matches!(
+            read_login_answer(loc, &resp(503, &[], "")),
+            Err(SyncError::SiteUnavailable(_))
+        ));
+    }
+
+    #[test]
+    fn sessions_are_kept_per_site_and_login() {
+        let mut slot = None;
+        Session::reuse_or_new(&mut slot, "https://a", "me").logged_in = true;
+        assert!(Session::reuse_or_new(&mut slot, "https://a", "me").is_logged_in());
+        assert!(!Session::reuse_or_new(&mut slot, "https://a", "you").is_logged_in());
+        Session::reuse_or_new(&mut slot, "https://a", "you").logged_in = true;
+        assert!(!Session::reuse_or_new(&mut slot, "https://b", "you").is_logged_in());
+    }
+}
