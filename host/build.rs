@@ -12,13 +12,29 @@ use std::process::Command;
 
 const GUESTS: [(&str, &str, &str); 2] = [
     ("hellowatt-guest", "hellowatt_guest", "HELLOWATT_GUEST_WASM"),
-    ("hellowatt-hostile-guest", "hellowatt_hostile_guest", "HELLOWATT_HOSTILE_WASM"),
+    (
+        "hellowatt-hostile-guest",
+        "hellowatt_hostile_guest",
+        "HELLOWATT_HOSTILE_WASM",
+    ),
 ];
 
 fn main() {
-    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest.parent().expect("host/ is inside the workspace").to_path_buf();
-    for watched in ["guest/src", "guest/Cargo.toml", "tests/guests", "wit", "snapshot/src", "snapshot/Cargo.toml", "Cargo.lock"] {
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest
+        .parent()
+        .expect("host/ is inside the workspace")
+        .to_path_buf();
+    for watched in [
+        "guest/src",
+        "guest/Cargo.toml",
+        "tests/guests",
+        "wit",
+        "snapshot/src",
+        "snapshot/Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=HELLOWATT_GUEST_TARGET_DIR");
@@ -28,7 +44,11 @@ fn main() {
     if let Some(dir) = std::env::var_os("HELLOWATT_PREBUILT_GUESTS") {
         for (_, file, var) in GUESTS {
             let wasm = PathBuf::from(&dir).join(format!("{file}.wasm"));
-            assert!(wasm.is_file(), "HELLOWATT_PREBUILT_GUESTS: {} is missing", wasm.display());
+            assert!(
+                wasm.is_file(),
+                "HELLOWATT_PREBUILT_GUESTS: {} is missing",
+                wasm.display()
+            );
             println!("cargo:rustc-env={var}={}", wasm.display());
         }
         return;
@@ -40,7 +60,14 @@ fn main() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
-        .args(["build", "--profile", "guest", "--target", "wasm32-wasip2", "--target-dir"])
+        .args([
+            "build",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
         .arg(&target_dir);
     for (package, _, _) in GUESTS {
         cmd.args(["-p", package]);
@@ -67,8 +94,15 @@ fn main() {
         );
     }
     for (_, file, var) in GUESTS {
-        let wasm = target_dir.join("wasm32-wasip2").join("guest").join(format!("{file}.wasm"));
-        assert!(Path::new(&wasm).is_file(), "{} was not produced", wasm.display());
+        let wasm = target_dir
+            .join("wasm32-wasip2")
+            .join("guest")
+            .join(format!("{file}.wasm"));
+        assert!(
+            Path::new(&wasm).is_file(),
+            "{} was not produced",
+            wasm.display()
+        );
         println!("cargo:rustc-env={var}={}", wasm.display());
     }
 }

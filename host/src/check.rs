@@ -37,12 +37,24 @@ impl ScenarioResult {
 }
 
 /// Replays one scenario.
-pub async fn check_scenario(runtime: &Runtime, guest: &Guest, scenario: &Scenario, limits: &Limits) -> Result<ScenarioResult> {
+pub async fn check_scenario(
+    runtime: &Runtime,
+    guest: &Guest,
+    scenario: &Scenario,
+    limits: &Limits,
+) -> Result<ScenarioResult> {
     let redactor = Arc::new(Redactor::with_secrets([scenario.request.password.as_str()]));
     let hooks = PolicyHooks::new(
         Origin::parse(SITE_ORIGIN).map_err(anyhow::Error::msg)?,
-        HttpLimits { pacing: std::time::Duration::ZERO, ..HttpLimits::default() },
-        Backend::Replay(Mutex::new(Replay::new(scenario.exchanges.clone(), SITE_ORIGIN, true))),
+        HttpLimits {
+            pacing: std::time::Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        Backend::Replay(Mutex::new(Replay::new(
+            scenario.exchanges.clone(),
+            SITE_ORIGIN,
+            true,
+        ))),
         redactor,
     );
     let mut result = ScenarioResult {
@@ -63,23 +75,32 @@ pub async fn check_scenario(runtime: &Runtime, guest: &Guest, scenario: &Scenari
     };
     match run.sync(&call).await {
         Ok(answer) => {
-            if let Ok(snapshot) = &answer {
-                if let Err(e) = validate::snapshot(snapshot, call.start, call.end) {
-                    result.failure = Some(format!("records refused by the host: {e}"));
-                }
+            if let Ok(snapshot) = &answer
+                && let Err(e) = validate::snapshot(snapshot, call.start, call.end)
+            {
+                result.failure = Some(format!("records refused by the host: {e}"));
             }
             result.differences = diff_outcomes(&scenario.golden, &Outcome::from_result(answer));
         }
         Err(e) => result.failure = Some(e.to_string()),
     }
     let traffic = hooks.traffic();
-    result.denied = traffic.denied.iter().map(|d| format!("{}: {}", d.request, d.reason)).collect();
+    result.denied = traffic
+        .denied
+        .iter()
+        .map(|d| format!("{}: {}", d.request, d.reason))
+        .collect();
     result.unused = hooks.replay_unused();
     Ok(result)
 }
 
 /// Replays every scenario; the report is in scenario order.
-pub async fn check_all(runtime: &Runtime, guest: &Guest, scenarios: &[Scenario], limits: &Limits) -> Result<Vec<ScenarioResult>> {
+pub async fn check_all(
+    runtime: &Runtime,
+    guest: &Guest,
+    scenarios: &[Scenario],
+    limits: &Limits,
+) -> Result<Vec<ScenarioResult>> {
     let mut out = Vec::with_capacity(scenarios.len());
     for s in scenarios {
         out.push(check_scenario(runtime, guest, s, limits).await?);

@@ -15,7 +15,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "hellowatt", version, about = "Brings your helloWatt data home: SQLite, exports, status.")]
+#[command(
+    name = "hellowatt",
+    version,
+    about = "Brings your helloWatt data home: SQLite, exports, status."
+)]
 #[command(long_about = "Brings your helloWatt data home.\n\n\
 Configuration comes from --config FILE (TOML) and the environment: every key KEY can be set \
 as HELLOWATT_<KEY>, e.g. HELLOWATT_EMAIL, HELLOWATT_PASSWORD, HELLOWATT_DB, \
@@ -102,7 +106,10 @@ enum GuestCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -126,7 +133,10 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn parse_date(arg: &str, value: &str) -> Result<Date> {
@@ -145,13 +155,17 @@ pub fn today() -> Date {
 async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
     match &config.guest {
         Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| format!("reading the guest {}", path.display()))?;
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the guest {}", path.display()))?;
             runtime
                 .load(bytes, &config.limits)
                 .await
                 .with_context(|| format!("loading the guest {}", path.display()))
         }
-        None => runtime.load(crate::BUNDLED_GUEST.to_vec(), &config.limits).await.context("loading the bundled guest"),
+        None => runtime
+            .load(crate::BUNDLED_GUEST.to_vec(), &config.limits)
+            .await
+            .context("loading the bundled guest"),
     }
 }
 
@@ -164,7 +178,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let (db, _tmp) = match db {
                 Some(db) => (db, None),
                 None => {
-                    let dir = tempfile::Builder::new().prefix("hellowatt-demo-").tempdir()?;
+                    let dir = tempfile::Builder::new()
+                        .prefix("hellowatt-demo-")
+                        .tempdir()?;
                     (dir.path().join("hellowatt.db"), Some(dir))
                 }
             };
@@ -173,24 +189,38 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if _tmp.is_some() {
                 println!("(a temporary database: pass --db FILE to keep it)");
             }
-            Ok(if outcome.summary.failure.is_some() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if outcome.summary.failure.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Simulate { listen, scenario } => {
             let mode = match scenario {
                 None => sim::SimMode::Demo { today: today() },
                 Some(name) => {
                     let dir = hellowatt_fixtures::scenarios_dir().join(&name);
-                    let s = hellowatt_fixtures::load_scenario(&dir)
-                        .with_context(|| format!("no usable scenario {name:?} in {}", dir.display()))?;
+                    let s = hellowatt_fixtures::load_scenario(&dir).with_context(|| {
+                        format!("no usable scenario {name:?} in {}", dir.display())
+                    })?;
                     sim::SimMode::Scenario(s)
                 }
             };
-            let server = sim::start(listen, mode).await.with_context(|| format!("listening on {listen}"))?;
+            let server = sim::start(listen, mode)
+                .await
+                .with_context(|| format!("listening on {listen}"))?;
             println!("simulated helloWatt site on {}", server.url());
             println!("demo account: {} / {}", sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
-            println!("try: HELLOWATT_SITE_URL={} HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync", server.url(), sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
+            println!(
+                "try: HELLOWATT_SITE_URL={} HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync",
+                server.url(),
+                sim::DEMO_LOGIN,
+                sim::DEMO_PASSWORD
+            );
             println!("Ctrl-C to stop");
-            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
             server.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -213,7 +243,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let runtime = Runtime::new()?;
             let guest = load_guest(&runtime, &config).await?;
-            let mut store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let mut store = Store::open(&config.db)
+                .with_context(|| format!("opening {}", config.db.display()))?;
             let s = sync::run(&runtime, &guest, &mut store, &config, from, to).await?;
             println!(
                 "run {}: {from} to {to}, {} windows, {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
@@ -237,33 +268,59 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { runs } => {
             let config = Config::load(cli.config.as_deref())?;
             if !config.db.exists() {
-                bail!("no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)", config.db.display());
+                bail!(
+                    "no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)",
+                    config.db.display()
+                );
             }
-            let store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let store = Store::open(&config.db)
+                .with_context(|| format!("opening {}", config.db.display()))?;
             print!("{}", status(&store, &config, runs)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { format, granularity, from, to, meter, output } => {
+        Command::Export {
+            format,
+            granularity,
+            from,
+            to,
+            meter,
+            output,
+        } => {
             let config = Config::load(cli.config.as_deref())?;
             if !config.db.exists() {
-                bail!("no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)", config.db.display());
+                bail!(
+                    "no database at {}: run `hellowatt sync` first (or set HELLOWATT_DB)",
+                    config.db.display()
+                );
             }
-            let store = Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let store = Store::open(&config.db)
+                .with_context(|| format!("opening {}", config.db.display()))?;
             let meters = store.meters(None)?;
             let first = meters.iter().filter_map(|m| m.first_day).min();
             let last = meters.iter().filter_map(|m| m.last_day).max();
             let from = match from {
                 Some(f) => parse_date("from", &f)?,
-                None => first.ok_or_else(|| anyhow!("the database holds no readings yet: run `hellowatt sync`"))?,
+                None => first.ok_or_else(|| {
+                    anyhow!("the database holds no readings yet: run `hellowatt sync`")
+                })?,
             };
             let to = match to {
                 Some(t) => parse_date("to", &t)?,
                 None => last.unwrap_or(from),
             };
-            let granularity = Granularity::parse(&granularity).ok_or_else(|| anyhow!("--granularity: day, month or year"))?;
-            let text = export::export(&store, export::Format::parse(&format)?, granularity, from, to, meter.as_deref())?;
+            let granularity = Granularity::parse(&granularity)
+                .ok_or_else(|| anyhow!("--granularity: day, month or year"))?;
+            let text = export::export(
+                &store,
+                export::Format::parse(&format)?,
+                granularity,
+                from,
+                to,
+                meter.as_deref(),
+            )?;
             match output {
-                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
@@ -277,14 +334,19 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 bail!("no scenario in {}", dir.display());
             }
             let runtime = Runtime::new()?;
-            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let guest = runtime
                 .load(bytes, &config.limits)
                 .await
                 .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
             let results = check::check_all(&runtime, &guest, &scenarios, &config.limits).await?;
             print!("{}", check::report(&guest, &results));
-            Ok(if results.iter().all(|r| r.passed()) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if results.iter().all(|r| r.passed()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }
@@ -296,15 +358,23 @@ pub fn advice(kind: &str) -> &'static str {
             "helloWatt refused the e-mail or password: check them by logging in on www.hellowatt.fr; \
              hellowatt will not retry on its own, so that your account is not locked"
         }
-        "rate-limited" => "helloWatt asks to slow down: wait (an hour if it did not say) before trying again",
+        "rate-limited" => {
+            "helloWatt asks to slow down: wait (an hour if it did not say) before trying again"
+        }
         "session-lost" => "the site logged us out twice in a row: try again later",
-        "site-unavailable" | "transport" => "the site is unreachable or in maintenance: try again later",
+        "site-unavailable" | "transport" => {
+            "the site is unreachable or in maintenance: try again later"
+        }
         "site-changed" => {
             "helloWatt changed its site: a new guest is needed (check for one, or record the site with \
              `hellowatt record` and report it)"
         }
-        k if k.starts_with("sandbox") => "the guest was stopped by the sandbox: report it with the log above",
-        "invalid-records" => "the guest returned data the host refused: nothing was stored for that window",
+        k if k.starts_with("sandbox") => {
+            "the guest was stopped by the sandbox: report it with the log above"
+        }
+        "invalid-records" => {
+            "the guest returned data the host refused: nothing was stored for that window"
+        }
         _ => "see the message above",
     }
 }
@@ -313,7 +383,12 @@ pub fn advice(kind: &str) -> &'static str {
 pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "database {} (schema {})", config.db.display(), store.schema_version()?);
+    let _ = writeln!(
+        out,
+        "database {} (schema {})",
+        config.db.display(),
+        store.schema_version()?
+    );
     let _ = writeln!(out, "site {}", config.site.url());
     let meters = store.meters(None)?;
     if meters.is_empty() {

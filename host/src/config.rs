@@ -114,10 +114,12 @@ impl Config {
     pub fn load_from(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading the configuration file {}", path.display()))?;
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("reading the configuration file {}", path.display())
+                })?;
                 let table: toml::Table = toml::from_str(&text).map_err(|e| {
-                    anyhow!("{}: {}", path.display(), e.message()).context("the configuration file is not valid TOML")
+                    anyhow!("{}: {}", path.display(), e.message())
+                        .context("the configuration file is not valid TOML")
                 })?;
                 if table.contains_key("password") {
                     check_private(path)?;
@@ -145,17 +147,20 @@ impl Config {
             };
             table.insert(key.to_string(), value);
         }
-        let file_config: FileConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| {
-            let origin = match file {
-                Some(p) => format!("in {}", p.display()),
-                None => "in the environment".into(),
-            };
-            anyhow!(
-                "configuration error {origin}: {} (known keys: {})",
-                e.message(),
-                KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
-            )
-        })?;
+        let file_config: FileConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    let origin = match file {
+                        Some(p) => format!("in {}", p.display()),
+                        None => "in the environment".into(),
+                    };
+                    anyhow!(
+                        "configuration error {origin}: {} (known keys: {})",
+                        e.message(),
+                        KEYS.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ")
+                    )
+                })?;
         file_config.resolve()
     }
 }
@@ -182,7 +187,11 @@ impl FileConfig {
                     DataKind::parse(k).ok_or_else(|| {
                         anyhow!(
                             "kinds: unknown data kind {k:?} (known: {})",
-                            DataKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
+                            DataKind::ALL
+                                .iter()
+                                .map(|k| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         )
                     })
                 })
@@ -197,14 +206,20 @@ impl FileConfig {
         };
         let defaults = HttpLimits::default();
         let http = HttpLimits {
-            pacing: self.pacing_ms.map(Duration::from_millis).unwrap_or(defaults.pacing),
+            pacing: self
+                .pacing_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.pacing),
             request_timeout: Duration::from_secs(positive(
                 "request_timeout_seconds",
                 self.request_timeout_seconds,
                 defaults.request_timeout.as_secs(),
             )?),
-            max_response_bytes: positive("max_response_mib", self.max_response_mib, defaults.max_response_bytes >> 20)?
-                << 20,
+            max_response_bytes: positive(
+                "max_response_mib",
+                self.max_response_mib,
+                defaults.max_response_bytes >> 20,
+            )? << 20,
             max_requests: match self.max_requests {
                 Some(0) => bail!("max_requests must be greater than 0"),
                 Some(n) => n,
@@ -212,7 +227,11 @@ impl FileConfig {
             },
         };
         let limit_defaults = Limits::default();
-        let memory_mib = positive("memory_mib", self.memory_mib, (limit_defaults.memory_bytes >> 20) as u64)?;
+        let memory_mib = positive(
+            "memory_mib",
+            self.memory_mib,
+            (limit_defaults.memory_bytes >> 20) as u64,
+        )?;
         let limits = Limits {
             memory_bytes: usize::try_from(memory_mib << 20).context("memory_mib is too large")?,
             cpu_per_call: Duration::from_secs(positive(
@@ -288,7 +307,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -318,10 +340,18 @@ mod tests {
         let e = Config::load_from(None, env(&[("HELLOWATT_PACING_MS", "fast")])).unwrap_err();
         assert!(e.to_string().contains("HELLOWATT_PACING_MS"), "{e}");
         let e = Config::load_from(None, env(&[("HELLOWATT_KINDS", "electricity")])).unwrap_err();
-        assert!(e.to_string().contains("unknown data kind \"electricity\""), "{e}");
+        assert!(
+            e.to_string().contains("unknown data kind \"electricity\""),
+            "{e}"
+        );
         let e = Config::load_from(None, env(&[("HELLOWATT_SITE_URL", "ftp://x")])).unwrap_err();
         assert!(e.to_string().contains("site_url"), "{e}");
-        assert!(Config::load_from(None, env(&[])).unwrap().credentials().is_err());
+        assert!(
+            Config::load_from(None, env(&[]))
+                .unwrap()
+                .credentials()
+                .is_err()
+        );
     }
 
     #[test]
@@ -332,7 +362,11 @@ mod tests {
         let e = Config::load_from(Some(&path), env(&[])).unwrap_err();
         assert!(format!("{e:#}").contains("pasword"), "{e:#}");
 
-        std::fs::write(&path, "email = \"a@example.org\"\npassword = \"Pass-word-2026!\"\n").unwrap();
+        std::fs::write(
+            &path,
+            "email = \"a@example.org\"\npassword = \"Pass-word-2026!\"\n",
+        )
+        .unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -341,7 +375,12 @@ mod tests {
             assert!(e.to_string().contains("chmod 600"), "{e}");
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let c = Config::load_from(Some(&path), env(&[("HELLOWATT_EMAIL", "b@example.org")])).unwrap();
-        assert_eq!(c.email.as_deref(), Some("b@example.org"), "the environment wins");
+        let c =
+            Config::load_from(Some(&path), env(&[("HELLOWATT_EMAIL", "b@example.org")])).unwrap();
+        assert_eq!(
+            c.email.as_deref(),
+            Some("b@example.org"),
+            "the environment wins"
+        );
     }
 }

@@ -18,8 +18,8 @@ wasmtime::component::bindgen!({
     },
 });
 
-pub use hellowatt::scraper::log::Level as LogLevel;
-pub use hellowatt::scraper::types as wit;
+pub use self::hellowatt::scraper::log::Level as LogLevel;
+pub use self::hellowatt::scraper::types as wit;
 
 /// The contract versions this host runs. A guest built for another major
 /// version is refused with both versions named.
@@ -27,7 +27,10 @@ pub const SUPPORTED_MAJOR: u64 = 1;
 
 /// Checks a guest's declared contract version against this host's.
 pub fn check_contract_version(declared: &str) -> Result<(), String> {
-    let major = declared.split('.').next().and_then(|m| m.parse::<u64>().ok());
+    let major = declared
+        .split('.')
+        .next()
+        .and_then(|m| m.parse::<u64>().ok());
     match major {
         Some(SUPPORTED_MAJOR) => Ok(()),
         _ => Err(format!(
@@ -42,7 +45,11 @@ pub fn check_contract_version(declared: &str) -> Result<(), String> {
 // ---- host → guest ----
 
 pub fn date_to_wit(d: model::Date) -> wit::Date {
-    wit::Date { year: d.year, month: d.month, day: d.day }
+    wit::Date {
+        year: d.year,
+        month: d.month,
+        day: d.day,
+    }
 }
 
 pub fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
@@ -120,7 +127,10 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
             meters: h
                 .meters
                 .into_iter()
-                .map(|m| model::Meter { id: m.id, energy: energy(m.energy) })
+                .map(|m| model::Meter {
+                    id: m.id,
+                    energy: energy(m.energy),
+                })
                 .collect(),
         })
         .collect();
@@ -146,7 +156,11 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
                 periods: r
                     .periods
                     .into_iter()
-                    .map(|p| model::PeriodValue { period: p.period, kwh: p.kwh, eur: p.eur })
+                    .map(|p| model::PeriodValue {
+                        period: p.period,
+                        kwh: p.kwh,
+                        eur: p.eur,
+                    })
                     .collect(),
                 kwh: r.kwh,
                 eur: r.eur,
@@ -216,25 +230,38 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
             })
         })
         .collect::<Result<_, Unrepresentable>>()?;
-    Ok(model::Snapshot { homes, contracts, daily, curve, temperatures, tempo_days, windows })
+    Ok(model::Snapshot {
+        homes,
+        contracts,
+        daily,
+        curve,
+        temperatures,
+        tempo_days,
+        windows,
+    })
 }
 
 pub fn sync_error(e: wit::SyncError) -> model::SyncError {
     match e {
-        wit::SyncError::CredentialsRejected(detail) => model::SyncError::CredentialsRejected { detail },
+        wit::SyncError::CredentialsRejected(detail) => {
+            model::SyncError::CredentialsRejected { detail }
+        }
         wit::SyncError::RateLimited(r) => model::SyncError::RateLimited(model::RateLimit {
             retry_after_seconds: r.retry_after_seconds,
             detail: r.detail,
         }),
         wit::SyncError::SessionLost(detail) => model::SyncError::SessionLost { detail },
-        wit::SyncError::SiteUnavailable(u) => model::SyncError::SiteUnavailable(model::Unavailable {
-            status: u.status,
-            retry_after_seconds: u.retry_after_seconds,
-            detail: u.detail,
-        }),
-        wit::SyncError::SiteChanged(c) => {
-            model::SyncError::SiteChanged(model::SiteChange { location: c.location, detail: c.detail })
+        wit::SyncError::SiteUnavailable(u) => {
+            model::SyncError::SiteUnavailable(model::Unavailable {
+                status: u.status,
+                retry_after_seconds: u.retry_after_seconds,
+                detail: u.detail,
+            })
         }
+        wit::SyncError::SiteChanged(c) => model::SyncError::SiteChanged(model::SiteChange {
+            location: c.location,
+            detail: c.detail,
+        }),
         wit::SyncError::Transport(detail) => model::SyncError::Transport { detail },
         wit::SyncError::Other(detail) => model::SyncError::Other { detail },
     }
@@ -262,7 +289,11 @@ mod tests {
             curve: vec![],
             temperatures: vec![wit::Temperature {
                 home_id: "1".into(),
-                date: wit::Date { year: 2026, month: 2, day: 30 },
+                date: wit::Date {
+                    year: 2026,
+                    month: 2,
+                    day: 30,
+                },
                 celsius: 3.0,
             }],
             tempo_days: vec![],

@@ -21,7 +21,12 @@ use std::time::{Duration, Instant};
 /// yesterday (data on the site runs to D-1).
 pub fn demo_range(today: Date) -> (Date, Date) {
     let to = today.add_days(-1);
-    let from = to.first_of_month().add_days(-1).first_of_month().add_days(-1).first_of_month();
+    let from = to
+        .first_of_month()
+        .add_days(-1)
+        .first_of_month()
+        .add_days(-1)
+        .first_of_month();
     (from, to)
 }
 
@@ -33,7 +38,12 @@ pub struct DemoOutcome {
 
 /// Runs the demo into `db` (a fresh file is best; an existing one is
 /// updated, which shows the idempotent upserts).
-pub async fn run(runtime: &Runtime, guest: &Guest, db: PathBuf, today: Date) -> Result<DemoOutcome> {
+pub async fn run(
+    runtime: &Runtime,
+    guest: &Guest,
+    db: PathBuf,
+    today: Date,
+) -> Result<DemoOutcome> {
     let started = Instant::now();
     let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
         .await
@@ -46,7 +56,10 @@ pub async fn run(runtime: &Runtime, guest: &Guest, db: PathBuf, today: Date) -> 
         site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
         guest: None,
         kinds: DEFAULT_KINDS.to_vec(),
-        http: HttpLimits { pacing: Duration::ZERO, ..HttpLimits::default() },
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
         limits: Limits::default(),
     };
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
@@ -56,7 +69,10 @@ pub async fn run(runtime: &Runtime, guest: &Guest, db: PathBuf, today: Date) -> 
     server.shutdown().await;
 
     let mut out = String::new();
-    let _ = writeln!(out, "hellowatt demo: the simulated helloWatt site, the bundled guest in its sandbox, SQLite");
+    let _ = writeln!(
+        out,
+        "hellowatt demo: the simulated helloWatt site, the bundled guest in its sandbox, SQLite"
+    );
     let _ = writeln!(
         out,
         "guest {} {} (sha256 {}…), site {}",
@@ -79,7 +95,11 @@ pub async fn run(runtime: &Runtime, guest: &Guest, db: PathBuf, today: Date) -> 
     }
     write_store_summary(&mut out, &store, from, to)?;
     let _ = writeln!(out, "database: {}", db.display());
-    Ok(DemoOutcome { summary, report: out, db })
+    Ok(DemoOutcome {
+        summary,
+        report: out,
+        db,
+    })
 }
 
 fn fmt(v: Option<f64>, unit: &str) -> String {
@@ -92,8 +112,18 @@ fn fmt(v: Option<f64>, unit: &str) -> String {
 /// Per meter: month totals, then Tempo days and contracts.
 pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date) -> Result<()> {
     for m in store.meters(None)? {
-        let place = [m.address.as_deref(), m.city.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(", ");
-        let _ = writeln!(out, "\n{} meter {} (home {}, {place})", m.energy.as_str(), m.meter_id, m.home_id);
+        let place = [m.address.as_deref(), m.city.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(
+            out,
+            "\n{} meter {} (home {}, {place})",
+            m.energy.as_str(),
+            m.meter_id,
+            m.home_id
+        );
         for t in store.totals(&m.meter_id, Granularity::Month, from, to)? {
             let mut line = format!(
                 "  {}  {}  {}  ({}/{} days)",
@@ -115,9 +145,12 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
         }
         let curve = store.curve(&m.meter_id, to, to)?;
         if !curve.is_empty() {
-            let peak = curve.iter().filter_map(|p| p.kwh.map(|k| (k, p.start))).fold(None, |best: Option<(f64, i64)>, x| {
-                Some(best.map_or(x, |b| if x.0 > b.0 { x } else { b }))
-            });
+            let peak = curve
+                .iter()
+                .filter_map(|p| p.kwh.map(|k| (k, p.start)))
+                .fold(None, |best: Option<(f64, i64)>, x| {
+                    Some(best.map_or(x, |b| if x.0 > b.0 { x } else { b }))
+                });
             if let Some((kwh, start)) = peak {
                 let _ = writeln!(
                     out,
@@ -164,7 +197,13 @@ mod tests {
     #[test]
     fn range_is_two_full_months_and_this_one() {
         let d = |s| Date::parse(s).unwrap();
-        assert_eq!(demo_range(d("2026-11-28")), (d("2026-09-01"), d("2026-11-27")));
-        assert_eq!(demo_range(d("2026-03-01")), (d("2025-12-01"), d("2026-02-28")));
+        assert_eq!(
+            demo_range(d("2026-11-28")),
+            (d("2026-09-01"), d("2026-11-27"))
+        );
+        assert_eq!(
+            demo_range(d("2026-03-01")),
+            (d("2025-12-01"), d("2026-02-28"))
+        );
     }
 }

@@ -54,16 +54,23 @@ pub fn export(
     meter: Option<&str>,
 ) -> Result<String> {
     let meters = store.meters(None)?;
-    if let Some(m) = meter {
-        if !meters.iter().any(|r| r.meter_id == m) {
-            bail!(
-                "no meter {m:?} in the database (known: {})",
-                meters.iter().map(|r| r.meter_id.as_str()).collect::<Vec<_>>().join(", ")
-            );
-        }
+    if let Some(m) = meter
+        && !meters.iter().any(|r| r.meter_id == m)
+    {
+        bail!(
+            "no meter {m:?} in the database (known: {})",
+            meters
+                .iter()
+                .map(|r| r.meter_id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     let mut rows = Vec::new();
-    for m in meters.iter().filter(|r| meter.is_none_or(|id| id == r.meter_id)) {
+    for m in meters
+        .iter()
+        .filter(|r| meter.is_none_or(|id| id == r.meter_id))
+    {
         for t in store.totals(&m.meter_id, granularity, from, to)? {
             rows.push((m.meter_id.clone(), m.energy, t));
         }
@@ -95,8 +102,14 @@ pub fn export(
             out
         }
         Format::Json => {
-            let rows: Vec<Row<'_>> =
-                rows.iter().map(|(id, energy, t)| Row { meter_id: id, energy: *energy, total: t }).collect();
+            let rows: Vec<Row<'_>> = rows
+                .iter()
+                .map(|(id, energy, t)| Row {
+                    meter_id: id,
+                    energy: *energy,
+                    total: t,
+                })
+                .collect();
             let doc = serde_json::json!({
                 "granularity": granularity.as_str(),
                 "from": from,

@@ -35,18 +35,37 @@ impl Origin {
     /// not: the allow-list is a whole origin).
     pub fn parse(url: &str) -> Result<Origin, String> {
         let bad = |why: &str| format!("site URL {url:?} {why}: expected e.g. {DEFAULT_SITE}");
-        let uri: http::Uri = url.trim_end_matches('/').parse().map_err(|_| bad("is not a URL"))?;
+        let uri: http::Uri = url
+            .trim_end_matches('/')
+            .parse()
+            .map_err(|_| bad("is not a URL"))?;
         let scheme = match uri.scheme_str() {
             Some("https") => "https",
             Some("http") => "http",
-            _ => return Err(bad("must start with https:// (or http:// for a local test site)")),
+            _ => {
+                return Err(bad(
+                    "must start with https:// (or http:// for a local test site)",
+                ));
+            }
         };
-        let host = uri.host().ok_or_else(|| bad("has no host"))?.to_ascii_lowercase();
-        if uri.path_and_query().is_some_and(|p| p.as_str() != "/" && !p.as_str().is_empty()) {
+        let host = uri
+            .host()
+            .ok_or_else(|| bad("has no host"))?
+            .to_ascii_lowercase();
+        if uri
+            .path_and_query()
+            .is_some_and(|p| p.as_str() != "/" && !p.as_str().is_empty())
+        {
             return Err(bad("must not have a path"));
         }
-        let port = uri.port_u16().unwrap_or(if scheme == "https" { 443 } else { 80 });
-        Ok(Origin { scheme: scheme.to_string(), host, port })
+        let port = uri
+            .port_u16()
+            .unwrap_or(if scheme == "https" { 443 } else { 80 });
+        Ok(Origin {
+            scheme: scheme.to_string(),
+            host,
+            port,
+        })
     }
 
     /// `https://www.hellowatt.fr` or `http://127.0.0.1:8080`: what guests
@@ -61,7 +80,9 @@ impl Origin {
     }
 
     fn matches(&self, uri: &http::Uri) -> bool {
-        let Some(scheme) = uri.scheme_str() else { return false };
+        let Some(scheme) = uri.scheme_str() else {
+            return false;
+        };
         let Some(host) = uri.host() else { return false };
         let default = if scheme == "https" { 443 } else { 80 };
         scheme == self.scheme
@@ -137,7 +158,12 @@ const METHODS: [&str; 3] = ["GET", "POST", "HEAD"];
 const MAX_REQUEST_BODY: usize = 64 * 1024;
 
 impl PolicyHooks {
-    pub fn new(origin: Origin, limits: HttpLimits, backend: Backend, redactor: Arc<Redactor>) -> Self {
+    pub fn new(
+        origin: Origin,
+        limits: HttpLimits,
+        backend: Backend,
+        redactor: Arc<Redactor>,
+    ) -> Self {
         PolicyHooks {
             shared: Arc::new(Shared {
                 origin,
@@ -194,11 +220,16 @@ impl Shared {
             return Err(format!("only {} is allowed", self.origin.url()));
         }
         if !METHODS.contains(&method) {
-            return Err(format!("method {method} is not allowed (only GET, POST, HEAD)"));
+            return Err(format!(
+                "method {method} is not allowed (only GET, POST, HEAD)"
+            ));
         }
         let mut t = lock(&self.traffic);
         if t.requests >= self.limits.max_requests {
-            return Err(format!("the cap of {} requests per run is reached", self.limits.max_requests));
+            return Err(format!(
+                "the cap of {} requests per run is reached",
+                self.limits.max_requests
+            ));
         }
         t.requests += 1;
         Ok(())
@@ -274,7 +305,11 @@ impl Shared {
         let method = request.method().as_str().to_string();
         // Query strings are left out of logs and reports: they are the
         // site's business, and a hostile guest could smuggle data in them.
-        let line = format!("{method} {}{}", request.uri().authority().map_or("", |a| a.as_str()), request.uri().path());
+        let line = format!(
+            "{method} {}{}",
+            request.uri().authority().map_or("", |a| a.as_str()),
+            request.uri().path()
+        );
         if let Err(reason) = self.admit(&method, request.uri()) {
             return Err(self.deny(line, reason));
         }
@@ -303,12 +338,16 @@ impl Shared {
                 let (parts, body) = request.into_parts();
                 let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
                     Ok(b) => b.to_bytes(),
-                    Err(_) => return Err(self.deny(line, "request body too large or broken".into())),
+                    Err(_) => {
+                        return Err(self.deny(line, "request body too large or broken".into()));
+                    }
                 };
                 let headers: Vec<(String, String)> = parts
                     .headers
                     .iter()
-                    .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                    .filter_map(|(k, v)| {
+                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
                     .collect();
                 let answer = lock(replay).answer(&ReplayRequest {
                     method: parts.method.as_str(),
@@ -327,7 +366,9 @@ impl Shared {
                 }
                 let response = builder
                     .body(Full::new(Bytes::from(recorded.body)).map_err(|never| match never {}))
-                    .map_err(|e| HttpError::InternalError(Some(format!("recorded response: {e}"))))?;
+                    .map_err(|e| {
+                        HttpError::InternalError(Some(format!("recorded response: {e}")))
+                    })?;
                 self.learn_secrets(response.headers());
                 response
             }
@@ -369,7 +410,10 @@ mod tests {
 
     #[tokio::test]
     async fn admission_counts_and_caps() {
-        let limits = HttpLimits { max_requests: 2, ..HttpLimits::default() };
+        let limits = HttpLimits {
+            max_requests: 2,
+            ..HttpLimits::default()
+        };
         let hooks = PolicyHooks::new(
             Origin::parse(DEFAULT_SITE).unwrap(),
             limits,
@@ -379,7 +423,11 @@ mod tests {
         let s = &hooks.shared;
         let ok: http::Uri = "https://www.hellowatt.fr/api/homes".parse().unwrap();
         let other: http::Uri = "https://example.org/".parse().unwrap();
-        assert!(s.admit("GET", &other).unwrap_err().contains("only https://www.hellowatt.fr"));
+        assert!(
+            s.admit("GET", &other)
+                .unwrap_err()
+                .contains("only https://www.hellowatt.fr")
+        );
         assert!(s.admit("DELETE", &ok).unwrap_err().contains("DELETE"));
         assert!(s.admit("GET", &ok).is_ok());
         assert!(s.admit("POST", &ok).is_ok());

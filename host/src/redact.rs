@@ -82,7 +82,8 @@ mod tests {
     fn redacts_plain_and_encoded() {
         let r = Redactor::with_secrets(["Secret-pass-2026!", "ab"]);
         r.add("cookievalue123");
-        let text = "login=x&password=Secret-pass-2026%21 Secret-pass-2026! sessionid=cookievalue123 ab";
+        let text =
+            "login=x&password=Secret-pass-2026%21 Secret-pass-2026! sessionid=cookievalue123 ab";
         let out = r.redact(text);
         assert!(!out.contains("Secret-pass"), "{out}");
         assert!(!out.contains("cookievalue123"), "{out}");

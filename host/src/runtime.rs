@@ -108,13 +108,20 @@ pub struct RunState {
 
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 impl WasiHttpView for RunState {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
     }
 }
 
@@ -176,19 +183,29 @@ impl Runtime {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
-        let engine = Engine::new(&config).map_err(anyhow::Error::from).context("creating the wasm engine")?;
+        let engine = Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .context("creating the wasm engine")?;
 
         let mut linker = Linker::<RunState>::new(&engine);
-        add_allowed_wasi(&mut linker).map_err(anyhow::Error::from).context("linking WASI")?;
+        add_allowed_wasi(&mut linker)
+            .map_err(anyhow::Error::from)
+            .context("linking WASI")?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)
             .context("linking wasi:http")?;
-        contract::hellowatt::scraper::log::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)
-            .context("linking the log interface")?;
-        contract::hellowatt::scraper::types::add_to_linker::<RunState, HasSelf<RunState>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)
-            .context("linking the types interface")?;
+        contract::hellowatt::scraper::log::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)
+        .context("linking the log interface")?;
+        contract::hellowatt::scraper::types::add_to_linker::<RunState, HasSelf<RunState>>(
+            &mut linker,
+            |s| s,
+        )
+        .map_err(anyhow::Error::from)
+        .context("linking the types interface")?;
 
         // Epochs advance in wall time on their own thread; a store's deadline
         // callback turns them into a CPU budget (see `start`).
@@ -204,7 +221,11 @@ impl Runtime {
                 }
             })
             .context("starting the epoch thread")?;
-        Ok(Runtime { engine, linker, ticker_stop })
+        Ok(Runtime {
+            engine,
+            linker,
+            ticker_stop,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -257,12 +278,18 @@ impl Runtime {
         // `describe` runs in a sandbox that allows no request at all.
         let hooks = PolicyHooks::new(
             crate::policy::Origin::parse(crate::policy::DEFAULT_SITE).map_err(|e| anyhow!(e))?,
-            crate::policy::HttpLimits { max_requests: 0, ..Default::default() },
+            crate::policy::HttpLimits {
+                max_requests: 0,
+                ..Default::default()
+            },
             crate::policy::Backend::Network,
             Arc::default(),
         );
         let mut run = self.start(&probe, hooks, limits).await?;
-        let info = run.describe().await.context("calling the guest's describe")?;
+        let info = run
+            .describe()
+            .await
+            .context("calling the guest's describe")?;
         contract::check_contract_version(&info.contract).map_err(|e| anyhow!(e))?;
         Ok(Guest { info, ..probe })
     }
@@ -283,7 +310,12 @@ impl Runtime {
     }
 
     /// A new store and instance for one run.
-    pub async fn start(&self, guest: &Guest, hooks: PolicyHooks, limits: &Limits) -> Result<GuestRun> {
+    pub async fn start(
+        &self,
+        guest: &Guest,
+        hooks: PolicyHooks,
+        limits: &Limits,
+    ) -> Result<GuestRun> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         // No environment, no arguments, no preopened directory, no sockets:
         // the builder gives none unless asked.
@@ -320,12 +352,26 @@ impl Runtime {
             }
             Ok(UpdateDeadline::Yield(1))
         });
-        let instance = tokio::time::timeout(limits.wall_per_call, guest.pre.instantiate_async(&mut store))
-            .await
-            .map_err(|_| anyhow!(SandboxError::WallClock { limit: limits.wall_per_call }))?
-            .map_err(anyhow::Error::from)
-            .context("instantiating the guest")?;
-        Ok(GuestRun { store, instance, hooks, limits: limits.clone(), stderr, poisoned: false })
+        let instance = tokio::time::timeout(
+            limits.wall_per_call,
+            guest.pre.instantiate_async(&mut store),
+        )
+        .await
+        .map_err(|_| {
+            anyhow!(SandboxError::WallClock {
+                limit: limits.wall_per_call
+            })
+        })?
+        .map_err(anyhow::Error::from)
+        .context("instantiating the guest")?;
+        Ok(GuestRun {
+            store,
+            instance,
+            hooks,
+            limits: limits.clone(),
+            stderr,
+            poisoned: false,
+        })
     }
 }
 
@@ -372,14 +418,19 @@ pub struct SyncCall {
 
 impl GuestRun {
     pub async fn describe(&mut self) -> Result<GuestInfo, SandboxError> {
-        self.guarded(|run| Box::pin(async move { run.instance.call_describe(&mut run.store).await }))
-            .await
-            .map(contract::guest_info)
+        self.guarded(|run| {
+            Box::pin(async move { run.instance.call_describe(&mut run.store).await })
+        })
+        .await
+        .map(contract::guest_info)
     }
 
     /// Calls the guest's `sync`. The outer error is the sandbox's (the run is
     /// over); the inner one is the guest's typed answer.
-    pub async fn sync(&mut self, call: &SyncCall) -> Result<Result<Snapshot, SyncError>, SandboxError> {
+    pub async fn sync(
+        &mut self,
+        call: &SyncCall,
+    ) -> Result<Result<Snapshot, SyncError>, SandboxError> {
         let request = contract::wit::SyncRequest {
             base_url: call.base_url.clone(),
             credentials: contract::wit::Credentials {
@@ -388,7 +439,12 @@ impl GuestRun {
             },
             start: contract::date_to_wit(call.start),
             end: contract::date_to_wit(call.end),
-            kinds: call.kinds.iter().copied().map(contract::kind_to_wit).collect(),
+            kinds: call
+                .kinds
+                .iter()
+                .copied()
+                .map(contract::kind_to_wit)
+                .collect(),
         };
         let answer = self
             .guarded(move |run| {
@@ -448,11 +504,15 @@ impl GuestRun {
     fn classify(&self, e: anyhow::Error) -> SandboxError {
         let state = self.store.data();
         if state.cpu_exhausted {
-            return SandboxError::Cpu { budget: self.limits.cpu_per_call };
+            return SandboxError::Cpu {
+                budget: self.limits.cpu_per_call,
+            };
         }
         let text = format!("{e:#}");
         if text.contains("forcing trap when growing memory") {
-            return SandboxError::Memory { limit_bytes: self.limits.memory_bytes };
+            return SandboxError::Memory {
+                limit_bytes: self.limits.memory_bytes,
+            };
         }
         let mut detail = self.hooks.redactor().redact(&text);
         let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
@@ -468,19 +528,29 @@ impl GuestRun {
 fn redact_error(e: SyncError, r: &crate::redact::Redactor) -> SyncError {
     use hellowatt_snapshot::{RateLimit, SiteChange, Unavailable};
     match e {
-        SyncError::CredentialsRejected { detail } => SyncError::CredentialsRejected { detail: r.redact(&detail) },
-        SyncError::RateLimited(x) => {
-            SyncError::RateLimited(RateLimit { detail: r.redact(&x.detail), ..x })
-        }
-        SyncError::SessionLost { detail } => SyncError::SessionLost { detail: r.redact(&detail) },
-        SyncError::SiteUnavailable(x) => {
-            SyncError::SiteUnavailable(Unavailable { detail: r.redact(&x.detail), ..x })
-        }
+        SyncError::CredentialsRejected { detail } => SyncError::CredentialsRejected {
+            detail: r.redact(&detail),
+        },
+        SyncError::RateLimited(x) => SyncError::RateLimited(RateLimit {
+            detail: r.redact(&x.detail),
+            ..x
+        }),
+        SyncError::SessionLost { detail } => SyncError::SessionLost {
+            detail: r.redact(&detail),
+        },
+        SyncError::SiteUnavailable(x) => SyncError::SiteUnavailable(Unavailable {
+            detail: r.redact(&x.detail),
+            ..x
+        }),
         SyncError::SiteChanged(x) => SyncError::SiteChanged(SiteChange {
             location: r.redact(&x.location),
             detail: r.redact(&x.detail),
         }),
-        SyncError::Transport { detail } => SyncError::Transport { detail: r.redact(&detail) },
-        SyncError::Other { detail } => SyncError::Other { detail: r.redact(&detail) },
+        SyncError::Transport { detail } => SyncError::Transport {
+            detail: r.redact(&detail),
+        },
+        SyncError::Other { detail } => SyncError::Other {
+            detail: r.redact(&detail),
+        },
     }
 }

@@ -49,7 +49,11 @@ pub struct RunSummary {
 }
 
 pub fn guest_identity(guest: &Guest) -> GuestIdentity {
-    GuestIdentity { name: guest.info.name.clone(), version: guest.info.version.clone(), sha256: guest.sha256.clone() }
+    GuestIdentity {
+        name: guest.info.name.clone(),
+        version: guest.info.version.clone(),
+        sha256: guest.sha256.clone(),
+    }
 }
 
 /// Calendar months of `[from, to]`, clipped to it.
@@ -98,9 +102,20 @@ pub async fn run_windows(
         anyhow::bail!("nothing to sync: the date range is empty");
     };
     let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
-    let hooks = PolicyHooks::new(config.site.clone(), config.http.clone(), Backend::Network, redactor);
+    let hooks = PolicyHooks::new(
+        config.site.clone(),
+        config.http.clone(),
+        Backend::Network,
+        redactor,
+    );
     let run_id = store
-        .begin_run(&config.account, &guest_identity(guest), first.0, last.1, now_utc())
+        .begin_run(
+            &config.account,
+            &guest_identity(guest),
+            first.0,
+            last.1,
+            now_utc(),
+        )
         .context("recording the start of the sync run")?;
     let mut summary = RunSummary {
         run_id: run_id.0,
@@ -109,15 +124,38 @@ pub async fn run_windows(
         traffic: Traffic::default(),
         failure: None,
     };
-    let session = Session { config, login, password: password.expose(), run_id };
-    let outcome = fetch_and_store(runtime, guest, store, &session, hooks.clone(), windows, &mut summary).await;
+    let session = Session {
+        config,
+        login,
+        password: password.expose(),
+        run_id,
+    };
+    let outcome = fetch_and_store(
+        runtime,
+        guest,
+        store,
+        &session,
+        hooks.clone(),
+        windows,
+        &mut summary,
+    )
+    .await;
     summary.traffic = hooks.traffic();
     let record = match &outcome {
         Ok(()) => RunOutcome::Success,
-        Err(f) => RunOutcome::Failed { kind: f.kind().to_string(), message: f.to_string() },
+        Err(f) => RunOutcome::Failed {
+            kind: f.kind().to_string(),
+            message: f.to_string(),
+        },
     };
     store
-        .finish_run(run_id, &record, &summary.stats, u64::from(summary.traffic.requests), now_utc())
+        .finish_run(
+            run_id,
+            &record,
+            &summary.stats,
+            u64::from(summary.traffic.requests),
+            now_utc(),
+        )
         .context("recording the end of the sync run")?;
     if let Err(f) = &outcome {
         tracing::warn!(account = %config.account, kind = f.kind(), "sync failed: {f}");
@@ -151,7 +189,12 @@ async fn fetch_and_store(
     for (i, &(start, end)) in windows.iter().enumerate() {
         // Contracts once per run, not once per window (homes come with
         // every snapshot anyway).
-        let kinds: Vec<DataKind> = config.kinds.iter().copied().filter(|k| i == 0 || *k != DataKind::Homes).collect();
+        let kinds: Vec<DataKind> = config
+            .kinds
+            .iter()
+            .copied()
+            .filter(|k| i == 0 || *k != DataKind::Homes)
+            .collect();
         let call = SyncCall {
             base_url: config.site.url(),
             login: session.login.to_string(),
@@ -191,7 +234,10 @@ mod tests {
                 (d("2026-02-01"), d("2026-02-03")),
             ]
         );
-        assert_eq!(month_windows(d("2026-02-03"), d("2026-02-03")), vec![(d("2026-02-03"), d("2026-02-03"))]);
+        assert_eq!(
+            month_windows(d("2026-02-03"), d("2026-02-03")),
+            vec![(d("2026-02-03"), d("2026-02-03"))]
+        );
         assert!(month_windows(d("2026-02-04"), d("2026-02-03")).is_empty());
     }
 }

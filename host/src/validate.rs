@@ -19,7 +19,9 @@ const MAX_EUR: f64 = 1_000_000.0;
 
 fn in_window(what: &str, d: Date, start: Date, end: Date) -> Result<(), String> {
     if d < start || d > end {
-        return Err(format!("{what}: day {d} is outside the asked window {start}..{end}"));
+        return Err(format!(
+            "{what}: day {d} is outside the asked window {start}..{end}"
+        ));
     }
     Ok(())
 }
@@ -35,7 +37,9 @@ fn energy(what: &str, v: Option<f64>) -> Result<(), String> {
 
 fn money(what: &str, v: Option<f64>) -> Result<(), String> {
     match v {
-        Some(x) if !x.is_finite() || x.abs() > MAX_EUR => Err(format!("{what}: {x} EUR is not a plausible amount")),
+        Some(x) if !x.is_finite() || x.abs() > MAX_EUR => {
+            Err(format!("{what}: {x} EUR is not a plausible amount"))
+        }
         _ => Ok(()),
     }
 }
@@ -60,11 +64,17 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         + s.tempo_days.len()
         + s.windows.len();
     if count > MAX_RECORDS {
-        return Err(format!("{count} records in one window, more than {MAX_RECORDS}"));
+        return Err(format!(
+            "{count} records in one window, more than {MAX_RECORDS}"
+        ));
     }
     for h in &s.homes {
         text("home id", &h.id, MAX_ID)?;
-        for (what, v) in [("home address", &h.address), ("home postal code", &h.postal_code), ("home city", &h.city)] {
+        for (what, v) in [
+            ("home address", &h.address),
+            ("home postal code", &h.postal_code),
+            ("home city", &h.city),
+        ] {
             if let Some(v) = v {
                 text(what, v, MAX_TEXT)?;
             }
@@ -111,7 +121,11 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         text(&what, &p.meter_id, MAX_ID)?;
         in_window(&what, p.date, start, end)?;
         if Date::paris_day_of(p.start) != p.date {
-            return Err(format!("{what}: starts on {}, not on its day {}", Date::paris_day_of(p.start), p.date));
+            return Err(format!(
+                "{what}: starts on {}, not on its day {}",
+                Date::paris_day_of(p.start),
+                p.date
+            ));
         }
         if p.minutes == 0 || p.minutes > 1440 {
             return Err(format!("{what}: an interval of {} minutes", p.minutes));
@@ -123,13 +137,19 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         text(&what, &t.home_id, MAX_ID)?;
         in_window(&what, t.date, start, end)?;
         if !t.celsius.is_finite() || !(-60.0..=60.0).contains(&t.celsius) {
-            return Err(format!("{what}: {} °C is not an outdoor temperature in France", t.celsius));
+            return Err(format!(
+                "{what}: {} °C is not an outdoor temperature in France",
+                t.celsius
+            ));
         }
     }
     for t in &s.tempo_days {
         // A Tempo service may announce tomorrow: allow one day past the window.
         if t.date < start || t.date > end.succ() {
-            return Err(format!("tempo day {}: outside the asked window {start}..{end}", t.date));
+            return Err(format!(
+                "tempo day {}: outside the asked window {start}..{end}",
+                t.date
+            ));
         }
         if let Some(m) = &t.meter_id {
             text("tempo day meter id", m, MAX_ID)?;
@@ -138,7 +158,10 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     for w in &s.windows {
         text("window subject", &w.subject, MAX_ID)?;
         if w.start > w.end || w.start < start || w.end > end {
-            return Err(format!("window {} {}..{}: not inside {start}..{end}", w.subject, w.start, w.end));
+            return Err(format!(
+                "window {} {}..{}: not inside {start}..{end}",
+                w.subject, w.start, w.end
+            ));
         }
     }
     Ok(())
@@ -172,19 +195,29 @@ mod tests {
     #[test]
     fn accepts_plausible_and_refuses_the_rest() {
         let (a, b) = (d("2026-01-01"), d("2026-01-31"));
-        let ok = Snapshot { daily: vec![reading("2026-01-05", 12.5)], ..Default::default() };
+        let ok = Snapshot {
+            daily: vec![reading("2026-01-05", 12.5)],
+            ..Default::default()
+        };
         assert!(snapshot(&ok, a, b).is_ok());
         for (bad, needle) in [
             (reading("2026-02-01", 1.0), "outside the asked window"),
             (reading("2026-01-05", -1.0), "plausible energy"),
             (reading("2026-01-05", f64::NAN), "plausible energy"),
         ] {
-            let s = Snapshot { daily: vec![bad], ..Default::default() };
+            let s = Snapshot {
+                daily: vec![bad],
+                ..Default::default()
+            };
             let e = snapshot(&s, a, b).unwrap_err();
             assert!(e.contains(needle), "{e}");
         }
         let t = Snapshot {
-            temperatures: vec![Temperature { home_id: "1".into(), date: d("2026-01-02"), celsius: 300.0 }],
+            temperatures: vec![Temperature {
+                home_id: "1".into(),
+                date: d("2026-01-02"),
+                celsius: 300.0,
+            }],
             ..Default::default()
         };
         assert!(snapshot(&t, a, b).unwrap_err().contains("°C"));

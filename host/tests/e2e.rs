@@ -31,7 +31,13 @@ async fn runtime() -> &'static (Runtime, Guest) {
         .await
 }
 
-fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: &std::path::Path) -> Config {
+fn config(
+    url: &str,
+    login: &str,
+    password: &str,
+    kinds: Vec<DataKind>,
+    db: &std::path::Path,
+) -> Config {
     Config {
         account: "test".into(),
         email: Some(login.into()),
@@ -40,7 +46,10 @@ fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: &std
         site: Origin::parse(url).unwrap(),
         guest: None,
         kinds,
-        http: HttpLimits { pacing: Duration::ZERO, ..HttpLimits::default() },
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
         limits: Limits::default(),
     }
 }
@@ -48,11 +57,25 @@ fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: &std
 /// Syncs a scenario's whole range in one guest call, as it was recorded.
 async fn sync_scenario(s: &Scenario, store: &mut Store, db: &std::path::Path) -> sync::RunSummary {
     let (runtime, guest) = runtime().await;
-    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Scenario(s.clone())).await.unwrap();
-    let cfg = config(&server.url(), &s.request.login, &s.request.password, s.request.kinds.clone(), db);
-    let summary = sync::run_windows(runtime, guest, store, &cfg, &[(s.request.start, s.request.end)])
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Scenario(s.clone()))
         .await
-        .unwrap_or_else(|e| panic!("{}: {e:#}", s.name));
+        .unwrap();
+    let cfg = config(
+        &server.url(),
+        &s.request.login,
+        &s.request.password,
+        s.request.kinds.clone(),
+        db,
+    );
+    let summary = sync::run_windows(
+        runtime,
+        guest,
+        store,
+        &cfg,
+        &[(s.request.start, s.request.end)],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e:#}", s.name));
     let served = server.served();
     server.shutdown().await;
     assert!(
@@ -76,7 +99,13 @@ fn check_stored(name: &str, store: &Store, golden: &Snapshot, from: Date, to: Da
     let meters = store.meters(None).unwrap();
     for home in &golden.homes {
         for m in &home.meters {
-            assert!(meters.iter().any(|r| r.meter_id == m.id && r.home_id == home.id), "{name}: meter {} not stored", m.id);
+            assert!(
+                meters
+                    .iter()
+                    .any(|r| r.meter_id == m.id && r.home_id == home.id),
+                "{name}: meter {} not stored",
+                m.id
+            );
         }
     }
     let mut daily_count = 0;
@@ -89,50 +118,119 @@ fn check_stored(name: &str, store: &Store, golden: &Snapshot, from: Date, to: Da
                 .daily
                 .iter()
                 .find(|g| g.meter_id == r.meter_id && g.date == r.date)
-                .unwrap_or_else(|| panic!("{name}: stored a day the golden lacks: {} {}", r.meter_id, r.date));
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{name}: stored a day the golden lacks: {} {}",
+                        r.meter_id, r.date
+                    )
+                });
             for (field, a, b) in [
                 ("kwh", r.kwh, g.kwh),
                 ("eur", r.eur, g.eur),
                 ("subscription_eur", r.subscription_eur, g.subscription_eur),
                 ("co2_kg", r.co2_kg, g.co2_kg),
-                ("solar_production_kwh", r.solar_production_kwh, g.solar_production_kwh),
+                (
+                    "solar_production_kwh",
+                    r.solar_production_kwh,
+                    g.solar_production_kwh,
+                ),
                 ("injection_kwh", r.injection_kwh, g.injection_kwh),
                 ("injection_eur", r.injection_eur, g.injection_eur),
             ] {
-                assert!(approx(a, b), "{name}: {} {} {field}: stored {a:?}, golden {b:?}", r.meter_id, r.date);
+                assert!(
+                    approx(a, b),
+                    "{name}: {} {} {field}: stored {a:?}, golden {b:?}",
+                    r.meter_id,
+                    r.date
+                );
             }
-            assert_eq!(r.periods.len(), g.periods.len(), "{name}: {} {} periods", r.meter_id, r.date);
+            assert_eq!(
+                r.periods.len(),
+                g.periods.len(),
+                "{name}: {} {} periods",
+                r.meter_id,
+                r.date
+            );
             for p in &g.periods {
-                let q = r.periods.iter().find(|q| q.period == p.period).expect("period stored");
-                assert!(approx(q.kwh, p.kwh) && approx(q.eur, p.eur), "{name}: period {} of {}", p.period, r.date);
+                let q = r
+                    .periods
+                    .iter()
+                    .find(|q| q.period == p.period)
+                    .expect("period stored");
+                assert!(
+                    approx(q.kwh, p.kwh) && approx(q.eur, p.eur),
+                    "{name}: period {} of {}",
+                    p.period,
+                    r.date
+                );
             }
         }
         let curve = store.curve(&m.meter_id, from, to).unwrap();
-        let golden_curve: Vec<_> = golden.curve.iter().filter(|p| p.meter_id == m.meter_id).collect();
-        assert_eq!(curve.len(), golden_curve.len(), "{name}: curve points of {}", m.meter_id);
+        let golden_curve: Vec<_> = golden
+            .curve
+            .iter()
+            .filter(|p| p.meter_id == m.meter_id)
+            .collect();
+        assert_eq!(
+            curve.len(),
+            golden_curve.len(),
+            "{name}: curve points of {}",
+            m.meter_id
+        );
         for (a, b) in curve.iter().zip(golden_curve) {
-            assert!(a.start == b.start && approx(a.kwh, b.kwh), "{name}: curve point {}", b.start);
+            assert!(
+                a.start == b.start && approx(a.kwh, b.kwh),
+                "{name}: curve point {}",
+                b.start
+            );
         }
     }
-    assert_eq!(daily_count, golden.daily.len(), "{name}: daily readings stored");
+    assert_eq!(
+        daily_count,
+        golden.daily.len(),
+        "{name}: daily readings stored"
+    );
     let tempo = store.tempo_days(from, to).unwrap();
     assert_eq!(tempo.len(), golden.tempo_days.len(), "{name}: tempo days");
     for t in &golden.tempo_days {
-        assert!(tempo.iter().any(|s| s.date == t.date && s.colour == t.colour), "{name}: tempo {}", t.date);
+        assert!(
+            tempo
+                .iter()
+                .any(|s| s.date == t.date && s.colour == t.colour),
+            "{name}: tempo {}",
+            t.date
+        );
     }
     let mut temps = 0;
     for h in &golden.homes {
         temps += store.temperatures(&h.id, from, to).unwrap().len();
     }
     assert_eq!(temps, golden.temperatures.len(), "{name}: temperatures");
-    assert_eq!(store.contracts(None).unwrap().len(), golden.contracts.len(), "{name}: contracts");
+    assert_eq!(
+        store.contracts(None).unwrap().len(),
+        golden.contracts.len(),
+        "{name}: contracts"
+    );
     let windows = store.windows(None).unwrap();
     for w in &golden.windows {
         let s = windows
             .iter()
-            .find(|s| s.window.subject == w.subject && s.window.kind == w.kind && s.window.start == w.start)
-            .unwrap_or_else(|| panic!("{name}: window {} {:?} {} not stored", w.subject, w.kind, w.start));
-        assert_eq!(s.window.status, w.status, "{name}: window {} {}", w.subject, w.start);
+            .find(|s| {
+                s.window.subject == w.subject
+                    && s.window.kind == w.kind
+                    && s.window.start == w.start
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name}: window {} {:?} {} not stored",
+                    w.subject, w.kind, w.start
+                )
+            });
+        assert_eq!(
+            s.window.status, w.status,
+            "{name}: window {} {}",
+            w.subject, w.start
+        );
     }
 }
 
@@ -151,28 +249,56 @@ async fn every_scenario_through_the_simulated_site() {
                 check_stored(&s.name, &store, golden, s.request.start, s.request.end);
                 let digest = store.content_digest().unwrap();
                 let second = sync_scenario(s, &mut store, &db).await;
-                assert!(second.failure.is_none(), "{}: second sync {:?}", s.name, second.failure);
-                assert_eq!(second.stats.inserted + second.stats.updated + second.stats.revisions, 0, "{}: {:?}", s.name, second.stats);
-                assert_eq!(store.content_digest().unwrap(), digest, "{}: a second sync changed the content", s.name);
+                assert!(
+                    second.failure.is_none(),
+                    "{}: second sync {:?}",
+                    s.name,
+                    second.failure
+                );
+                assert_eq!(
+                    second.stats.inserted + second.stats.updated + second.stats.revisions,
+                    0,
+                    "{}: {:?}",
+                    s.name,
+                    second.stats
+                );
+                assert_eq!(
+                    store.content_digest().unwrap(),
+                    digest,
+                    "{}: a second sync changed the content",
+                    s.name
+                );
             }
             Outcome::Error(expected) => {
                 match &first.failure {
                     Some(RunFailure::Guest(got)) => assert_eq!(got, expected, "{}", s.name),
                     other => panic!("{}: expected {expected:?}, got {other:?}", s.name),
                 }
-                assert!(store.meters(None).unwrap().is_empty(), "{}: a failed run stored data", s.name);
+                assert!(
+                    store.meters(None).unwrap().is_empty(),
+                    "{}: a failed run stored data",
+                    s.name
+                );
                 let runs = store.runs(None, 10).unwrap();
                 assert_eq!(runs.len(), 1, "{}", s.name);
                 let stored = format!("{:?}", runs[0].outcome);
                 assert!(stored.contains(expected.kind()), "{}: {stored}", s.name);
-                assert!(!stored.contains(&s.request.password), "{}: the password reached the store", s.name);
+                assert!(
+                    !stored.contains(&s.request.password),
+                    "{}: the password reached the store",
+                    s.name
+                );
             }
         }
         store.integrity_check().unwrap();
         drop(store);
         let bytes = std::fs::read(&db).unwrap();
         let needle = s.request.password.as_bytes();
-        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{}: the password is in the database file", s.name);
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "{}: the password is in the database file",
+            s.name
+        );
     }
 }
 
@@ -180,42 +306,90 @@ async fn every_scenario_through_the_simulated_site() {
 async fn demo_account_month_by_month() {
     let (runtime, guest) = runtime().await;
     let today = Date::parse("2026-11-28").unwrap();
-    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today }).await.unwrap();
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut store = Store::open(&db).unwrap();
-    let cfg = config(&server.url(), sim::DEMO_LOGIN, sim::DEMO_PASSWORD, hellowatt::config::DEFAULT_KINDS.to_vec(), &db);
+    let cfg = config(
+        &server.url(),
+        sim::DEMO_LOGIN,
+        sim::DEMO_PASSWORD,
+        hellowatt::config::DEFAULT_KINDS.to_vec(),
+        &db,
+    );
     // Across the October DST change, three calendar months.
-    let (from, to) = (Date::parse("2026-09-15").unwrap(), Date::parse("2026-11-27").unwrap());
-    let first = sync::run(runtime, guest, &mut store, &cfg, from, to).await.unwrap();
+    let (from, to) = (
+        Date::parse("2026-09-15").unwrap(),
+        Date::parse("2026-11-27").unwrap(),
+    );
+    let first = sync::run(runtime, guest, &mut store, &cfg, from, to)
+        .await
+        .unwrap();
     assert!(first.failure.is_none(), "{:?}", first.failure);
     assert_eq!(first.windows, 3);
 
     let meters = store.meters(None).unwrap();
-    assert!(meters.iter().any(|m| m.energy == hellowatt_snapshot::Energy::Electricity));
-    assert!(meters.iter().any(|m| m.energy == hellowatt_snapshot::Energy::Gas));
+    assert!(
+        meters
+            .iter()
+            .any(|m| m.energy == hellowatt_snapshot::Energy::Electricity)
+    );
+    assert!(
+        meters
+            .iter()
+            .any(|m| m.energy == hellowatt_snapshot::Energy::Gas)
+    );
     let days = (to.days_since_epoch() - from.days_since_epoch() + 1) as usize;
     for m in &meters {
         let daily = store.daily(&m.meter_id, from, to).unwrap();
         assert_eq!(daily.len(), days, "{} {:?}", m.meter_id, m.energy);
         assert!(daily.iter().all(|d| d.reading.kwh.is_some()));
     }
-    let elec = meters.iter().find(|m| m.energy == hellowatt_snapshot::Energy::Electricity).unwrap();
+    let elec = meters
+        .iter()
+        .find(|m| m.energy == hellowatt_snapshot::Energy::Electricity)
+        .unwrap();
     let daily = store.daily(&elec.meter_id, from, to).unwrap();
-    assert!(daily.iter().any(|d| d.reading.solar_production_kwh.unwrap_or(0.0) > 0.0), "solar production stored");
+    assert!(
+        daily
+            .iter()
+            .any(|d| d.reading.solar_production_kwh.unwrap_or(0.0) > 0.0),
+        "solar production stored"
+    );
     let dst = Date::parse("2026-10-25").unwrap();
-    assert_eq!(store.curve(&elec.meter_id, dst, dst).unwrap().len(), 50, "50 half-hours on 25 October");
+    assert_eq!(
+        store.curve(&elec.meter_id, dst, dst).unwrap().len(),
+        50,
+        "50 half-hours on 25 October"
+    );
     assert_eq!(store.curve(&elec.meter_id, to, to).unwrap().len(), 48);
-    assert_eq!(store.tempo_days(from, to).unwrap().len(), days, "a Tempo colour for every day");
+    assert_eq!(
+        store.tempo_days(from, to).unwrap().len(),
+        days,
+        "a Tempo colour for every day"
+    );
     assert!(!store.contracts(None).unwrap().is_empty());
 
     let digest = store.content_digest().unwrap();
-    let second = sync::run(runtime, guest, &mut store, &cfg, from, to).await.unwrap();
+    let second = sync::run(runtime, guest, &mut store, &cfg, from, to)
+        .await
+        .unwrap();
     assert!(second.failure.is_none(), "{:?}", second.failure);
-    assert_eq!(second.stats.inserted + second.stats.updated, 0, "{:?}", second.stats);
+    assert_eq!(
+        second.stats.inserted + second.stats.updated,
+        0,
+        "{:?}",
+        second.stats
+    );
     assert_eq!(store.content_digest().unwrap(), digest);
     // One log-in per run: a month per call on one instance keeps the session.
-    let logins = server.served().iter().filter(|l| l.starts_with("POST /accounts/login/")).count();
+    let logins = server
+        .served()
+        .iter()
+        .filter(|l| l.starts_with("POST /accounts/login/"))
+        .count();
     assert_eq!(logins, 2, "{:#?}", server.served());
     server.shutdown().await;
 }
@@ -224,18 +398,31 @@ async fn demo_account_month_by_month() {
 async fn wrong_password_on_the_demo_site() {
     let (runtime, guest) = runtime().await;
     let today = Date::parse("2026-11-28").unwrap();
-    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today }).await.unwrap();
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let mut store = Store::open(&db).unwrap();
     let wrong = "Wrong-password-4242!";
-    let cfg = config(&server.url(), sim::DEMO_LOGIN, wrong, hellowatt::config::DEFAULT_KINDS.to_vec(), &db);
+    let cfg = config(
+        &server.url(),
+        sim::DEMO_LOGIN,
+        wrong,
+        hellowatt::config::DEFAULT_KINDS.to_vec(),
+        &db,
+    );
     let day = Date::parse("2026-11-01").unwrap();
-    let s = sync::run(runtime, guest, &mut store, &cfg, day, day).await.unwrap();
+    let s = sync::run(runtime, guest, &mut store, &cfg, day, day)
+        .await
+        .unwrap();
     match &s.failure {
         Some(RunFailure::Guest(e)) => {
             assert_eq!(e.kind(), "credentials-rejected");
-            assert!(!e.to_string().contains(wrong), "the echoed password reached the error: {e}");
+            assert!(
+                !e.to_string().contains(wrong),
+                "the echoed password reached the error: {e}"
+            );
         }
         other => panic!("expected credentials-rejected, got {other:?}"),
     }

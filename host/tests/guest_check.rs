@@ -9,11 +9,16 @@ use hellowatt_fixtures::{load_scenarios, scenarios_dir};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundled_guest_passes_every_scenario() {
     let runtime = Runtime::new().unwrap();
-    let guest = runtime.load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default()).await.unwrap();
+    let guest = runtime
+        .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
+        .await
+        .unwrap();
     assert_eq!(guest.info.name, "hellowatt");
     assert_eq!(guest.info.contract, hellowatt_snapshot::CONTRACT_VERSION);
     let scenarios = load_scenarios(&scenarios_dir()).unwrap();
-    let results = check::check_all(&runtime, &guest, &scenarios, &Limits::default()).await.unwrap();
+    let results = check::check_all(&runtime, &guest, &scenarios, &Limits::default())
+        .await
+        .unwrap();
     let report = check::report(&guest, &results);
     assert!(results.iter().all(|r| r.passed()), "{report}");
     assert_eq!(results.len(), scenarios.len());
@@ -28,12 +33,20 @@ async fn a_wrong_guest_is_refused_with_the_reason() {
     let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap();
     let guest = runtime.load(bytes, &Limits::default()).await.unwrap();
     let scenarios = load_scenarios(&scenarios_dir()).unwrap();
-    let base = scenarios.iter().find(|s| s.name == "base-electricity").unwrap();
-    let r = check::check_scenario(&runtime, &guest, base, &Limits::default()).await.unwrap();
+    let base = scenarios
+        .iter()
+        .find(|s| s.name == "base-electricity")
+        .unwrap();
+    let r = check::check_scenario(&runtime, &guest, base, &Limits::default())
+        .await
+        .unwrap();
     assert!(!r.passed());
     let report = check::report(&guest, std::slice::from_ref(&r));
     assert!(report.contains("FAIL  base-electricity"), "{report}");
-    assert!(report.contains("snapshot.daily (count): expected 28, got 0"), "{report}");
+    assert!(
+        report.contains("snapshot.daily (count): expected 28, got 0"),
+        "{report}"
+    );
     assert!(report.contains("0 passed, 1 failed"), "{report}");
 }
 
@@ -41,8 +54,19 @@ async fn a_wrong_guest_is_refused_with_the_reason() {
 async fn files_that_are_not_components_are_refused() {
     let runtime = Runtime::new().unwrap();
     let core_module = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
-    let e = runtime.load(core_module.to_vec(), &Limits::default()).await.err().unwrap();
-    assert!(e.to_string().contains("core wasm module, not a component"), "{e:#}");
-    let e = runtime.load(b"<html>".to_vec(), &Limits::default()).await.err().unwrap();
+    let e = runtime
+        .load(core_module.to_vec(), &Limits::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string().contains("core wasm module, not a component"),
+        "{e:#}"
+    );
+    let e = runtime
+        .load(b"<html>".to_vec(), &Limits::default())
+        .await
+        .err()
+        .unwrap();
     assert!(e.to_string().contains("not a wasm component"), "{e:#}");
 }

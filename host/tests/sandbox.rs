@@ -18,8 +18,12 @@ fn limits() -> Limits {
 }
 
 async fn hostile(runtime: &Runtime) -> Guest {
-    let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).expect("the build script built the hostile guest");
-    runtime.load(bytes, &limits()).await.expect("the hostile guest loads")
+    let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH)
+        .expect("the build script built the hostile guest");
+    runtime
+        .load(bytes, &limits())
+        .await
+        .expect("the hostile guest loads")
 }
 
 fn call(base_url: &str, mode: &str) -> SyncCall {
@@ -36,16 +40,28 @@ fn call(base_url: &str, mode: &str) -> SyncCall {
 fn hooks(origin: &str, max_requests: u32) -> PolicyHooks {
     PolicyHooks::new(
         Origin::parse(origin).unwrap(),
-        HttpLimits { pacing: Duration::ZERO, max_requests, ..HttpLimits::default() },
+        HttpLimits {
+            pacing: Duration::ZERO,
+            max_requests,
+            ..HttpLimits::default()
+        },
         Backend::Network,
         Arc::new(Redactor::default()),
     )
 }
 
-async fn run_mode(runtime: &Runtime, guest: &Guest, origin: &str, mode: &str) -> (Result<Result<(), SyncError>, SandboxError>, PolicyHooks) {
+async fn run_mode(
+    runtime: &Runtime,
+    guest: &Guest,
+    origin: &str,
+    mode: &str,
+) -> (Result<Result<(), SyncError>, SandboxError>, PolicyHooks) {
     let h = hooks(origin, 20);
     let mut run = runtime.start(guest, h.clone(), &limits()).await.unwrap();
-    let r = run.sync(&call(origin, mode)).await.map(|inner| inner.map(|_| ()));
+    let r = run
+        .sync(&call(origin, mode))
+        .await
+        .map(|inner| inner.map(|_| ()));
     (r, h)
 }
 
@@ -59,7 +75,10 @@ async fn every_limit_stops_the_guest_and_the_host_carries_on() {
     let started = Instant::now();
     let (r, _) = run_mode(&runtime, &guest, site, "loop").await;
     assert!(matches!(r, Err(SandboxError::Cpu { .. })), "{r:?}");
-    assert!(started.elapsed() < Duration::from_secs(3), "stopped by the CPU budget, not the wall clock");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped by the CPU budget, not the wall clock"
+    );
 
     let (r, _) = run_mode(&runtime, &guest, site, "memory").await;
     assert!(matches!(r, Err(SandboxError::Memory { .. })), "{r:?}");
@@ -71,7 +90,10 @@ async fn every_limit_stops_the_guest_and_the_host_carries_on() {
     assert!(matches!(&r, Err(SandboxError::Trap(_))), "{r:?}");
 
     let (r, _) = run_mode(&runtime, &guest, site, "bad-date").await;
-    assert!(matches!(&r, Err(SandboxError::Invalid(d)) if d.contains("2026-02-30")), "{r:?}");
+    assert!(
+        matches!(&r, Err(SandboxError::Invalid(d)) if d.contains("2026-02-30")),
+        "{r:?}"
+    );
 
     // After all that, the same pre-instantiated guest still serves.
     let (r, _) = run_mode(&runtime, &guest, site, "fine").await;
@@ -101,7 +123,10 @@ async fn requests_outside_the_allow_list_are_denied() {
         }
         let denied = h.traffic().denied;
         assert_eq!(denied.len(), 1, "{target}: {denied:?}");
-        assert!(denied[0].reason.contains("only https://www.hellowatt.fr"), "{denied:?}");
+        assert!(
+            denied[0].reason.contains("only https://www.hellowatt.fr"),
+            "{denied:?}"
+        );
     }
 }
 
@@ -118,10 +143,16 @@ async fn a_request_flood_is_capped() {
     let guest = hostile(&runtime).await;
     let (r, h) = run_mode(&runtime, &guest, &origin, "flood").await;
     match r {
-        Ok(Err(SyncError::Transport { detail })) => assert!(detail.starts_with("refused after 20"), "{detail}"),
+        Ok(Err(SyncError::Transport { detail })) => {
+            assert!(detail.starts_with("refused after 20"), "{detail}")
+        }
         other => panic!("expected the flood to be refused, got {other:?}"),
     }
     let t = h.traffic();
     assert_eq!(t.requests, 20);
-    assert!(t.denied[0].reason.contains("cap of 20 requests"), "{:?}", t.denied);
+    assert!(
+        t.denied[0].reason.contains("cap of 20 requests"),
+        "{:?}",
+        t.denied
+    );
 }

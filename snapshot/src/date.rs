@@ -34,7 +34,9 @@ impl Date {
             return Err(DateError(format!("month {month} out of range")));
         }
         if day == 0 || day > days_in_month(year, month) {
-            return Err(DateError(format!("day {year:04}-{month:02}-{day:02} does not exist")));
+            return Err(DateError(format!(
+                "day {year:04}-{month:02}-{day:02} does not exist"
+            )));
         }
         Ok(Date { year, month, day })
     }
@@ -101,7 +103,10 @@ impl Date {
     }
 
     pub fn last_of_month(self) -> Date {
-        Date { day: days_in_month(self.year, self.month), ..self }
+        Date {
+            day: days_in_month(self.year, self.month),
+            ..self
+        }
     }
 
     pub fn first_of_next_month(self) -> Date {
@@ -114,7 +119,11 @@ impl Date {
     pub fn paris_midnight_offset(self) -> i32 {
         let spring = last_sunday(self.year, 3);
         let autumn = last_sunday(self.year, 10);
-        if self > spring && self <= autumn { 7200 } else { 3600 }
+        if self > spring && self <= autumn {
+            7200
+        } else {
+            3600
+        }
     }
 
     /// Local midnight as seconds since the epoch (UTC).
@@ -139,7 +148,11 @@ pub fn paris_offset_at(utc: i64) -> i32 {
     let date = Date::from_days_since_epoch(utc.div_euclid(SECONDS_PER_DAY));
     let spring = last_sunday(date.year, 3).days_since_epoch() * SECONDS_PER_DAY + 3600;
     let autumn = last_sunday(date.year, 10).days_since_epoch() * SECONDS_PER_DAY + 3600;
-    if utc >= spring && utc < autumn { 7200 } else { 3600 }
+    if utc >= spring && utc < autumn {
+        7200
+    } else {
+        3600
+    }
 }
 
 impl Date {
@@ -236,7 +249,11 @@ pub fn days_in_month(year: i32, month: u8) -> u8 {
 }
 
 fn last_sunday(year: i32, month: u8) -> Date {
-    let last = Date { year, month, day: days_in_month(year, month) };
+    let last = Date {
+        year,
+        month,
+        day: days_in_month(year, month),
+    };
     last.add_days(-i64::from((last.weekday() + 1) % 7))
 }
 
@@ -283,10 +300,22 @@ mod tests {
         // 2026: spring forward on 29 March, fall back on 25 October.
         assert_eq!(last_sunday(2026, 3), d("2026-03-29"));
         assert_eq!(last_sunday(2026, 10), d("2026-10-25"));
-        assert_eq!(d("2026-03-29").paris_midnight_iso(), "2026-03-29T00:00:00+01:00");
-        assert_eq!(d("2026-03-30").paris_midnight_iso(), "2026-03-30T00:00:00+02:00");
-        assert_eq!(d("2026-10-25").paris_midnight_iso(), "2026-10-25T00:00:00+02:00");
-        assert_eq!(d("2026-10-26").paris_midnight_iso(), "2026-10-26T00:00:00+01:00");
+        assert_eq!(
+            d("2026-03-29").paris_midnight_iso(),
+            "2026-03-29T00:00:00+01:00"
+        );
+        assert_eq!(
+            d("2026-03-30").paris_midnight_iso(),
+            "2026-03-30T00:00:00+02:00"
+        );
+        assert_eq!(
+            d("2026-10-25").paris_midnight_iso(),
+            "2026-10-25T00:00:00+02:00"
+        );
+        assert_eq!(
+            d("2026-10-26").paris_midnight_iso(),
+            "2026-10-26T00:00:00+01:00"
+        );
         assert_eq!(d("2026-03-29").paris_day_hours(), 23);
         assert_eq!(d("2026-10-25").paris_day_hours(), 25);
         assert_eq!(d("2026-06-01").paris_day_hours(), 24);

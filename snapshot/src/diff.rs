@@ -24,7 +24,11 @@ pub struct Difference {
 
 impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: expected {}, got {}", self.path, self.expected, self.got)
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.path, self.expected, self.got
+        )
     }
 }
 
@@ -52,7 +56,10 @@ fn compare(e: &Value, g: &Value, path: String, out: &mut Vec<Difference>) {
     }
     match (e, g) {
         (Value::Number(a), Value::Number(b)) => {
-            let (a, b) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+            let (a, b) = (
+                a.as_f64().unwrap_or(f64::NAN),
+                b.as_f64().unwrap_or(f64::NAN),
+            );
             let scale = a.abs().max(b.abs()).max(1.0);
             if (a - b).abs() > TOLERANCE * scale || a.is_nan() || b.is_nan() {
                 push(out, path, e, g);
@@ -94,13 +101,23 @@ fn compare(e: &Value, g: &Value, path: String, out: &mut Vec<Difference>) {
                         used[j] = true;
                         compare(av, &b[j], format!("{path}[{label}]"), out);
                     }
-                    None => push(out, format!("{path}[{label}]"), av, &Value::String("<missing>".into())),
+                    None => push(
+                        out,
+                        format!("{path}[{label}]"),
+                        av,
+                        &Value::String("<missing>".into()),
+                    ),
                 }
             }
             for (j, bv) in b.iter().enumerate() {
                 if !used[j] {
                     let label = label(bv).unwrap_or_else(|| j.to_string());
-                    push(out, format!("{path}[{label}]"), &Value::String("<absent>".into()), bv);
+                    push(
+                        out,
+                        format!("{path}[{label}]"),
+                        &Value::String("<absent>".into()),
+                        bv,
+                    );
                 }
             }
         }
@@ -110,14 +127,19 @@ fn compare(e: &Value, g: &Value, path: String, out: &mut Vec<Difference>) {
 }
 
 /// Fields that identify a record inside a list, in the order they are shown.
-const KEY_FIELDS: [&str; 9] =
-    ["subject", "meter_id", "home_id", "id", "kind", "date", "start", "period", "source"];
+const KEY_FIELDS: [&str; 9] = [
+    "subject", "meter_id", "home_id", "id", "kind", "date", "start", "period", "source",
+];
 
 fn label(v: &Value) -> Option<String> {
     let obj = v.as_object()?;
     let parts: Vec<String> = KEY_FIELDS
         .iter()
-        .filter_map(|k| obj.get(*k).filter(|x| !x.is_null()).map(|x| format!("{k}={}", short(x))))
+        .filter_map(|k| {
+            obj.get(*k)
+                .filter(|x| !x.is_null())
+                .map(|x| format!("{k}={}", short(x)))
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
 }
@@ -137,12 +159,20 @@ fn short(v: &Value) -> String {
 }
 
 fn join(path: &str, key: &str) -> String {
-    if path.is_empty() { key.to_string() } else { format!("{path}.{key}") }
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
 }
 
 fn push(out: &mut Vec<Difference>, path: String, e: &Value, g: &Value) {
     if out.len() < MAX_DIFFERENCES {
-        out.push(Difference { path, expected: clip(e), got: clip(g) });
+        out.push(Difference {
+            path,
+            expected: clip(e),
+            got: clip(g),
+        });
     }
 }
 
@@ -180,20 +210,35 @@ mod tests {
     }
 
     fn outcome(daily: Vec<DailyReading>) -> Outcome {
-        Outcome::Snapshot(Snapshot { daily, ..Snapshot::default() })
+        Outcome::Snapshot(Snapshot {
+            daily,
+            ..Snapshot::default()
+        })
     }
 
     #[test]
     fn equal_up_to_order_and_rounding() {
-        let a = outcome(vec![reading("2026-01-01", Some(0.1 + 0.2)), reading("2026-01-02", None)]);
-        let b = outcome(vec![reading("2026-01-02", None), reading("2026-01-01", Some(0.3))]);
+        let a = outcome(vec![
+            reading("2026-01-01", Some(0.1 + 0.2)),
+            reading("2026-01-02", None),
+        ]);
+        let b = outcome(vec![
+            reading("2026-01-02", None),
+            reading("2026-01-01", Some(0.3)),
+        ]);
         assert!(diff_outcomes(&a, &b).is_empty());
     }
 
     #[test]
     fn names_the_record_and_field() {
-        let a = outcome(vec![reading("2026-01-01", Some(12.5)), reading("2026-01-02", Some(3.0))]);
-        let b = outcome(vec![reading("2026-01-01", Some(12.5)), reading("2026-01-02", None)]);
+        let a = outcome(vec![
+            reading("2026-01-01", Some(12.5)),
+            reading("2026-01-02", Some(3.0)),
+        ]);
+        let b = outcome(vec![
+            reading("2026-01-01", Some(12.5)),
+            reading("2026-01-02", None),
+        ]);
         let d = diff_outcomes(&a, &b);
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].path, "snapshot.daily[meter_id=m, date=2026-01-02].kwh");
@@ -203,7 +248,10 @@ mod tests {
 
     #[test]
     fn a_missing_day_is_reported_once() {
-        let a = outcome(vec![reading("2026-01-01", Some(1.0)), reading("2026-01-02", Some(2.0))]);
+        let a = outcome(vec![
+            reading("2026-01-01", Some(1.0)),
+            reading("2026-01-02", Some(2.0)),
+        ]);
         let b = outcome(vec![reading("2026-01-02", Some(2.0))]);
         let d = diff_outcomes(&a, &b);
         assert_eq!(d.len(), 2, "{d:?}"); // the count, and the day

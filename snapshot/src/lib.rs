@@ -222,19 +222,27 @@ impl Snapshot {
     pub fn normalize(&mut self) {
         self.homes.sort_by(|a, b| a.id.cmp(&b.id));
         for home in &mut self.homes {
-            home.meters.sort_by(|a, b| (a.energy, &a.id).cmp(&(b.energy, &b.id)));
+            home.meters
+                .sort_by(|a, b| (a.energy, &a.id).cmp(&(b.energy, &b.id)));
         }
         self.contracts.sort_by(|a, b| {
             (&a.home_id, a.energy, &a.provider, &a.offer, &a.state).cmp(&(
-                &b.home_id, b.energy, &b.provider, &b.offer, &b.state,
+                &b.home_id,
+                b.energy,
+                &b.provider,
+                &b.offer,
+                &b.state,
             ))
         });
-        self.daily.sort_by(|a, b| (&a.meter_id, a.date).cmp(&(&b.meter_id, b.date)));
+        self.daily
+            .sort_by(|a, b| (&a.meter_id, a.date).cmp(&(&b.meter_id, b.date)));
         for reading in &mut self.daily {
             reading.periods.sort_by(|a, b| a.period.cmp(&b.period));
         }
-        self.curve.sort_by(|a, b| (&a.meter_id, a.start).cmp(&(&b.meter_id, b.start)));
-        self.temperatures.sort_by(|a, b| (&a.home_id, a.date).cmp(&(&b.home_id, b.date)));
+        self.curve
+            .sort_by(|a, b| (&a.meter_id, a.start).cmp(&(&b.meter_id, b.start)));
+        self.temperatures
+            .sort_by(|a, b| (&a.home_id, a.date).cmp(&(&b.home_id, b.date)));
         self.tempo_days.sort_by(|a, b| {
             (a.date, &a.meter_id, a.source as u8).cmp(&(b.date, &b.meter_id, b.source as u8))
         });
@@ -298,11 +306,18 @@ impl std::fmt::Display for SyncError {
                 write!(f, "the site rejected the credentials: {detail}")
             }
             SyncError::RateLimited(r) => match r.retry_after_seconds {
-                Some(s) => write!(f, "rate-limited by the site (retry after {s} s): {}", r.detail),
+                Some(s) => write!(
+                    f,
+                    "rate-limited by the site (retry after {s} s): {}",
+                    r.detail
+                ),
                 None => write!(f, "rate-limited by the site: {}", r.detail),
             },
             SyncError::SessionLost { detail } => {
-                write!(f, "the session expired and could not be re-established: {detail}")
+                write!(
+                    f,
+                    "the session expired and could not be re-established: {detail}"
+                )
             }
             SyncError::SiteUnavailable(u) => match u.status {
                 Some(s) => write!(f, "the site is unavailable (HTTP {s}): {}", u.detail),

@@ -54,9 +54,12 @@ mod component {
             "http" => Scheme::Http,
             other => Scheme::Other(other.to_string()),
         };
-        req.set_scheme(Some(&scheme)).map_err(|_| "scheme refused")?;
-        req.set_authority(Some(authority)).map_err(|_| "authority refused")?;
-        req.set_path_with_query(Some(path)).map_err(|_| "path refused")?;
+        req.set_scheme(Some(&scheme))
+            .map_err(|_| "scheme refused")?;
+        req.set_authority(Some(authority))
+            .map_err(|_| "authority refused")?;
+        req.set_path_with_query(Some(path))
+            .map_err(|_| "path refused")?;
         let future = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
         future.subscribe().block();
         match future.get() {
@@ -83,7 +86,9 @@ mod component {
                 "loop" => {
                     let mut x: u64 = 1;
                     loop {
-                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                        x = std::hint::black_box(
+                            x.wrapping_mul(6364136223846793005).wrapping_add(1),
+                        );
                     }
                 }
                 "memory" => {
@@ -104,7 +109,9 @@ mod component {
                         match get(&format!("{}/api/homes", request.base_url)) {
                             Ok(_) => ok += 1,
                             Err(e) => {
-                                return Err(SyncError::Transport(format!("refused after {ok}: {e}")));
+                                return Err(SyncError::Transport(format!(
+                                    "refused after {ok}: {e}"
+                                )));
                             }
                         }
                     }
@@ -112,7 +119,11 @@ mod component {
                 "bad-date" => Ok(Snapshot {
                     temperatures: vec![Temperature {
                         home_id: "1".into(),
-                        date: Date { year: 2026, month: 2, day: 30 },
+                        date: Date {
+                            year: 2026,
+                            month: 2,
+                            day: 30,
+                        },
                         celsius: 1.0,
                     }],
                     ..empty()
