@@ -12,7 +12,7 @@
 //! is given.
 
 use crate::errors::{self, site_changed};
-use crate::logging::Log;
+use crate::logging::{Level, Log};
 use crate::parse::{self, Page};
 use crate::session::Session;
 use crate::transport::{BaseUrl, Response, Transport};
@@ -279,14 +279,30 @@ fn window(subject: &str, kind: DataKind, start: Date, end: Date, status: WindowS
     }
 }
 
+/// Reports values set aside. Days outside the window are expected from the
+/// yearly temperature endpoint (it always answers a year), so they are
+/// noted at debug level there and warned about elsewhere.
 fn warn_set_aside<T>(log: &mut dyn Log, page: &Page<T>, kind: &str, subject: &str) {
-    let days = |d: &[Date]| d.iter().map(Date::to_string).collect::<Vec<_>>().join(", ");
+    // A range, not a list: a year of dropped days must stay one short line.
+    let days = |d: &[Date]| match (d.iter().min(), d.iter().max()) {
+        (Some(a), Some(b)) if a == b => a.to_string(),
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        _ => String::new(),
+    };
     if !page.outside.is_empty() {
-        log.warn(&format!(
-            "{kind} {subject}: dropped {} value(s) outside the asked window ({})",
-            page.outside.len(),
-            days(&page.outside)
-        ));
+        let level = if kind == "temperature" {
+            Level::Debug
+        } else {
+            Level::Warn
+        };
+        log.log(
+            level,
+            &format!(
+                "{kind} {subject}: dropped {} value(s) outside the asked window ({})",
+                page.outside.len(),
+                days(&page.outside)
+            ),
+        );
     }
     if !page.duplicates.is_empty() {
         log.warn(&format!(

@@ -88,8 +88,30 @@ fn opt_f64(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<f64>>
             .as_f64()
             .map(Some)
             .ok_or_else(|| expected(&join(path, key), "a number", &Value::Number(n.clone()))),
+        // Django REST Framework writes decimals as strings by default: a
+        // site that switches its fields to DecimalField must not break us.
+        Some(Value::String(t)) if is_decimal(t) => match t.parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(expected(
+                &join(path, key),
+                "a number or null",
+                &Value::String(t.clone()),
+            )),
+        },
         Some(other) => Err(expected(&join(path, key), "a number or null", other)),
     }
+}
+
+/// `-12.5`, `3`, `0.125`: what DRF's DecimalField writes; nothing else
+/// (no exponent, no `NaN`, no spaces).
+fn is_decimal(t: &str) -> bool {
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    let mut parts = digits.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An optional string; numbers are accepted and written out.
@@ -588,6 +610,31 @@ mod tests {
     }
 
     #[test]
+    fn decimals_written_as_strings_are_numbers() {
+        let v = json!({
+            "values": [{
+                "datetime": "2026-01-05T00:00:00+01:00",
+                "kwhDetailed": {"HP": "10.500", "HC": "-0.25"},
+                "eurosDetailed": {"HP": "2", "subscription": "0.4500"}
+            }],
+            "isFetchOngoing": false
+        });
+        let page = daily(&v, "01234567890123", d("2026-01-01"), d("2026-01-31")).unwrap();
+        let r = &page.records[0];
+        assert_eq!(r.kwh, Some(10.25));
+        assert_eq!(r.eur, Some(2.0));
+        assert_eq!(r.subscription_eur, Some(0.45));
+        for bad in ["1e3", "NaN", " 1", "1.", ".5", "inf", ""] {
+            let v = json!({"values": [{"datetime": "2026-01-05T00:00:00+01:00",
+                                        "kwhDetailed": {"HP": bad}}]});
+            assert!(
+                daily(&v, "m", d("2026-01-01"), d("2026-01-31")).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn daily_sums_every_key_and_keeps_the_subscription_apart() {
         let v = json!({
             "values": [{
@@ -688,8 +735,8 @@ mod tests {
         );
         assert_eq!(
             e(json!({"values": [{"datetime": "2026-01-05T00:00:00+01:00",
-                                   "kwhDetailed": {"HP": "1.5"}}]})),
-            "values[0].kwhDetailed.HP: expected a number or null, found the string \"1.5\""
+                                   "kwhDetailed": {"HP": "1,5"}}]})),
+            "values[0].kwhDetailed.HP: expected a number or null, found the string \"1,5\""
         );
         assert_eq!(
             e(json!({"values": [{"kwhDetailed": {}}]})),

@@ -116,6 +116,7 @@ pub fn report(guest: &Guest, results: &[ScenarioResult]) -> String {
         "guest {} {} (contract {}, sha256 {})",
         guest.info.name, guest.info.version, guest.info.contract, guest.sha256
     );
+    let _ = writeln!(out, "imports: {}", guest.imports.join(", "));
     for r in results {
         if r.passed() {
             let _ = writeln!(out, "  ok    {}", r.name);

@@ -105,7 +105,9 @@ enum GuestCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    // The demo's output is its summary; its steps show with -v.
+    let quiet = matches!(cli.command, Command::Demo { .. });
+    init_tracing(cli.verbose, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -125,8 +127,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, quiet: bool) {
     let default = match verbose {
+        0 if quiet => "warn",
         0 => "hellowatt=info,warn",
         1 => "hellowatt=debug,info",
         _ => "trace",

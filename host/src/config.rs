@@ -52,11 +52,12 @@ struct FileConfig {
     memory_mib: Option<u64>,
     cpu_seconds: Option<u64>,
     call_timeout_seconds: Option<u64>,
+    run_timeout_seconds: Option<u64>,
 }
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 15] = [
+const KEYS: [(&str, ValueKind); 16] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -72,6 +73,7 @@ const KEYS: [(&str, ValueKind); 15] = [
     ("memory_mib", ValueKind::Integer),
     ("cpu_seconds", ValueKind::Integer),
     ("call_timeout_seconds", ValueKind::Integer),
+    ("run_timeout_seconds", ValueKind::Integer),
 ];
 
 #[derive(Clone, Copy)]
@@ -243,6 +245,11 @@ impl FileConfig {
                 "call_timeout_seconds",
                 self.call_timeout_seconds,
                 limit_defaults.wall_per_call.as_secs(),
+            )?),
+            wall_per_run: Duration::from_secs(positive(
+                "run_timeout_seconds",
+                self.run_timeout_seconds,
+                limit_defaults.wall_per_run.as_secs(),
             )?),
         };
         let account = self.account.unwrap_or_else(|| "default".into());

@@ -50,6 +50,8 @@ pub struct Limits {
     pub cpu_per_call: Duration,
     /// Wall-clock limit of one `sync` call, I/O included.
     pub wall_per_call: Duration,
+    /// Wall-clock limit of a whole run (all its calls).
+    pub wall_per_run: Duration,
 }
 
 impl Default for Limits {
@@ -58,6 +60,7 @@ impl Default for Limits {
             memory_bytes: 64 * 1024 * 1024,
             cpu_per_call: Duration::from_secs(20),
             wall_per_call: Duration::from_secs(600),
+            wall_per_run: Duration::from_secs(3 * 3600),
         }
     }
 }
@@ -71,6 +74,8 @@ pub enum SandboxError {
     Cpu { budget: Duration },
     #[error("the guest did not answer within {:?} and was stopped", .limit)]
     WallClock { limit: Duration },
+    #[error("the run took longer than {:?} in all and was stopped", .limit)]
+    RunTime { limit: Duration },
     #[error("the guest crashed: {0}")]
     Trap(String),
     #[error("the guest returned data the contract cannot hold: {0}")]
@@ -86,6 +91,7 @@ impl SandboxError {
             SandboxError::Memory { .. } => "sandbox-memory",
             SandboxError::Cpu { .. } => "sandbox-cpu",
             SandboxError::WallClock { .. } => "sandbox-timeout",
+            SandboxError::RunTime { .. } => "sandbox-run-timeout",
             SandboxError::Trap(_) => "sandbox-trap",
             SandboxError::Invalid(_) => "sandbox-invalid",
             SandboxError::Poisoned => "sandbox-poisoned",
@@ -172,6 +178,8 @@ pub struct Guest {
     pub info: GuestInfo,
     pub sha256: String,
     pub size: usize,
+    /// What the component imports, e.g. `wasi:http/outgoing-handler@0.2.12`.
+    pub imports: Vec<String>,
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -253,7 +261,7 @@ impl Runtime {
             .context("the compile task failed")?
             .map_err(anyhow::Error::from)
             .context("compiling the guest")?;
-        self.check_imports(&component)?;
+        let imports = self.check_imports(&component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -274,6 +282,7 @@ impl Runtime {
             },
             sha256,
             size,
+            imports,
         };
         // `describe` runs in a sandbox that allows no request at all.
         let hooks = PolicyHooks::new(
@@ -294,8 +303,9 @@ impl Runtime {
         Ok(Guest { info, ..probe })
     }
 
-    fn check_imports(&self, component: &Component) -> Result<()> {
+    fn check_imports(&self, component: &Component) -> Result<Vec<String>> {
         let ty = component.component_type();
+        let mut names = Vec::new();
         for (name, item) in ty.imports(&self.engine) {
             let allowed = ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p));
             if !allowed || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
@@ -305,8 +315,9 @@ impl Runtime {
                      wasi:random, wasi:cli, hellowatt:scraper/log)"
                 );
             }
+            names.push(name.to_string());
         }
-        Ok(())
+        Ok(names)
     }
 
     /// A new store and instance for one run.
@@ -371,6 +382,7 @@ impl Runtime {
             limits: limits.clone(),
             stderr,
             poisoned: false,
+            deadline: tokio::time::Instant::now() + limits.wall_per_run,
         })
     }
 }
@@ -403,6 +415,8 @@ pub struct GuestRun {
     limits: Limits,
     stderr: MemoryOutputPipe,
     poisoned: bool,
+    /// The end of the run's wall-clock budget.
+    deadline: tokio::time::Instant,
 }
 
 /// One window to fetch.
@@ -485,11 +499,29 @@ impl GuestRun {
         self.store.data_mut().cpu_ticks = 0;
         self.store.data_mut().cpu_exhausted = false;
         self.store.set_epoch_deadline(1);
-        let wall = self.limits.wall_per_call;
+        // The call's own limit, or what is left of the run's, whichever ends first.
+        let run_left = self
+            .deadline
+            .saturating_duration_since(tokio::time::Instant::now());
+        let (wall, timeout_error) = if run_left < self.limits.wall_per_call {
+            (
+                run_left,
+                SandboxError::RunTime {
+                    limit: self.limits.wall_per_run,
+                },
+            )
+        } else {
+            (
+                self.limits.wall_per_call,
+                SandboxError::WallClock {
+                    limit: self.limits.wall_per_call,
+                },
+            )
+        };
         let result = tokio::time::timeout(wall, call(self)).await;
         let error = match result {
             Ok(Ok(v)) => return Ok(v),
-            Err(_) => SandboxError::WallClock { limit: wall },
+            Err(_) => timeout_error,
             Ok(Err(e)) => self.classify(anyhow::Error::from(e)),
         };
         self.poisoned = true;

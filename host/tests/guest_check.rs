@@ -70,3 +70,43 @@ async fn files_that_are_not_components_are_refused() {
         .unwrap();
     assert!(e.to_string().contains("not a wasm component"), "{e:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_guest_imports_only_what_the_contract_allows() {
+    let runtime = Runtime::new().unwrap();
+    let guest = runtime
+        .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
+        .await
+        .unwrap();
+    println!("imports of the bundled guest ({} bytes):", guest.size);
+    for i in &guest.imports {
+        println!("  {i}");
+    }
+    assert!(
+        guest
+            .imports
+            .iter()
+            .any(|i| i == "wasi:http/outgoing-handler@0.2.12")
+    );
+    assert!(
+        guest
+            .imports
+            .iter()
+            .any(|i| i == "hellowatt:scraper/log@1.0.0")
+    );
+    for i in &guest.imports {
+        let ok = [
+            "wasi:http/",
+            "wasi:io/",
+            "wasi:clocks/",
+            "wasi:random/",
+            "wasi:cli/",
+            "hellowatt:scraper/",
+        ]
+        .iter()
+        .any(|p| i.starts_with(p));
+        assert!(ok, "unexpected import {i}");
+        assert!(!i.contains("filesystem") && !i.contains("sockets"), "{i}");
+    }
+    assert!(guest.size < 1_500_000, "the guest is {} bytes", guest.size);
+}

@@ -14,6 +14,7 @@ fn limits() -> Limits {
         memory_bytes: 32 * 1024 * 1024,
         cpu_per_call: Duration::from_millis(500),
         wall_per_call: Duration::from_secs(3),
+        wall_per_run: Duration::from_secs(60),
     }
 }
 
@@ -85,6 +86,18 @@ async fn every_limit_stops_the_guest_and_the_host_carries_on() {
 
     let (r, _) = run_mode(&runtime, &guest, site, "sleep").await;
     assert!(matches!(r, Err(SandboxError::WallClock { .. })), "{r:?}");
+
+    // A run's total budget ends a call before the call's own limit would.
+    let short_run = Limits {
+        wall_per_run: Duration::from_millis(800),
+        ..limits()
+    };
+    let mut run = runtime
+        .start(&guest, hooks(site, 20), &short_run)
+        .await
+        .unwrap();
+    let r = run.sync(&call(site, "sleep")).await;
+    assert!(matches!(r, Err(SandboxError::RunTime { .. })), "{r:?}");
 
     let (r, _) = run_mode(&runtime, &guest, site, "panic").await;
     assert!(matches!(&r, Err(SandboxError::Trap(_))), "{r:?}");
