@@ -163,6 +163,26 @@ impl Date {
     }
 }
 
+impl Date {
+    /// The UTC instant of a Europe/Paris wall-clock time on this day. A time
+    /// that happens twice (02:30 on the last Sunday of October) gives the
+    /// first of the two; a time that does not exist (02:30 on the last
+    /// Sunday of March) is read with the winter offset, landing at 03:30.
+    pub fn paris_time_utc(self, hour: u8, minute: u8) -> i64 {
+        let local = self.days_since_epoch() * SECONDS_PER_DAY
+            + i64::from(hour) * 3600
+            + i64::from(minute) * 60;
+        // Earliest first: in an overlap the first occurrence wins.
+        for offset in [7200, 3600] {
+            let utc = local - offset;
+            if i64::from(paris_offset_at(utc)) == offset {
+                return utc;
+            }
+        }
+        local - 3600
+    }
+}
+
 /// Parses an ISO-8601 timestamp with an offset (`2026-01-05T00:00:00+01:00`,
 /// `...Z`, fractional seconds allowed) into seconds since the epoch.
 pub fn parse_timestamp(s: &str) -> Result<i64, DateError> {
@@ -334,6 +354,40 @@ mod tests {
         assert!(parse_timestamp("2026-07-01").is_err());
         assert!(parse_timestamp("2026-07-01T25:00:00+02:00").is_err());
         assert!(parse_timestamp("2026-07-01T10:00:00.123+0200").is_ok());
+    }
+
+    #[test]
+    fn wall_clock_times_across_dst() {
+        let spring = d("2026-03-29");
+        assert_eq!(
+            paris_iso(spring.paris_time_utc(1, 30)),
+            "2026-03-29T01:30:00+01:00"
+        );
+        assert_eq!(
+            paris_iso(spring.paris_time_utc(15, 0)),
+            "2026-03-29T15:00:00+02:00"
+        );
+        assert_eq!(
+            paris_iso(spring.paris_time_utc(2, 30)),
+            "2026-03-29T03:30:00+02:00"
+        );
+        let autumn = d("2026-10-25");
+        assert_eq!(
+            paris_iso(autumn.paris_time_utc(2, 30)),
+            "2026-10-25T02:30:00+02:00"
+        );
+        assert_eq!(
+            paris_iso(autumn.paris_time_utc(15, 0)),
+            "2026-10-25T15:00:00+01:00"
+        );
+        assert_eq!(
+            paris_iso(d("2026-07-14").paris_time_utc(0, 0)),
+            "2026-07-14T00:00:00+02:00"
+        );
+        assert_eq!(
+            paris_iso(d("2026-01-14").paris_time_utc(23, 59)),
+            "2026-01-14T23:59:00+01:00"
+        );
     }
 
     #[test]
