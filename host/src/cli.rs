@@ -54,6 +54,9 @@ enum Command {
     },
     /// Fetch a date range from the site into the database.
     Sync {
+        /// The account to sync (needed when several are configured).
+        #[arg(long)]
+        account: Option<String>,
         /// First day (YYYY-MM-DD); default: 30 days before --to.
         #[arg(long)]
         from: Option<String>,
@@ -227,9 +230,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             server.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Sync { from, to } => {
+        Command::Sync { account, from, to } => {
             let config = Config::load(cli.config.as_deref())?;
-            config.credentials()?;
+            let account = config.account(account.as_deref())?;
+            account.credentials()?;
             let to = match to {
                 Some(t) => parse_date("to", &t)?,
                 None => today().add_days(-1),
@@ -248,7 +252,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let guest = load_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
-            let s = sync::run(&runtime, &guest, &mut store, &config, from, to).await?;
+            let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
             println!(
                 "run {}: {from} to {to}, {} windows, {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
                 s.run_id,

@@ -53,11 +53,30 @@ struct FileConfig {
     cpu_seconds: Option<u64>,
     call_timeout_seconds: Option<u64>,
     run_timeout_seconds: Option<u64>,
+    daily_at: Option<String>,
+    retry_every_hours: Option<u64>,
+    backfill_months: Option<u32>,
+    refresh_days: Option<u32>,
+    manual_min_interval_minutes: Option<u64>,
+    /// Several accounts (file only); the top-level account keys then stay unset.
+    #[serde(default)]
+    accounts: Vec<FileAccount>,
+}
+
+/// One `[[accounts]]` section.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAccount {
+    name: String,
+    email: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    kinds: Option<Vec<String>>,
 }
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 16] = [
+const KEYS: [(&str, ValueKind); 21] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -74,6 +93,11 @@ const KEYS: [(&str, ValueKind); 16] = [
     ("cpu_seconds", ValueKind::Integer),
     ("call_timeout_seconds", ValueKind::Integer),
     ("run_timeout_seconds", ValueKind::Integer),
+    ("daily_at", ValueKind::Text),
+    ("retry_every_hours", ValueKind::Integer),
+    ("backfill_months", ValueKind::Integer),
+    ("refresh_days", ValueKind::Integer),
+    ("manual_min_interval_minutes", ValueKind::Integer),
 ];
 
 #[derive(Clone, Copy)]
@@ -92,19 +116,106 @@ pub const DEFAULT_KINDS: [DataKind; 5] = [
     DataKind::Temperature,
 ];
 
+/// One helloWatt account.
 #[derive(Debug, Clone)]
-pub struct Config {
-    /// The local name of the account (rows in the store are filed under it).
-    pub account: String,
+pub struct Account {
+    /// The local name (rows in the store are filed under it).
+    pub name: String,
     pub email: Option<String>,
     pub password: Option<Secret>,
+    pub kinds: Vec<DataKind>,
+}
+
+impl Account {
+    /// The credentials, or what to do to give them.
+    pub fn credentials(&self) -> Result<(&str, &Secret)> {
+        match (&self.email, &self.password) {
+            (Some(e), Some(p)) if !e.is_empty() && !p.expose().is_empty() => Ok((e, p)),
+            _ => bail!(
+                "no helloWatt credentials for account {:?}: set HELLOWATT_EMAIL and \
+                 HELLOWATT_PASSWORD (or `email` and `password`/`password_file` in the \
+                 configuration file)",
+                self.name
+            ),
+        }
+    }
+
+    /// Identifies the credentials without revealing them: a changed
+    /// password gives another fingerprint (the scheduler's breaker uses it).
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(self.email.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        h.update(self.password.as_ref().map_or("", |p| p.expose()).as_bytes());
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+/// How `hellowatt run` schedules and backfills.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Paris wall-clock time of the first daily attempt.
+    pub daily_at: (u8, u8),
+    pub retry_every: Duration,
+    /// History fetched at first start, in months.
+    pub backfill_months: u32,
+    /// Days re-read on every daily run, to catch late data and corrections.
+    pub refresh_days: u32,
+    pub manual_min_interval: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            daily_at: (15, 0),
+            retry_every: Duration::from_secs(2 * 3600),
+            backfill_months: 24,
+            refresh_days: 30,
+            manual_min_interval: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub accounts: Vec<Account>,
     pub db: PathBuf,
     pub site: Origin,
     /// A guest file to use instead of the bundled one.
     pub guest: Option<PathBuf>,
-    pub kinds: Vec<DataKind>,
     pub http: HttpLimits,
     pub limits: Limits,
+    pub service: ServiceConfig,
+}
+
+impl Config {
+    /// The named account, or the only one.
+    pub fn account(&self, name: Option<&str>) -> Result<&Account> {
+        let names = || {
+            self.accounts
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match name {
+            Some(n) => self.accounts.iter().find(|a| a.name == n).ok_or_else(|| {
+                anyhow!(
+                    "no account {n:?} in the configuration (accounts: {})",
+                    names()
+                )
+            }),
+            None => match self.accounts.as_slice() {
+                [one] => Ok(one),
+                [] => bail!("no account configured: set HELLOWATT_EMAIL and HELLOWATT_PASSWORD"),
+                _ => bail!(
+                    "several accounts are configured ({}): name one with --account",
+                    names()
+                ),
+            },
+        }
+    }
 }
 
 impl Config {
@@ -123,7 +234,12 @@ impl Config {
                     anyhow!("{}: {}", path.display(), e.message())
                         .context("the configuration file is not valid TOML")
                 })?;
-                if table.contains_key("password") {
+                let has_password = table.contains_key("password")
+                    || table
+                        .get("accounts")
+                        .and_then(|a| a.as_array())
+                        .is_some_and(|list| list.iter().any(|a| a.get("password").is_some()));
+                if has_password {
                     check_private(path)?;
                 }
                 table
@@ -167,45 +283,108 @@ impl Config {
     }
 }
 
+fn password(key: &str, password: Option<String>, file: Option<PathBuf>) -> Result<Option<Secret>> {
+    match (password, file) {
+        (Some(_), Some(_)) => bail!("{key}: set `password` or `password_file`, not both"),
+        (Some(p), None) => Ok(Some(Secret::new(p))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("{key}: reading password_file {}", path.display()))?;
+            Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn kinds(key: &str, list: Option<Vec<String>>) -> Result<Vec<DataKind>> {
+    let Some(list) = list else {
+        return Ok(DEFAULT_KINDS.to_vec());
+    };
+    list.iter()
+        .map(|k| {
+            DataKind::parse(k).ok_or_else(|| {
+                anyhow!(
+                    "{key}: unknown data kind {k:?} (known: {})",
+                    DataKind::ALL
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+fn positive(key: &str, v: Option<u64>, default: u64) -> Result<u64> {
+    match v {
+        Some(0) => bail!("{key} must be greater than 0"),
+        Some(v) => Ok(v),
+        None => Ok(default),
+    }
+}
+
+/// `15:00` → (15, 0).
+fn time_of_day(key: &str, s: &str) -> Result<(u8, u8)> {
+    let parsed = s.split_once(':').and_then(|(h, m)| {
+        let (h, m) = (h.trim().parse::<u8>().ok()?, m.trim().parse::<u8>().ok()?);
+        (h < 24 && m < 60 && s.len() <= 5).then_some((h, m))
+    });
+    parsed
+        .ok_or_else(|| anyhow!("{key}: {s:?} is not a time of day: write it HH:MM, e.g. \"15:00\""))
+}
+
 impl FileConfig {
     fn resolve(self) -> Result<Config> {
-        let password = match (self.password, self.password_file) {
-            (Some(_), Some(_)) => bail!("set `password` or `password_file`, not both"),
-            (Some(p), None) => Some(Secret::new(p)),
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(&path)
-                    .with_context(|| format!("reading password_file {}", path.display()))?;
-                Some(Secret::new(text.trim_end_matches(['\r', '\n'])))
+        let top_level_account = self.account.is_some()
+            || self.email.is_some()
+            || self.password.is_some()
+            || self.password_file.is_some()
+            || self.kinds.is_some();
+        let accounts = if self.accounts.is_empty() {
+            let name = self.account.unwrap_or_else(|| "default".into());
+            vec![Account {
+                name,
+                email: self.email,
+                password: password("password", self.password, self.password_file)?,
+                kinds: kinds("kinds", self.kinds)?,
+            }]
+        } else {
+            if top_level_account {
+                bail!(
+                    "the configuration has [[accounts]] sections and also top-level account keys \
+                     (account, email, password, password_file, kinds, or their HELLOWATT_ \
+                     variables): move them into the [[accounts]] sections"
+                );
             }
-            (None, None) => None,
+            let mut out: Vec<Account> = Vec::new();
+            for (i, a) in self.accounts.into_iter().enumerate() {
+                let key = format!("accounts[{i}]");
+                if out.iter().any(|o| o.name == a.name) {
+                    bail!("{key}: the name {:?} is used twice", a.name);
+                }
+                out.push(Account {
+                    email: a.email,
+                    password: password(&format!("{key}.password"), a.password, a.password_file)?,
+                    kinds: kinds(&format!("{key}.kinds"), a.kinds)?,
+                    name: a.name,
+                });
+            }
+            out
         };
+        for a in &accounts {
+            if a.name.trim().is_empty()
+                || a.name.len() > 64
+                || a.name.chars().any(|c| c.is_control())
+            {
+                bail!(
+                    "account name {:?}: use 1 to 64 printable characters",
+                    a.name
+                );
+            }
+        }
         let site = Origin::parse(self.site_url.as_deref().unwrap_or(DEFAULT_SITE))
             .map_err(|e| anyhow!("site_url: {e}"))?;
-        let kinds = match self.kinds {
-            None => DEFAULT_KINDS.to_vec(),
-            Some(list) => list
-                .iter()
-                .map(|k| {
-                    DataKind::parse(k).ok_or_else(|| {
-                        anyhow!(
-                            "kinds: unknown data kind {k:?} (known: {})",
-                            DataKind::ALL
-                                .iter()
-                                .map(|k| k.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?,
-        };
-        let positive = |key: &str, v: Option<u64>, default: u64| -> Result<u64> {
-            match v {
-                Some(0) => bail!("{key} must be greater than 0"),
-                Some(v) => Ok(v),
-                None => Ok(default),
-            }
-        };
         let defaults = HttpLimits::default();
         let http = HttpLimits {
             pacing: self
@@ -252,34 +431,43 @@ impl FileConfig {
                 limit_defaults.wall_per_run.as_secs(),
             )?),
         };
-        let account = self.account.unwrap_or_else(|| "default".into());
-        if account.trim().is_empty() {
-            bail!("account must not be empty");
-        }
+        let sd = ServiceConfig::default();
+        let service = ServiceConfig {
+            daily_at: match &self.daily_at {
+                Some(t) => time_of_day("daily_at", t)?,
+                None => sd.daily_at,
+            },
+            retry_every: Duration::from_secs(
+                positive(
+                    "retry_every_hours",
+                    self.retry_every_hours,
+                    sd.retry_every.as_secs() / 3600,
+                )? * 3600,
+            ),
+            backfill_months: match self.backfill_months {
+                Some(m) if m > 240 => bail!("backfill_months: {m} is more than 20 years"),
+                Some(m) => m,
+                None => sd.backfill_months,
+            },
+            refresh_days: match self.refresh_days {
+                Some(d) if d > 366 => bail!("refresh_days: {d} is more than a year"),
+                Some(d) => d,
+                None => sd.refresh_days,
+            },
+            manual_min_interval: self
+                .manual_min_interval_minutes
+                .map(|m| Duration::from_secs(m * 60))
+                .unwrap_or(sd.manual_min_interval),
+        };
         Ok(Config {
-            account,
-            email: self.email,
-            password,
+            accounts,
             db: self.db.unwrap_or_else(|| PathBuf::from("hellowatt.db")),
             site,
             guest: self.guest,
-            kinds,
             http,
             limits,
+            service,
         })
-    }
-}
-
-impl Config {
-    /// The credentials, or what to do to give them.
-    pub fn credentials(&self) -> Result<(&str, &Secret)> {
-        match (&self.email, &self.password) {
-            (Some(e), Some(p)) if !e.is_empty() && !p.expose().is_empty() => Ok((e, p)),
-            _ => bail!(
-                "no helloWatt credentials: set HELLOWATT_EMAIL and HELLOWATT_PASSWORD (or \
-                 `email` and `password`/`password_file` in the configuration file)"
-            ),
-        }
     }
 }
 
@@ -335,10 +523,17 @@ mod tests {
             ]),
         )
         .unwrap();
-        assert_eq!(c.credentials().unwrap().1.expose(), "Pass-word-2026!");
+        assert_eq!(
+            c.account(None).unwrap().credentials().unwrap().1.expose(),
+            "Pass-word-2026!"
+        );
         assert_eq!(c.site.url(), "http://127.0.0.1:8080");
         assert_eq!(c.http.pacing, Duration::ZERO);
-        assert_eq!(c.kinds, vec![DataKind::Homes, DataKind::GasDaily]);
+        assert_eq!(
+            c.accounts[0].kinds,
+            vec![DataKind::Homes, DataKind::GasDaily]
+        );
+        assert_eq!(c.accounts[0].name, "default");
         assert!(!format!("{c:?}").contains("Pass-word"));
     }
 
@@ -354,8 +549,7 @@ mod tests {
         let e = Config::load_from(None, env(&[("HELLOWATT_SITE_URL", "ftp://x")])).unwrap_err();
         assert!(e.to_string().contains("site_url"), "{e}");
         assert!(
-            Config::load_from(None, env(&[]))
-                .unwrap()
+            Config::load_from(None, env(&[])).unwrap().accounts[0]
                 .credentials()
                 .is_err()
         );
@@ -385,9 +579,57 @@ mod tests {
         let c =
             Config::load_from(Some(&path), env(&[("HELLOWATT_EMAIL", "b@example.org")])).unwrap();
         assert_eq!(
-            c.email.as_deref(),
+            c.accounts[0].email.as_deref(),
             Some("b@example.org"),
             "the environment wins"
         );
+    }
+
+    #[test]
+    fn several_accounts_and_the_service_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let pass = dir.path().join("flat.pass");
+        std::fs::write(&pass, "Flat-pass-2026!\n").unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "daily_at = \"16:30\"\nbackfill_months = 6\n\
+                 [[accounts]]\nname = \"house\"\nemail = \"a@example.org\"\n\
+                 password_file = \"{}\"\n\
+                 [[accounts]]\nname = \"flat\"\nemail = \"b@example.org\"\n\
+                 password_file = \"{}\"\nkinds = [\"homes\"]\n",
+                pass.display(),
+                pass.display()
+            ),
+        )
+        .unwrap();
+        let c = Config::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.service.daily_at, (16, 30));
+        assert_eq!(c.service.backfill_months, 6);
+        assert_eq!(c.accounts.len(), 2);
+        let flat = c.account(Some("flat")).unwrap();
+        assert_eq!(flat.credentials().unwrap().1.expose(), "Flat-pass-2026!");
+        assert_eq!(flat.kinds, vec![DataKind::Homes]);
+        assert!(
+            c.account(None)
+                .unwrap_err()
+                .to_string()
+                .contains("--account")
+        );
+        assert!(
+            c.account(Some("nope"))
+                .unwrap_err()
+                .to_string()
+                .contains("house, flat")
+        );
+        assert_ne!(c.accounts[0].fingerprint(), c.accounts[1].fingerprint());
+        assert!(!c.accounts[0].fingerprint().contains("Flat"));
+
+        let e = Config::load_from(Some(&path), env(&[("HELLOWATT_EMAIL", "x@example.org")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("[[accounts]]"), "{e}");
+        let e = Config::load_from(None, env(&[("HELLOWATT_DAILY_AT", "3pm")])).unwrap_err();
+        assert!(e.to_string().contains("daily_at"), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 //! It owns the demo's choices (range, temporary database) and the summary's
 //! layout; it must never reach the real site.
 
-use crate::config::{Config, DEFAULT_KINDS, Secret};
+use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
 use crate::policy::HttpLimits;
 use crate::runtime::{Guest, Limits, Runtime};
 use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
@@ -48,23 +48,27 @@ pub async fn run(
     let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
         .await
         .context("starting the simulated site")?;
-    let config = Config {
-        account: "demo".into(),
+    let account = Account {
+        name: "demo".into(),
         email: Some(DEMO_LOGIN.into()),
         password: Some(Secret::new(DEMO_PASSWORD)),
+        kinds: DEFAULT_KINDS.to_vec(),
+    };
+    let config = Config {
+        accounts: vec![account.clone()],
         db: db.clone(),
         site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
         guest: None,
-        kinds: DEFAULT_KINDS.to_vec(),
         http: HttpLimits {
             pacing: Duration::ZERO,
             ..HttpLimits::default()
         },
         limits: Limits::default(),
+        service: ServiceConfig::default(),
     };
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
-    let summary = sync::run(runtime, guest, &mut store, &config, from, to).await?;
+    let summary = sync::run(runtime, guest, &mut store, &config, &account, from, to).await?;
     let elapsed = started.elapsed();
     server.shutdown().await;
 

@@ -7,7 +7,7 @@
 //! the policy do): a guest's records are checked by `validate` before the
 //! store sees them.
 
-use crate::config::Config;
+use crate::config::{Account, Config};
 use crate::policy::{Backend, PolicyHooks, Traffic};
 use crate::redact::Redactor;
 use crate::runtime::{Guest, Runtime, SandboxError, SyncCall};
@@ -83,10 +83,19 @@ pub async fn run(
     guest: &Guest,
     store: &mut Store,
     config: &Config,
+    account: &Account,
     from: Date,
     to: Date,
 ) -> Result<RunSummary> {
-    run_windows(runtime, guest, store, config, &month_windows(from, to)).await
+    run_windows(
+        runtime,
+        guest,
+        store,
+        config,
+        account,
+        &month_windows(from, to),
+    )
+    .await
 }
 
 /// Runs one sync over the given windows, in order, on one guest instance.
@@ -95,9 +104,10 @@ pub async fn run_windows(
     guest: &Guest,
     store: &mut Store,
     config: &Config,
+    account: &Account,
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
-    let (login, password) = config.credentials()?;
+    let (login, password) = account.credentials()?;
     let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
         anyhow::bail!("nothing to sync: the date range is empty");
     };
@@ -110,7 +120,7 @@ pub async fn run_windows(
     );
     let run_id = store
         .begin_run(
-            &config.account,
+            &account.name,
             &guest_identity(guest),
             first.0,
             last.1,
@@ -126,6 +136,7 @@ pub async fn run_windows(
     };
     let session = Session {
         config,
+        account,
         login,
         password: password.expose(),
         run_id,
@@ -158,7 +169,7 @@ pub async fn run_windows(
         )
         .context("recording the end of the sync run")?;
     if let Err(f) = &outcome {
-        tracing::warn!(account = %config.account, kind = f.kind(), "sync failed: {f}");
+        tracing::warn!(account = %account.name, kind = f.kind(), "sync failed: {f}");
     }
     summary.failure = outcome.err();
     Ok(summary)
@@ -167,6 +178,7 @@ pub async fn run_windows(
 /// What every window of a run shares.
 struct Session<'a> {
     config: &'a Config,
+    account: &'a Account,
     login: &'a str,
     password: &'a str,
     run_id: crate::store::RunId,
@@ -181,7 +193,7 @@ async fn fetch_and_store(
     windows: &[(Date, Date)],
     summary: &mut RunSummary,
 ) -> Result<(), RunFailure> {
-    let config = session.config;
+    let (config, account) = (session.config, session.account);
     let mut run = runtime
         .start(guest, hooks, &config.limits)
         .await
@@ -189,7 +201,7 @@ async fn fetch_and_store(
     for (i, &(start, end)) in windows.iter().enumerate() {
         // Contracts once per run, not once per window (homes come with
         // every snapshot anyway).
-        let kinds: Vec<DataKind> = config
+        let kinds: Vec<DataKind> = account
             .kinds
             .iter()
             .copied()
@@ -203,7 +215,7 @@ async fn fetch_and_store(
             end,
             kinds,
         };
-        tracing::info!(account = %config.account, %start, %end, "fetching");
+        tracing::info!(account = %account.name, %start, %end, "fetching");
         let snapshot = match run.sync(&call).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(RunFailure::Guest(e)),
@@ -211,7 +223,7 @@ async fn fetch_and_store(
         };
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
         let stats = store
-            .ingest(session.run_id, &config.account, &snapshot, now_utc())
+            .ingest(session.run_id, &account.name, &snapshot, now_utc())
             .map_err(|e| RunFailure::Invalid(format!("the store refused the records: {e:#}")))?;
         summary.windows += 1;
         summary.stats.add(&stats);

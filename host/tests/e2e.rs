@@ -4,7 +4,7 @@
 //! stored rows are checked against the golden outcome, and a second sync of
 //! the same range leaves the database content unchanged.
 
-use hellowatt::config::{Config, Secret};
+use hellowatt::config::{Account, Config, Secret, ServiceConfig};
 use hellowatt::policy::{HttpLimits, Origin};
 use hellowatt::runtime::{Guest, Limits, Runtime};
 use hellowatt::sim::{self, SimMode};
@@ -39,18 +39,21 @@ fn config(
     db: &std::path::Path,
 ) -> Config {
     Config {
-        account: "test".into(),
-        email: Some(login.into()),
-        password: Some(Secret::new(password)),
+        accounts: vec![Account {
+            name: "test".into(),
+            email: Some(login.into()),
+            password: Some(Secret::new(password)),
+            kinds,
+        }],
         db: db.to_path_buf(),
         site: Origin::parse(url).unwrap(),
         guest: None,
-        kinds,
         http: HttpLimits {
             pacing: Duration::ZERO,
             ..HttpLimits::default()
         },
         limits: Limits::default(),
+        service: ServiceConfig::default(),
     }
 }
 
@@ -72,6 +75,7 @@ async fn sync_scenario(s: &Scenario, store: &mut Store, db: &std::path::Path) ->
         guest,
         store,
         &cfg,
+        &cfg.accounts[0],
         &[(s.request.start, s.request.end)],
     )
     .await
@@ -324,7 +328,7 @@ async fn demo_account_month_by_month() {
         Date::parse("2026-09-15").unwrap(),
         Date::parse("2026-11-27").unwrap(),
     );
-    let first = sync::run(runtime, guest, &mut store, &cfg, from, to)
+    let first = sync::run(runtime, guest, &mut store, &cfg, &cfg.accounts[0], from, to)
         .await
         .unwrap();
     assert!(first.failure.is_none(), "{:?}", first.failure);
@@ -373,7 +377,7 @@ async fn demo_account_month_by_month() {
     assert!(!store.contracts(None).unwrap().is_empty());
 
     let digest = store.content_digest().unwrap();
-    let second = sync::run(runtime, guest, &mut store, &cfg, from, to)
+    let second = sync::run(runtime, guest, &mut store, &cfg, &cfg.accounts[0], from, to)
         .await
         .unwrap();
     assert!(second.failure.is_none(), "{:?}", second.failure);
@@ -413,7 +417,7 @@ async fn wrong_password_on_the_demo_site() {
         &db,
     );
     let day = Date::parse("2026-11-01").unwrap();
-    let s = sync::run(runtime, guest, &mut store, &cfg, day, day)
+    let s = sync::run(runtime, guest, &mut store, &cfg, &cfg.accounts[0], day, day)
         .await
         .unwrap();
     match &s.failure {

@@ -16,7 +16,10 @@ use anyhow::{Context, Result, bail};
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Every migration, in order: `(version it brings the schema to, SQL)`.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("migrations/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("migrations/0001_initial.sql")),
+    (2, include_str!("migrations/0002_scheduler_state.sql")),
+];
 
 /// The schema version this code writes and reads.
 pub const LATEST: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;

@@ -44,6 +44,7 @@ mod digest;
 mod ingest;
 pub mod migrations;
 mod query;
+mod state;
 
 #[cfg(test)]
 mod test_support;
