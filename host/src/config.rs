@@ -632,4 +632,13 @@ mod tests {
         let e = Config::load_from(None, env(&[("HELLOWATT_DAILY_AT", "3pm")])).unwrap_err();
         assert!(e.to_string().contains("daily_at"), "{e}");
     }
+
+    #[test]
+    fn the_example_configuration_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/config.example.toml");
+        let c = Config::load_from(Some(&path), env(&[])).unwrap();
+        assert_eq!(c.accounts.len(), 1);
+        assert_eq!(c.service.daily_at, (15, 0));
+        assert_eq!(c.site.url(), DEFAULT_SITE);
+    }
 }

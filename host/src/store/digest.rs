@@ -68,7 +68,7 @@ fn data_tables(store: &Store) -> Result<Vec<String>> {
         .prepare(
             "SELECT name FROM sqlite_schema WHERE type = 'table' \
              AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' \
-             AND name NOT IN ('sync_runs', 'scheduler_state') ORDER BY name",
+             AND name NOT IN ('sync_runs', 'scheduler_state', 'service_requests') ORDER BY name",
         )
         .context("preparing the table list")?;
     let names = stmt

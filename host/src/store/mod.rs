@@ -53,6 +53,7 @@ pub use query::{
     CurveRevisionRecord, DailyRow, Granularity, MeterRecord, RevisionRecord, RunRecord, TotalRow,
     WindowRecord,
 };
+pub use state::Request;
 
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{Contract, Date, Energy, TempoColour, TempoSource, WindowStatus};

@@ -45,6 +45,81 @@ impl Store {
     }
 }
 
+/// What a person can ask of the running service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// Close the breaker, lift a pause or a cool-down.
+    Reset,
+    /// Run now (the scheduler enforces the minimum interval).
+    Refresh,
+}
+
+impl Request {
+    fn as_str(self) -> &'static str {
+        match self {
+            Request::Reset => "reset",
+            Request::Refresh => "refresh",
+        }
+    }
+}
+
+impl Store {
+    /// Files a request for the service (creating the account's row if needed).
+    pub fn file_request(&mut self, account: &str, request: Request, now_utc: i64) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction()
+            .context("starting to file a request")?;
+        tx.execute(
+            "INSERT INTO accounts (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+            [account],
+        )
+        .with_context(|| format!("recording the account {account:?}"))?;
+        tx.execute(
+            "INSERT INTO service_requests (account_id, kind, requested_at) \
+             SELECT id, ?2, ?3 FROM accounts WHERE name = ?1",
+            rusqlite::params![account, request.as_str(), now_utc],
+        )
+        .context("filing the request")?;
+        tx.commit().context("committing the request")
+    }
+
+    /// Takes the account's pending requests, oldest first, marking them handled.
+    pub fn take_requests(&mut self, account: &str, now_utc: i64) -> Result<Vec<Request>> {
+        let tx = self
+            .conn
+            .transaction()
+            .context("starting to take requests")?;
+        let kinds: Vec<String> = {
+            let mut stmt = tx
+                .prepare(
+                    "SELECT r.kind FROM service_requests r JOIN accounts a ON a.id = r.account_id \
+                     WHERE a.name = ?1 AND r.handled_at IS NULL ORDER BY r.id",
+                )
+                .context("preparing the request query")?;
+            stmt.query_map([account], |r| r.get(0))
+                .context("reading requests")?
+                .collect::<rusqlite::Result<_>>()
+                .context("reading requests")?
+        };
+        tx.execute(
+            "UPDATE service_requests SET handled_at = ?2 WHERE handled_at IS NULL \
+             AND account_id = (SELECT id FROM accounts WHERE name = ?1)",
+            rusqlite::params![account, now_utc],
+        )
+        .context("marking requests handled")?;
+        tx.commit().context("committing handled requests")?;
+        Ok(kinds
+            .iter()
+            .filter_map(|k| match k.as_str() {
+                "reset" => Some(Request::Reset),
+                "refresh" => Some(Request::Refresh),
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,5 +141,23 @@ mod tests {
         );
         assert_eq!(store.content_digest().unwrap(), digest);
         assert!(store.save_scheduler_state("home", "not json", 12).is_err());
+    }
+
+    #[test]
+    fn requests_are_taken_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        assert!(store.take_requests("home", 1).unwrap().is_empty());
+        store.file_request("home", Request::Reset, 2).unwrap();
+        store.file_request("home", Request::Refresh, 3).unwrap();
+        store.file_request("other", Request::Refresh, 3).unwrap();
+        assert_eq!(
+            store.take_requests("home", 4).unwrap(),
+            vec![Request::Reset, Request::Refresh]
+        );
+        assert!(store.take_requests("home", 5).unwrap().is_empty());
+        assert_eq!(
+            store.take_requests("other", 5).unwrap(),
+            vec![Request::Refresh]
+        );
     }
 }

@@ -6,3 +6,13 @@ CREATE TABLE scheduler_state (
     state      TEXT NOT NULL CHECK (json_valid(state)),
     updated_at INTEGER NOT NULL
 ) STRICT;
+
+-- What a person asked of the running service (`hellowatt reset`,
+-- `hellowatt refresh`), picked up by the service within a minute.
+CREATE TABLE service_requests (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    account_id   INTEGER NOT NULL REFERENCES accounts (id),
+    kind         TEXT NOT NULL CHECK (kind IN ('reset', 'refresh')),
+    requested_at INTEGER NOT NULL,
+    handled_at   INTEGER
+) STRICT;
