@@ -64,6 +64,14 @@ enum Command {
         #[arg(long)]
         to: Option<String>,
     },
+    /// The service: keeps every configured account current, on a schedule.
+    Run,
+    /// Close an account's circuit breaker (after fixing its password), lift a
+    /// pause or a cool-down. Picked up by a running service within seconds.
+    Reset { account: String },
+    /// Ask the running service for a sync now (at most every
+    /// manual_min_interval_minutes).
+    Refresh { account: String },
     /// What is in the database and how the last runs went.
     Status {
         /// How many recent runs to show.
@@ -272,6 +280,45 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             }
         }
+        Command::Run => {
+            let config = Config::load(cli.config.as_deref())?;
+            for a in &config.accounts {
+                a.credentials()?;
+            }
+            if config.site.url() != crate::policy::DEFAULT_SITE {
+                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
+            }
+            let runtime = Runtime::new()?;
+            let guest = load_guest(&runtime, &config).await?;
+            let store = Store::open(&config.db)
+                .with_context(|| format!("opening {}", config.db.display()))?;
+            let shared = std::sync::Arc::new(crate::service::Shared {
+                runtime,
+                guest,
+                store: tokio::sync::Mutex::new(store),
+                config,
+            });
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                wait_for_signal().await;
+                tracing::info!(
+                    "stopping: the run in progress (if any) finishes its current month first"
+                );
+                let _ = stop.send(true);
+            });
+            crate::service::run(shared, stopped).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reset { account } => request(
+            cli.config.as_deref(),
+            &account,
+            crate::store::Request::Reset,
+        ),
+        Command::Refresh { account } => request(
+            cli.config.as_deref(),
+            &account,
+            crate::store::Request::Refresh,
+        ),
         Command::Status { runs } => {
             let config = Config::load(cli.config.as_deref())?;
             if !config.db.exists() {
@@ -358,6 +405,64 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// SIGTERM (systemd) or SIGINT (Ctrl-C).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}): Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Files a request for the running service; also applies a reset to the
+/// saved state at once, so that it holds even if no service runs now.
+fn request(
+    config: Option<&std::path::Path>,
+    account: &str,
+    what: crate::store::Request,
+) -> Result<ExitCode> {
+    let config = Config::load(config)?;
+    let account = config.account(Some(account))?;
+    let mut store =
+        Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+    let now = crate::scheduler::TokioClock::system();
+    let now = crate::scheduler::Clock::now_utc(&now);
+    if what == crate::store::Request::Reset {
+        let mut sched = crate::service::load_scheduler(&store, account, &config.service)?;
+        if sched.reset() {
+            let json = serde_json::to_string(sched.state())?;
+            store.save_scheduler_state(&account.name, &json, now)?;
+        }
+    }
+    store.file_request(&account.name, what, now)?;
+    match what {
+        crate::store::Request::Reset => println!(
+            "{}: reset; the service tries again within a minute (if it runs), with the configured credentials",
+            account.name
+        ),
+        crate::store::Request::Refresh => println!(
+            "{}: refresh requested; the running service starts it within seconds (see its log or `hellowatt status`)",
+            account.name
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// What a person should do after a failed run, by kind.
 pub fn advice(kind: &str) -> &'static str {
     match kind {
@@ -425,6 +530,18 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
                 w.window.status
             );
         }
+    }
+    for a in &config.accounts {
+        let guest_sha = store
+            .runs(Some(&a.name), 1)?
+            .first()
+            .map(|r| r.guest.sha256.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}",
+            crate::service::describe_state(store, a, config, &guest_sha)?
+        );
     }
     let _ = writeln!(out, "last runs:");
     for r in store.runs(None, runs)? {

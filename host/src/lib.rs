@@ -15,6 +15,8 @@ pub mod export;
 pub mod policy;
 pub mod redact;
 pub mod runtime;
+pub mod scheduler;
+pub mod service;
 pub mod sim;
 pub mod store;
 pub mod sync;

@@ -1,0 +1,552 @@
+//! `hellowatt run`: the long-running service. One task per account drives
+//! the scheduler; a run is a `sync` over the windows the moment calls for
+//! (the missing history, newest month first, at first start; the sliding
+//! refresh window afterwards), stored window by window.
+//!
+//! It owns the wiring between the scheduler, the store, the runtime and the
+//! person at the terminal: the start-up report, the decisions logged once,
+//! the requests filed by `hellowatt reset` / `refresh`, graceful shutdown.
+//! It must never decide *when* to run (the scheduler does) nor parse the
+//! site (the guest does).
+
+use crate::config::{Account, Config, ServiceConfig};
+use crate::runtime::{Guest, Runtime};
+use crate::scheduler::{
+    self, AccountState, Clock, Command, Facts, Outcome, Runner, Schedule, Scheduler, Why,
+};
+use crate::store::{Request, Store};
+use crate::sync::{self, RunFailure, RunSummary, month_windows};
+use anyhow::{Context, Result};
+use hellowatt_snapshot::{DataKind, Date, Energy, SyncError, WindowStatus};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+
+/// How often the service looks for requests filed by the CLI.
+const REQUEST_POLL: Duration = Duration::from_secs(5);
+
+/// What every account task shares.
+pub struct Shared {
+    pub runtime: Runtime,
+    pub guest: Guest,
+    pub store: Mutex<Store>,
+    pub config: Config,
+}
+
+pub fn schedule_of(s: &ServiceConfig) -> Schedule {
+    Schedule {
+        daily_at: s.daily_at,
+        retry_every: s.retry_every,
+        manual_min_interval: s.manual_min_interval,
+        ..Schedule::default()
+    }
+}
+
+fn now_utc() -> i64 {
+    scheduler::TokioClock::system().now_utc()
+}
+
+/// The kind whose stored windows say how far the history goes.
+fn history_kind(account: &Account) -> Option<DataKind> {
+    [DataKind::ElectricityDaily, DataKind::GasDaily]
+        .into_iter()
+        .find(|k| account.kinds.contains(k))
+}
+
+/// The months of the history still missing, newest first: the calendar
+/// months from `months` ago to yesterday that have no finished window of
+/// the history kind in the store. Recomputed from the store every time, so
+/// a backfill resumes where it stopped after a crash.
+pub fn backfill_windows(
+    store: &Store,
+    account: &Account,
+    today: Date,
+    months: u32,
+) -> Result<Vec<(Date, Date)>> {
+    let Some(kind) = history_kind(account) else {
+        return Ok(Vec::new());
+    };
+    if months == 0 {
+        return Ok(Vec::new());
+    }
+    let yesterday = today.add_days(-1);
+    let mut from = today.first_of_month();
+    for _ in 0..months {
+        from = from.add_days(-1).first_of_month();
+    }
+    let done: Vec<(Date, Date)> = store
+        .windows(Some(&account.name))?
+        .into_iter()
+        .filter(|w| w.window.kind == kind && w.window.status != WindowStatus::FetchOngoing)
+        .map(|w| (w.window.start, w.window.end))
+        .collect();
+    let mut missing: Vec<(Date, Date)> = month_windows(from, yesterday)
+        .into_iter()
+        .filter(|(s, e)| !done.iter().any(|(ds, de)| ds <= s && de >= e))
+        .collect();
+    missing.reverse();
+    Ok(missing)
+}
+
+/// The windows a daily run re-reads: the last `days` days up to yesterday.
+pub fn refresh_windows(today: Date, days: u32) -> Vec<(Date, Date)> {
+    let yesterday = today.add_days(-1);
+    month_windows(yesterday.add_days(-i64::from(days.max(1)) + 1), yesterday)
+}
+
+/// The newest day for which every electricity meter of the account has a
+/// reading (gas when there is no electricity).
+fn newest_day(store: &Store, account: &str) -> Result<Option<Date>> {
+    let meters = store.meters(Some(account))?;
+    let pick = |e: Energy| {
+        meters
+            .iter()
+            .filter(|m| m.energy == e)
+            .map(|m| m.last_day)
+            .collect::<Vec<_>>()
+    };
+    let mut days = pick(Energy::Electricity);
+    if days.is_empty() {
+        days = pick(Energy::Gas);
+    }
+    Ok(days.into_iter().min().flatten())
+}
+
+/// What a run's summary means for the scheduler.
+fn outcome_of(summary: &RunSummary, newest: Option<Date>) -> Outcome {
+    match &summary.failure {
+        None => Outcome::Success { newest_day: newest },
+        Some(RunFailure::Guest(e)) => match e {
+            SyncError::CredentialsRejected { detail } => Outcome::CredentialsRejected {
+                detail: detail.clone(),
+            },
+            SyncError::RateLimited(r) => Outcome::RateLimited {
+                retry_after: r.retry_after_seconds,
+            },
+            SyncError::SiteUnavailable(u) => Outcome::Unavailable {
+                retry_after: u.retry_after_seconds,
+                detail: e.to_string(),
+            },
+            SyncError::SessionLost { .. } | SyncError::Transport { .. } => Outcome::Unavailable {
+                retry_after: None,
+                detail: e.to_string(),
+            },
+            SyncError::SiteChanged(_) => Outcome::SiteChanged {
+                detail: e.to_string(),
+            },
+            SyncError::Other { .. } => Outcome::Failed {
+                kind: e.kind().into(),
+                detail: e.to_string(),
+            },
+        },
+        Some(f) => Outcome::Failed {
+            kind: f.kind().into(),
+            detail: f.to_string(),
+        },
+    }
+}
+
+/// One account's side of the scheduler.
+struct AccountRunner {
+    shared: Arc<Shared>,
+    account: Account,
+    fingerprint: String,
+    /// Whether history is missing, as of the last look at the store (at
+    /// start and after every run: nothing else adds history).
+    backfill_pending: bool,
+}
+
+fn pending(store: &Store, account: &Account, config: &Config) -> bool {
+    match backfill_windows(
+        store,
+        account,
+        crate::cli::today(),
+        config.service.backfill_months,
+    ) {
+        Ok(w) => !w.is_empty(),
+        Err(e) => {
+            tracing::error!(account = %account.name, "reading the history from the store: {e:#}");
+            false
+        }
+    }
+}
+
+impl AccountRunner {
+    async fn run_once(&mut self, why: Why) -> Outcome {
+        let today = crate::cli::today();
+        let shared = Arc::clone(&self.shared);
+        let mut store = shared.store.lock().await;
+        // A retry after a failed backfill goes on with the backfill.
+        let backfill = why == Why::Backfill || (why == Why::Retry && self.backfill_pending);
+        let windows = if backfill {
+            let months = shared.config.service.backfill_months;
+            match backfill_windows(&store, &self.account, today, months) {
+                Ok(w) => w,
+                Err(e) => {
+                    return Outcome::Failed {
+                        kind: "store".into(),
+                        detail: format!("{e:#}"),
+                    };
+                }
+            }
+        } else {
+            refresh_windows(today, shared.config.service.refresh_days)
+        };
+        if windows.is_empty() {
+            return Outcome::Success {
+                newest_day: newest_day(&store, &self.account.name).ok().flatten(),
+            };
+        }
+        tracing::info!(
+            account = %self.account.name,
+            "{why}: {} month window(s), {} to {}",
+            windows.len(),
+            windows.iter().map(|w| w.0).min().map_or(String::new(), |d| d.to_string()),
+            windows.iter().map(|w| w.1).max().map_or(String::new(), |d| d.to_string()),
+        );
+        let result = sync::run_windows(
+            &shared.runtime,
+            &shared.guest,
+            &mut store,
+            &shared.config,
+            &self.account,
+            &windows,
+        )
+        .await;
+        self.backfill_pending = pending(&store, &self.account, &shared.config);
+        match result {
+            Ok(summary) => {
+                let newest = newest_day(&store, &self.account.name).ok().flatten();
+                tracing::info!(
+                    account = %self.account.name,
+                    "run {}: {} window(s), {} request(s), {} inserted, {} updated, {} revision(s)",
+                    summary.run_id,
+                    summary.windows,
+                    summary.traffic.requests,
+                    summary.stats.inserted,
+                    summary.stats.updated,
+                    summary.stats.revisions
+                );
+                outcome_of(&summary, newest)
+            }
+            Err(e) => Outcome::Failed {
+                kind: "host".into(),
+                detail: format!("{e:#}"),
+            },
+        }
+    }
+}
+
+impl Runner for AccountRunner {
+    fn context(&self) -> Facts {
+        Facts {
+            backfill_pending: self.backfill_pending,
+            guest_sha256: self.shared.guest.sha256.clone(),
+            credentials: self.fingerprint.clone(),
+        }
+    }
+
+    fn run(&mut self, why: Why) -> impl std::future::Future<Output = Outcome> + Send {
+        self.run_once(why)
+    }
+}
+
+/// Loads an account's scheduler from the store.
+pub fn load_scheduler(
+    store: &Store,
+    account: &Account,
+    service: &ServiceConfig,
+) -> Result<Scheduler> {
+    let state = match store.scheduler_state(&account.name)? {
+        Some(json) => serde_json::from_str::<AccountState>(&json).unwrap_or_else(|e| {
+            tracing::warn!(account = %account.name, "the saved scheduler state is unreadable ({e}): starting afresh");
+            AccountState::default()
+        }),
+        None => AccountState::default(),
+    };
+    let seed = scheduler::seed_for(account.email.as_deref().unwrap_or(&account.name));
+    Ok(Scheduler::new(
+        &account.name,
+        schedule_of(service),
+        state,
+        seed,
+    ))
+}
+
+/// The start-up report: accounts, guest, next runs.
+pub fn startup_report(shared: &Shared, schedulers: &[(Account, Scheduler, bool)]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let g = &shared.guest;
+    let _ = writeln!(
+        out,
+        "hellowatt {} running: database {}, site {}",
+        env!("CARGO_PKG_VERSION"),
+        shared.config.db.display(),
+        shared.config.site.url()
+    );
+    let _ = writeln!(
+        out,
+        "active guest: {} {} (sha256 {})",
+        g.info.name, g.info.version, g.sha256
+    );
+    for (account, sched, pending) in schedulers {
+        let facts = Facts {
+            backfill_pending: *pending,
+            guest_sha256: g.sha256.clone(),
+            credentials: account.fingerprint(),
+        };
+        let next = sched.next(now_utc(), &facts.context());
+        let _ = writeln!(
+            out,
+            "account {} ({}): kinds {}; next: {next}",
+            account.name,
+            account.email.as_deref().unwrap_or("no e-mail"),
+            account
+                .kinds
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out
+}
+
+/// Runs the service until `shutdown` turns true; a run in progress then
+/// finishes (its windows are each stored whole or not at all).
+pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result<()> {
+    let mut tasks = Vec::new();
+    let mut plans = Vec::new();
+    for account in &shared.config.accounts {
+        account
+            .credentials()
+            .with_context(|| format!("account {}", account.name))?;
+        let store = shared.store.lock().await;
+        let sched = load_scheduler(&store, account, &shared.config.service)?;
+        let pending = !backfill_windows(
+            &store,
+            account,
+            crate::cli::today(),
+            shared.config.service.backfill_months,
+        )?
+        .is_empty();
+        plans.push((account.clone(), sched, pending));
+    }
+    for line in startup_report(&shared, &plans).lines() {
+        tracing::info!("{line}");
+    }
+    // Decisions are saved by one task, so that the scheduler's callback
+    // never waits on the store (another account's run may hold it).
+    let (saves, mut to_save) = mpsc::unbounded_channel::<(String, String)>();
+    let saver = {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            while let Some((name, json)) = to_save.recv().await {
+                if let Err(e) =
+                    shared
+                        .store
+                        .lock()
+                        .await
+                        .save_scheduler_state(&name, &json, now_utc())
+                {
+                    tracing::error!(account = %name, "saving the scheduler state: {e:#}");
+                }
+            }
+        })
+    };
+    for (account, mut sched, backfill_pending) in plans {
+        let shared = Arc::clone(&shared);
+        let shutdown = shutdown.clone();
+        let (tx, rx) = mpsc::channel(4);
+        tasks.push(tokio::spawn(forward_requests(
+            Arc::clone(&shared),
+            account.name.clone(),
+            tx,
+            shutdown.clone(),
+        )));
+        let saves = saves.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = account.name.clone();
+            let mut runner = AccountRunner {
+                fingerprint: account.fingerprint(),
+                shared,
+                account,
+                backfill_pending,
+            };
+            let clock = scheduler::TokioClock::system();
+            scheduler::drive_with_commands(
+                &mut sched,
+                &clock,
+                &mut runner,
+                shutdown,
+                rx,
+                |state, decision| {
+                    tracing::info!(account = %name, "{decision}");
+                    match serde_json::to_string(state) {
+                        Ok(json) => {
+                            let _ = saves.send((name.clone(), json));
+                        }
+                        Err(e) => {
+                            tracing::error!(account = %name, "encoding the scheduler state: {e}")
+                        }
+                    }
+                },
+            )
+            .await;
+        }));
+    }
+    drop(saves);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = saver.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Turns requests filed in the store (by `hellowatt reset` / `refresh`)
+/// into scheduler commands.
+async fn forward_requests(
+    shared: Arc<Shared>,
+    account: String,
+    tx: mpsc::Sender<Command>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(REQUEST_POLL) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let requests = match shared.store.lock().await.take_requests(&account, now_utc()) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(%account, "reading requests: {e:#}");
+                continue;
+            }
+        };
+        for request in requests {
+            match request {
+                Request::Reset => {
+                    let (reply, answer) = oneshot::channel();
+                    if tx.send(Command::Reset { reply }).await.is_err() {
+                        return;
+                    }
+                    if let Ok(changed) = answer.await {
+                        tracing::info!(%account, "reset requested: {}", if changed { "done" } else { "nothing to reset" });
+                    }
+                }
+                Request::Refresh => {
+                    let (reply, answer) = oneshot::channel();
+                    if tx.send(Command::Manual { reply }).await.is_err() {
+                        return;
+                    }
+                    match answer.await {
+                        Ok(Ok(next)) => tracing::info!(%account, "refresh requested: {next}"),
+                        Ok(Err(why)) => tracing::warn!(%account, "refresh refused: {why}"),
+                        Err(_) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// For `hellowatt status`: the saved state and what it means now.
+pub fn describe_state(
+    store: &Store,
+    account: &Account,
+    config: &Config,
+    guest_sha256: &str,
+) -> Result<String> {
+    let sched = load_scheduler(store, account, &config.service)?;
+    let pending = !backfill_windows(
+        store,
+        account,
+        crate::cli::today(),
+        config.service.backfill_months,
+    )?
+    .is_empty();
+    let facts = Facts {
+        backfill_pending: pending,
+        guest_sha256: guest_sha256.to_string(),
+        credentials: account.fingerprint(),
+    };
+    let next = sched.next(now_utc(), &facts.context());
+    let state = sched.state();
+    let mut out = format!("account {}: next {next}", account.name);
+    if let Some(d) = &state.last_decision {
+        out.push_str(&format!("\n  last decision: {d}"));
+    }
+    if let Some(b) = &state.breaker {
+        out.push_str(&format!(
+            "\n  breaker OPEN since {}: {} — fix the password, or `hellowatt reset {}`",
+            hellowatt_snapshot::paris_iso(b.opened_at),
+            b.detail,
+            account.name
+        ));
+    }
+    if let Some(p) = &state.paused {
+        out.push_str(&format!(
+            "\n  paused since {}: {}",
+            hellowatt_snapshot::paris_iso(p.since),
+            p.detail
+        ));
+    }
+    if pending {
+        out.push_str("\n  history: backfill pending");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn refresh_covers_the_last_days_to_yesterday() {
+        assert_eq!(
+            refresh_windows(d("2026-11-05"), 30),
+            vec![
+                (d("2026-10-06"), d("2026-10-31")),
+                (d("2026-11-01"), d("2026-11-04"))
+            ]
+        );
+    }
+
+    #[test]
+    fn backfill_is_newest_first_and_skips_what_is_stored() {
+        let store = Store::open_in_memory().unwrap();
+        let account = Account {
+            name: "a".into(),
+            email: None,
+            password: None,
+            kinds: vec![DataKind::ElectricityDaily],
+        };
+        let w = backfill_windows(&store, &account, d("2026-11-05"), 2).unwrap();
+        assert_eq!(
+            w,
+            vec![
+                (d("2026-11-01"), d("2026-11-04")),
+                (d("2026-10-01"), d("2026-10-31")),
+                (d("2026-09-01"), d("2026-09-30")),
+            ]
+        );
+        let none = Account {
+            kinds: vec![DataKind::Homes],
+            ..account
+        };
+        assert!(
+            backfill_windows(&store, &none, d("2026-11-05"), 2)
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
