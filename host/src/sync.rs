@@ -108,7 +108,11 @@ pub async fn run_windows(
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
     let (login, password) = account.credentials()?;
-    let (Some(first), Some(last)) = (windows.first(), windows.last()) else {
+    // Windows may come newest first (a backfill): the run spans them all.
+    let (Some(first), Some(last)) = (
+        windows.iter().map(|w| w.0).min(),
+        windows.iter().map(|w| w.1).max(),
+    ) else {
         anyhow::bail!("nothing to sync: the date range is empty");
     };
     let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
@@ -122,8 +126,8 @@ pub async fn run_windows(
         .begin_run(
             &account.name,
             &guest_identity(guest),
-            first.0,
-            last.1,
+            first,
+            last,
             now_utc(),
         )
         .context("recording the start of the sync run")?;

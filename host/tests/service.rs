@@ -1,0 +1,265 @@
+//! `hellowatt run` as a person runs it: the real binary against the
+//! simulated site. Killed with SIGKILL in the middle of a backfill and
+//! restarted, it ends with exactly the rows of an uninterrupted sync; after
+//! a rejected password it never tries to log in again, even across a
+//! restart.
+
+use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
+use hellowatt::store::Store;
+use hellowatt_snapshot::Date;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BACKFILL_MONTHS: u32 = 4;
+
+fn today() -> Date {
+    hellowatt::cli::today()
+}
+
+fn write_config(dir: &Path, db: &Path, site: &str, pacing_ms: u64) -> PathBuf {
+    let path = dir.join("hellowatt.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "db = \"{}\"\nsite_url = \"{site}\"\npacing_ms = {pacing_ms}\nbackfill_months = {BACKFILL_MONTHS}\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn hellowatt(config: &Path, password: &str, args: &[&str], log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_hellowatt"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("HELLOWATT_EMAIL", DEMO_LOGIN)
+        .env("HELLOWATT_PASSWORD", password)
+        .env("RUST_LOG", "hellowatt=debug")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Month windows of electricity-daily stored complete so far.
+fn stored_months(db: &Path) -> usize {
+    let Ok(store) = Store::open(db) else { return 0 };
+    store
+        .windows(None)
+        .map(|w| {
+            w.iter()
+                .filter(|w| w.window.kind == hellowatt_snapshot::DataKind::ElectricityDaily)
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every stored value, without the bookkeeping (run ids, times).
+fn content(db: &Path) -> String {
+    let store = Store::open(db).unwrap();
+    let from = Date::parse("2000-01-01").unwrap();
+    let to = today();
+    let mut out = Vec::new();
+    for m in store.meters(None).unwrap() {
+        out.push(serde_json::to_string(&m).unwrap());
+        for r in store.daily(&m.meter_id, from, to).unwrap() {
+            out.push(serde_json::to_string(&r.reading).unwrap());
+        }
+        for p in store.curve(&m.meter_id, from, to).unwrap() {
+            out.push(serde_json::to_string(&p).unwrap());
+        }
+        out.push(format!(
+            "revisions {}",
+            store.revisions(&m.meter_id).unwrap().len()
+        ));
+        out.push(
+            serde_json::to_string(&store.temperatures(&m.home_id, from, to).unwrap()).unwrap(),
+        );
+    }
+    out.push(serde_json::to_string(&store.tempo_days(from, to).unwrap()).unwrap());
+    out.push(serde_json::to_string(&store.contracts(None).unwrap()).unwrap());
+    let mut windows: Vec<String> = store
+        .windows(None)
+        .unwrap()
+        .iter()
+        .map(|w| serde_json::to_string(&w.window).unwrap())
+        .collect();
+    windows.sort();
+    out.extend(windows);
+    out.join("\n")
+}
+
+fn logins(server: &SimServer) -> usize {
+    server
+        .served()
+        .iter()
+        .filter(|l| l.starts_with("POST /accounts/login/"))
+        .count()
+}
+
+#[cfg(unix)]
+fn terminate(child: &Child) {
+    let pid = i32::try_from(child.id()).unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_a_backfill_it_resumes_and_ends_with_the_same_rows() {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today: today() },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let db = dir.path().join("service.db");
+    // Pacing stretches the backfill so that the kill lands in its middle.
+    let config = write_config(dir.path(), &db, &server.url(), 60);
+    let months = BACKFILL_MONTHS as usize + 1;
+
+    let mut first = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+    wait_for("a first month stored", Duration::from_secs(60), || {
+        stored_months(&db) >= 1
+    })
+    .await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let after_kill = stored_months(&db);
+    assert!(
+        after_kill < months,
+        "the kill came too late to test anything ({after_kill} months stored)"
+    );
+    Store::open(&db).unwrap().integrity_check().unwrap();
+
+    let mut second = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+    wait_for("the backfill to finish", Duration::from_secs(120), || {
+        stored_months(&db) >= months
+    })
+    .await;
+    // Let the decision be saved, then stop it as systemd would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    terminate(&second);
+    let status = second.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        status.success(),
+        "the service did not stop cleanly on SIGTERM: {status:?}\n{text}"
+    );
+    assert!(
+        !text.contains(DEMO_PASSWORD),
+        "the password reached the log"
+    );
+    let store = Store::open(&db).unwrap();
+    store.integrity_check().unwrap();
+    let runs = store.runs(None, 10).unwrap();
+    assert!(runs.len() >= 2, "{runs:?}");
+    drop(store);
+
+    // The reference: the same range synced in one go into another file.
+    let reference = dir.path().join("reference.db");
+    let ref_config = write_config(&dir.path().join(".."), &reference, &server.url(), 0);
+    let mut from = today().first_of_month();
+    for _ in 0..BACKFILL_MONTHS {
+        from = from.add_days(-1).first_of_month();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_hellowatt"))
+        .arg("--config")
+        .arg(&ref_config)
+        .args([
+            "sync",
+            "--from",
+            &from.to_string(),
+            "--to",
+            &today().add_days(-1).to_string(),
+        ])
+        .env("HELLOWATT_EMAIL", DEMO_LOGIN)
+        .env("HELLOWATT_PASSWORD", DEMO_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        content(&db),
+        content(&reference),
+        "the interrupted backfill differs from a clean sync"
+    );
+    server.shutdown().await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rejected_password_it_never_tries_again() {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today: today() },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let db = dir.path().join("service.db");
+    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let wrong = "Wrong-password-2026!";
+
+    let mut service = hellowatt(&config, wrong, &["run"], &log);
+    wait_for("the first log-in", Duration::from_secs(60), || {
+        logins(&server) >= 1
+    })
+    .await;
+    wait_for("the decision to be saved", Duration::from_secs(30), || {
+        Store::open(&db)
+            .ok()
+            .and_then(|s| s.scheduler_state("default").ok().flatten())
+            .is_some_and(|s| s.contains("breaker"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    terminate(&service);
+    assert!(service.wait().unwrap().success());
+
+    // A restart with the same password: the breaker holds.
+    let mut again = hellowatt(&config, wrong, &["run"], &log);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    terminate(&again);
+    assert!(again.wait().unwrap().success());
+    assert_eq!(logins(&server), 1, "{:#?}", server.served());
+
+    let status = Command::new(env!("CARGO_BIN_EXE_hellowatt"))
+        .arg("--config")
+        .arg(&config)
+        .arg("status")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("breaker OPEN"), "{text}");
+    assert!(text.contains("hellowatt reset default"), "{text}");
+    let log_text = std::fs::read_to_string(&log).unwrap();
+    assert!(!log_text.contains(wrong), "the password reached the log");
+    assert!(log_text.contains("rejected"), "{log_text}");
+    server.shutdown().await;
+}
