@@ -97,6 +97,23 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Sync a range against the site and write it as an anonymised fixture
+    /// scenario (a cassette and the guest's outcome), safe to share when
+    /// the site changed.
+    Record {
+        /// The account (needed when several are configured).
+        #[arg(long)]
+        account: Option<String>,
+        /// First day (YYYY-MM-DD); default: 7 days before --to.
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day; default: yesterday.
+        #[arg(long)]
+        to: Option<String>,
+        /// The scenario folder to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Guest components: check one against the recorded fixtures.
     #[command(subcommand)]
     Guest(GuestCommand),
@@ -377,6 +394,41 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Record {
+            account,
+            from,
+            to,
+            out,
+        } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let account = config.account(account.as_deref())?;
+            let to = match to {
+                Some(t) => parse_date("to", &t)?,
+                None => today().add_days(-1),
+            };
+            let from = match from {
+                Some(f) => parse_date("from", &f)?,
+                None => to.add_days(-6),
+            };
+            if from > to {
+                bail!("--from {from} is after --to {to}");
+            }
+            let runtime = Runtime::new()?;
+            let guest = load_guest(&runtime, &config).await?;
+            let report =
+                crate::record::record(&runtime, &guest, &config, account, from, to, &out).await?;
+            println!(
+                "recorded {} exchanges into {} (outcome: {}); {} values anonymised. Check it with \
+                 `hellowatt guest check GUEST.wasm --fixtures {}` (the scenario's parent folder).",
+                report.exchanges,
+                report.dir.display(),
+                report.outcome_kind,
+                report.replaced,
+                out.parent()
+                    .map_or_else(|| ".".into(), |p| p.display().to_string())
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Guest(GuestCommand::Check { file, fixtures }) => {

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod demo;
 pub mod export;
 pub mod policy;
+pub mod record;
 pub mod redact;
 pub mod runtime;
 pub mod scheduler;

@@ -12,7 +12,7 @@
 
 use crate::redact::Redactor;
 use bytes::Bytes;
-use hellowatt_fixtures::{Replay, ReplayRequest};
+use hellowatt_fixtures::{Exchange, RecordedRequest, RecordedResponse, Replay, ReplayRequest};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -118,6 +118,49 @@ pub enum Backend {
     Network,
     /// Answers from a cassette; nothing leaves the process.
     Replay(Mutex<Replay>),
+    /// The network, keeping a copy of every exchange (`hellowatt record`).
+    /// Bodies are read whole (within the size cap) before the guest sees
+    /// them; the copy holds secrets until `record` anonymises it.
+    Record(Mutex<Vec<Exchange>>),
+}
+
+/// Headers a cassette keeps from a request: what the site checks.
+const RECORDED_REQUEST_HEADERS: [&str; 6] = [
+    "content-type",
+    "x-csrftoken",
+    "x-requested-with",
+    "referer",
+    "origin",
+    "cookie",
+];
+
+/// Hop-by-hop headers are the transport's business, not the site's.
+const UNRECORDED_RESPONSE_HEADERS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+];
+
+fn to_response(recorded: &RecordedResponse) -> Result<http::Response<WasiBody>, HttpError> {
+    let mut builder = http::Response::builder().status(recorded.status);
+    for (k, v) in &recorded.headers {
+        builder = builder.header(k, v);
+    }
+    builder
+        .body(
+            Full::new(Bytes::from(recorded.body.clone()))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
+        .map_err(|e| HttpError::InternalError(Some(format!("recorded response: {e}"))))
+}
+
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect()
 }
 
 /// A refused request, for reports. Holds the path but no query, header or
@@ -188,11 +231,19 @@ impl PolicyHooks {
         lock(&self.shared.traffic).clone()
     }
 
+    /// The exchanges recorded so far (empty unless recording).
+    pub fn recorded(&self) -> Vec<Exchange> {
+        match &self.shared.backend {
+            Backend::Record(tape) => lock(tape).clone(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Recorded requests the replay was never asked (empty on the network).
     pub fn replay_unused(&self) -> Vec<String> {
         match &self.shared.backend {
             Backend::Replay(r) => lock(r).unused(),
-            Backend::Network => Vec::new(),
+            Backend::Network | Backend::Record(_) => Vec::new(),
         }
     }
 }
@@ -342,13 +393,7 @@ impl Shared {
                         return Err(self.deny(line, "request body too large or broken".into()));
                     }
                 };
-                let headers: Vec<(String, String)> = parts
-                    .headers
-                    .iter()
-                    .filter_map(|(k, v)| {
-                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
-                    })
-                    .collect();
+                let headers = header_pairs(&parts.headers);
                 let answer = lock(replay).answer(&ReplayRequest {
                     method: parts.method.as_str(),
                     path: parts.uri.path(),
@@ -360,16 +405,73 @@ impl Shared {
                     Ok(r) => r,
                     Err(e) => return Err(self.deny(line, format!("replay: {e}"))),
                 };
-                let mut builder = http::Response::builder().status(recorded.status);
-                for (k, v) in &recorded.headers {
-                    builder = builder.header(k, v);
-                }
-                let response = builder
-                    .body(Full::new(Bytes::from(recorded.body)).map_err(|never| match never {}))
-                    .map_err(|e| {
-                        HttpError::InternalError(Some(format!("recorded response: {e}")))
-                    })?;
+                let response = to_response(&recorded)?;
                 self.learn_secrets(response.headers());
+                response
+            }
+            Backend::Record(tape) => {
+                let (parts, body) = request.into_parts();
+                let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(_) => {
+                        return Err(self.deny(line, "request body too large or broken".into()));
+                    }
+                };
+                let recorded_request = RecordedRequest {
+                    method: parts.method.as_str().to_string(),
+                    path: parts.uri.path().to_string(),
+                    query: parts.uri.query().unwrap_or("").to_string(),
+                    headers: header_pairs(&parts.headers)
+                        .into_iter()
+                        .filter(|(k, _)| RECORDED_REQUEST_HEADERS.contains(&k.as_str()))
+                        .collect(),
+                    body: body.to_vec(),
+                };
+                let request = http::Request::from_parts(
+                    parts,
+                    Full::new(body)
+                        .map_err(|never| match never {})
+                        .boxed_unsync(),
+                );
+                let sent = tokio::time::timeout(
+                    self.limits.request_timeout,
+                    wasmtime_wasi_http::default_send_request(request, Some(self.options(options))),
+                )
+                .await;
+                let (response, io) = match sent {
+                    Ok(result) => result?,
+                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
+                };
+                // The connection is driven by `io`: it must run while the
+                // body is read here (not by the guest, as on the network path).
+                let connection = tokio::spawn(io);
+                self.learn_secrets(response.headers());
+                let (head, body) = response.into_parts();
+                let max = usize::try_from(self.limits.max_response_bytes).unwrap_or(usize::MAX);
+                let body = tokio::time::timeout(
+                    self.limits.request_timeout,
+                    Limited::new(body, max).collect(),
+                )
+                .await;
+                connection.abort();
+                let body = match body {
+                    Ok(Ok(b)) => b.to_bytes(),
+                    Ok(Err(_)) => return Err(HttpError::HttpResponseBodySize(Some(max as u64))),
+                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
+                };
+                let recorded = RecordedResponse {
+                    status: head.status.as_u16(),
+                    headers: header_pairs(&head.headers)
+                        .into_iter()
+                        .filter(|(k, _)| !UNRECORDED_RESPONSE_HEADERS.contains(&k.as_str()))
+                        .collect(),
+                    body: body.to_vec(),
+                };
+                let response = to_response(&recorded)?;
+                lock(tape).push(Exchange {
+                    request: recorded_request,
+                    response: recorded,
+                });
                 response
             }
         };

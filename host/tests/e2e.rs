@@ -432,3 +432,83 @@ async fn wrong_password_on_the_demo_site() {
     }
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_scenario_is_anonymised_and_replays() {
+    let (runtime, guest) = runtime().await;
+    let today = Date::parse("2026-11-28").unwrap();
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unused.db");
+    let cfg = config(
+        &server.url(),
+        sim::DEMO_LOGIN,
+        sim::DEMO_PASSWORD,
+        hellowatt::config::DEFAULT_KINDS.to_vec(),
+        &db,
+    );
+    let out = dir.path().join("scenarios").join("recorded");
+    let (from, to) = (
+        Date::parse("2026-10-24").unwrap(),
+        Date::parse("2026-10-26").unwrap(),
+    );
+    let report = hellowatt::record::record(runtime, guest, &cfg, &cfg.accounts[0], from, to, &out)
+        .await
+        .unwrap();
+    assert_eq!(report.outcome_kind, "snapshot");
+    assert!(report.exchanges >= 6, "{report:?}");
+
+    // The secrets, and what the simulated site knows of the demo household
+    // (a direct sync gives the real home id, meter ids and address).
+    let mut secrets: Vec<String> = vec![
+        sim::DEMO_LOGIN.into(),
+        sim::DEMO_PASSWORD.into(),
+        "demo%40hellowatt.test".into(),
+    ];
+    secrets.push(sim::DEMO_HOME_ID.to_string());
+    let original_golden = {
+        let mut store = Store::open(&db).unwrap();
+        let s = sync::run(runtime, guest, &mut store, &cfg, &cfg.accounts[0], from, to)
+            .await
+            .unwrap();
+        assert!(s.failure.is_none());
+        store.meters(None).unwrap()
+    };
+    for m in &original_golden {
+        secrets.push(m.meter_id.clone());
+        secrets.extend(m.address.clone());
+        secrets.extend(m.city.clone());
+        secrets.extend(m.postal_code.clone());
+    }
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for s in &secrets {
+            let leaked = if s.bytes().all(|b| b.is_ascii_digit()) {
+                text.match_indices(s.as_str()).any(|(i, _)| {
+                    let before = text[..i].chars().next_back();
+                    let after = text[i + s.len()..].chars().next();
+                    !before.is_some_and(|c| c.is_ascii_digit())
+                        && !after.is_some_and(|c| c.is_ascii_digit())
+                })
+            } else {
+                text.contains(s.as_str())
+            };
+            assert!(!leaked, "{} still holds {s:?}", path.display());
+        }
+    }
+
+    // The anonymised scenario replays: the bundled guest reproduces its golden.
+    let scenario = hellowatt_fixtures::load_scenario(&out).unwrap();
+    let result = hellowatt::check::check_scenario(runtime, guest, &scenario, &Limits::default())
+        .await
+        .unwrap();
+    assert!(
+        result.passed(),
+        "{}",
+        hellowatt::check::report(guest, std::slice::from_ref(&result))
+    );
+    server.shutdown().await;
+}
