@@ -309,11 +309,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let guest = load_guest(&runtime, &config).await?;
             let store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
+            let mqtt = match &config.mqtt {
+                Some(m) => Some(crate::mqtt::MqttPublisher::connect(m).context("starting MQTT")?),
+                None => None,
+            };
             let shared = std::sync::Arc::new(crate::service::Shared {
                 runtime,
                 guest,
                 store: tokio::sync::Mutex::new(store),
                 config,
+                mqtt: tokio::sync::Mutex::new(mqtt),
             });
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {

@@ -58,6 +58,14 @@ struct FileConfig {
     backfill_months: Option<u32>,
     refresh_days: Option<u32>,
     manual_min_interval_minutes: Option<u64>,
+    mqtt_url: Option<String>,
+    mqtt_username: Option<String>,
+    mqtt_password: Option<String>,
+    mqtt_password_file: Option<PathBuf>,
+    mqtt_prefix: Option<String>,
+    mqtt_discovery_prefix: Option<String>,
+    mqtt_ca_file: Option<PathBuf>,
+    mqtt_client_id: Option<String>,
     /// Several accounts (file only); the top-level account keys then stay unset.
     #[serde(default)]
     accounts: Vec<FileAccount>,
@@ -76,7 +84,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 21] = [
+const KEYS: [(&str, ValueKind); 29] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -98,6 +106,14 @@ const KEYS: [(&str, ValueKind); 21] = [
     ("backfill_months", ValueKind::Integer),
     ("refresh_days", ValueKind::Integer),
     ("manual_min_interval_minutes", ValueKind::Integer),
+    ("mqtt_url", ValueKind::Text),
+    ("mqtt_username", ValueKind::Text),
+    ("mqtt_password", ValueKind::Text),
+    ("mqtt_password_file", ValueKind::Text),
+    ("mqtt_prefix", ValueKind::Text),
+    ("mqtt_discovery_prefix", ValueKind::Text),
+    ("mqtt_ca_file", ValueKind::Text),
+    ("mqtt_client_id", ValueKind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -191,6 +207,8 @@ pub struct Config {
     pub http: HttpLimits,
     pub limits: Limits,
     pub service: ServiceConfig,
+    /// MQTT for Home Assistant; off when `mqtt_url` is unset.
+    pub mqtt: Option<crate::mqtt::MqttConfig>,
 }
 
 impl Config {
@@ -239,6 +257,7 @@ impl Config {
                         .context("the configuration file is not valid TOML")
                 })?;
                 let has_password = table.contains_key("password")
+                    || table.contains_key("mqtt_password")
                     || table
                         .get("accounts")
                         .and_then(|a| a.as_array())
@@ -463,7 +482,19 @@ impl FileConfig {
                 .map(|m| Duration::from_secs(m * 60))
                 .unwrap_or(sd.manual_min_interval),
         };
+        let mqtt = crate::mqtt::MqttKeys {
+            url: self.mqtt_url,
+            username: self.mqtt_username,
+            password: self.mqtt_password,
+            password_file: self.mqtt_password_file,
+            prefix: self.mqtt_prefix,
+            discovery_prefix: self.mqtt_discovery_prefix,
+            ca_file: self.mqtt_ca_file,
+            client_id: self.mqtt_client_id,
+        }
+        .resolve()?;
         Ok(Config {
+            mqtt,
             accounts,
             db: self.db.unwrap_or_else(|| PathBuf::from("hellowatt.db")),
             site,

@@ -65,6 +65,7 @@ pub async fn run(
         },
         limits: Limits::default(),
         service: ServiceConfig::default(),
+        mqtt: None,
     };
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);

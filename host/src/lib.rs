@@ -12,6 +12,7 @@ pub mod config;
 pub mod contract;
 pub mod demo;
 pub mod export;
+pub mod mqtt;
 pub mod policy;
 pub mod record;
 pub mod redact;

@@ -31,6 +31,31 @@ pub struct Shared {
     pub guest: Guest,
     pub store: Mutex<Store>,
     pub config: Config,
+    /// MQTT for Home Assistant, when configured.
+    pub mqtt: Mutex<Option<crate::mqtt::MqttPublisher>>,
+}
+
+impl Shared {
+    /// Publishes the store's figures over MQTT, if configured. A broker
+    /// that is down costs a warning, never a run.
+    pub async fn publish(&self) {
+        let future = {
+            let mqtt = self.mqtt.lock().await;
+            let Some(publisher) = mqtt.as_ref() else {
+                return;
+            };
+            let store = self.store.lock().await;
+            publisher.publish_snapshot(&store, crate::cli::today())
+        };
+        match future.await {
+            Ok(r) => tracing::debug!(
+                "MQTT: published {} message(s) for {} meter(s)",
+                r.messages,
+                r.meters
+            ),
+            Err(e) => tracing::warn!("MQTT: {e:#}"),
+        }
+    }
 }
 
 pub fn schedule_of(s: &ServiceConfig) -> Schedule {
@@ -214,9 +239,11 @@ impl AccountRunner {
         )
         .await;
         self.backfill_pending = pending(&store, &self.account, &shared.config);
+        let newest = newest_day(&store, &self.account.name).ok().flatten();
+        drop(store);
+        shared.publish().await;
         match result {
             Ok(summary) => {
-                let newest = newest_day(&store, &self.account.name).ok().flatten();
                 tracing::info!(
                     account = %self.account.name,
                     "run {}: {} window(s), {} request(s), {} inserted, {} updated, {} revision(s)",
@@ -336,6 +363,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     for line in startup_report(&shared, &plans).lines() {
         tracing::info!("{line}");
     }
+    // What the store already holds, for subscribers that start now.
+    shared.publish().await;
     // Decisions are saved by one task, so that the scheduler's callback
     // never waits on the store (another account's run may hold it).
     let (saves, mut to_save) = mpsc::unbounded_channel::<(String, String)>();
@@ -401,6 +430,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
         let _ = t.await;
     }
     let _ = saver.await;
+    if let Some(publisher) = shared.mqtt.lock().await.take() {
+        publisher.shutdown().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

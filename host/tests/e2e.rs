@@ -54,6 +54,7 @@ fn config(
         },
         limits: Limits::default(),
         service: ServiceConfig::default(),
+        mqtt: None,
     }
 }
 
