@@ -42,6 +42,13 @@ enum Command {
         /// Keep the database here (default: a fresh file in a temporary folder).
         #[arg(long)]
         db: Option<PathBuf>,
+        /// Keep running as the service on the simulated site, with the
+        /// dashboard and API (a year of history), until Ctrl-C.
+        #[arg(long)]
+        serve: bool,
+        /// With --serve: where the dashboard and API listen.
+        #[arg(long, default_value = crate::config::DEFAULT_LISTEN)]
+        listen: SocketAddr,
     },
     /// Serve the simulated helloWatt site (demo account demo@hellowatt.test).
     Simulate {
@@ -134,7 +141,7 @@ enum GuestCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The demo's output is its summary; its steps show with -v.
-    let quiet = matches!(cli.command, Command::Demo { .. });
+    let quiet = matches!(cli.command, Command::Demo { serve: false, .. });
     init_tracing(cli.verbose, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -202,7 +209,7 @@ async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
 
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Demo { db } => {
+        Command::Demo { db, serve, listen } => {
             let config = Config::load(cli.config.as_deref())?;
             let runtime = Runtime::new()?;
             let guest = load_guest(&runtime, &config).await?;
@@ -215,6 +222,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     (dir.path().join("hellowatt.db"), Some(dir))
                 }
             };
+            if serve {
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                tokio::spawn(async move {
+                    wait_for_signal().await;
+                    let _ = stop.send(true);
+                });
+                demo::serve(runtime, guest, db, today(), listen, stopped).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let outcome = demo::run(&runtime, &guest, db, today()).await?;
             print!("{}", outcome.report);
             if _tmp.is_some() {
@@ -313,13 +329,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Some(m) => Some(crate::mqtt::MqttPublisher::connect(m).context("starting MQTT")?),
                 None => None,
             };
-            let shared = std::sync::Arc::new(crate::service::Shared {
-                runtime,
-                guest,
-                store: tokio::sync::Mutex::new(store),
-                config,
-                mqtt: tokio::sync::Mutex::new(mqtt),
-            });
+            let shared = std::sync::Arc::new(crate::service::Shared::new(
+                runtime, guest, store, config, mqtt,
+            ));
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 wait_for_signal().await;

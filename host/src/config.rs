@@ -66,6 +66,9 @@ struct FileConfig {
     mqtt_discovery_prefix: Option<String>,
     mqtt_ca_file: Option<PathBuf>,
     mqtt_client_id: Option<String>,
+    listen: Option<String>,
+    api_token: Option<String>,
+    api_token_file: Option<PathBuf>,
     /// Several accounts (file only); the top-level account keys then stay unset.
     #[serde(default)]
     accounts: Vec<FileAccount>,
@@ -84,7 +87,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 29] = [
+const KEYS: [(&str, ValueKind); 32] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -114,6 +117,9 @@ const KEYS: [(&str, ValueKind); 29] = [
     ("mqtt_discovery_prefix", ValueKind::Text),
     ("mqtt_ca_file", ValueKind::Text),
     ("mqtt_client_id", ValueKind::Text),
+    ("listen", ValueKind::Text),
+    ("api_token", ValueKind::Text),
+    ("api_token_file", ValueKind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -209,7 +215,14 @@ pub struct Config {
     pub service: ServiceConfig,
     /// MQTT for Home Assistant; off when `mqtt_url` is unset.
     pub mqtt: Option<crate::mqtt::MqttConfig>,
+    /// Where `hellowatt run` serves the API and dashboard; `None` = off.
+    pub listen: Option<std::net::SocketAddr>,
+    /// When set, the API requires it as a bearer token.
+    pub api_token: Option<Secret>,
 }
+
+/// The API's default address: this machine only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Config {
     /// The named account, or the only one.
@@ -258,6 +271,7 @@ impl Config {
                 })?;
                 let has_password = table.contains_key("password")
                     || table.contains_key("mqtt_password")
+                    || table.contains_key("api_token")
                     || table
                         .get("accounts")
                         .and_then(|a| a.as_array())
@@ -308,11 +322,11 @@ impl Config {
 
 fn password(key: &str, password: Option<String>, file: Option<PathBuf>) -> Result<Option<Secret>> {
     match (password, file) {
-        (Some(_), Some(_)) => bail!("{key}: set `password` or `password_file`, not both"),
+        (Some(_), Some(_)) => bail!("set `{key}` or `{key}_file`, not both"),
         (Some(p), None) => Ok(Some(Secret::new(p))),
         (None, Some(path)) => {
             let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{key}: reading password_file {}", path.display()))?;
+                .with_context(|| format!("reading {key}_file {}", path.display()))?;
             Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
         }
         (None, None) => Ok(None),
@@ -493,8 +507,26 @@ impl FileConfig {
             client_id: self.mqtt_client_id,
         }
         .resolve()?;
+        let listen = match self.listen.as_deref().map(str::trim) {
+            Some("off") => None,
+            other => Some(other.unwrap_or(DEFAULT_LISTEN).parse().map_err(|_| {
+                anyhow!(
+                    "listen: {:?} is not an address: write it IP:PORT (e.g. {DEFAULT_LISTEN}, or \
+                     0.0.0.0:8080 for the whole network), or \"off\"",
+                    other.unwrap_or_default()
+                )
+            })?),
+        };
+        let api_token = match password("api_token", self.api_token, self.api_token_file)? {
+            Some(t) if t.expose().trim().len() < 16 => {
+                bail!("api_token: use at least 16 characters (e.g. `openssl rand -hex 24`)")
+            }
+            other => other,
+        };
         Ok(Config {
             mqtt,
+            listen,
+            api_token,
             accounts,
             db: self.db.unwrap_or_else(|| PathBuf::from("hellowatt.db")),
             site,

@@ -66,6 +66,8 @@ pub async fn run(
         limits: Limits::default(),
         service: ServiceConfig::default(),
         mqtt: None,
+        listen: None,
+        api_token: None,
     };
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
@@ -105,6 +107,61 @@ pub async fn run(
         report: out,
         db,
     })
+}
+
+/// `hellowatt demo --serve`: the service itself on the simulated site
+/// (a year of history, then the daily schedule), with the dashboard and the
+/// API on `listen`, until `shutdown`.
+pub async fn serve(
+    runtime: Runtime,
+    guest: Guest,
+    db: PathBuf,
+    today: Date,
+    listen: std::net::SocketAddr,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Result<()> {
+    let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
+        .await
+        .context("starting the simulated site")?;
+    let config = Config {
+        accounts: vec![Account {
+            name: "demo".into(),
+            email: Some(DEMO_LOGIN.into()),
+            password: Some(Secret::new(DEMO_PASSWORD)),
+            kinds: DEFAULT_KINDS.to_vec(),
+        }],
+        db: db.clone(),
+        site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
+        guest: None,
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        limits: Limits::default(),
+        service: ServiceConfig {
+            backfill_months: 12,
+            ..ServiceConfig::default()
+        },
+        mqtt: None,
+        listen: Some(listen),
+        api_token: None,
+    };
+    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let shared = std::sync::Arc::new(crate::service::Shared::new(
+        runtime, guest, store, config, None,
+    ));
+    println!(
+        "hellowatt demo: the service on the simulated site {} (a year of history)",
+        server.url()
+    );
+    println!("dashboard: http://{listen}/   (English: http://{listen}/?lang=en)");
+    println!(
+        "API: http://{listen}/api/v1/status, http://{listen}/api/v1/openapi.json, http://{listen}/metrics"
+    );
+    println!("database: {}   — Ctrl-C to stop", db.display());
+    let result = crate::service::run(shared, shutdown).await;
+    server.shutdown().await;
+    result
 }
 
 fn fmt(v: Option<f64>, unit: &str) -> String {

@@ -3,9 +3,12 @@
 //! The scraper is a sandboxed WebAssembly component (`wit/scraper.wit`);
 //! this crate is the native host around it. Data flows one way:
 //! `config` → `sync` → `runtime` (guest, behind `policy`) → `validate` →
-//! `store` → outputs (`export`, `cli` status). `sim` is a fake of the site
+//! `store` → outputs (`api` with the dashboard and metrics, `mqtt`,
+//! `export`, `cli` status). `service` runs it all on the `scheduler`'s
+//! timing. `sim` is a fake of the site
 //! for tests and the demo; `check` proves a guest on the recorded fixtures.
 
+pub mod api;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -12,7 +12,7 @@
 use crate::config::{Account, Config, ServiceConfig};
 use crate::runtime::{Guest, Runtime};
 use crate::scheduler::{
-    self, AccountState, Clock, Command, Facts, Outcome, Runner, Schedule, Scheduler, Why,
+    self, AccountState, Clock, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
 };
 use crate::store::{Request, Store};
 use crate::sync::{self, RunFailure, RunSummary, month_windows};
@@ -33,6 +33,70 @@ pub struct Shared {
     pub config: Config,
     /// MQTT for Home Assistant, when configured.
     pub mqtt: Mutex<Option<crate::mqtt::MqttPublisher>>,
+    /// Figures of the runs, for `/metrics`.
+    pub metrics: Arc<crate::api::Metrics>,
+    /// Each account's next step in words, refreshed by its task.
+    pub next_runs: std::sync::Mutex<std::collections::HashMap<String, String>>,
+}
+
+impl Shared {
+    pub fn new(
+        runtime: Runtime,
+        guest: Guest,
+        store: Store,
+        config: Config,
+        mqtt: Option<crate::mqtt::MqttPublisher>,
+    ) -> Shared {
+        Shared {
+            runtime,
+            guest,
+            store: Mutex::new(store),
+            config,
+            mqtt: Mutex::new(mqtt),
+            metrics: Arc::new(crate::api::Metrics::new()),
+            next_runs: Default::default(),
+        }
+    }
+
+    fn set_next(&self, account: &str, next: &Next) {
+        let mut map = self.next_runs.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(account.to_string(), next.to_string());
+    }
+}
+
+impl crate::api::ServiceInfo for Shared {
+    fn accounts(&self) -> Vec<String> {
+        self.config
+            .accounts
+            .iter()
+            .map(|a| a.name.clone())
+            .collect()
+    }
+
+    fn guest(&self) -> crate::api::GuestSummary {
+        crate::api::GuestSummary {
+            name: self.guest.info.name.clone(),
+            version: self.guest.info.version.clone(),
+            sha256: self.guest.sha256.clone(),
+            contract: self.guest.info.contract.clone(),
+        }
+    }
+
+    fn guest_history(&self) -> Vec<crate::api::GuestHistoryEntry> {
+        Vec::new()
+    }
+
+    fn next_run(&self, account: &str) -> Option<String> {
+        self.next_runs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(account)
+            .cloned()
+    }
+
+    fn counters(&self) -> crate::api::GuestCounters {
+        crate::api::GuestCounters::default()
+    }
 }
 
 impl Shared {
@@ -229,6 +293,7 @@ impl AccountRunner {
             windows.iter().map(|w| w.0).min().map_or(String::new(), |d| d.to_string()),
             windows.iter().map(|w| w.1).max().map_or(String::new(), |d| d.to_string()),
         );
+        let started = std::time::Instant::now();
         let result = sync::run_windows(
             &shared.runtime,
             &shared.guest,
@@ -244,6 +309,12 @@ impl AccountRunner {
         shared.publish().await;
         match result {
             Ok(summary) => {
+                shared.metrics.record_run(
+                    &self.account.name,
+                    started.elapsed(),
+                    u64::from(summary.traffic.requests),
+                    summary.failure.is_none(),
+                );
                 tracing::info!(
                     account = %self.account.name,
                     "run {}: {} window(s), {} request(s), {} inserted, {} updated, {} revision(s)",
@@ -324,6 +395,7 @@ pub fn startup_report(shared: &Shared, schedulers: &[(Account, Scheduler, bool)]
             credentials: account.fingerprint(),
         };
         let next = sched.next(now_utc(), &facts.context());
+        shared.set_next(&account.name, &next);
         let _ = writeln!(
             out,
             "account {} ({}): kinds {}; next: {next}",
@@ -365,6 +437,32 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     }
     // What the store already holds, for subscribers that start now.
     shared.publish().await;
+    if let Some(addr) = shared.config.listen {
+        // Its own connection: a sync holds the service's for minutes.
+        let store = Store::open(&shared.config.db).context("opening the database for the API")?;
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!("listening on {addr} (set `listen` to another address, or \"off\")")
+        })?;
+        let state = crate::api::ApiState {
+            store: Arc::new(Mutex::new(store)),
+            service: Arc::clone(&shared) as Arc<dyn crate::api::ServiceInfo>,
+            token: shared
+                .config
+                .api_token
+                .as_ref()
+                .map(|t| t.expose().to_string()),
+            metrics: Arc::clone(&shared.metrics),
+        };
+        let mut stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::api::serve(listener, state, stopped).await {
+                tracing::error!("the HTTP API stopped: {e:#}");
+            }
+        }));
+    }
     // Decisions are saved by one task, so that the scheduler's callback
     // never waits on the store (another account's run may hold it).
     let (saves, mut to_save) = mpsc::unbounded_channel::<(String, String)>();
@@ -452,6 +550,14 @@ async fn forward_requests(
         }
         if *shutdown.borrow() {
             return;
+        }
+        // Keep the API's view of the next step current.
+        let (reply, answer) = oneshot::channel();
+        if tx.send(Command::Status { reply }).await.is_err() {
+            return;
+        }
+        if let Ok((_, next)) = answer.await {
+            shared.set_next(&account, &next);
         }
         let requests = match shared.store.lock().await.take_requests(&account, now_utc()) {
             Ok(r) => r,

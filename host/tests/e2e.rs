@@ -55,6 +55,8 @@ fn config(
         limits: Limits::default(),
         service: ServiceConfig::default(),
         mqtt: None,
+        listen: None,
+        api_token: None,
     }
 }
 

@@ -275,6 +275,8 @@ async fn demo_store(dir: &Path) -> (Store, String) {
         limits: Limits::default(),
         service: ServiceConfig::default(),
         mqtt: None,
+        listen: None,
+        api_token: None,
     };
     let summary = sync::run(
         runtime,

@@ -22,7 +22,8 @@ fn write_config(dir: &Path, db: &Path, site: &str, pacing_ms: u64) -> PathBuf {
     std::fs::write(
         &path,
         format!(
-            "db = \"{}\"\nsite_url = \"{site}\"\npacing_ms = {pacing_ms}\nbackfill_months = {BACKFILL_MONTHS}\n",
+            "db = \"{}\"\nsite_url = \"{site}\"\npacing_ms = {pacing_ms}\nbackfill_months = {BACKFILL_MONTHS}\n\
+             listen = \"127.0.0.1:0\"\n",
             db.display()
         ),
     )
