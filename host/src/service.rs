@@ -486,11 +486,13 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
         let shared = Arc::clone(&shared);
         let shutdown = shutdown.clone();
         let (tx, rx) = mpsc::channel(4);
+        let decided = Arc::new(tokio::sync::Notify::new());
         tasks.push(tokio::spawn(forward_requests(
             Arc::clone(&shared),
             account.name.clone(),
             tx,
             shutdown.clone(),
+            Arc::clone(&decided),
         )));
         let saves = saves.clone();
         tasks.push(tokio::spawn(async move {
@@ -510,6 +512,8 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
                 rx,
                 |state, decision| {
                     tracing::info!(account = %name, "{decision}");
+                    // The API's view of the next step follows at once.
+                    decided.notify_one();
                     match serde_json::to_string(state) {
                         Ok(json) => {
                             let _ = saves.send((name.clone(), json));
@@ -542,10 +546,12 @@ async fn forward_requests(
     account: String,
     tx: mpsc::Sender<Command>,
     mut shutdown: watch::Receiver<bool>,
+    decided: Arc<tokio::sync::Notify>,
 ) {
     loop {
         tokio::select! {
             () = tokio::time::sleep(REQUEST_POLL) => {}
+            () = decided.notified() => {}
             _ = shutdown.changed() => return,
         }
         if *shutdown.borrow() {
