@@ -5,13 +5,13 @@
 //! token must be enforced; `/metrics` must pass a strict text-format parser;
 //! no answer may carry a secret.
 
+mod common;
+
 use bytes::Bytes;
+use common::runtime;
 use hellowatt::api::{
     self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo,
 };
-use hellowatt::config::{Account, Config, Secret, ServiceConfig};
-use hellowatt::policy::{HttpLimits, Origin};
-use hellowatt::runtime::{Guest, Limits, Runtime};
 use hellowatt::scheduler::{AccountState, Breaker};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, Request, RunOutcome, Store};
@@ -36,22 +36,7 @@ const FINGERPRINT: &str = "fp-3b9c0d-credentials-fingerprint";
 const ACCOUNT: &str = "test";
 const BROKEN: &str = "other";
 
-static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
 static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
-
-/// One engine and one compiled guest for the whole test binary.
-async fn runtime() -> &'static (Runtime, Guest) {
-    RUNTIME
-        .get_or_init(|| async {
-            let runtime = Runtime::new().expect("runtime");
-            let guest = runtime
-                .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
-                .await
-                .expect("the bundled guest loads");
-            (runtime, guest)
-        })
-        .await
-}
 
 fn d(s: &str) -> Date {
     Date::parse(s).unwrap()
@@ -94,26 +79,7 @@ async fn fixture() -> &'static Fixture {
             let dir = tempfile::tempdir().unwrap();
             let db = dir.path().join("api.db");
             let mut store = Store::open(&db).unwrap();
-            let config = Config {
-                accounts: vec![Account {
-                    name: ACCOUNT.into(),
-                    email: Some(sim::DEMO_LOGIN.into()),
-                    password: Some(Secret::new(sim::DEMO_PASSWORD)),
-                    kinds: hellowatt::config::DEFAULT_KINDS.to_vec(),
-                }],
-                db: db.clone(),
-                site: Origin::parse(&server.url()).unwrap(),
-                guest: None,
-                http: HttpLimits {
-                    pacing: Duration::ZERO,
-                    ..HttpLimits::default()
-                },
-                limits: Limits::default(),
-                service: ServiceConfig::default(),
-                mqtt: None,
-                listen: None,
-                api_token: None,
-            };
+            let config = common::demo_config(&server.url(), &db);
             let summary = sync::run(
                 runtime,
                 guest,

@@ -4,61 +4,15 @@
 //! stored rows are checked against the golden outcome, and a second sync of
 //! the same range leaves the database content unchanged.
 
-use hellowatt::config::{Account, Config, Secret, ServiceConfig};
-use hellowatt::policy::{HttpLimits, Origin};
-use hellowatt::runtime::{Guest, Limits, Runtime};
+mod common;
+
+use common::{config, runtime};
+use hellowatt::runtime::Limits;
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync::{self, RunFailure};
 use hellowatt_fixtures::{Scenario, load_scenarios, scenarios_dir};
-use hellowatt_snapshot::{DataKind, Date, Outcome, Snapshot};
-use std::time::Duration;
-use tokio::sync::OnceCell;
-
-static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
-
-/// One engine and one compiled guest for the whole test binary.
-async fn runtime() -> &'static (Runtime, Guest) {
-    RUNTIME
-        .get_or_init(|| async {
-            let runtime = Runtime::new().expect("runtime");
-            let guest = runtime
-                .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
-                .await
-                .expect("the bundled guest loads");
-            (runtime, guest)
-        })
-        .await
-}
-
-fn config(
-    url: &str,
-    login: &str,
-    password: &str,
-    kinds: Vec<DataKind>,
-    db: &std::path::Path,
-) -> Config {
-    Config {
-        accounts: vec![Account {
-            name: "test".into(),
-            email: Some(login.into()),
-            password: Some(Secret::new(password)),
-            kinds,
-        }],
-        db: db.to_path_buf(),
-        site: Origin::parse(url).unwrap(),
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-    }
-}
+use hellowatt_snapshot::{Date, Outcome, Snapshot};
 
 /// Syncs a scenario's whole range in one guest call, as it was recorded.
 async fn sync_scenario(s: &Scenario, store: &mut Store, db: &std::path::Path) -> sync::RunSummary {

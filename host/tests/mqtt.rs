@@ -6,10 +6,10 @@
 //! `mosquitto_passwd`) and openssl are required, never skipped:
 //! `apt-get install mosquitto openssl`.
 
-use hellowatt::config::{Account, Config, Secret, ServiceConfig};
+mod common;
+
+use common::runtime;
 use hellowatt::mqtt::{self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, masked};
-use hellowatt::policy::{HttpLimits, Origin};
-use hellowatt::runtime::{Guest, Limits, Runtime};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync;
@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
 
 // ---------------------------------------------------------------- broker
 
@@ -225,21 +224,6 @@ impl Drop for Watcher {
 
 // ------------------------------------------------------------------ data
 
-static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
-
-async fn runtime() -> &'static (Runtime, Guest) {
-    RUNTIME
-        .get_or_init(|| async {
-            let runtime = Runtime::new().expect("runtime");
-            let guest = runtime
-                .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
-                .await
-                .expect("the bundled guest loads");
-            (runtime, guest)
-        })
-        .await
-}
-
 fn d(s: &str) -> Date {
     Date::parse(s).unwrap()
 }
@@ -258,26 +242,7 @@ async fn demo_store(dir: &Path) -> (Store, String) {
     .unwrap();
     let db = dir.join("demo.db");
     let mut store = Store::open(&db).unwrap();
-    let cfg = Config {
-        accounts: vec![Account {
-            name: "test".into(),
-            email: Some(sim::DEMO_LOGIN.into()),
-            password: Some(Secret::new(sim::DEMO_PASSWORD)),
-            kinds: hellowatt::config::DEFAULT_KINDS.to_vec(),
-        }],
-        db,
-        site: Origin::parse(&server.url()).unwrap(),
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-    };
+    let cfg = common::demo_config(&server.url(), &db);
     let summary = sync::run(
         runtime,
         guest,
@@ -845,7 +810,7 @@ async fn tls_with_a_password_and_a_refused_one() {
     // neither password is in the error.
     let wrong = "Wrong-secret-0000!";
     let mut bad = cfg.clone();
-    bad.password = Some(Secret::new(wrong));
+    bad.password = Some(hellowatt::config::Secret::new(wrong));
     bad.client_id = "hellowatt-wrong".into();
     bad.ack_timeout = Duration::from_secs(2);
     let publisher = MqttPublisher::connect(&bad).unwrap();

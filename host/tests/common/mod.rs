@@ -1,0 +1,85 @@
+//! What the integration tests share: one engine and one compiled bundled
+//! guest per test binary, configurations pointing at the simulated site,
+//! and a store filled through the real sync.
+
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
+use hellowatt::policy::{HttpLimits, Origin};
+use hellowatt::runtime::{Guest, Limits, Runtime};
+use hellowatt::sim::{self, SimMode};
+use hellowatt::store::Store;
+use hellowatt::sync;
+use hellowatt_snapshot::{DataKind, Date};
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
+
+/// One engine and one compiled guest for the whole test binary.
+pub async fn runtime() -> &'static (Runtime, Guest) {
+    RUNTIME
+        .get_or_init(|| async {
+            let runtime = Runtime::new().expect("runtime");
+            let guest = runtime
+                .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
+                .await
+                .expect("the bundled guest loads");
+            (runtime, guest)
+        })
+        .await
+}
+
+/// One account named `test` against `url`, no pacing, nothing served.
+pub fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: &Path) -> Config {
+    Config {
+        accounts: vec![Account {
+            name: "test".into(),
+            email: Some(login.into()),
+            password: Some(Secret::new(password)),
+            kinds,
+        }],
+        db: db.to_path_buf(),
+        site: Origin::parse(url).unwrap(),
+        guest: None,
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        limits: Limits::default(),
+        service: ServiceConfig::default(),
+        mqtt: None,
+        listen: None,
+        api_token: None,
+    }
+}
+
+/// The demo account of the simulated site at `url`.
+pub fn demo_config(url: &str, db: &Path) -> Config {
+    config(
+        url,
+        sim::DEMO_LOGIN,
+        sim::DEMO_PASSWORD,
+        DEFAULT_KINDS.to_vec(),
+        db,
+    )
+}
+
+/// A store at `db` holding the demo household from `from` to `to`, synced
+/// through the simulated site (whose day is `today`) by the bundled guest.
+pub async fn demo_store(db: &Path, today: Date, from: Date, to: Date) -> Store {
+    let (runtime, guest) = runtime().await;
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
+        .await
+        .unwrap();
+    let mut store = Store::open(db).unwrap();
+    let cfg = demo_config(&server.url(), db);
+    let summary = sync::run(runtime, guest, &mut store, &cfg, &cfg.accounts[0], from, to)
+        .await
+        .unwrap();
+    assert!(summary.failure.is_none(), "{:?}", summary.failure);
+    server.shutdown().await;
+    store
+}
