@@ -6,6 +6,7 @@
 //! `store` → outputs (`export`, `cli` status). `sim` is a fake of the site
 //! for tests and the demo; `check` proves a guest on the recorded fixtures.
 
+pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod config;
