@@ -16,6 +16,7 @@ pub mod export;
 pub mod policy;
 pub mod redact;
 pub mod runtime;
+pub mod signature;
 pub mod sim;
 pub mod store;
 pub mod sync;
