@@ -15,6 +15,7 @@ pub mod demo;
 pub mod export;
 pub mod policy;
 pub mod redact;
+pub mod registry;
 pub mod runtime;
 pub mod signature;
 pub mod sim;
