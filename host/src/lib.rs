@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod cli_guest;
 pub mod config;
 pub mod contract;
 pub mod demo;
