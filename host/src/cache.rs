@@ -83,6 +83,8 @@ pub enum CacheUse {
 #[derive(Debug)]
 pub struct ArtifactCache {
     dir: PathBuf,
+    /// The user this process runs as (Unix): the owner every file must have.
+    owner: u32,
     hits: AtomicU64,
     compiles: AtomicU64,
 }
@@ -92,9 +94,11 @@ impl ArtifactCache {
     /// that others could write into.
     pub fn open(dir: &Path) -> Result<ArtifactCache> {
         create_private_dir(dir)?;
-        check_private(dir)?;
+        let owner = current_uid(dir)?;
+        check_private(dir, owner)?;
         Ok(ArtifactCache {
             dir: dir.to_path_buf(),
+            owner,
             hits: AtomicU64::new(0),
             compiles: AtomicU64::new(0),
         })
@@ -200,8 +204,8 @@ impl ArtifactCache {
     }
 
     fn map(&self, engine: &Engine, path: &Path) -> Result<Component> {
-        check_private(&self.dir)?;
-        check_own_file(path)?;
+        check_private(&self.dir, self.owner)?;
+        check_own_file(path, self.owner)?;
         // SAFETY: see the module docs: the folder is private to this user,
         // the file was written by `write` (temporary file + rename) and its
         // name is the SHA-256 of the component being loaded with the current
@@ -247,7 +251,7 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 /// The folder must belong to the user this process runs as and be closed
 /// to writes by anyone else.
 #[cfg(unix)]
-fn check_private(dir: &Path) -> Result<()> {
+fn check_private(dir: &Path, me: u32) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(dir)
         .with_context(|| format!("reading the folder {}", dir.display()))?;
@@ -263,7 +267,6 @@ fn check_private(dir: &Path) -> Result<()> {
             meta.mode() & 0o777
         );
     }
-    let me = current_uid(dir)?;
     if meta.uid() != me {
         bail!(
             "the artifact cache {} belongs to user {} and this process runs as user {me}: \
@@ -276,11 +279,16 @@ fn check_private(dir: &Path) -> Result<()> {
 }
 
 #[cfg(not(unix))]
-fn check_private(dir: &Path) -> Result<()> {
+fn check_private(dir: &Path, _me: u32) -> Result<()> {
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
     Ok(())
+}
+
+#[cfg(not(unix))]
+fn current_uid(_dir: &Path) -> Result<u32> {
+    Ok(0)
 }
 
 /// The user this process runs as: the owner of a file it creates.
@@ -299,7 +307,7 @@ fn current_uid(dir: &Path) -> Result<u32> {
 }
 
 #[cfg(unix)]
-fn check_own_file(path: &Path) -> Result<()> {
+fn check_own_file(path: &Path, me: u32) -> Result<()> {
     use std::os::unix::fs::MetadataExt;
     let meta =
         std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
@@ -309,15 +317,14 @@ fn check_own_file(path: &Path) -> Result<()> {
     if meta.mode() & 0o022 != 0 {
         bail!("{} is writable by other users", path.display());
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if meta.uid() != current_uid(dir)? {
+    if meta.uid() != me {
         bail!("{} belongs to another user", path.display());
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn check_own_file(path: &Path) -> Result<()> {
+fn check_own_file(path: &Path, _me: u32) -> Result<()> {
     if !path.is_file() {
         bail!("{} is not a regular file", path.display());
     }

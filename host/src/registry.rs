@@ -420,8 +420,15 @@ impl Registry {
     pub async fn install(&self, path: &Path) -> Result<Verdict> {
         let _gate = self.gate.lock().await;
         let verdict = self.consider_locked(path, true).await?;
-        if verdict.is_activated() {
-            self.copy_into_folder(path)?;
+        if verdict.is_activated()
+            && let Err(e) = self.copy_into_folder(path)
+        {
+            // It serves anyway: the registry keeps its own copy.
+            tracing::warn!(
+                target: "hellowatt::registry",
+                "the guest is active, but copying it into {} failed: {e:#}",
+                self.guests_dir.display()
+            );
         }
         Ok(verdict)
     }
