@@ -43,14 +43,17 @@ impl bindings::Guest for Component {
     fn describe() -> wit::GuestInfo {
         wit::GuestInfo {
             name: crate::NAME.to_string(),
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            contract: model::CONTRACT_VERSION.to_string(),
+            version: crate::VERSION.to_string(),
+            contract: crate::CONTRACT.to_string(),
             provides: api::PROVIDES.iter().map(|k| kind_to_wit(*k)).collect(),
             description: crate::DESCRIPTION.to_string(),
         }
     }
 
     fn sync(request: wit::SyncRequest) -> Result<wit::Snapshot, wit::SyncError> {
+        if cfg!(feature = "trap") {
+            panic!("the `trap` test build of the guest panics on purpose");
+        }
         let req = SyncRequest {
             start: date_from_wit(&request.start).map_err(error_to_wit)?,
             end: date_from_wit(&request.end).map_err(error_to_wit)?,

@@ -34,6 +34,22 @@ mod wasi_http;
 /// Short stable name (`describe().name`).
 pub const NAME: &str = "hellowatt";
 
+/// The guest's own version (`describe().version`). The test-only `v2`
+/// feature reports `1.1.0-test`.
+pub const VERSION: &str = if cfg!(feature = "v2") {
+    "1.1.0-test"
+} else {
+    env!("CARGO_PKG_VERSION")
+};
+
+/// The contract version the guest declares (`describe().contract`). The
+/// test-only `contract2` feature declares `2.0.0`, which no host runs.
+pub const CONTRACT: &str = if cfg!(feature = "contract2") {
+    "2.0.0"
+} else {
+    hellowatt_snapshot::CONTRACT_VERSION
+};
+
 /// Free text for people (`describe().description`).
 pub const DESCRIPTION: &str = "helloWatt customer area (www.hellowatt.fr): homes, contracts, \
      daily electricity and gas (kWh, EUR per tariff period, CO2, solar, injection, Tempo colours \

@@ -9,8 +9,10 @@
 //! for tests and the demo; `check` proves a guest on the recorded fixtures.
 
 pub mod api;
+pub mod cache;
 pub mod check;
 pub mod cli;
+pub mod cli_guest;
 pub mod config;
 pub mod contract;
 pub mod demo;
@@ -19,9 +21,11 @@ pub mod mqtt;
 pub mod policy;
 pub mod record;
 pub mod redact;
+pub mod registry;
 pub mod runtime;
 pub mod scheduler;
 pub mod service;
+pub mod signature;
 pub mod sim;
 pub mod store;
 pub mod sync;

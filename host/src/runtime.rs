@@ -8,6 +8,7 @@
 //! names the limit. It must never decide what to fetch or store: that is
 //! `sync`'s job.
 
+use crate::cache::ArtifactCache;
 use crate::contract::{self, LogLevel, Scraper, ScraperPre};
 use crate::policy::{PolicyHooks, Traffic};
 use anyhow::{Context, Result, anyhow, bail};
@@ -244,6 +245,27 @@ impl Runtime {
     /// contract, and its `describe` (contract version). Compilation runs off
     /// the async runtime.
     pub async fn load(&self, bytes: Vec<u8>, limits: &Limits) -> Result<Guest> {
+        self.load_from(bytes, None, limits).await
+    }
+
+    /// [`Runtime::load`], with the compiled component taken from (or put
+    /// into) the on-disk artifact cache: a guest compiled once is not
+    /// compiled again after a restart. The checks are the same.
+    pub async fn load_cached(
+        &self,
+        bytes: Vec<u8>,
+        cache: &Arc<ArtifactCache>,
+        limits: &Limits,
+    ) -> Result<Guest> {
+        self.load_from(bytes, Some(Arc::clone(cache)), limits).await
+    }
+
+    async fn load_from(
+        &self,
+        bytes: Vec<u8>,
+        cache: Option<Arc<ArtifactCache>>,
+        limits: &Limits,
+    ) -> Result<Guest> {
         let sha256 = sha256_hex(&bytes);
         let size = bytes.len();
         if bytes.get(..8) != Some(&[0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00][..]) {
@@ -256,11 +278,14 @@ impl Runtime {
             bail!("this file is not a wasm component");
         }
         let engine = self.engine.clone();
-        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
-            .await
-            .context("the compile task failed")?
-            .map_err(anyhow::Error::from)
-            .context("compiling the guest")?;
+        let component = tokio::task::spawn_blocking(move || match cache {
+            Some(cache) => cache.load_or_compile(&engine, &bytes).map(|(c, _)| c),
+            None => Component::new(&engine, &bytes)
+                .map_err(anyhow::Error::from)
+                .context("compiling the guest"),
+        })
+        .await
+        .context("the compile task failed")??;
         let imports = self.check_imports(&component)?;
         let pre = self
             .linker
@@ -548,7 +573,11 @@ impl GuestRun {
         }
         let mut detail = self.hooks.redactor().redact(&text);
         let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
-        if let Some(panic) = stderr.lines().find(|l| l.contains("panicked at")) {
+        let mut lines = stderr.lines();
+        if let Some(panic) = lines.by_ref().find(|l| l.contains("panicked at")) {
+            // Rust prints the panic's message on the line after its place.
+            let message = lines.next().unwrap_or_default().trim();
+            let panic = format!("{} {message}", panic.trim());
             detail = format!("{detail} ({})", self.hooks.redactor().redact(panic.trim()));
         }
         SandboxError::Trap(detail)

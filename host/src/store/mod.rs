@@ -41,6 +41,7 @@
 //!   connections are not blocked; `busy_timeout` covers brief contention.
 
 mod digest;
+mod guests;
 mod ingest;
 pub mod migrations;
 mod query;
@@ -49,6 +50,7 @@ mod state;
 #[cfg(test)]
 mod test_support;
 
+pub use guests::{GuestEvent, GuestRecord, GuestState, NewGuest};
 pub use query::{
     CurveRevisionRecord, DailyRow, Granularity, MeterRecord, RevisionRecord, RunRecord, TotalRow,
     WindowRecord,

@@ -1,0 +1,388 @@
+//! `hellowatt guest install|list|rollback|sign|keygen`, and the guest lines
+//! of `hellowatt status`: the command-line side of the guest registry.
+//!
+//! Each command is a function that returns the text a person reads and
+//! whether it succeeded ([`Output`]), so tests call them directly; `cli.rs`
+//! parses the arguments ([`RegistryCommand`]) and calls [`run`]. This file
+//! owns the wording; the registry, the store and `signature` do the work.
+//!
+//! `install` and `rollback` change the store from their own process; a
+//! running service picks the change up within seconds (the registry's
+//! watcher reconciles with the store) or at once on SIGHUP.
+
+use crate::config::Config;
+use crate::registry::{Registry, RegistryOptions, Verdict};
+use crate::runtime::Runtime;
+use crate::signature;
+use crate::store::{GuestRecord, GuestState, Store};
+use anyhow::{Context, Result, bail};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Where the registry's files are and which publishers it trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestSettings {
+    /// The folder people drop guests into (`HELLOWATT_GUESTS_DIR`, default
+    /// `guests/`).
+    pub dir: PathBuf,
+    /// The registry's private folder: kept copies of accepted guests and
+    /// compiled artifacts. Beside the database: `hellowatt.db` →
+    /// `hellowatt.guests/`.
+    pub state_dir: PathBuf,
+    /// The scenarios every candidate must pass (`HELLOWATT_FIXTURES_DIR`,
+    /// default: the fixtures shipped with the source).
+    pub fixtures_dir: PathBuf,
+    /// Trusted publisher keys, hex (`HELLOWATT_TRUSTED_KEYS`, separated by
+    /// commas or spaces). None: unsigned guests are accepted.
+    pub trusted_keys: Vec<String>,
+}
+
+impl GuestSettings {
+    pub const DEFAULT_DIR: &'static str = "guests";
+
+    /// The settings from the environment and the database path. (Until the
+    /// configuration file carries `guests_dir`, `trusted_keys` and
+    /// `fixtures_dir`, the environment is where they come from.)
+    pub fn from_env(db: &Path, env: impl Fn(&str) -> Option<String>) -> GuestSettings {
+        let non_empty = |k: &str| env(k).filter(|v| !v.trim().is_empty());
+        GuestSettings {
+            dir: non_empty("HELLOWATT_GUESTS_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_DIR)),
+            state_dir: state_dir_for(db),
+            fixtures_dir: non_empty("HELLOWATT_FIXTURES_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(hellowatt_fixtures::scenarios_dir),
+            trusted_keys: non_empty("HELLOWATT_TRUSTED_KEYS")
+                .map(|v| {
+                    v.split(|c: char| c == ',' || c.is_whitespace())
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// [`GuestSettings::from_env`] on the process environment.
+    pub fn from_process_env(config: &Config) -> GuestSettings {
+        GuestSettings::from_env(&config.db, |k| std::env::var(k).ok())
+    }
+}
+
+/// The registry's private folder for a database file.
+pub fn state_dir_for(db: &Path) -> PathBuf {
+    db.with_extension("guests")
+}
+
+/// What a command prints, and whether it succeeded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub text: String,
+    pub success: bool,
+}
+
+impl Output {
+    fn ok(text: String) -> Output {
+        Output {
+            text,
+            success: true,
+        }
+    }
+}
+
+/// The registry subcommands, for `cli.rs` to put under `hellowatt guest`.
+#[derive(Debug, clap::Subcommand)]
+pub enum RegistryCommand {
+    /// Validate FILE.wasm (signature, contract, every fixture scenario and
+    /// those of FILE.fixtures/), copy it into the guest folder and make it
+    /// the active guest. A running service picks it up within seconds.
+    Install { file: PathBuf },
+    /// The active guest (name, version, sha256), the previous one, and the
+    /// refused ones with their reasons.
+    List {
+        /// Also show the latest events of the history.
+        #[arg(long, default_value_t = 10)]
+        history: usize,
+    },
+    /// Make the previous guest (the last-known-good) active again.
+    Rollback,
+    /// Sign FILE.wasm for publication: writes FILE.wasm.sig.
+    Sign {
+        /// The secret key file (from `hellowatt guest keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        file: PathBuf,
+    },
+    /// Create a publisher key pair: OUT (secret, mode 0600) and OUT.pub.
+    Keygen { out: PathBuf },
+}
+
+/// Runs a registry subcommand and prints its output.
+pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> {
+    let settings = GuestSettings::from_process_env(config);
+    let output = match command {
+        RegistryCommand::Install { file } => install(config, &settings, &file).await?,
+        RegistryCommand::List { history } => {
+            let store = Store::open(&config.db)
+                .with_context(|| format!("opening {}", config.db.display()))?;
+            list(&store, history)?
+        }
+        RegistryCommand::Rollback => rollback(config, &settings).await?,
+        RegistryCommand::Sign { key, file } => sign(&key, &file)?,
+        RegistryCommand::Keygen { out } => keygen(&out)?,
+    };
+    print!("{}", output.text);
+    Ok(if output.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Opens the registry the way the service does.
+pub async fn open_registry(config: &Config, settings: &GuestSettings) -> Result<Registry> {
+    let fixtures = hellowatt_fixtures::load_scenarios(&settings.fixtures_dir)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| {
+            format!(
+                "loading the fixture scenarios in {} (HELLOWATT_FIXTURES_DIR)",
+                settings.fixtures_dir.display()
+            )
+        })?;
+    let trusted_keys =
+        signature::parse_public_keys(&settings.trusted_keys).context("HELLOWATT_TRUSTED_KEYS")?;
+    let store =
+        Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+    let runtime = Arc::new(Runtime::new()?);
+    Registry::open(
+        runtime,
+        store,
+        RegistryOptions {
+            guests_dir: settings.dir.clone(),
+            state_dir: settings.state_dir.clone(),
+            limits: config.limits.clone(),
+            fixtures,
+            trusted_keys,
+        },
+    )
+    .await
+}
+
+/// `hellowatt guest install FILE`.
+pub async fn install(config: &Config, settings: &GuestSettings, file: &Path) -> Result<Output> {
+    if !file.is_file() {
+        bail!("{} is not a file", file.display());
+    }
+    let registry = open_registry(config, settings).await?;
+    let verdict = registry.install(file).await?;
+    Ok(verdict_output(&verdict, settings))
+}
+
+/// How a verdict reads.
+pub fn verdict_output(verdict: &Verdict, settings: &GuestSettings) -> Output {
+    match verdict {
+        Verdict::Activated { guest, took } => Output::ok(format!(
+            "active guest: {} {} (contract {}, sha256 {})\nvalidated and activated in {} ms; \
+             the previous guest is kept for `hellowatt guest rollback`\ncopied into {}\n",
+            guest.info.name,
+            guest.info.version,
+            guest.info.contract,
+            guest.sha256,
+            took.as_millis(),
+            settings.dir.display()
+        )),
+        Verdict::Refused {
+            sha256,
+            reason,
+            report,
+        } => {
+            let mut text = format!("REFUSED {sha256}\n{reason}\n");
+            if let Some(report) = report {
+                text.push_str(report);
+            }
+            text.push_str("the active guest is unchanged\n");
+            Output {
+                text,
+                success: false,
+            }
+        }
+        Verdict::Unchanged {
+            sha256,
+            state,
+            note,
+        } => Output {
+            text: format!("{sha256} ({state}): {note}\n"),
+            success: *state == GuestState::Active,
+        },
+    }
+}
+
+fn guest_line(r: &GuestRecord) -> String {
+    format!(
+        "{} {} (sha256 {}, contract {}, {} bytes, from {})",
+        r.name.as_deref().unwrap_or("(unnamed)"),
+        r.version.as_deref().unwrap_or("?"),
+        r.sha256,
+        r.contract.as_deref().unwrap_or("?"),
+        r.size,
+        r.source
+    )
+}
+
+/// `hellowatt guest list`: reads the store only (no guest is loaded).
+pub fn list(store: &Store, history: usize) -> Result<Output> {
+    let guests = store.guests()?;
+    let mut out = String::new();
+    let of = |s: GuestState| guests.iter().filter(move |g| g.state == s);
+    match of(GuestState::Active).next() {
+        Some(g) => {
+            let _ = writeln!(out, "active:   {}", guest_line(g));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "active:   the bundled guest (no guest recorded yet: the service records it \
+                 at its first start)"
+            );
+        }
+    }
+    match of(GuestState::Previous).next() {
+        Some(g) => {
+            let _ = writeln!(out, "previous: {}", guest_line(g));
+        }
+        None => {
+            let _ = writeln!(out, "previous: none");
+        }
+    }
+    for g in of(GuestState::Refused) {
+        let _ = writeln!(
+            out,
+            "refused:  {}\n          {}",
+            guest_line(g),
+            g.reason.as_deref().unwrap_or("")
+        );
+    }
+    for g in of(GuestState::Retired) {
+        let _ = writeln!(out, "retired:  {}", guest_line(g));
+    }
+    if history > 0 {
+        let events = store.guest_history(history)?;
+        if !events.is_empty() {
+            let _ = writeln!(out, "history (newest first):");
+        }
+        for e in events {
+            let _ = writeln!(
+                out,
+                "  {} {} {}{}",
+                hellowatt_snapshot::paris_iso(e.at),
+                e.event,
+                e.sha256.get(..12).unwrap_or(&e.sha256),
+                e.detail.map(|d| format!(": {d}")).unwrap_or_default()
+            );
+        }
+    }
+    Ok(Output::ok(out))
+}
+
+/// The guest lines of `hellowatt status`: the active guest, and the last
+/// refusal if it is newer than the last activation.
+pub fn status_lines(store: &Store) -> Result<String> {
+    let guests = store.guests()?;
+    let mut out = String::new();
+    match guests.iter().find(|g| g.state == GuestState::Active) {
+        Some(g) => {
+            let _ = writeln!(
+                out,
+                "guest {} {} (sha256 {})",
+                g.name.as_deref().unwrap_or("?"),
+                g.version.as_deref().unwrap_or("?"),
+                g.sha256
+            );
+            if let Some(r) = guests
+                .iter()
+                .filter(|r| r.state == GuestState::Refused && r.updated_at >= g.updated_at)
+                .max_by_key(|r| r.updated_at)
+            {
+                let _ = writeln!(
+                    out,
+                    "last refused guest: {} from {}: {}",
+                    r.sha256.get(..12).unwrap_or(&r.sha256),
+                    r.source,
+                    r.reason.as_deref().unwrap_or("")
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(out, "guest: the bundled one (the registry has not run yet)");
+        }
+    }
+    Ok(out)
+}
+
+/// `hellowatt guest rollback`.
+pub async fn rollback(config: &Config, settings: &GuestSettings) -> Result<Output> {
+    let registry = open_registry(config, settings).await?;
+    let before = registry.active();
+    let guest = registry.rollback().await?;
+    Ok(Output::ok(format!(
+        "active guest: {} {} (sha256 {})\nprevious: {} {} (sha256 {}); run `hellowatt guest \
+         rollback` again to return to it\n",
+        guest.info.name,
+        guest.info.version,
+        guest.sha256,
+        before.info.name,
+        before.info.version,
+        before.sha256
+    )))
+}
+
+/// `hellowatt guest sign --key KEY FILE.wasm`.
+pub fn sign(key: &Path, file: &Path) -> Result<Output> {
+    let key = signature::read_secret_key(key)?;
+    let out = signature::sign_file(&key, file)?;
+    Ok(Output::ok(format!(
+        "wrote {}\npublic key (for HELLOWATT_TRUSTED_KEYS): {}\n",
+        out.display(),
+        signature::public_key_hex(&key.verifying_key())
+    )))
+}
+
+/// `hellowatt guest keygen OUT`.
+pub fn keygen(out: &Path) -> Result<Output> {
+    let key = signature::generate()?;
+    let public = signature::write_secret_key(out, &key)?;
+    Ok(Output::ok(format!(
+        "secret key: {} (keep it private)\npublic key: {} ({})\nusers trust it with \
+         HELLOWATT_TRUSTED_KEYS={}\n",
+        out.display(),
+        public.display(),
+        signature::public_key_hex(&key.verifying_key()),
+        signature::public_key_hex(&key.verifying_key())
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_come_from_the_environment() {
+        let s = GuestSettings::from_env(Path::new("/var/lib/hellowatt/hellowatt.db"), |_| None);
+        assert_eq!(s.dir, PathBuf::from("guests"));
+        assert_eq!(
+            s.state_dir,
+            PathBuf::from("/var/lib/hellowatt/hellowatt.guests")
+        );
+        assert!(s.trusted_keys.is_empty());
+        let s = GuestSettings::from_env(Path::new("x.db"), |k| match k {
+            "HELLOWATT_GUESTS_DIR" => Some("/srv/guests".into()),
+            "HELLOWATT_TRUSTED_KEYS" => Some("aa, bb cc".into()),
+            _ => None,
+        });
+        assert_eq!(s.dir, PathBuf::from("/srv/guests"));
+        assert_eq!(s.trusted_keys, ["aa", "bb", "cc"]);
+    }
+}

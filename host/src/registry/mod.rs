@@ -1,0 +1,851 @@
+//! The guest registry: which scraper component serves, and how a new one
+//! gets there.
+//!
+//! # What it owns
+//! - **The guest folder** (`guests/` by default): a person drops
+//!   `NAME.wasm` there, optionally with `NAME.wasm.sig` (a publisher's
+//!   signature, see [`crate::signature`]) and `NAME.fixtures/` (cassettes
+//!   shipped with the guest, in the format of `fixtures/scenarios/`: one
+//!   scenario per sub-folder, or the folder itself is one scenario).
+//!   [`Registry::watch`] watches it (inotify and friends through the
+//!   `notify` crate, debounced by [`DEBOUNCE`]; polling every second when
+//!   the platform watcher cannot start) and rescans it on SIGHUP.
+//! - **The validation gate** ([`Registry::consider`]): a candidate must
+//!   1. verify under a trusted publisher key, when keys are configured;
+//!   2. compile (off the async runtime), import nothing beyond the
+//!      contract's allow-list, match the contract's types (checked before
+//!      any call), export `describe` and `sync`, and declare a contract
+//!      version this host runs ([`Runtime::load_cached`]);
+//!   3. reproduce the golden outcome of every scenario shipped with the
+//!      host and of every scenario beside it, replayed inside the HTTP
+//!      policy under the production sandbox limits ([`check::check_all`]).
+//!
+//!   The reason of a refusal is precise (the scenario, the field, expected
+//!   against got, or the failing step), logged, kept in the store's guest
+//!   history and returned in the [`Verdict`].
+//! - **The atomic swap**: the active guest is an `ArcSwap<Guest>`; a run
+//!   takes the `Arc` from [`Registry::active`] when it starts, so runs in
+//!   flight finish on the guest they started with, and every run started
+//!   after a swap uses the new one. A refused candidate never touches it.
+//! - **Last-known-good and roll-back**: activating a guest keeps the one it
+//!   replaces as `previous`; [`Registry::rollback`] swaps them back (a
+//!   second roll-back rolls forward again).
+//! - **Persistence**: the choice lives in the store (`guests`,
+//!   `guest_history`, migration 3) and survives a restart. The bytes of
+//!   every accepted guest are copied to `STATE/accepted/SHA256.wasm`, so the
+//!   active and the previous guest do not depend on the files people keep
+//!   in (or delete from) the guest folder; `STATE` is a private folder
+//!   beside the database (see `cli_guest::GuestSettings`). Compiled code is
+//!   cached in `STATE/cache` ([`crate::cache`]): a restart maps it instead
+//!   of compiling. At start the active guest is restored from there; when
+//!   none was recorded, or the recorded one was the bundled guest of an
+//!   older hellowatt, the bundled guest is taken; when the recorded one
+//!   cannot be loaded, the registry falls back to the bundled guest and
+//!   says so in the log and the history.
+//! - **Other processes**: `hellowatt guest install` and `guest rollback`
+//!   run in their own process and change the store; a running service
+//!   notices within [`RECONCILE_EVERY`] (or at once on SIGHUP) and loads the
+//!   guest the store names ([`Registry::reconcile`]).
+//!
+//! A restored or rolled-back guest goes through step 2 again (it is
+//! compiled code loaded anew) but not through the fixtures: it passed them
+//! when it was accepted, and a roll-back is the way out of an emergency.
+//!
+//! # Layout
+//! This file: the registry, the gate, the swap, roll-back and restore.
+//! `watch.rs`: the folder watcher. `files.rs`: the folder's files (the
+//! candidates, the fixtures beside them, atomic copies). `reason.rs`: the
+//! words of a refusal.
+//!
+//! # What it must never do
+//! - Run a sync: it replays recorded cassettes only, never reaches a site.
+//! - Relax a limit: candidates run under the limits it was given, which are
+//!   the production ones; the HTTP policy of the replay is the one
+//!   `guest check` uses.
+//! - Let a candidate serve before it passed the whole gate, or let a
+//!   refusal change the active guest.
+
+use crate::cache::{ArtifactCache, create_private_dir};
+use crate::check::{self, ScenarioResult};
+use crate::runtime::{Guest, Limits, Runtime, sha256_hex};
+use crate::signature;
+use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};
+use anyhow::{Context, Result, anyhow, bail};
+use arc_swap::ArcSwap;
+use ed25519_dalek::VerifyingKey;
+use hellowatt_fixtures::Scenario;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+mod files;
+mod reason;
+mod watch;
+
+pub use files::{candidates_in, fixtures_beside};
+pub use watch::{DEBOUNCE, POLL_EVERY, RECONCILE_EVERY};
+
+use files::{copy_atomically, copy_dir, files_under, load_beside};
+use reason::summarize;
+
+/// The `source` recorded for the guest built into the binary.
+pub const BUNDLED_SOURCE: &str = "bundled";
+
+/// What the registry is given.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// The folder people drop guests into.
+    pub guests_dir: PathBuf,
+    /// The registry's private folder (accepted guests' bytes, compiled
+    /// artifacts). Created with mode 0700.
+    pub state_dir: PathBuf,
+    /// The production sandbox limits: candidates are proven under them.
+    pub limits: Limits,
+    /// The scenarios shipped with the host: every candidate must pass them.
+    pub fixtures: Vec<Scenario>,
+    /// Trusted publisher keys; empty: signatures are not required.
+    pub trusted_keys: Vec<VerifyingKey>,
+}
+
+/// The outcome of considering a candidate.
+#[derive(Clone)]
+pub enum Verdict {
+    /// It passed the gate and now serves.
+    Activated {
+        guest: Arc<Guest>,
+        /// From reading the file to serving, validation included.
+        took: Duration,
+    },
+    /// It was refused; the active guest is untouched.
+    Refused {
+        sha256: String,
+        /// One paragraph, as stored in the history.
+        reason: String,
+        /// The full `guest check` report, when it got that far.
+        report: Option<String>,
+    },
+    /// Nothing to do: this component was judged before.
+    Unchanged {
+        sha256: String,
+        state: GuestState,
+        note: String,
+    },
+}
+
+impl Verdict {
+    pub fn is_activated(&self) -> bool {
+        matches!(self, Verdict::Activated { .. })
+    }
+
+    pub fn sha256(&self) -> &str {
+        match self {
+            Verdict::Activated { guest, .. } => &guest.sha256,
+            Verdict::Refused { sha256, .. } | Verdict::Unchanged { sha256, .. } => sha256,
+        }
+    }
+}
+
+impl std::fmt::Debug for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Activated { guest, took } => write!(
+                f,
+                "activated {} {} (sha256 {}) in {} ms",
+                guest.info.name,
+                guest.info.version,
+                guest.sha256,
+                took.as_millis()
+            ),
+            Verdict::Refused { sha256, reason, .. } => {
+                write!(f, "refused {sha256}: {reason}")
+            }
+            Verdict::Unchanged {
+                sha256,
+                state,
+                note,
+            } => write!(f, "unchanged {sha256} ({state}): {note}"),
+        }
+    }
+}
+
+/// Why a candidate was refused.
+struct Refusal {
+    reason: String,
+    report: Option<String>,
+    /// What `describe` said, when it got that far.
+    guest: Option<Guest>,
+}
+
+impl Refusal {
+    fn early(reason: String) -> Refusal {
+        Refusal {
+            reason,
+            report: None,
+            guest: None,
+        }
+    }
+}
+
+/// The guest registry of one hellowatt process.
+pub struct Registry {
+    runtime: Arc<Runtime>,
+    store: Mutex<Store>,
+    guests_dir: PathBuf,
+    accepted_dir: PathBuf,
+    cache: Arc<ArtifactCache>,
+    limits: Limits,
+    fixtures: Vec<Scenario>,
+    /// Fingerprint of the shipped scenarios (part of a refusal's inputs).
+    fixtures_digest: String,
+    trusted_keys: Vec<VerifyingKey>,
+    bundled_sha256: String,
+    active: ArcSwap<Guest>,
+    /// One judgement, swap or roll-back at a time.
+    gate: tokio::sync::Mutex<()>,
+}
+
+fn now_utc() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
+}
+
+fn new_guest(guest: &Guest, source: &str) -> NewGuest {
+    NewGuest {
+        sha256: guest.sha256.clone(),
+        name: Some(guest.info.name.clone()),
+        version: Some(guest.info.version.clone()),
+        contract: Some(guest.info.contract.clone()),
+        size: guest.size as u64,
+        source: source.to_string(),
+    }
+}
+
+impl Registry {
+    /// Opens the registry: creates its folders, restores the active guest
+    /// recorded in the store (or takes the bundled one) and prunes compiled
+    /// artifacts nobody needs. `store` is the registry's own connection.
+    pub async fn open(
+        runtime: Arc<Runtime>,
+        store: Store,
+        options: RegistryOptions,
+    ) -> Result<Registry> {
+        std::fs::create_dir_all(&options.guests_dir).with_context(|| {
+            format!("creating the guest folder {}", options.guests_dir.display())
+        })?;
+        create_private_dir(&options.state_dir)?;
+        let accepted_dir = options.state_dir.join("accepted");
+        create_private_dir(&accepted_dir)?;
+        let cache = Arc::new(ArtifactCache::open(&options.state_dir.join("cache"))?);
+        let bundled_sha256 = sha256_hex(crate::BUNDLED_GUEST);
+        let fixtures_digest = {
+            let mut h = Sha256::new();
+            for s in &options.fixtures {
+                h.update(s.name.as_bytes());
+                h.update(s.exchanges.len().to_le_bytes());
+            }
+            hex::encode(h.finalize())
+        };
+
+        let started = Instant::now();
+        let mut store = store;
+        let recorded = store.guest_in(GuestState::Active)?;
+        let previous = store.guest_in(GuestState::Previous)?;
+        let mut events: Vec<(NewGuest, &'static str, Option<String>)> = vec![];
+        let loader = Loader {
+            runtime: &runtime,
+            cache: &cache,
+            accepted_dir: &accepted_dir,
+            limits: &options.limits,
+            bundled_sha256: &bundled_sha256,
+        };
+        let active = match recorded {
+            None => {
+                let g = loader.bundled().await?;
+                events.push((
+                    new_guest(&g, BUNDLED_SOURCE),
+                    "bundled",
+                    Some("first start: the guest built into hellowatt".into()),
+                ));
+                g
+            }
+            Some(r) if r.source == BUNDLED_SOURCE && r.sha256 != bundled_sha256 => {
+                let g = loader.bundled().await?;
+                events.push((
+                    new_guest(&g, BUNDLED_SOURCE),
+                    "bundled",
+                    Some(format!(
+                        "hellowatt was upgraded: its bundled guest replaces the older bundled \
+                         guest {}",
+                        r.sha256
+                    )),
+                ));
+                g
+            }
+            Some(r) => match loader.restore(&r.sha256).await {
+                Ok(g) => g,
+                Err(e) => {
+                    let why = format!(
+                        "the active guest {} ({}) could not be restored, falling back to the \
+                         bundled guest: {e:#}",
+                        r.name.as_deref().unwrap_or("?"),
+                        r.sha256
+                    );
+                    tracing::error!(target: "hellowatt::registry", "{why}");
+                    let g = loader.bundled().await?;
+                    events.push((new_guest(&g, BUNDLED_SOURCE), "fallback", Some(why)));
+                    g
+                }
+            },
+        };
+        // The bundled guest's bytes too: after an upgrade, a roll-back to
+        // the older bundled guest finds them.
+        loader.keep(&bundled_sha256, crate::BUNDLED_GUEST)?;
+        let now = now_utc();
+        for (g, what, detail) in events {
+            store.activate_guest(&g, what, detail.as_deref(), now)?;
+        }
+        let mut keep = vec![active.sha256.as_str(), bundled_sha256.as_str()];
+        if let Some(p) = &previous {
+            keep.push(p.sha256.as_str());
+        }
+        match cache.retain(&keep) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(target: "hellowatt::registry", "removed {n} unused compiled guest(s)")
+            }
+            Err(e) => {
+                tracing::warn!(target: "hellowatt::registry", "pruning the artifact cache: {e:#}")
+            }
+        }
+        tracing::info!(
+            target: "hellowatt::registry",
+            guest = %active.info.name,
+            version = %active.info.version,
+            sha256 = %active.sha256,
+            "active guest ready in {} ms ({} compiled, {} from the artifact cache)",
+            started.elapsed().as_millis(),
+            cache.compiles(),
+            cache.hits()
+        );
+        Ok(Registry {
+            runtime,
+            store: Mutex::new(store),
+            guests_dir: options.guests_dir,
+            accepted_dir,
+            cache,
+            limits: options.limits,
+            fixtures: options.fixtures,
+            fixtures_digest,
+            trusted_keys: options.trusted_keys,
+            bundled_sha256,
+            active: ArcSwap::from_pointee(active),
+            gate: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The guest that serves now. A run keeps this `Arc` until it ends.
+    pub fn active(&self) -> Arc<Guest> {
+        self.active.load_full()
+    }
+
+    pub fn guests_dir(&self) -> &Path {
+        &self.guests_dir
+    }
+
+    /// The artifact cache (its counters tell compiles from cache hits).
+    pub fn cache(&self) -> &ArtifactCache {
+        &self.cache
+    }
+
+    fn store(&self) -> Result<MutexGuard<'_, Store>> {
+        self.store
+            .lock()
+            .map_err(|_| anyhow!("the guest registry's store connection is poisoned"))
+    }
+
+    fn loader(&self) -> Loader<'_> {
+        Loader {
+            runtime: &self.runtime,
+            cache: &self.cache,
+            accepted_dir: &self.accepted_dir,
+            limits: &self.limits,
+            bundled_sha256: &self.bundled_sha256,
+        }
+    }
+
+    /// Every guest judged so far: active, previous, refused (with reasons),
+    /// retired.
+    pub fn list(&self) -> Result<Vec<GuestRecord>> {
+        self.store()?.guests()
+    }
+
+    /// The latest `limit` events, newest first.
+    pub fn history(&self, limit: usize) -> Result<Vec<GuestEvent>> {
+        self.store()?.guest_history(limit)
+    }
+
+    /// Puts a candidate through the gate and, if it passes, makes it the
+    /// active guest. A component judged before is not judged again: an
+    /// accepted one (active, previous, retired) is left where it is, and a
+    /// refused one only comes back when its signature file, its fixtures
+    /// or the trusted keys changed. `Err` is the host's trouble (the file
+    /// cannot be read, the store fails), never the candidate's.
+    pub async fn consider(&self, path: &Path) -> Result<Verdict> {
+        let _gate = self.gate.lock().await;
+        self.consider_locked(path, false).await
+    }
+
+    /// `hellowatt guest install FILE`: judges the file even if it was judged
+    /// before (unless it is the active guest), and once it passed copies it
+    /// (with its signature and fixtures) into the guest folder.
+    pub async fn install(&self, path: &Path) -> Result<Verdict> {
+        let _gate = self.gate.lock().await;
+        let verdict = self.consider_locked(path, true).await?;
+        if verdict.is_activated()
+            && let Err(e) = self.copy_into_folder(path)
+        {
+            // It serves anyway: the registry keeps its own copy.
+            tracing::warn!(
+                target: "hellowatt::registry",
+                "the guest is active, but copying it into {} failed: {e:#}",
+                self.guests_dir.display()
+            );
+        }
+        Ok(verdict)
+    }
+
+    async fn consider_locked(&self, path: &Path, force: bool) -> Result<Verdict> {
+        let started = Instant::now();
+        let bytes = tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading the candidate guest {}", path.display()))?;
+        let sha256 = sha256_hex(&bytes);
+        if self.active().sha256 == sha256 {
+            return Ok(Verdict::Unchanged {
+                sha256,
+                state: GuestState::Active,
+                note: "this is the active guest already".into(),
+            });
+        }
+        let known = self.store()?.guest(&sha256)?;
+        if let Some(record) = &known {
+            if record.state == GuestState::Active {
+                // Another process (`hellowatt guest install`) activated it.
+                self.reconcile_locked().await?;
+                return Ok(Verdict::Activated {
+                    guest: self.active(),
+                    took: started.elapsed(),
+                });
+            }
+            if !force && record.state.was_accepted() {
+                return Ok(Verdict::Unchanged {
+                    sha256,
+                    state: record.state,
+                    note: format!(
+                        "this guest passed the gate before and is the {} guest: \
+                         `hellowatt guest rollback` or `hellowatt guest install {}` makes it \
+                         active again",
+                        record.state,
+                        path.display()
+                    ),
+                });
+            }
+        }
+        let sig_path = signature::sig_path(path);
+        let signature = match tokio::fs::read(&sig_path).await {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading {}", sig_path.display()));
+            }
+        };
+        let beside = fixtures_beside(path);
+        let inputs = self.inputs_digest(&sha256, signature.as_deref(), beside.as_deref())?;
+        if let Some(record) = &known
+            && !force
+            && record.state == GuestState::Refused
+            && record.inputs.as_deref() == Some(inputs.as_str())
+        {
+            return Ok(Verdict::Unchanged {
+                sha256,
+                state: GuestState::Refused,
+                note: format!(
+                    "refused before, and nothing it was judged on changed: {}",
+                    record.reason.as_deref().unwrap_or("(no reason recorded)")
+                ),
+            });
+        }
+
+        let source = path.display().to_string();
+        tracing::info!(target: "hellowatt::registry", candidate = %source, sha256 = %sha256, "validating a candidate guest");
+        match self
+            .judge(bytes.clone(), signature.as_deref(), beside.as_deref())
+            .await
+        {
+            Ok((guest, scenarios)) => {
+                self.loader().keep(&guest.sha256, &bytes)?;
+                let took = started.elapsed();
+                let before = self.active();
+                let detail = format!(
+                    "from {source}; passed {scenarios} fixture scenarios; replaces {} {} ({})",
+                    before.info.name, before.info.version, before.sha256
+                );
+                self.store()?.activate_guest(
+                    &new_guest(&guest, &source),
+                    "activated",
+                    Some(&detail),
+                    now_utc(),
+                )?;
+                let guest = Arc::new(guest);
+                self.active.store(Arc::clone(&guest));
+                tracing::info!(
+                    target: "hellowatt::registry",
+                    guest = %guest.info.name,
+                    version = %guest.info.version,
+                    sha256 = %guest.sha256,
+                    "new guest live after {} ms (passed {scenarios} scenarios); it replaces {} {} ({}), kept as the previous guest",
+                    took.as_millis(),
+                    before.info.name,
+                    before.info.version,
+                    short(&before.sha256)
+                );
+                Ok(Verdict::Activated { guest, took })
+            }
+            Err(refusal) => {
+                self.cache.remove(self.runtime.engine(), &sha256);
+                let record = match &refusal.guest {
+                    Some(g) => new_guest(g, &source),
+                    None => NewGuest {
+                        sha256: sha256.clone(),
+                        name: None,
+                        version: None,
+                        contract: None,
+                        size: bytes.len() as u64,
+                        source: source.clone(),
+                    },
+                };
+                self.store()?
+                    .refuse_guest(&record, &refusal.reason, Some(&inputs), now_utc())?;
+                tracing::warn!(
+                    target: "hellowatt::registry",
+                    candidate = %source,
+                    sha256 = %sha256,
+                    "guest refused, the active guest keeps serving: {}",
+                    refusal.reason
+                );
+                if let Some(report) = &refusal.report {
+                    tracing::warn!(target: "hellowatt::registry", candidate = %source, "fixture report:\n{report}");
+                }
+                Ok(Verdict::Refused {
+                    sha256,
+                    reason: refusal.reason,
+                    report: refusal.report,
+                })
+            }
+        }
+    }
+
+    /// The gate. `Ok`: the guest and how many scenarios it passed.
+    async fn judge(
+        &self,
+        bytes: Vec<u8>,
+        signature_file: Option<&[u8]>,
+        beside: Option<&Path>,
+    ) -> Result<(Guest, usize), Refusal> {
+        match signature::check(&bytes, signature_file, &self.trusted_keys) {
+            Ok(Some(key)) => {
+                tracing::debug!(target: "hellowatt::registry", "signature verified (key {key})")
+            }
+            Ok(None) => {}
+            Err(e) => return Err(Refusal::early(format!("{e:#}"))),
+        }
+        let guest = self
+            .runtime
+            .load_cached(bytes, &self.cache, &self.limits)
+            .await
+            .map_err(|e| Refusal::early(format!("{e:#}")))?;
+        let mut scenarios = self.fixtures.clone();
+        if let Some(dir) = beside {
+            let extra = load_beside(dir).map_err(|e| Refusal {
+                reason: format!("{e:#}"),
+                report: None,
+                guest: Some(guest.clone()),
+            })?;
+            scenarios.extend(extra);
+        }
+        if scenarios.is_empty() {
+            return Err(Refusal {
+                reason: "no fixture scenario to prove the guest on: hellowatt refuses to swap \
+                         in a guest it could not check"
+                    .into(),
+                report: None,
+                guest: Some(guest),
+            });
+        }
+        let results = match check::check_all(&self.runtime, &guest, &scenarios, &self.limits).await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(Refusal {
+                    reason: format!("the fixtures could not be replayed: {e:#}"),
+                    report: None,
+                    guest: Some(guest),
+                });
+            }
+        };
+        if results.iter().all(ScenarioResult::passed) {
+            return Ok((guest, results.len()));
+        }
+        Err(Refusal {
+            reason: summarize(&results),
+            report: Some(check::report(&guest, &results)),
+            guest: Some(guest),
+        })
+    }
+
+    /// Restores the last-known-good guest (the previous one) and keeps the
+    /// one it replaces as the previous. Returns the guest now serving.
+    pub async fn rollback(&self) -> Result<Arc<Guest>> {
+        let _gate = self.gate.lock().await;
+        let previous = self
+            .store()?
+            .guest_in(GuestState::Previous)?
+            .ok_or_else(|| anyhow!("there is no previous guest to roll back to"))?;
+        let guest = self
+            .loader()
+            .restore(&previous.sha256)
+            .await
+            .with_context(|| {
+                format!(
+                    "the previous guest {} ({}) cannot be loaded",
+                    previous.name.as_deref().unwrap_or("?"),
+                    previous.sha256
+                )
+            })?;
+        let before = self.active();
+        self.store()?.rollback_guest(now_utc())?;
+        let guest = Arc::new(guest);
+        self.active.store(Arc::clone(&guest));
+        tracing::warn!(
+            target: "hellowatt::registry",
+            guest = %guest.info.name,
+            version = %guest.info.version,
+            sha256 = %guest.sha256,
+            "rolled back: {} {} ({}) serves again in place of {} {} ({})",
+            guest.info.name,
+            guest.info.version,
+            short(&guest.sha256),
+            before.info.name,
+            before.info.version,
+            short(&before.sha256)
+        );
+        Ok(guest)
+    }
+
+    /// Loads the guest the store says is active, if another process changed
+    /// it. True when the active guest changed.
+    pub async fn reconcile(&self) -> Result<bool> {
+        let _gate = self.gate.lock().await;
+        self.reconcile_locked().await
+    }
+
+    async fn reconcile_locked(&self) -> Result<bool> {
+        let Some(recorded) = self.store()?.guest_in(GuestState::Active)? else {
+            return Ok(false);
+        };
+        if recorded.sha256 == self.active().sha256 {
+            return Ok(false);
+        }
+        let guest = self
+            .loader()
+            .restore(&recorded.sha256)
+            .await
+            .with_context(|| {
+                format!(
+                    "loading the guest {} that another hellowatt process activated",
+                    recorded.sha256
+                )
+            })?;
+        let guest = Arc::new(guest);
+        self.active.store(Arc::clone(&guest));
+        tracing::info!(
+            target: "hellowatt::registry",
+            guest = %guest.info.name,
+            version = %guest.info.version,
+            sha256 = %guest.sha256,
+            "another hellowatt process changed the active guest: now serving it"
+        );
+        Ok(true)
+    }
+
+    /// Considers every `.wasm` of the guest folder, oldest first (so the
+    /// newest one that passes ends up active), after picking up a change
+    /// another process made. What SIGHUP does.
+    pub async fn rescan(&self) -> Result<Vec<(PathBuf, Verdict)>> {
+        if let Err(e) = self.reconcile().await {
+            tracing::error!(target: "hellowatt::registry", "{e:#}");
+        }
+        let mut out = Vec::new();
+        for path in candidates_in(&self.guests_dir)? {
+            match self.consider(&path).await {
+                Ok(v) => out.push((path, v)),
+                Err(e) => {
+                    tracing::error!(target: "hellowatt::registry", candidate = %path.display(), "{e:#}")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// What a refusal is judged on, besides the bytes: the signature file,
+    /// the fixtures beside the guest, the trusted keys, the shipped
+    /// scenarios and this hellowatt's version.
+    fn inputs_digest(
+        &self,
+        sha256: &str,
+        signature_file: Option<&[u8]>,
+        beside: Option<&Path>,
+    ) -> Result<String> {
+        let mut h = Sha256::new();
+        h.update(b"hellowatt-guest-inputs-1\n");
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update(sha256.as_bytes());
+        h.update(self.fixtures_digest.as_bytes());
+        match signature_file {
+            Some(s) => {
+                h.update(b"\nsig ");
+                h.update(sha256_hex(s).as_bytes());
+            }
+            None => h.update(b"\nno sig"),
+        }
+        let mut keys: Vec<String> = self
+            .trusted_keys
+            .iter()
+            .map(signature::public_key_hex)
+            .collect();
+        keys.sort();
+        for k in keys {
+            h.update(b"\nkey ");
+            h.update(k.as_bytes());
+        }
+        if let Some(dir) = beside {
+            for file in files_under(dir)? {
+                let rel = file.strip_prefix(dir).unwrap_or(&file);
+                let content =
+                    std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+                h.update(b"\nfixture ");
+                h.update(rel.to_string_lossy().as_bytes());
+                h.update(sha256_hex(&content).as_bytes());
+            }
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// Copies an installed guest (and its signature and fixtures) into the
+    /// guest folder, unless it is there already.
+    fn copy_into_folder(&self, path: &Path) -> Result<()> {
+        let Some(name) = path.file_name() else {
+            bail!("{} has no file name", path.display());
+        };
+        let folder = std::fs::canonicalize(&self.guests_dir)
+            .with_context(|| format!("resolving {}", self.guests_dir.display()))?;
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if std::fs::canonicalize(parent).ok().as_deref() == Some(folder.as_path()) {
+            return Ok(());
+        }
+        let sig = signature::sig_path(path);
+        if sig.is_file() {
+            let mut sig_name = name.to_os_string();
+            sig_name.push(".sig");
+            copy_atomically(&sig, &folder.join(sig_name))?;
+        }
+        if let Some(dir) = fixtures_beside(path)
+            && let Some(dir_name) = dir.file_name()
+        {
+            copy_dir(&dir, &folder.join(dir_name))?;
+        }
+        // The component last: a watcher sees it with its signature beside it.
+        copy_atomically(path, &folder.join(name))
+    }
+}
+
+/// Loads guests from the bytes the registry keeps.
+struct Loader<'a> {
+    runtime: &'a Runtime,
+    cache: &'a Arc<ArtifactCache>,
+    accepted_dir: &'a Path,
+    limits: &'a Limits,
+    bundled_sha256: &'a str,
+}
+
+impl Loader<'_> {
+    async fn bundled(&self) -> Result<Guest> {
+        self.runtime
+            .load_cached(crate::BUNDLED_GUEST.to_vec(), self.cache, self.limits)
+            .await
+            .context("loading the bundled guest")
+    }
+
+    fn accepted_path(&self, sha256: &str) -> PathBuf {
+        self.accepted_dir.join(format!("{sha256}.wasm"))
+    }
+
+    /// Keeps a copy of an accepted guest's bytes (no-op if kept already).
+    fn keep(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.accepted_path(sha256);
+        if path.is_file() {
+            return Ok(());
+        }
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(self.accepted_dir)
+            .with_context(|| format!("creating a file in {}", self.accepted_dir.display()))?;
+        use std::io::Write as _;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("keeping a copy of the guest {sha256}"))?;
+        tmp.persist(&path)
+            .map_err(|e| anyhow!(e.error))
+            .with_context(|| format!("keeping a copy of the guest in {}", path.display()))?;
+        Ok(())
+    }
+
+    /// Loads an accepted guest by SHA-256 from the kept bytes (the bundled
+    /// one from the binary), checking that they still hash to it.
+    async fn restore(&self, sha256: &str) -> Result<Guest> {
+        let bytes = if sha256 == self.bundled_sha256 {
+            crate::BUNDLED_GUEST.to_vec()
+        } else {
+            let path = self.accepted_path(sha256);
+            let bytes = tokio::fs::read(&path)
+                .await
+                .with_context(|| format!("reading the kept copy {}", path.display()))?;
+            if sha256_hex(&bytes) != sha256 {
+                bail!(
+                    "the kept copy {} is damaged: its SHA-256 is not its name",
+                    path.display()
+                );
+            }
+            bytes
+        };
+        self.runtime
+            .load_cached(bytes, self.cache, self.limits)
+            .await
+    }
+}

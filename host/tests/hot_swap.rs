@@ -1,0 +1,670 @@
+//! Hot swap, end to end: the guest registry watches a folder; a v2 guest
+//! (built here from the same source with the `v2` feature: another
+//! version, and it reads a measure entry's `datetime` renamed `date`)
+//! dropped into it goes live without a restart and the next sync uses it,
+//! while a run started before the swap finishes on v1; broken candidates
+//! are refused with their reason and v2 keeps serving; roll-back returns to
+//! v1; a restart keeps the active guest and maps it from the artifact cache
+//! instead of compiling it.
+//!
+//! The variants are built once per test run, each in its own target folder
+//! (`target/guests-{v2,contract2,trap}`), by `cargo build --profile guest
+//! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
+//! nothing changed. Timings are printed: run with `--nocapture` to see them.
+
+use ed25519_dalek::{Signer, SigningKey};
+use hellowatt::config::{Account, Config, Secret, ServiceConfig};
+use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use hellowatt::redact::Redactor;
+use hellowatt::registry::{Registry, RegistryOptions, Verdict};
+use hellowatt::runtime::{Limits, Runtime, SyncCall, sha256_hex};
+use hellowatt::signature;
+use hellowatt::sim::{self, SimMode};
+use hellowatt::store::{GuestState, RunOutcome, Store};
+use hellowatt::{cli_guest, sync};
+use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
+use hellowatt_snapshot::SyncError;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+// ---------------------------------------------------------------- guests
+
+struct Variants {
+    v2: Vec<u8>,
+    contract2: Vec<u8>,
+    trap: Vec<u8>,
+}
+
+static VARIANTS: OnceLock<Variants> = OnceLock::new();
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ is inside the workspace")
+        .to_path_buf()
+}
+
+/// Builds one variant of the guest (a no-op when it is up to date).
+fn build_variant(feature: &str) -> Vec<u8> {
+    let root = workspace_root();
+    let target = root.join("target").join(format!("guests-{feature}"));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let started = Instant::now();
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(&root)
+        .args([
+            "build",
+            "--profile",
+            "guest",
+            "--target",
+            "wasm32-wasip2",
+            "-p",
+            "hellowatt-guest",
+            "--features",
+            feature,
+            "--target-dir",
+        ])
+        .arg(&target);
+    for var in [
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTFLAGS",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd
+        .status()
+        .expect("running cargo to build a guest variant");
+    assert!(status.success(), "building the `{feature}` guest failed");
+    let wasm = target
+        .join("wasm32-wasip2")
+        .join("guest")
+        .join("hellowatt_guest.wasm");
+    let bytes = std::fs::read(&wasm).unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
+    println!(
+        "guest variant `{feature}`: {} bytes (build step {} ms)",
+        bytes.len(),
+        started.elapsed().as_millis()
+    );
+    bytes
+}
+
+fn variants() -> &'static Variants {
+    VARIANTS.get_or_init(|| Variants {
+        v2: build_variant("v2"),
+        contract2: build_variant("contract2"),
+        trap: build_variant("trap"),
+    })
+}
+
+async fn variants_async() -> &'static Variants {
+    tokio::task::spawn_blocking(variants).await.unwrap()
+}
+
+/// The same component with a custom section appended: valid, same
+/// behaviour, another SHA-256.
+fn with_nonce(component: &[u8], nonce: &str) -> Vec<u8> {
+    let name = b"hellowatt-test-nonce";
+    let mut content = vec![name.len() as u8];
+    content.extend_from_slice(name);
+    content.extend_from_slice(nonce.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section
+    let mut n = content.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&content);
+    out
+}
+
+/// A component with nothing in it: the wrong world.
+const EMPTY_COMPONENT: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+/// A core wasm module, not a component.
+const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+// -------------------------------------------------------------- fixtures
+
+/// `base-electricity` as a changed site serves it: the measure entries'
+/// `datetime` renamed `date`. The golden outcome is unchanged.
+fn write_renamed_scenario(dest: &Path) -> PathBuf {
+    let src = scenarios_dir().join("base-electricity");
+    let dir = dest.join("renamed-datetime");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut renamed = 0;
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        let mut text = std::fs::read_to_string(entry.path()).unwrap();
+        if name.ends_with("-response.http") && text.contains("\"datetime\":") {
+            text = text.replace("\"datetime\":", "\"date\":");
+            renamed += 1;
+        }
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    assert!(renamed >= 2, "the scenario changed shape: {renamed}");
+    dir
+}
+
+fn shipped() -> Vec<Scenario> {
+    load_scenarios(&scenarios_dir()).unwrap()
+}
+
+// ------------------------------------------------------------- plumbing
+
+fn config(url: &str, s: &Scenario, db: &Path) -> Config {
+    Config {
+        accounts: vec![Account {
+            name: "home".into(),
+            email: Some(s.request.login.clone()),
+            password: Some(Secret::new(&s.request.password)),
+            kinds: s.request.kinds.clone(),
+        }],
+        db: db.to_path_buf(),
+        site: Origin::parse(url).unwrap(),
+        guest: None,
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        limits: Limits::default(),
+        service: ServiceConfig::default(),
+    }
+}
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    guests: PathBuf,
+    state: PathBuf,
+    db: PathBuf,
+}
+
+fn setup() -> Setup {
+    let tmp = tempfile::tempdir().unwrap();
+    Setup {
+        guests: tmp.path().join("guests"),
+        state: tmp.path().join("hellowatt.guests"),
+        db: tmp.path().join("hellowatt.db"),
+        _tmp: tmp,
+    }
+}
+
+async fn open(
+    s: &Setup,
+    runtime: Arc<Runtime>,
+    keys: &[ed25519_dalek::VerifyingKey],
+) -> Arc<Registry> {
+    let store = Store::open(&s.db).unwrap();
+    Arc::new(
+        Registry::open(
+            runtime,
+            store,
+            RegistryOptions {
+                guests_dir: s.guests.clone(),
+                state_dir: s.state.clone(),
+                limits: Limits::default(),
+                fixtures: shipped(),
+                trusted_keys: keys.to_vec(),
+            },
+        )
+        .await
+        .unwrap(),
+    )
+}
+
+async fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(
+            started.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    started.elapsed()
+}
+
+/// The refusal reasons recorded for a component, oldest first.
+fn refusals(reg: &Registry, sha256: &str) -> Vec<String> {
+    let mut r: Vec<String> = reg
+        .history(1000)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.sha256 == sha256 && e.event == "refused")
+        .map(|e| e.detail.unwrap_or_default())
+        .collect();
+    r.reverse();
+    r
+}
+
+/// Writes a candidate (signed with `key` if given) into the folder the
+/// watcher watches, and waits for its new refusal, which it returns.
+async fn drop_refused(
+    reg: &Registry,
+    name: &str,
+    bytes: &[u8],
+    key: Option<&SigningKey>,
+) -> String {
+    let sha = sha256_hex(bytes);
+    let before = refusals(reg, &sha).len();
+    let path = reg.guests_dir().join(name);
+    if let Some(key) = key {
+        let sig = key.sign(bytes);
+        std::fs::write(
+            signature::sig_path(&path),
+            hex::encode(sig.to_bytes()) + "\n",
+        )
+        .unwrap();
+    }
+    std::fs::write(&path, bytes).unwrap();
+    wait_for(
+        &format!("the refusal of {name}"),
+        Duration::from_secs(300),
+        || refusals(reg, &sha).len() > before,
+    )
+    .await;
+    let reason = refusals(reg, &sha).pop().unwrap();
+    println!("refused {name}: {reason}");
+    reason
+}
+
+async fn sync_once(
+    runtime: &Runtime,
+    reg: &Registry,
+    scenario: &Scenario,
+    db: &Path,
+) -> sync::RunSummary {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Scenario(scenario.clone()),
+    )
+    .await
+    .unwrap();
+    let cfg = config(&server.url(), scenario, db);
+    let mut store = Store::open(db).unwrap();
+    let guest = reg.active();
+    let summary = sync::run_windows(
+        runtime,
+        &guest,
+        &mut store,
+        &cfg,
+        &cfg.accounts[0],
+        &[(scenario.request.start, scenario.request.end)],
+    )
+    .await
+    .unwrap();
+    server.shutdown().await;
+    summary
+}
+
+fn last_run_guest(db: &Path) -> (String, Option<RunOutcome>) {
+    let store = Store::open(db).unwrap();
+    let r = store.runs(None, 1).unwrap().remove(0);
+    (r.guest.version, r.outcome)
+}
+
+// ----------------------------------------------------------------- tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns() {
+    let variants = variants_async().await;
+    let s = setup();
+    let publisher = signature::generate().unwrap();
+    let stranger = signature::generate().unwrap();
+    let keys = [publisher.verifying_key()];
+    let runtime = Arc::new(Runtime::new().unwrap());
+    let reg = open(&s, Arc::clone(&runtime), &keys).await;
+    let v1 = reg.active();
+    assert_eq!(v1.sha256, sha256_hex(hellowatt::BUNDLED_GUEST));
+    assert_eq!(v1.info.version, "1.0.0");
+    let (stop, shutdown) = watch::channel(false);
+    let watcher = tokio::spawn(Arc::clone(&reg).watch(shutdown));
+
+    // The site changed: v1 no longer understands it.
+    let scratch = tempfile::tempdir().unwrap();
+    let renamed = load_scenario(&write_renamed_scenario(scratch.path())).unwrap();
+    let summary = sync_once(&runtime, &reg, &renamed, &s.db).await;
+    let failure = summary.failure.expect("v1 fails on the changed site");
+    assert_eq!(failure.kind(), "site-changed", "{failure}");
+
+    // A run starts on v1 before the swap...
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Scenario(renamed.clone()),
+    )
+    .await
+    .unwrap();
+    let hooks = PolicyHooks::new(
+        Origin::parse(&server.url()).unwrap(),
+        HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        Backend::Network,
+        Arc::new(Redactor::with_secrets([renamed.request.password.as_str()])),
+    );
+    let mut in_flight = runtime
+        .start(&reg.active(), hooks, &Limits::default())
+        .await
+        .unwrap();
+
+    // v2, signed by the trusted publisher, with the changed site's cassette
+    // beside it, dropped into the folder.
+    write_renamed_scenario(&s.guests.join("v2.fixtures"));
+    let v2_path = s.guests.join("v2.wasm");
+    std::fs::write(
+        signature::sig_path(&v2_path),
+        hex::encode(publisher.sign(&variants.v2).to_bytes()),
+    )
+    .unwrap();
+    let v2_sha = sha256_hex(&variants.v2);
+    std::fs::write(&v2_path, &variants.v2).unwrap();
+    let dropped = Instant::now();
+    wait_for("v2 to go live", Duration::from_secs(300), || {
+        if let Some(r) = refusals(&reg, &v2_sha).pop() {
+            panic!("v2 was refused: {r}");
+        }
+        reg.active().sha256 == v2_sha
+    })
+    .await;
+    let drop_to_live = dropped.elapsed();
+    println!(
+        "TIMING file drop -> live guest (debounce {} ms + validation on {} scenarios): {} ms",
+        hellowatt::registry::DEBOUNCE.as_millis(),
+        shipped().len() + 1,
+        drop_to_live.as_millis()
+    );
+    let v2 = reg.active();
+    assert_eq!(v2.info.version, "1.1.0-test");
+
+    // ...and finishes on v1, which still fails on the changed site.
+    let call = SyncCall {
+        base_url: server.url(),
+        login: renamed.request.login.clone(),
+        password: renamed.request.password.clone(),
+        start: renamed.request.start,
+        end: renamed.request.end,
+        kinds: renamed.request.kinds.clone(),
+    };
+    let old = in_flight.sync(&call).await.expect("no sandbox error");
+    assert!(
+        matches!(old, Err(SyncError::SiteChanged(_))),
+        "the run in flight ran on v1: {old:?}"
+    );
+    drop(in_flight);
+    server.shutdown().await;
+
+    // The next sync uses v2, and succeeds.
+    let summary = sync_once(&runtime, &reg, &renamed, &s.db).await;
+    assert!(summary.failure.is_none(), "{:?}", summary.failure);
+    assert_eq!(
+        last_run_guest(&s.db),
+        ("1.1.0-test".to_string(), Some(RunOutcome::Success))
+    );
+
+    // Broken candidates are refused, each with its reason; v2 keeps serving.
+    let r = drop_refused(&reg, "trap.wasm", &variants.trap, Some(&publisher)).await;
+    assert!(r.contains("the guest crashed"), "{r}");
+    assert!(r.contains("panics on purpose"), "{r}");
+    assert!(
+        r.contains(&format!(
+            "failed {} of {}",
+            shipped().len(),
+            shipped().len()
+        )),
+        "{r}"
+    );
+
+    let r = drop_refused(&reg, "world.wasm", &EMPTY_COMPONENT, Some(&publisher)).await;
+    assert!(r.contains("does not export the contract"), "{r}");
+    let r = drop_refused(&reg, "core.wasm", &CORE_MODULE, Some(&publisher)).await;
+    assert!(r.contains("core wasm module, not a component"), "{r}");
+
+    let r = drop_refused(
+        &reg,
+        "contract2.wasm",
+        &variants.contract2,
+        Some(&publisher),
+    )
+    .await;
+    assert!(r.contains("hellowatt:scraper@2.0.0"), "{r}");
+    assert!(r.contains("hellowatt:scraper@1.0.0"), "{r}");
+
+    // v1 (under another hash) with the changed site's cassette: it fails
+    // exactly that one, and the reason names it, the field, expected, got.
+    let v1b = with_nonce(hellowatt::BUNDLED_GUEST, "v1b");
+    write_renamed_scenario(&s.guests.join("v1b.fixtures"));
+    let r = drop_refused(&reg, "v1b.wasm", &v1b, Some(&publisher)).await;
+    assert!(
+        r.starts_with(&format!(
+            "failed 1 of {} fixture scenarios: [v1b.fixtures/renamed-datetime]",
+            shipped().len() + 1
+        )),
+        "{r}"
+    );
+    assert!(r.contains("expected") && r.contains("got"), "{r}");
+    assert!(r.contains("site-changed"), "{r}");
+
+    let hostile = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap();
+    let r = drop_refused(&reg, "hostile.wasm", &hostile, Some(&publisher)).await;
+    assert!(
+        r.starts_with("failed 17 of 17 fixture scenarios: [base-electricity"),
+        "{r}"
+    );
+    assert!(
+        r.contains("snapshot.contracts (count): expected 2, got 0"),
+        "{r}"
+    );
+
+    // Signatures: another publisher's key, then none at all.
+    let v2b = with_nonce(&variants.v2, "v2b");
+    let r = drop_refused(&reg, "v2b.wasm", &v2b, Some(&stranger)).await;
+    assert!(r.starts_with("bad signature"), "{r}");
+    std::fs::remove_file(signature::sig_path(&s.guests.join("v2b.wasm"))).unwrap();
+    let before = refusals(&reg, &sha256_hex(&v2b)).len();
+    // (the watcher sees the removed signature and judges the guest again)
+    wait_for(
+        "the unsigned v2b's refusal",
+        Duration::from_secs(60),
+        || refusals(&reg, &sha256_hex(&v2b)).len() > before,
+    )
+    .await;
+    let r = refusals(&reg, &sha256_hex(&v2b)).pop().unwrap();
+    assert!(r.starts_with("no signature"), "{r}");
+    assert_eq!(reg.active().sha256, v2_sha, "v2 kept serving throughout");
+
+    // A refused candidate judged on the same inputs is not judged again.
+    match reg.consider(&s.guests.join("hostile.wasm")).await.unwrap() {
+        Verdict::Unchanged { state, note, .. } => {
+            assert_eq!(state, GuestState::Refused);
+            assert!(note.contains("expected 2, got 0"), "{note}");
+        }
+        other => panic!("{other}"),
+    }
+
+    // What `hellowatt guest list` and `status` show.
+    let list = {
+        let store = Store::open(&s.db).unwrap();
+        let status = cli_guest::status_lines(&store).unwrap();
+        assert!(
+            status.starts_with(&format!("guest hellowatt 1.1.0-test (sha256 {v2_sha})")),
+            "{status}"
+        );
+        cli_guest::list(&store, 20).unwrap().text
+    };
+    println!("{list}");
+    assert!(
+        list.contains(&format!("active:   hellowatt 1.1.0-test (sha256 {v2_sha}")),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!("previous: hellowatt 1.0.0 (sha256 {}", v1.sha256)),
+        "{list}"
+    );
+    assert_eq!(list.matches("refused:  ").count(), 7, "{list}");
+
+    // A restart keeps v2 and maps it from the artifact cache.
+    stop.send(true).unwrap();
+    watcher.await.unwrap();
+    drop(reg);
+    let started = Instant::now();
+    let runtime = Arc::new(Runtime::new().unwrap());
+    let reg = open(&s, Arc::clone(&runtime), &keys).await;
+    let warm = started.elapsed();
+    assert_eq!(
+        reg.active().sha256,
+        v2_sha,
+        "the active guest survives a restart"
+    );
+    assert_eq!((reg.cache().compiles(), reg.cache().hits()), (0, 1));
+    drop(reg);
+    // The same restart with an empty cache compiles v2.
+    for entry in std::fs::read_dir(s.state.join("cache")).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    let started = Instant::now();
+    let runtime = Arc::new(Runtime::new().unwrap());
+    let reg = open(&s, Arc::clone(&runtime), &keys).await;
+    let cold = started.elapsed();
+    assert_eq!(reg.active().sha256, v2_sha);
+    assert_eq!((reg.cache().compiles(), reg.cache().hits()), (1, 0));
+    println!(
+        "TIMING restart (engine + store + registry, active guest loaded and described): \
+         {} ms with the cached compiled guest, {} ms with a cold compile",
+        warm.as_millis(),
+        cold.as_millis()
+    );
+
+    // Roll-back returns to v1, which the next sync uses; v2 is kept.
+    let back = reg.rollback().await.unwrap();
+    assert_eq!(back.sha256, v1.sha256);
+    assert_eq!(reg.active().sha256, v1.sha256);
+    let summary = sync_once(
+        &runtime,
+        &reg,
+        &load_scenario(&scenarios_dir().join("base-electricity")).unwrap(),
+        &s.db,
+    )
+    .await;
+    assert!(summary.failure.is_none(), "{:?}", summary.failure);
+    assert_eq!(last_run_guest(&s.db).0, "1.0.0");
+    let list = reg.list().unwrap();
+    assert_eq!(list[0].state, GuestState::Active);
+    assert_eq!(list[0].sha256, v1.sha256);
+    assert_eq!(list[1].state, GuestState::Previous);
+    assert_eq!(list[1].sha256, v2_sha);
+    drop(reg);
+
+    // And the roll-back survives a restart too.
+    let reg = open(&s, Arc::new(Runtime::new().unwrap()), &keys).await;
+    assert_eq!(reg.active().sha256, v1.sha256);
+}
+
+/// `hellowatt guest install` and `guest rollback` run in their own process
+/// (here: a second registry on the same files); the running service (the
+/// first one, watching) follows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_follows_install_and_rollback_from_another_process() {
+    let variants = variants_async().await;
+    let s = setup();
+    let service = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
+    let v1 = service.active();
+    let (stop, shutdown) = watch::channel(false);
+    let watcher = tokio::spawn(Arc::clone(&service).watch(shutdown));
+
+    // The publisher signs; with no trusted key configured it does not
+    // matter, and the unsigned guest is accepted.
+    let outside = tempfile::tempdir().unwrap();
+    let key_file = outside.path().join("publisher.key");
+    let out = cli_guest::keygen(&key_file).unwrap();
+    assert!(out.text.contains("public key"), "{}", out.text);
+    let file = outside.path().join("scraper-v2.wasm");
+    std::fs::write(&file, &variants.v2).unwrap();
+    let out = cli_guest::sign(&key_file, &file).unwrap();
+    assert!(out.text.contains("scraper-v2.wasm.sig"), "{}", out.text);
+    write_renamed_scenario(&outside.path().join("scraper-v2.fixtures"));
+
+    let cli = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
+    let verdict = cli.install(&file).await.unwrap();
+    let v2 = match &verdict {
+        Verdict::Activated { guest, .. } => Arc::clone(guest),
+        other => panic!("{other}"),
+    };
+    assert_eq!(v2.info.version, "1.1.0-test");
+    for copied in [
+        "scraper-v2.wasm",
+        "scraper-v2.wasm.sig",
+        "scraper-v2.fixtures/renamed-datetime/golden.json",
+    ] {
+        assert!(s.guests.join(copied).is_file(), "{copied} not copied");
+    }
+    let took = wait_for("the service to take v2", Duration::from_secs(60), || {
+        service.active().sha256 == v2.sha256
+    })
+    .await;
+    println!(
+        "the service followed `guest install` after {} ms",
+        took.as_millis()
+    );
+
+    cli.rollback().await.unwrap();
+    drop(cli);
+    let took = wait_for(
+        "the service to follow the roll-back",
+        Duration::from_secs(60),
+        || service.active().sha256 == v1.sha256,
+    )
+    .await;
+    println!(
+        "the service followed `guest rollback` after {} ms",
+        took.as_millis()
+    );
+
+    // Installing a refused guest fails and changes nothing.
+    let cli = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
+    let bad = outside.path().join("contract2.wasm");
+    std::fs::write(&bad, &variants.contract2).unwrap();
+    let verdict = cli.install(&bad).await.unwrap();
+    let out = cli_guest::verdict_output(
+        &verdict,
+        &cli_guest::GuestSettings::from_env(&s.db, |_| None),
+    );
+    assert!(!out.success);
+    assert!(
+        out.text.contains("REFUSED") && out.text.contains("2.0.0"),
+        "{}",
+        out.text
+    );
+    assert!(!s.guests.join("contract2.wasm").exists());
+    assert_eq!(cli.active().sha256, v1.sha256);
+    drop(cli);
+
+    // With the watcher stopped, a file dropped is only seen by a rescan
+    // (what SIGHUP does).
+    stop.send(true).unwrap();
+    watcher.await.unwrap();
+    let v2c = with_nonce(&variants.v2, "v2c");
+    std::fs::write(s.guests.join("v2c.wasm"), &v2c).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(service.active().sha256, v1.sha256);
+    let verdicts = service.rescan().await.unwrap();
+    let v2c_verdict = verdicts
+        .iter()
+        .find(|(p, _)| p.ends_with("v2c.wasm"))
+        .map(|(_, v)| v)
+        .expect("the rescan considered v2c.wasm");
+    assert!(v2c_verdict.is_activated(), "{v2c_verdict}");
+    assert_eq!(service.active().sha256, sha256_hex(&v2c));
+}
