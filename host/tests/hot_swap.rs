@@ -12,8 +12,10 @@
 //! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
 //! nothing changed. Timings are printed: run with `--nocapture` to see them.
 
+mod common;
+
 use ed25519_dalek::{Signer, SigningKey};
-use hellowatt::config::{Account, Config, Secret, ServiceConfig};
+use hellowatt::config::Config;
 use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::redact::Redactor;
 use hellowatt::registry::{Registry, RegistryOptions, Verdict};
@@ -165,23 +167,13 @@ fn shipped() -> Vec<Scenario> {
 // ------------------------------------------------------------- plumbing
 
 fn config(url: &str, s: &Scenario, db: &Path) -> Config {
-    Config {
-        accounts: vec![Account {
-            name: "home".into(),
-            email: Some(s.request.login.clone()),
-            password: Some(Secret::new(&s.request.password)),
-            kinds: s.request.kinds.clone(),
-        }],
-        db: db.to_path_buf(),
-        site: Origin::parse(url).unwrap(),
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-    }
+    common::config(
+        url,
+        &s.request.login,
+        &s.request.password,
+        s.request.kinds.clone(),
+        db,
+    )
 }
 
 struct Setup {
