@@ -128,6 +128,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum GuestCommand {
+    #[command(flatten)]
+    Registry(crate::cli_guest::RegistryCommand),
     /// Replay every recorded scenario through FILE.wasm (no network) and
     /// compare with the golden snapshots. Exit code 0 only if all pass.
     Check {
@@ -321,8 +323,28 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if config.site.url() != crate::policy::DEFAULT_SITE {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
             }
-            let runtime = Runtime::new()?;
-            let guest = load_guest(&runtime, &config).await?;
+            let runtime = std::sync::Arc::new(Runtime::new()?);
+            // A configured guest file pins the guest; otherwise the guest
+            // folder's registry serves it, with hot swap.
+            let guests = match &config.guest {
+                Some(_) => {
+                    tracing::info!("`guest` is configured: hot swap from the guest folder is off");
+                    crate::service::Guests::Fixed(std::sync::Arc::new(
+                        load_guest(&runtime, &config).await?,
+                    ))
+                }
+                None => {
+                    let settings = crate::cli_guest::GuestSettings::from_process_env(&config);
+                    let registry = crate::cli_guest::open_registry_on(
+                        std::sync::Arc::clone(&runtime),
+                        &config,
+                        &settings,
+                    )
+                    .await
+                    .context("opening the guest registry")?;
+                    crate::service::Guests::Registry(std::sync::Arc::new(registry))
+                }
+            };
             let store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
             let mqtt = match &config.mqtt {
@@ -330,7 +352,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 None => None,
             };
             let shared = std::sync::Arc::new(crate::service::Shared::new(
-                runtime, guest, store, config, mqtt,
+                runtime, guests, store, config, mqtt,
             ));
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
@@ -447,6 +469,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     .map_or_else(|| ".".into(), |p| p.display().to_string())
             );
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Guest(GuestCommand::Registry(command)) => {
+            let config = Config::load(cli.config.as_deref())?;
+            crate::cli_guest::run(command, &config).await
         }
         Command::Guest(GuestCommand::Check { file, fixtures }) => {
             let config = Config::load(cli.config.as_deref())?;
@@ -611,6 +637,10 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
             "{}",
             crate::service::describe_state(store, a, config, &guest_sha)?
         );
+    }
+    out.push_str(&crate::cli_guest::status_lines(store)?);
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
     let _ = writeln!(out, "last runs:");
     for r in store.runs(None, runs)? {

@@ -144,6 +144,17 @@ pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> 
 
 /// Opens the registry the way the service does.
 pub async fn open_registry(config: &Config, settings: &GuestSettings) -> Result<Registry> {
+    let runtime = Arc::new(Runtime::new()?);
+    open_registry_on(runtime, config, settings).await
+}
+
+/// Opens the registry on the process's runtime (the service's: one engine
+/// per process).
+pub async fn open_registry_on(
+    runtime: Arc<Runtime>,
+    config: &Config,
+    settings: &GuestSettings,
+) -> Result<Registry> {
     let fixtures = hellowatt_fixtures::load_scenarios(&settings.fixtures_dir)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
@@ -156,7 +167,6 @@ pub async fn open_registry(config: &Config, settings: &GuestSettings) -> Result<
         signature::parse_public_keys(&settings.trusted_keys).context("HELLOWATT_TRUSTED_KEYS")?;
     let store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
-    let runtime = Arc::new(Runtime::new()?);
     Registry::open(
         runtime,
         store,

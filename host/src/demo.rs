@@ -147,8 +147,13 @@ pub async fn serve(
         api_token: None,
     };
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let guests = crate::service::Guests::Fixed(std::sync::Arc::new(guest));
     let shared = std::sync::Arc::new(crate::service::Shared::new(
-        runtime, guest, store, config, None,
+        std::sync::Arc::new(runtime),
+        guests,
+        store,
+        config,
+        None,
     ));
     println!(
         "hellowatt demo: the service on the simulated site {} (a year of history)",

@@ -25,10 +25,28 @@ use tokio::sync::{Mutex, mpsc, oneshot, watch};
 /// How often the service looks for requests filed by the CLI.
 const REQUEST_POLL: Duration = Duration::from_secs(5);
 
+/// Where the active guest comes from.
+pub enum Guests {
+    /// One guest for the life of the process (`guest` configured, the demo).
+    Fixed(Arc<Guest>),
+    /// The guest folder, validated and hot-swapped by the registry.
+    Registry(Arc<crate::registry::Registry>),
+}
+
+impl Guests {
+    /// The guest a run starts with; a swap during the run does not touch it.
+    pub fn active(&self) -> Arc<Guest> {
+        match self {
+            Guests::Fixed(g) => Arc::clone(g),
+            Guests::Registry(r) => r.active(),
+        }
+    }
+}
+
 /// What every account task shares.
 pub struct Shared {
-    pub runtime: Runtime,
-    pub guest: Guest,
+    pub runtime: Arc<Runtime>,
+    pub guests: Guests,
     pub store: Mutex<Store>,
     pub config: Config,
     /// MQTT for Home Assistant, when configured.
@@ -41,15 +59,15 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(
-        runtime: Runtime,
-        guest: Guest,
+        runtime: Arc<Runtime>,
+        guests: Guests,
         store: Store,
         config: Config,
         mqtt: Option<crate::mqtt::MqttPublisher>,
     ) -> Shared {
         Shared {
             runtime,
-            guest,
+            guests,
             store: Mutex::new(store),
             config,
             mqtt: Mutex::new(mqtt),
@@ -74,16 +92,36 @@ impl crate::api::ServiceInfo for Shared {
     }
 
     fn guest(&self) -> crate::api::GuestSummary {
+        let guest = self.guests.active();
         crate::api::GuestSummary {
-            name: self.guest.info.name.clone(),
-            version: self.guest.info.version.clone(),
-            sha256: self.guest.sha256.clone(),
-            contract: self.guest.info.contract.clone(),
+            name: guest.info.name.clone(),
+            version: guest.info.version.clone(),
+            sha256: guest.sha256.clone(),
+            contract: guest.info.contract.clone(),
         }
     }
 
     fn guest_history(&self) -> Vec<crate::api::GuestHistoryEntry> {
-        Vec::new()
+        let Guests::Registry(registry) = &self.guests else {
+            return Vec::new();
+        };
+        let records = registry.list().unwrap_or_default();
+        registry
+            .history(100)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                let record = records.iter().find(|r| r.sha256 == e.sha256);
+                crate::api::GuestHistoryEntry {
+                    name: record.and_then(|r| r.name.clone()).unwrap_or_default(),
+                    version: record.and_then(|r| r.version.clone()).unwrap_or_default(),
+                    sha256: e.sha256,
+                    state: e.event,
+                    reason: e.detail,
+                    at: e.at,
+                }
+            })
+            .collect()
     }
 
     fn next_run(&self, account: &str) -> Option<String> {
@@ -95,7 +133,12 @@ impl crate::api::ServiceInfo for Shared {
     }
 
     fn counters(&self) -> crate::api::GuestCounters {
-        crate::api::GuestCounters::default()
+        let history = self.guest_history();
+        let count = |what: &str| history.iter().filter(|e| e.state == what).count() as u64;
+        crate::api::GuestCounters {
+            swaps: count("activated") + count("rolled-back"),
+            refusals: count("refused"),
+        }
     }
 }
 
@@ -293,10 +336,12 @@ impl AccountRunner {
             windows.iter().map(|w| w.0).min().map_or(String::new(), |d| d.to_string()),
             windows.iter().map(|w| w.1).max().map_or(String::new(), |d| d.to_string()),
         );
+        // The guest of this run: a swap meanwhile serves the next one.
+        let guest = shared.guests.active();
         let started = std::time::Instant::now();
         let result = sync::run_windows(
             &shared.runtime,
-            &shared.guest,
+            &guest,
             &mut store,
             &shared.config,
             &self.account,
@@ -339,7 +384,7 @@ impl Runner for AccountRunner {
     fn context(&self) -> Facts {
         Facts {
             backfill_pending: self.backfill_pending,
-            guest_sha256: self.shared.guest.sha256.clone(),
+            guest_sha256: self.shared.guests.active().sha256.clone(),
             credentials: self.fingerprint.clone(),
         }
     }
@@ -375,7 +420,7 @@ pub fn load_scheduler(
 pub fn startup_report(shared: &Shared, schedulers: &[(Account, Scheduler, bool)]) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let g = &shared.guest;
+    let g = shared.guests.active();
     let _ = writeln!(
         out,
         "hellowatt {} running: database {}, site {}",
@@ -437,6 +482,9 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     }
     // What the store already holds, for subscribers that start now.
     shared.publish().await;
+    if let Guests::Registry(registry) = &shared.guests {
+        tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
+    }
     if let Some(addr) = shared.config.listen {
         // Its own connection: a sync holds the service's for minutes.
         let store = Store::open(&shared.config.db).context("opening the database for the API")?;

@@ -43,6 +43,7 @@ fn hellowatt(config: &Path, password: &str, args: &[&str], log: &Path) -> Child 
         .args(args)
         .env("HELLOWATT_EMAIL", DEMO_LOGIN)
         .env("HELLOWATT_PASSWORD", password)
+        .env("HELLOWATT_GUESTS_DIR", config.with_file_name("guests"))
         .env("RUST_LOG", "hellowatt=debug")
         .stdout(Stdio::null())
         .stderr(log)
