@@ -155,14 +155,25 @@ pub async fn open_registry_on(
     config: &Config,
     settings: &GuestSettings,
 ) -> Result<Registry> {
-    let fixtures = hellowatt_fixtures::load_scenarios(&settings.fixtures_dir)
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| {
-            format!(
-                "loading the fixture scenarios in {} (HELLOWATT_FIXTURES_DIR)",
-                settings.fixtures_dir.display()
-            )
-        })?;
+    // An installed binary may have no fixtures beside it: the service still
+    // runs its guest, and the gate then refuses every candidate, saying why.
+    let fixtures = if settings.fixtures_dir.is_dir() {
+        hellowatt_fixtures::load_scenarios(&settings.fixtures_dir)
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| {
+                format!(
+                    "loading the fixture scenarios in {} (HELLOWATT_FIXTURES_DIR)",
+                    settings.fixtures_dir.display()
+                )
+            })?
+    } else {
+        tracing::warn!(
+            "no fixture scenarios at {}: new guests cannot be validated, so none will be swapped in \
+             (set HELLOWATT_FIXTURES_DIR to the fixtures/scenarios folder of the hellowatt sources)",
+            settings.fixtures_dir.display()
+        );
+        Vec::new()
+    };
     let trusted_keys =
         signature::parse_public_keys(&settings.trusted_keys).context("HELLOWATT_TRUSTED_KEYS")?;
     let store =
