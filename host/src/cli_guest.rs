@@ -31,9 +31,9 @@ pub struct GuestSettings {
     /// compiled artifacts. Beside the database: `hellowatt.db` →
     /// `hellowatt.guests/`.
     pub state_dir: PathBuf,
-    /// The scenarios every candidate must pass (`HELLOWATT_FIXTURES_DIR`,
-    /// default: the fixtures shipped with the source).
-    pub fixtures_dir: PathBuf,
+    /// The scenarios every candidate must pass (`HELLOWATT_FIXTURES_DIR`;
+    /// `None`: the shipped ones, built into the binary).
+    pub fixtures_dir: Option<PathBuf>,
     /// Trusted publisher keys, hex (`HELLOWATT_TRUSTED_KEYS`, separated by
     /// commas or spaces). None: unsigned guests are accepted.
     pub trusted_keys: Vec<String>,
@@ -52,9 +52,7 @@ impl GuestSettings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_DIR)),
             state_dir: state_dir_for(db),
-            fixtures_dir: non_empty("HELLOWATT_FIXTURES_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(hellowatt_fixtures::scenarios_dir),
+            fixtures_dir: non_empty("HELLOWATT_FIXTURES_DIR").map(PathBuf::from),
             trusted_keys: non_empty("HELLOWATT_TRUSTED_KEYS")
                 .map(|v| {
                     v.split(|c: char| c == ',' || c.is_whitespace())
@@ -155,24 +153,20 @@ pub async fn open_registry_on(
     config: &Config,
     settings: &GuestSettings,
 ) -> Result<Registry> {
-    // An installed binary may have no fixtures beside it: the service still
-    // runs its guest, and the gate then refuses every candidate, saying why.
-    let fixtures = if settings.fixtures_dir.is_dir() {
-        hellowatt_fixtures::load_scenarios(&settings.fixtures_dir)
+    // The shipped scenarios are built in, so an installed binary proves
+    // guests without the source tree; a folder can replace them.
+    let fixtures = match &settings.fixtures_dir {
+        Some(dir) => hellowatt_fixtures::load_scenarios(dir)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| {
                 format!(
                     "loading the fixture scenarios in {} (HELLOWATT_FIXTURES_DIR)",
-                    settings.fixtures_dir.display()
+                    dir.display()
                 )
-            })?
-    } else {
-        tracing::warn!(
-            "no fixture scenarios at {}: new guests cannot be validated, so none will be swapped in \
-             (set HELLOWATT_FIXTURES_DIR to the fixtures/scenarios folder of the hellowatt sources)",
-            settings.fixtures_dir.display()
-        );
-        Vec::new()
+            })?,
+        None => hellowatt_fixtures::embedded_scenarios()
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .context("reading the built-in fixture scenarios")?,
     };
     let trusted_keys =
         signature::parse_public_keys(&settings.trusted_keys).context("HELLOWATT_TRUSTED_KEYS")?;
