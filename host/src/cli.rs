@@ -134,7 +134,8 @@ enum GuestCommand {
     /// compare with the golden snapshots. Exit code 0 only if all pass.
     Check {
         file: PathBuf,
-        /// Scenario folder (default: the fixtures shipped with hellowatt).
+        /// A folder of scenario folders (default: the scenarios shipped
+        /// with hellowatt, built into it).
         #[arg(long)]
         fixtures: Option<PathBuf>,
     },
@@ -142,8 +143,11 @@ enum GuestCommand {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // The demo's output is its summary; its steps show with -v.
-    let quiet = matches!(cli.command, Command::Demo { serve: false, .. });
+    // The demo's and the check's output is their report; steps show with -v.
+    let quiet = matches!(
+        cli.command,
+        Command::Demo { serve: false, .. } | Command::Guest(GuestCommand::Check { .. })
+    );
     init_tracing(cli.verbose, quiet);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -476,11 +480,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Guest(GuestCommand::Check { file, fixtures }) => {
             let config = Config::load(cli.config.as_deref())?;
-            let dir = fixtures.unwrap_or_else(hellowatt_fixtures::scenarios_dir);
-            let scenarios = hellowatt_fixtures::load_scenarios(&dir)
-                .with_context(|| format!("loading the scenarios in {}", dir.display()))?;
+            let scenarios = match &fixtures {
+                Some(dir) => hellowatt_fixtures::load_scenarios(dir)
+                    .with_context(|| format!("loading the scenarios in {}", dir.display()))?,
+                None => hellowatt_fixtures::embedded_scenarios()
+                    .context("reading the built-in scenarios")?,
+            };
             if scenarios.is_empty() {
-                bail!("no scenario in {}", dir.display());
+                bail!(
+                    "no scenario to check against: give --fixtures DIR (a folder of scenario folders)"
+                );
             }
             let runtime = Runtime::new()?;
             let bytes =
