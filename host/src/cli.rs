@@ -338,7 +338,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                     ))
                 }
                 None => {
-                    let settings = crate::cli_guest::GuestSettings::from_process_env(&config);
+                    let settings = crate::cli_guest::GuestSettings::from_config(&config);
                     let registry = crate::cli_guest::open_registry_on(
                         std::sync::Arc::clone(&runtime),
                         &config,

@@ -64,9 +64,15 @@ impl GuestSettings {
         }
     }
 
-    /// [`GuestSettings::from_env`] on the process environment.
-    pub fn from_process_env(config: &Config) -> GuestSettings {
-        GuestSettings::from_env(&config.db, |k| std::env::var(k).ok())
+    /// The settings of the configuration (`guests_dir`, `fixtures_dir`,
+    /// `trusted_keys`, each also `HELLOWATT_<KEY>`).
+    pub fn from_config(config: &Config) -> GuestSettings {
+        GuestSettings {
+            dir: config.guests_dir.clone(),
+            state_dir: state_dir_for(&config.db),
+            fixtures_dir: config.fixtures_dir.clone(),
+            trusted_keys: config.trusted_keys.clone(),
+        }
     }
 }
 
@@ -120,7 +126,7 @@ pub enum RegistryCommand {
 
 /// Runs a registry subcommand and prints its output.
 pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> {
-    let settings = GuestSettings::from_process_env(config);
+    let settings = GuestSettings::from_config(config);
     let output = match command {
         RegistryCommand::Install { file } => install(config, &settings, &file).await?,
         RegistryCommand::List { history } => {

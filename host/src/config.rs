@@ -69,6 +69,9 @@ struct FileConfig {
     listen: Option<String>,
     api_token: Option<String>,
     api_token_file: Option<PathBuf>,
+    guests_dir: Option<PathBuf>,
+    fixtures_dir: Option<PathBuf>,
+    trusted_keys: Option<Vec<String>>,
     /// Several accounts (file only); the top-level account keys then stay unset.
     #[serde(default)]
     accounts: Vec<FileAccount>,
@@ -87,7 +90,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 32] = [
+const KEYS: [(&str, ValueKind); 35] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -120,6 +123,9 @@ const KEYS: [(&str, ValueKind); 32] = [
     ("listen", ValueKind::Text),
     ("api_token", ValueKind::Text),
     ("api_token_file", ValueKind::Text),
+    ("guests_dir", ValueKind::Text),
+    ("fixtures_dir", ValueKind::Text),
+    ("trusted_keys", ValueKind::List),
 ];
 
 #[derive(Clone, Copy)]
@@ -219,6 +225,12 @@ pub struct Config {
     pub listen: Option<std::net::SocketAddr>,
     /// When set, the API requires it as a bearer token.
     pub api_token: Option<Secret>,
+    /// The folder people drop guests into (`hellowatt run` watches it).
+    pub guests_dir: PathBuf,
+    /// Scenarios a candidate guest must pass; `None`: the built-in ones.
+    pub fixtures_dir: Option<PathBuf>,
+    /// Trusted publisher keys (hex Ed25519); empty: unsigned guests pass.
+    pub trusted_keys: Vec<String>,
 }
 
 /// The API's default address: this machine only.
@@ -524,6 +536,9 @@ impl FileConfig {
             other => other,
         };
         Ok(Config {
+            guests_dir: self.guests_dir.unwrap_or_else(|| PathBuf::from("guests")),
+            fixtures_dir: self.fixtures_dir,
+            trusted_keys: self.trusted_keys.unwrap_or_default(),
             mqtt,
             listen,
             api_token,

@@ -68,6 +68,9 @@ pub async fn run(
         mqtt: None,
         listen: None,
         api_token: None,
+        guests_dir: "guests".into(),
+        fixtures_dir: None,
+        trusted_keys: Vec::new(),
     };
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
@@ -145,6 +148,9 @@ pub async fn serve(
         mqtt: None,
         listen: Some(listen),
         api_token: None,
+        guests_dir: "guests".into(),
+        fixtures_dir: None,
+        trusted_keys: Vec::new(),
     };
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let guests = crate::service::Guests::Fixed(std::sync::Arc::new(guest));

@@ -53,6 +53,9 @@ pub fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: 
         mqtt: None,
         listen: None,
         api_token: None,
+        guests_dir: "guests".into(),
+        fixtures_dir: None,
+        trusted_keys: Vec::new(),
     }
 }
 
