@@ -189,11 +189,7 @@ fn parse_date(arg: &str, value: &str) -> Result<Date> {
 
 /// Today in Europe/Paris.
 pub fn today() -> Date {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    Date::paris_day_of(now)
+    Date::paris_day_of(crate::sync::now_utc())
 }
 
 async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
@@ -544,8 +540,7 @@ fn request(
     let account = config.account(Some(account))?;
     let mut store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
-    let now = crate::scheduler::TokioClock::system();
-    let now = crate::scheduler::Clock::now_utc(&now);
+    let now = crate::sync::now_utc();
     if what == crate::store::Request::Reset {
         let mut sched = crate::service::load_scheduler(&store, account, &config.service)?;
         if sched.reset() {

@@ -30,6 +30,34 @@ pub fn demo_range(today: Date) -> (Date, Date) {
     (from, to)
 }
 
+/// The demo account on the simulated site at `url`: no pacing, nothing
+/// served, the bundled guest.
+fn demo_config(url: &str, db: &std::path::Path) -> Result<Config> {
+    Ok(Config {
+        accounts: vec![Account {
+            name: "demo".into(),
+            email: Some(DEMO_LOGIN.into()),
+            password: Some(Secret::new(DEMO_PASSWORD)),
+            kinds: DEFAULT_KINDS.to_vec(),
+        }],
+        db: db.to_path_buf(),
+        site: crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
+        guest: None,
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        limits: Limits::default(),
+        service: ServiceConfig::default(),
+        mqtt: None,
+        listen: None,
+        api_token: None,
+        guests_dir: "guests".into(),
+        fixtures_dir: None,
+        trusted_keys: Vec::new(),
+    })
+}
+
 pub struct DemoOutcome {
     pub summary: RunSummary,
     pub report: String,
@@ -48,33 +76,11 @@ pub async fn run(
     let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
         .await
         .context("starting the simulated site")?;
-    let account = Account {
-        name: "demo".into(),
-        email: Some(DEMO_LOGIN.into()),
-        password: Some(Secret::new(DEMO_PASSWORD)),
-        kinds: DEFAULT_KINDS.to_vec(),
-    };
-    let config = Config {
-        accounts: vec![account.clone()],
-        db: db.clone(),
-        site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-        guests_dir: "guests".into(),
-        fixtures_dir: None,
-        trusted_keys: Vec::new(),
-    };
+    let config = demo_config(&server.url(), &db)?;
+    let account = &config.accounts[0];
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
-    let summary = sync::run(runtime, guest, &mut store, &config, &account, from, to).await?;
+    let summary = sync::run(runtime, guest, &mut store, &config, account, from, to).await?;
     let elapsed = started.elapsed();
     server.shutdown().await;
 
@@ -127,30 +133,12 @@ pub async fn serve(
         .await
         .context("starting the simulated site")?;
     let config = Config {
-        accounts: vec![Account {
-            name: "demo".into(),
-            email: Some(DEMO_LOGIN.into()),
-            password: Some(Secret::new(DEMO_PASSWORD)),
-            kinds: DEFAULT_KINDS.to_vec(),
-        }],
-        db: db.clone(),
-        site: crate::policy::Origin::parse(&server.url()).map_err(anyhow::Error::msg)?,
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
         service: ServiceConfig {
             backfill_months: 12,
             ..ServiceConfig::default()
         },
-        mqtt: None,
         listen: Some(listen),
-        api_token: None,
-        guests_dir: "guests".into(),
-        fixtures_dir: None,
-        trusted_keys: Vec::new(),
+        ..demo_config(&server.url(), &db)?
     };
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let guests = crate::service::Guests::Fixed(std::sync::Arc::new(guest));

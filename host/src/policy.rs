@@ -156,6 +156,16 @@ fn to_response(recorded: &RecordedResponse) -> Result<http::Response<WasiBody>, 
         .map_err(|e| HttpError::InternalError(Some(format!("recorded response: {e}"))))
 }
 
+/// A request body read whole, when it is a small form (see
+/// `MAX_REQUEST_BODY`); `None` for a larger or broken one.
+async fn collect_request_body(body: WasiBody) -> Option<Bytes> {
+    Limited::new(body, MAX_REQUEST_BODY)
+        .collect()
+        .await
+        .ok()
+        .map(|b| b.to_bytes())
+}
+
 fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
@@ -387,11 +397,8 @@ impl Shared {
             }
             Backend::Replay(replay) => {
                 let (parts, body) = request.into_parts();
-                let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                    Ok(b) => b.to_bytes(),
-                    Err(_) => {
-                        return Err(self.deny(line, "request body too large or broken".into()));
-                    }
+                let Some(body) = collect_request_body(body).await else {
+                    return Err(self.deny(line, "request body too large or broken".into()));
                 };
                 let headers = header_pairs(&parts.headers);
                 let answer = lock(replay).answer(&ReplayRequest {
@@ -411,11 +418,8 @@ impl Shared {
             }
             Backend::Record(tape) => {
                 let (parts, body) = request.into_parts();
-                let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-                    Ok(b) => b.to_bytes(),
-                    Err(_) => {
-                        return Err(self.deny(line, "request body too large or broken".into()));
-                    }
+                let Some(body) = collect_request_body(body).await else {
+                    return Err(self.deny(line, "request body too large or broken".into()));
                 };
                 let recorded_request = RecordedRequest {
                     method: parts.method.as_str().to_string(),

@@ -14,7 +14,7 @@
 
 use crate::config::{Account, Config};
 use crate::policy::{Backend, PolicyHooks};
-use crate::redact::Redactor;
+use crate::redact::{Redactor, percent_encode};
 use crate::runtime::{Guest, Runtime, SyncCall};
 use anyhow::{Context, Result, bail};
 use hellowatt_fixtures::{Exchange, write_request, write_response};
@@ -73,18 +73,6 @@ enum Class {
 struct Anonymizer {
     pairs: Vec<(String, String, Class)>,
     counter: usize,
-}
-
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 impl Anonymizer {

@@ -12,10 +12,10 @@
 use crate::config::{Account, Config, ServiceConfig};
 use crate::runtime::{Guest, Runtime};
 use crate::scheduler::{
-    self, AccountState, Clock, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
+    self, AccountState, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
 };
 use crate::store::{Request, Store};
-use crate::sync::{self, RunFailure, RunSummary, month_windows};
+use crate::sync::{self, RunFailure, RunSummary, month_windows, now_utc};
 use anyhow::{Context, Result};
 use hellowatt_snapshot::{DataKind, Date, Energy, SyncError, WindowStatus};
 use std::sync::Arc;
@@ -172,10 +172,6 @@ pub fn schedule_of(s: &ServiceConfig) -> Schedule {
         manual_min_interval: s.manual_min_interval,
         ..Schedule::default()
     }
-}
-
-fn now_utc() -> i64 {
-    scheduler::TokioClock::system().now_utc()
 }
 
 /// The kind whose stored windows say how far the history goes.

@@ -68,7 +68,8 @@ pub fn month_windows(from: Date, to: Date) -> Vec<(Date, Date)> {
     out
 }
 
-fn now_utc() -> i64 {
+/// Now, in Unix seconds.
+pub fn now_utc() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
