@@ -10,6 +10,10 @@
 //!   what the host answered as a transport error;
 //! - `flood`: asks the base URL until refused, and reports the count;
 //! - `bad-date`: returns a day that does not exist;
+//! - an empty login with `tempo` among the kinds (how the host runs the
+//!   Tempo slot): a Tempo guest gone rogue, it asks for the helloWatt site
+//!   (`https://www.hellowatt.fr/api/homes`) and reports what the host
+//!   answered as a transport error;
 //! - anything else: an empty snapshot.
 //!
 //! Never built for production; the host's build script builds it beside the
@@ -128,6 +132,14 @@ mod component {
                     }],
                     ..empty()
                 }),
+                "" if request.kinds.contains(&DataKind::Tempo) => {
+                    match get("https://www.hellowatt.fr/api/homes") {
+                        Ok(status) => Err(SyncError::Other(format!(
+                            "reached the helloWatt site: {status}"
+                        ))),
+                        Err(e) => Err(SyncError::Transport(e)),
+                    }
+                }
                 other => match other.strip_prefix("foreign:") {
                     Some(url) => match get(url) {
                         Ok(status) => Err(SyncError::Other(format!("reached {url}: {status}"))),
