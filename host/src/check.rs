@@ -10,7 +10,7 @@ use crate::redact::Redactor;
 use crate::runtime::{Guest, Limits, Runtime, SyncCall};
 use crate::validate;
 use anyhow::Result;
-use hellowatt_fixtures::{Replay, SITE_ORIGIN, Scenario};
+use hellowatt_fixtures::{Replay, Scenario};
 use hellowatt_snapshot::{Difference, Outcome, diff_outcomes};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -44,15 +44,20 @@ pub async fn check_scenario(
     limits: &Limits,
 ) -> Result<ScenarioResult> {
     let redactor = Arc::new(Redactor::with_secrets([scenario.request.password.as_str()]));
+    // The scenarios of a slot were recorded against its site; a guest of
+    // another name is replayed as a helloWatt scraper.
+    let origin = crate::slot::Slot::parse(&guest.info.name)
+        .unwrap_or(crate::slot::Slot::Hellowatt)
+        .recorded_origin();
     let hooks = PolicyHooks::new(
-        Origin::parse(SITE_ORIGIN).map_err(anyhow::Error::msg)?,
+        Origin::parse(origin).map_err(anyhow::Error::msg)?,
         HttpLimits {
             pacing: std::time::Duration::ZERO,
             ..HttpLimits::default()
         },
         Backend::Replay(Mutex::new(Replay::new(
             scenario.exchanges.clone(),
-            SITE_ORIGIN,
+            origin,
             true,
         ))),
         redactor,
@@ -66,7 +71,7 @@ pub async fn check_scenario(
     };
     let mut run = runtime.start(guest, hooks.clone(), limits).await?;
     let call = SyncCall {
-        base_url: SITE_ORIGIN.to_string(),
+        base_url: origin.to_string(),
         login: scenario.request.login.clone(),
         password: scenario.request.password.clone(),
         start: scenario.request.start,

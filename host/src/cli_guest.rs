@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::registry::{Registry, RegistryOptions, Verdict};
 use crate::runtime::Runtime;
 use crate::signature;
+use crate::slot::Slot;
 use crate::store::{GuestRecord, GuestState, Store};
 use anyhow::{Context, Result, bail};
 use std::fmt::Write as _;
@@ -101,8 +102,10 @@ impl Output {
 #[derive(Debug, clap::Subcommand)]
 pub enum RegistryCommand {
     /// Validate FILE.wasm (signature, contract, every fixture scenario and
-    /// those of FILE.fixtures/), copy it into the guest folder and make it
-    /// the active guest. A running service picks it up within seconds.
+    /// those of FILE.fixtures/), copy it into its slot's guest folder and
+    /// make it the active guest of that slot (the slot is the name the
+    /// guest gives itself: hellowatt or tempo). A running service picks it
+    /// up within seconds.
     Install { file: PathBuf },
     /// The active guest (name, version, sha256), the previous one, and the
     /// refused ones with their reasons.
@@ -111,8 +114,12 @@ pub enum RegistryCommand {
         #[arg(long, default_value_t = 10)]
         history: usize,
     },
-    /// Make the previous guest (the last-known-good) active again.
-    Rollback,
+    /// Make the previous guest (the last-known-good) of a slot active again.
+    Rollback {
+        /// The slot: hellowatt (the default) or tempo.
+        #[arg(default_value = "hellowatt")]
+        slot: String,
+    },
     /// Sign FILE.wasm for publication: writes FILE.wasm.sig.
     Sign {
         /// The secret key file (from `hellowatt guest keygen`).
@@ -134,7 +141,7 @@ pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> 
                 .with_context(|| format!("opening {}", config.db.display()))?;
             list(&store, history)?
         }
-        RegistryCommand::Rollback => rollback(config, &settings).await?,
+        RegistryCommand::Rollback { slot } => rollback(config, &settings, Slot::parse(&slot)?).await?,
         RegistryCommand::Sign { key, file } => sign(&key, &file)?,
         RegistryCommand::Keygen { out } => keygen(&out)?,
     };
@@ -146,34 +153,27 @@ pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> 
     })
 }
 
-/// Opens the registry the way the service does.
-pub async fn open_registry(config: &Config, settings: &GuestSettings) -> Result<Registry> {
+/// Opens a slot's registry the way the service does.
+pub async fn open_registry(
+    config: &Config,
+    settings: &GuestSettings,
+    slot: Slot,
+) -> Result<Registry> {
     let runtime = Arc::new(Runtime::new()?);
-    open_registry_on(runtime, config, settings).await
+    open_registry_on(runtime, config, settings, slot).await
 }
 
-/// Opens the registry on the process's runtime (the service's: one engine
-/// per process).
+/// Opens a slot's registry on the process's runtime (the service's: one
+/// engine per process).
 pub async fn open_registry_on(
     runtime: Arc<Runtime>,
     config: &Config,
     settings: &GuestSettings,
+    slot: Slot,
 ) -> Result<Registry> {
     // The shipped scenarios are built in, so an installed binary proves
     // guests without the source tree; a folder can replace them.
-    let fixtures = match &settings.fixtures_dir {
-        Some(dir) => hellowatt_fixtures::load_scenarios(dir)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| {
-                format!(
-                    "loading the fixture scenarios in {} (HELLOWATT_FIXTURES_DIR)",
-                    dir.display()
-                )
-            })?,
-        None => hellowatt_fixtures::embedded_scenarios()
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .context("reading the built-in fixture scenarios")?,
-    };
+    let fixtures = slot.scenarios(settings.fixtures_dir.as_deref())?;
     let trusted_keys =
         signature::parse_public_keys(&settings.trusted_keys).context("HELLOWATT_TRUSTED_KEYS")?;
     let store =
@@ -182,7 +182,8 @@ pub async fn open_registry_on(
         runtime,
         store,
         RegistryOptions {
-            guests_dir: settings.dir.clone(),
+            slot,
+            guests_dir: slot.folder(&settings.dir),
             state_dir: settings.state_dir.clone(),
             limits: config.limits.clone(),
             fixtures,
@@ -197,13 +198,28 @@ pub async fn install(config: &Config, settings: &GuestSettings, file: &Path) -> 
     if !file.is_file() {
         bail!("{} is not a file", file.display());
     }
-    let registry = open_registry(config, settings).await?;
+    let runtime = Arc::new(Runtime::new()?);
+    let slot = slot_of(&runtime, config, file).await?;
+    let registry = open_registry_on(runtime, config, settings, slot).await?;
     let verdict = registry.install(file).await?;
-    Ok(verdict_output(&verdict, settings))
+    Ok(verdict_output(&verdict, &slot.folder(&settings.dir)))
 }
 
-/// How a verdict reads.
-pub fn verdict_output(verdict: &Verdict, settings: &GuestSettings) -> Output {
+/// The slot a guest file belongs to: the name its `describe()` gives. A
+/// file that cannot be loaded goes to the helloWatt slot, whose gate then
+/// says what is wrong with it.
+async fn slot_of(runtime: &Runtime, config: &Config, file: &Path) -> Result<Slot> {
+    let bytes = tokio::fs::read(file)
+        .await
+        .with_context(|| format!("reading {}", file.display()))?;
+    Ok(match runtime.load(bytes, &config.limits).await {
+        Ok(guest) => Slot::parse(&guest.info.name).unwrap_or(Slot::Hellowatt),
+        Err(_) => Slot::Hellowatt,
+    })
+}
+
+/// How a verdict reads; `folder` is where an installed guest was copied.
+pub fn verdict_output(verdict: &Verdict, folder: &Path) -> Output {
     match verdict {
         Verdict::Activated { guest, took } => Output::ok(format!(
             "active guest: {} {} (contract {}, sha256 {})\nvalidated and activated in {} ms; \
@@ -213,7 +229,7 @@ pub fn verdict_output(verdict: &Verdict, settings: &GuestSettings) -> Output {
             guest.info.contract,
             guest.sha256,
             took.as_millis(),
-            settings.dir.display()
+            folder.display()
         )),
         Verdict::Refused {
             sha256,
@@ -253,41 +269,49 @@ fn guest_line(r: &GuestRecord) -> String {
     )
 }
 
-/// `hellowatt guest list`: reads the store only (no guest is loaded).
+/// `hellowatt guest list`: reads the store only (no guest is loaded). One
+/// section per slot, then the history of both.
 pub fn list(store: &Store, history: usize) -> Result<Output> {
     let guests = store.guests()?;
     let mut out = String::new();
-    let of = |s: GuestState| guests.iter().filter(move |g| g.state == s);
-    match of(GuestState::Active).next() {
-        Some(g) => {
-            let _ = writeln!(out, "active:   {}", guest_line(g));
+    for slot in Slot::ALL {
+        let _ = writeln!(out, "{slot} guest:");
+        let of = |s: GuestState| {
+            guests
+                .iter()
+                .filter(move |g| g.slot == slot.name() && g.state == s)
+        };
+        match of(GuestState::Active).next() {
+            Some(g) => {
+                let _ = writeln!(out, "  active:   {}", guest_line(g));
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "  active:   the bundled guest (no guest recorded yet: the service records \
+                     it at its first start)"
+                );
+            }
         }
-        None => {
+        match of(GuestState::Previous).next() {
+            Some(g) => {
+                let _ = writeln!(out, "  previous: {}", guest_line(g));
+            }
+            None => {
+                let _ = writeln!(out, "  previous: none");
+            }
+        }
+        for g in of(GuestState::Refused) {
             let _ = writeln!(
                 out,
-                "active:   the bundled guest (no guest recorded yet: the service records it \
-                 at its first start)"
+                "  refused:  {}\n            {}",
+                guest_line(g),
+                g.reason.as_deref().unwrap_or("")
             );
         }
-    }
-    match of(GuestState::Previous).next() {
-        Some(g) => {
-            let _ = writeln!(out, "previous: {}", guest_line(g));
+        for g in of(GuestState::Retired) {
+            let _ = writeln!(out, "  retired:  {}", guest_line(g));
         }
-        None => {
-            let _ = writeln!(out, "previous: none");
-        }
-    }
-    for g in of(GuestState::Refused) {
-        let _ = writeln!(
-            out,
-            "refused:  {}\n          {}",
-            guest_line(g),
-            g.reason.as_deref().unwrap_or("")
-        );
-    }
-    for g in of(GuestState::Retired) {
-        let _ = writeln!(out, "retired:  {}", guest_line(g));
     }
     if history > 0 {
         let events = store.guest_history(history)?;
@@ -297,8 +321,9 @@ pub fn list(store: &Store, history: usize) -> Result<Output> {
         for e in events {
             let _ = writeln!(
                 out,
-                "  {} {} {}{}",
+                "  {} {} {} {}{}",
                 hellowatt_snapshot::paris_iso(e.at),
+                e.slot,
                 e.event,
                 e.sha256.get(..12).unwrap_or(&e.sha256),
                 e.detail.map(|d| format!(": {d}")).unwrap_or_default()
@@ -308,49 +333,54 @@ pub fn list(store: &Store, history: usize) -> Result<Output> {
     Ok(Output::ok(out))
 }
 
-/// The guest lines of `hellowatt status`: the active guest, and the last
-/// refusal if it is newer than the last activation.
+/// The guest lines of `hellowatt status`: each slot's active guest, and
+/// its last refusal if it is newer than the last activation.
 pub fn status_lines(store: &Store) -> Result<String> {
     let guests = store.guests()?;
     let mut out = String::new();
-    match guests.iter().find(|g| g.state == GuestState::Active) {
-        Some(g) => {
-            let _ = writeln!(
-                out,
-                "guest {} {} (sha256 {})",
-                g.name.as_deref().unwrap_or("?"),
-                g.version.as_deref().unwrap_or("?"),
-                g.sha256
-            );
-            if let Some(r) = guests
-                .iter()
-                .filter(|r| r.state == GuestState::Refused && r.updated_at >= g.updated_at)
-                .max_by_key(|r| r.updated_at)
-            {
+    for slot in Slot::ALL {
+        let mine = || guests.iter().filter(|g| g.slot == slot.name());
+        match mine().find(|g| g.state == GuestState::Active) {
+            Some(g) => {
                 let _ = writeln!(
                     out,
-                    "last refused guest: {} from {}: {}",
-                    r.sha256.get(..12).unwrap_or(&r.sha256),
-                    r.source,
-                    r.reason.as_deref().unwrap_or("")
+                    "{slot} guest {} {} (sha256 {})",
+                    g.name.as_deref().unwrap_or("?"),
+                    g.version.as_deref().unwrap_or("?"),
+                    g.sha256
+                );
+                if let Some(r) = mine()
+                    .filter(|r| r.state == GuestState::Refused && r.updated_at >= g.updated_at)
+                    .max_by_key(|r| r.updated_at)
+                {
+                    let _ = writeln!(
+                        out,
+                        "last refused {slot} guest: {} from {}: {}",
+                        r.sha256.get(..12).unwrap_or(&r.sha256),
+                        r.source,
+                        r.reason.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "{slot} guest: the bundled one (the registry has not run yet)"
                 );
             }
-        }
-        None => {
-            let _ = writeln!(out, "guest: the bundled one (the registry has not run yet)");
         }
     }
     Ok(out)
 }
 
-/// `hellowatt guest rollback`.
-pub async fn rollback(config: &Config, settings: &GuestSettings) -> Result<Output> {
-    let registry = open_registry(config, settings).await?;
+/// `hellowatt guest rollback [SLOT]`.
+pub async fn rollback(config: &Config, settings: &GuestSettings, slot: Slot) -> Result<Output> {
+    let registry = open_registry(config, settings, slot).await?;
     let before = registry.active();
     let guest = registry.rollback().await?;
     Ok(Output::ok(format!(
-        "active guest: {} {} (sha256 {})\nprevious: {} {} (sha256 {}); run `hellowatt guest \
-         rollback` again to return to it\n",
+        "active {slot} guest: {} {} (sha256 {})\nprevious: {} {} (sha256 {}); run `hellowatt \
+         guest rollback {slot}` again to return to it\n",
         guest.info.name,
         guest.info.version,
         guest.sha256,

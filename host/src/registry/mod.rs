@@ -1,8 +1,11 @@
-//! The guest registry: which scraper component serves, and how a new one
-//! gets there.
+//! The guest registry: which component serves in a slot (the helloWatt
+//! scraper's, the Tempo service's: see [`crate::slot`]), and how a new one
+//! gets there. A process opens one registry per slot; they share the
+//! store, the kept copies and the compiled-artifact cache, and nothing else.
 //!
 //! # What it owns
-//! - **The guest folder** (`guests/` by default): a person drops
+//! - **The slot's guest folder** (`guests/` by default, `guests/tempo/` for
+//!   the Tempo slot): a person drops
 //!   `NAME.wasm` there, optionally with `NAME.wasm.sig` (a publisher's
 //!   signature, see [`crate::signature`]) and `NAME.fixtures/` (cassettes
 //!   shipped with the guest, in the format of `fixtures/scenarios/`: one
@@ -15,7 +18,9 @@
 //!   2. compile (off the async runtime), import nothing beyond the
 //!      contract's allow-list, match the contract's types (checked before
 //!      any call), export `describe` and `sync`, and declare a contract
-//!      version this host runs ([`Runtime::load_cached`]);
+//!      version this host runs ([`Runtime::load_cached`]); and name itself
+//!      after the slot (a Tempo guest dropped among helloWatt guests is
+//!      refused, with where it belongs);
 //!   3. reproduce the golden outcome of every scenario shipped with the
 //!      host and of every scenario beside it, replayed inside the HTTP
 //!      policy under the production sandbox limits ([`check::check_all`]).
@@ -69,6 +74,7 @@ use crate::cache::{ArtifactCache, create_private_dir};
 use crate::check::{self, ScenarioResult};
 use crate::runtime::{Guest, Limits, Runtime, sha256_hex};
 use crate::signature;
+use crate::slot::Slot;
 use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};
 use anyhow::{Context, Result, anyhow, bail};
 use arc_swap::ArcSwap;
@@ -95,14 +101,17 @@ pub const BUNDLED_SOURCE: &str = "bundled";
 /// What the registry is given.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
-    /// The folder people drop guests into.
+    /// Which guest this registry serves.
+    pub slot: Slot,
+    /// The folder people drop this slot's guests into.
     pub guests_dir: PathBuf,
     /// The registry's private folder (accepted guests' bytes, compiled
     /// artifacts). Created with mode 0700.
     pub state_dir: PathBuf,
     /// The production sandbox limits: candidates are proven under them.
     pub limits: Limits,
-    /// The scenarios shipped with the host: every candidate must pass them.
+    /// The slot's scenarios shipped with the host: every candidate must
+    /// pass them.
     pub fixtures: Vec<Scenario>,
     /// Trusted publisher keys; empty: signatures are not required.
     pub trusted_keys: Vec<VerifyingKey>,
@@ -195,6 +204,7 @@ impl Refusal {
 
 /// The guest registry of one hellowatt process.
 pub struct Registry {
+    slot: Slot,
     runtime: Arc<Runtime>,
     store: Mutex<Store>,
     guests_dir: PathBuf,
@@ -249,7 +259,8 @@ impl Registry {
         let accepted_dir = options.state_dir.join("accepted");
         create_private_dir(&accepted_dir)?;
         let cache = Arc::new(ArtifactCache::open(&options.state_dir.join("cache"))?);
-        let bundled_sha256 = sha256_hex(crate::BUNDLED_GUEST);
+        let slot = options.slot;
+        let bundled_sha256 = sha256_hex(slot.bundled());
         let fixtures_digest = {
             let mut h = Sha256::new();
             for s in &options.fixtures {
@@ -261,10 +272,10 @@ impl Registry {
 
         let started = Instant::now();
         let mut store = store;
-        let recorded = store.guest_in(GuestState::Active)?;
-        let previous = store.guest_in(GuestState::Previous)?;
+        let recorded = store.guest_in(slot.name(), GuestState::Active)?;
         let mut events: Vec<(NewGuest, &'static str, Option<String>)> = vec![];
         let loader = Loader {
+            slot,
             runtime: &runtime,
             cache: &cache,
             accepted_dir: &accepted_dir,
@@ -312,15 +323,21 @@ impl Registry {
         };
         // The bundled guest's bytes too: after an upgrade, a roll-back to
         // the older bundled guest finds them.
-        loader.keep(&bundled_sha256, crate::BUNDLED_GUEST)?;
+        loader.keep(&bundled_sha256, slot.bundled())?;
         let now = now_utc();
         for (g, what, detail) in events {
-            store.activate_guest(&g, what, detail.as_deref(), now)?;
+            store.activate_guest(slot.name(), &g, what, detail.as_deref(), now)?;
         }
-        let mut keep = vec![active.sha256.as_str(), bundled_sha256.as_str()];
-        if let Some(p) = &previous {
-            keep.push(p.sha256.as_str());
-        }
+        // The cache is shared by every slot: keep what any of them needs.
+        let mut keep: Vec<String> = store
+            .guests()?
+            .into_iter()
+            .filter(|g| matches!(g.state, GuestState::Active | GuestState::Previous))
+            .map(|g| g.sha256)
+            .collect();
+        keep.extend(Slot::ALL.map(|s| sha256_hex(s.bundled())));
+        keep.push(active.sha256.clone());
+        let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
         match cache.retain(&keep) {
             Ok(0) => {}
             Ok(n) => {
@@ -332,6 +349,7 @@ impl Registry {
         }
         tracing::info!(
             target: "hellowatt::registry",
+            slot = %slot,
             guest = %active.info.name,
             version = %active.info.version,
             sha256 = %active.sha256,
@@ -341,6 +359,7 @@ impl Registry {
             cache.hits()
         );
         Ok(Registry {
+            slot,
             runtime,
             store: Mutex::new(store),
             guests_dir: options.guests_dir,
@@ -361,6 +380,10 @@ impl Registry {
         self.active.load_full()
     }
 
+    pub fn slot(&self) -> Slot {
+        self.slot
+    }
+
     pub fn guests_dir(&self) -> &Path {
         &self.guests_dir
     }
@@ -378,6 +401,7 @@ impl Registry {
 
     fn loader(&self) -> Loader<'_> {
         Loader {
+            slot: self.slot,
             runtime: &self.runtime,
             cache: &self.cache,
             accepted_dir: &self.accepted_dir,
@@ -386,15 +410,28 @@ impl Registry {
         }
     }
 
-    /// Every guest judged so far: active, previous, refused (with reasons),
-    /// retired.
+    /// Every guest of the slot judged so far: active, previous, refused
+    /// (with reasons), retired.
     pub fn list(&self) -> Result<Vec<GuestRecord>> {
-        self.store()?.guests()
+        let slot = self.slot.name();
+        Ok(self
+            .store()?
+            .guests()?
+            .into_iter()
+            .filter(|g| g.slot == slot)
+            .collect())
     }
 
-    /// The latest `limit` events, newest first.
+    /// The slot's latest `limit` events, newest first.
     pub fn history(&self, limit: usize) -> Result<Vec<GuestEvent>> {
-        self.store()?.guest_history(limit)
+        let slot = self.slot.name();
+        Ok(self
+            .store()?
+            .guest_history(limit.saturating_mul(Slot::ALL.len()))?
+            .into_iter()
+            .filter(|e| e.slot == slot)
+            .take(limit)
+            .collect())
     }
 
     /// Puts a candidate through the gate and, if it passes, makes it the
@@ -504,6 +541,7 @@ impl Registry {
                     before.info.name, before.info.version, before.sha256
                 );
                 self.store()?.activate_guest(
+                    self.slot.name(),
                     &new_guest(&guest, &source),
                     "activated",
                     Some(&detail),
@@ -537,8 +575,13 @@ impl Registry {
                         source: source.clone(),
                     },
                 };
-                self.store()?
-                    .refuse_guest(&record, &refusal.reason, Some(&inputs), now_utc())?;
+                self.store()?.refuse_guest(
+                    self.slot.name(),
+                    &record,
+                    &refusal.reason,
+                    Some(&inputs),
+                    now_utc(),
+                )?;
                 tracing::warn!(
                     target: "hellowatt::registry",
                     candidate = %source,
@@ -577,6 +620,13 @@ impl Registry {
             .load_cached(bytes, &self.cache, &self.limits)
             .await
             .map_err(|e| Refusal::early(format!("{e:#}")))?;
+        if let Err(e) = self.slot.admits(&guest.info.name) {
+            return Err(Refusal {
+                reason: format!("{e:#}"),
+                report: None,
+                guest: Some(guest),
+            });
+        }
         let mut scenarios = self.fixtures.clone();
         if let Some(dir) = beside {
             let extra = load_beside(dir).map_err(|e| Refusal {
@@ -622,8 +672,8 @@ impl Registry {
         let _gate = self.gate.lock().await;
         let previous = self
             .store()?
-            .guest_in(GuestState::Previous)?
-            .ok_or_else(|| anyhow!("there is no previous guest to roll back to"))?;
+            .guest_in(self.slot.name(), GuestState::Previous)?
+            .ok_or_else(|| anyhow!("there is no previous {} guest to roll back to", self.slot))?;
         let guest = self
             .loader()
             .restore(&previous.sha256)
@@ -636,7 +686,7 @@ impl Registry {
                 )
             })?;
         let before = self.active();
-        self.store()?.rollback_guest(now_utc())?;
+        self.store()?.rollback_guest(self.slot.name(), now_utc())?;
         let guest = Arc::new(guest);
         self.active.store(Arc::clone(&guest));
         tracing::warn!(
@@ -663,7 +713,7 @@ impl Registry {
     }
 
     async fn reconcile_locked(&self) -> Result<bool> {
-        let Some(recorded) = self.store()?.guest_in(GuestState::Active)? else {
+        let Some(recorded) = self.store()?.guest_in(self.slot.name(), GuestState::Active)? else {
             return Ok(false);
         };
         if recorded.sha256 == self.active().sha256 {
@@ -787,6 +837,7 @@ impl Registry {
 
 /// Loads guests from the bytes the registry keeps.
 struct Loader<'a> {
+    slot: Slot,
     runtime: &'a Runtime,
     cache: &'a Arc<ArtifactCache>,
     accepted_dir: &'a Path,
@@ -797,9 +848,9 @@ struct Loader<'a> {
 impl Loader<'_> {
     async fn bundled(&self) -> Result<Guest> {
         self.runtime
-            .load_cached(crate::BUNDLED_GUEST.to_vec(), self.cache, self.limits)
+            .load_cached(self.slot.bundled().to_vec(), self.cache, self.limits)
             .await
-            .context("loading the bundled guest")
+            .with_context(|| format!("loading the bundled {} guest", self.slot))
     }
 
     fn accepted_path(&self, sha256: &str) -> PathBuf {
@@ -830,7 +881,7 @@ impl Loader<'_> {
     /// one from the binary), checking that they still hash to it.
     async fn restore(&self, sha256: &str) -> Result<Guest> {
         let bytes = if sha256 == self.bundled_sha256 {
-            crate::BUNDLED_GUEST.to_vec()
+            self.slot.bundled().to_vec()
         } else {
             let path = self.accepted_path(sha256);
             let bytes = tokio::fs::read(&path)

@@ -1,6 +1,7 @@
-//! The guest registry's tables (`guests`, `guest_history`, migration 3):
-//! which guest component serves, which one is the last-known-good, which
-//! ones were refused and why, and the history of every verdict.
+//! The guest registry's tables (`guests`, `guest_history`, migrations 3
+//! and 4): per slot (the helloWatt scraper's, the Tempo service's), which
+//! guest component serves, which one is the last-known-good, which ones
+//! were refused and why, and the history of every verdict.
 //!
 //! The store keeps the registry's decisions and enforces their shape (one
 //! active guest, one previous, a refusal has a reason); it never judges a
@@ -79,6 +80,8 @@ pub struct NewGuest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GuestRecord {
     pub sha256: String,
+    /// The slot it was judged for (`hellowatt`, `tempo`).
+    pub slot: String,
     pub name: Option<String>,
     pub version: Option<String>,
     pub contract: Option<String>,
@@ -99,13 +102,15 @@ pub struct GuestEvent {
     pub id: i64,
     pub at: i64,
     pub sha256: String,
+    /// The slot of the guest it is about.
+    pub slot: String,
     /// `bundled`, `activated`, `refused`, `rolled-back` or `fallback`.
     pub event: String,
     pub detail: Option<String>,
 }
 
 const GUEST_COLUMNS: &str = "sha256, name, version, contract, size, source, state, reason, inputs, \
-     first_seen, updated_at";
+     first_seen, updated_at, slot";
 
 fn guest_from_row(row: &Row<'_>) -> rusqlite::Result<GuestRecord> {
     let state: String = row.get(6)?;
@@ -123,6 +128,7 @@ fn guest_from_row(row: &Row<'_>) -> rusqlite::Result<GuestRecord> {
         inputs: row.get(8)?,
         first_seen: row.get(9)?,
         updated_at: row.get(10)?,
+        slot: row.get(11)?,
     })
 }
 
@@ -138,6 +144,7 @@ fn check_sha(sha256: &str) -> Result<()> {
 /// for another state).
 fn upsert(
     tx: &rusqlite::Transaction<'_>,
+    slot: &str,
     g: &NewGuest,
     state: GuestState,
     refusal: Option<(&str, Option<&str>)>,
@@ -149,13 +156,13 @@ fn upsert(
     };
     tx.execute(
         "INSERT INTO guests (sha256, name, version, contract, size, source, state, reason, inputs, \
-           first_seen, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+           first_seen, updated_at, slot) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
          ON CONFLICT (sha256) DO UPDATE SET \
            name = coalesce(excluded.name, name), version = coalesce(excluded.version, version), \
            contract = coalesce(excluded.contract, contract), size = excluded.size, \
            source = excluded.source, state = excluded.state, reason = excluded.reason, \
-           inputs = excluded.inputs, updated_at = excluded.updated_at",
+           inputs = excluded.inputs, updated_at = excluded.updated_at, slot = excluded.slot",
         params![
             g.sha256,
             g.name,
@@ -166,7 +173,8 @@ fn upsert(
             state.as_str(),
             reason,
             inputs,
-            now
+            now,
+            slot
         ],
     )
     .with_context(|| format!("recording the guest {}", g.sha256))?;
@@ -218,19 +226,20 @@ impl Store {
             .with_context(|| format!("reading the guest {sha256}"))
     }
 
-    /// The guest in a state that has at most one (active, previous).
-    pub fn guest_in(&self, state: GuestState) -> Result<Option<GuestRecord>> {
+    /// The guest of `slot` in a state that has at most one (active,
+    /// previous).
+    pub fn guest_in(&self, slot: &str, state: GuestState) -> Result<Option<GuestRecord>> {
         self.conn
             .query_row(
                 &format!(
-                    "SELECT {GUEST_COLUMNS} FROM guests WHERE state = ?1 \
+                    "SELECT {GUEST_COLUMNS} FROM guests WHERE slot = ?1 AND state = ?2 \
                      ORDER BY updated_at DESC LIMIT 1"
                 ),
-                [state.as_str()],
+                params![slot, state.as_str()],
                 guest_from_row,
             )
             .optional()
-            .with_context(|| format!("reading the {state} guest"))
+            .with_context(|| format!("reading the {state} {slot} guest"))
     }
 
     /// Makes `g` the active guest in one transaction: the active one becomes
@@ -238,6 +247,7 @@ impl Store {
     /// the active guest active again only records the event.
     pub fn activate_guest(
         &mut self,
+        slot: &str,
         g: &NewGuest,
         what: &str,
         detail: Option<&str>,
@@ -250,8 +260,8 @@ impl Store {
             .context("starting to activate a guest")?;
         let active: Option<String> = tx
             .query_row(
-                "SELECT sha256 FROM guests WHERE state = 'active'",
-                [],
+                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'active'",
+                [slot],
                 |r| r.get(0),
             )
             .optional()
@@ -261,8 +271,8 @@ impl Store {
             // after every statement.
             tx.execute(
                 "UPDATE guests SET state = 'retired', updated_at = ?2 \
-                 WHERE state = 'previous' AND sha256 <> ?1",
-                params![g.sha256, now],
+                 WHERE slot = ?3 AND state = 'previous' AND sha256 <> ?1",
+                params![g.sha256, now, slot],
             )
             .context("retiring the previous guest")?;
             // The newcomer may be the previous one (installed again).
@@ -273,12 +283,13 @@ impl Store {
             )
             .context("moving the previous guest aside")?;
             tx.execute(
-                "UPDATE guests SET state = 'previous', updated_at = ?1 WHERE state = 'active'",
-                [now],
+                "UPDATE guests SET state = 'previous', updated_at = ?1 \
+                 WHERE slot = ?2 AND state = 'active'",
+                params![now, slot],
             )
             .context("keeping the active guest as the previous one")?;
         }
-        upsert(&tx, g, GuestState::Active, None, now)?;
+        upsert(&tx, slot, g, GuestState::Active, None, now)?;
         event(&tx, &g.sha256, what, detail, now)?;
         tx.commit().context("committing the guest activation")
     }
@@ -289,6 +300,7 @@ impl Store {
     /// is in the history).
     pub fn refuse_guest(
         &mut self,
+        slot: &str,
         g: &NewGuest,
         reason: &str,
         inputs: Option<&str>,
@@ -309,7 +321,7 @@ impl Store {
             .optional()
             .context("reading the guest's state")?;
         if !matches!(state.as_deref(), Some("active" | "previous")) {
-            upsert(&tx, g, GuestState::Refused, Some((reason, inputs)), now)?;
+            upsert(&tx, slot, g, GuestState::Refused, Some((reason, inputs)), now)?;
         }
         event(&tx, &g.sha256, "refused", Some(reason), now)?;
         tx.commit().context("committing the refusal")
@@ -317,26 +329,26 @@ impl Store {
 
     /// Swaps the active and the previous guest (a roll-back; a second one
     /// rolls forward again). Returns the SHA-256 of the guest now active.
-    pub fn rollback_guest(&mut self, now: i64) -> Result<String> {
+    pub fn rollback_guest(&mut self, slot: &str, now: i64) -> Result<String> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting the roll-back")?;
         let previous: Option<String> = tx
             .query_row(
-                "SELECT sha256 FROM guests WHERE state = 'previous'",
-                [],
+                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'previous'",
+                [slot],
                 |r| r.get(0),
             )
             .optional()
             .context("reading the previous guest")?;
         let Some(previous) = previous else {
-            bail!("there is no previous guest to roll back to");
+            bail!("there is no previous {slot} guest to roll back to");
         };
         let active: Option<String> = tx
             .query_row(
-                "SELECT sha256 FROM guests WHERE state = 'active'",
-                [],
+                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'active'",
+                [slot],
                 |r| r.get(0),
             )
             .optional()
@@ -348,8 +360,9 @@ impl Store {
         )
         .context("rolling back (1/3)")?;
         tx.execute(
-            "UPDATE guests SET state = 'previous', updated_at = ?1 WHERE state = 'active'",
-            [now],
+            "UPDATE guests SET state = 'previous', updated_at = ?1 \
+             WHERE slot = ?2 AND state = 'active'",
+            params![now, slot],
         )
         .context("rolling back (2/3)")?;
         tx.execute(
@@ -368,8 +381,9 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, at, sha256, event, detail FROM guest_history \
-                 ORDER BY id DESC LIMIT ?1",
+                "SELECT h.id, h.at, h.sha256, h.event, h.detail, g.slot \
+                 FROM guest_history h JOIN guests g ON g.sha256 = h.sha256 \
+                 ORDER BY h.id DESC LIMIT ?1",
             )
             .context("preparing the guest history")?;
         stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
@@ -379,6 +393,7 @@ impl Store {
                 sha256: r.get(2)?,
                 event: r.get(3)?,
                 detail: r.get(4)?,
+                slot: r.get(5)?,
             })
         })
         .context("reading the guest history")?
@@ -414,15 +429,15 @@ mod tests {
     #[test]
     fn activations_keep_one_active_and_one_previous() {
         let mut store = Store::open_in_memory().unwrap();
-        assert_eq!(store.guest_in(GuestState::Active).unwrap(), None);
+        assert_eq!(store.guest_in("w", GuestState::Active).unwrap(), None);
         store
-            .activate_guest(&g(1, "a"), "bundled", None, 1)
+            .activate_guest("w", &g(1, "a"), "bundled", None, 1)
             .unwrap();
         store
-            .activate_guest(&g(2, "b"), "activated", None, 2)
+            .activate_guest("w", &g(2, "b"), "activated", None, 2)
             .unwrap();
         store
-            .activate_guest(&g(3, "c"), "activated", None, 3)
+            .activate_guest("w", &g(3, "c"), "activated", None, 3)
             .unwrap();
         assert_eq!(
             states(&store),
@@ -434,12 +449,12 @@ mod tests {
         );
         // Activating the active one again changes nothing but the history.
         store
-            .activate_guest(&g(3, "c"), "activated", None, 4)
+            .activate_guest("w", &g(3, "c"), "activated", None, 4)
             .unwrap();
         assert_eq!(states(&store)[1], ("b".into(), GuestState::Previous));
         // Activating the previous one: it is active, the active one previous.
         store
-            .activate_guest(&g(2, "b"), "activated", None, 5)
+            .activate_guest("w", &g(2, "b"), "activated", None, 5)
             .unwrap();
         assert_eq!(
             states(&store),
@@ -449,10 +464,10 @@ mod tests {
                 ("a".into(), GuestState::Retired)
             ]
         );
-        let back = store.rollback_guest(6).unwrap();
+        let back = store.rollback_guest("w", 6).unwrap();
         assert_eq!(back, g(3, "c").sha256);
         assert_eq!(
-            store.guest_in(GuestState::Previous).unwrap().unwrap().name,
+            store.guest_in("w", GuestState::Previous).unwrap().unwrap().name,
             Some("b".into())
         );
         let h = store.guest_history(10).unwrap();
@@ -464,9 +479,9 @@ mod tests {
     #[test]
     fn refusals_keep_their_reason_and_never_unseat_the_active_guest() {
         let mut store = Store::open_in_memory().unwrap();
-        assert!(store.rollback_guest(1).is_err());
+        assert!(store.rollback_guest("w", 1).is_err());
         store
-            .activate_guest(&g(1, "a"), "bundled", None, 1)
+            .activate_guest("w", &g(1, "a"), "bundled", None, 1)
             .unwrap();
         let bad = NewGuest {
             name: None,
@@ -475,7 +490,7 @@ mod tests {
             ..g(9, "")
         };
         store
-            .refuse_guest(&bad, "not a component", Some("in1"), 2)
+            .refuse_guest("w", &bad, "not a component", Some("in1"), 2)
             .unwrap();
         let r = store.guest(&bad.sha256).unwrap().unwrap();
         assert_eq!(r.state, GuestState::Refused);
@@ -483,7 +498,7 @@ mod tests {
         assert_eq!(r.inputs.as_deref(), Some("in1"));
         // A re-check of the active guest that fails leaves it active.
         store
-            .refuse_guest(&g(1, "a"), "fails x", Some("in2"), 3)
+            .refuse_guest("w", &g(1, "a"), "fails x", Some("in2"), 3)
             .unwrap();
         assert_eq!(
             store.guest(&g(1, "a").sha256).unwrap().unwrap().state,
@@ -491,7 +506,7 @@ mod tests {
         );
         // A refused guest accepted later loses its old reason.
         store
-            .activate_guest(&g(9, "fixed"), "activated", None, 4)
+            .activate_guest("w", &g(9, "fixed"), "activated", None, 4)
             .unwrap();
         let r = store.guest(&bad.sha256).unwrap().unwrap();
         assert_eq!((r.state, r.reason), (GuestState::Active, None));
@@ -499,6 +514,7 @@ mod tests {
         assert!(
             store
                 .refuse_guest(
+                    "w",
                     &NewGuest {
                         sha256: "xyz".into(),
                         ..bad
@@ -509,5 +525,34 @@ mod tests {
                 )
                 .is_err()
         );
+    }
+
+    #[test]
+    fn each_slot_has_its_own_active_and_previous_guest() {
+        let mut store = Store::open_in_memory().unwrap();
+        store
+            .activate_guest("hellowatt", &g(1, "hellowatt"), "bundled", None, 1)
+            .unwrap();
+        store
+            .activate_guest("tempo", &g(2, "tempo"), "bundled", None, 2)
+            .unwrap();
+        store
+            .activate_guest("tempo", &g(3, "tempo"), "activated", None, 3)
+            .unwrap();
+        let active =
+            |store: &Store, slot| store.guest_in(slot, GuestState::Active).unwrap().unwrap();
+        assert_eq!(active(&store, "hellowatt").sha256, g(1, "").sha256);
+        assert_eq!(active(&store, "tempo").sha256, g(3, "").sha256);
+        assert_eq!(
+            store.guest_in("hellowatt", GuestState::Previous).unwrap(),
+            None
+        );
+        // Rolling back one slot leaves the other alone.
+        assert!(store.rollback_guest("hellowatt", 4).is_err());
+        assert_eq!(store.rollback_guest("tempo", 4).unwrap(), g(2, "").sha256);
+        assert_eq!(active(&store, "hellowatt").sha256, g(1, "").sha256);
+        let history = store.guest_history(10).unwrap();
+        assert_eq!(history[0].slot, "tempo");
+        assert_eq!(history.last().unwrap().slot, "hellowatt");
     }
 }

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("migrations/0001_initial.sql")),
     (2, include_str!("migrations/0002_scheduler_state.sql")),
     (3, include_str!("migrations/0003_guest_registry.sql")),
+    (4, include_str!("migrations/0004_guest_slots.sql")),
 ];
 
 /// The schema version this code writes and reads.

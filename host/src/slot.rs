@@ -1,0 +1,117 @@
+//! Guest slots: the places a guest serves in, side by side.
+//!
+//! A slot is named after the guest that serves in it: `hellowatt` (the
+//! helloWatt scraper) and `tempo` (the public Tempo services). Each slot has
+//! its own bundled guest, its own fixture scenarios that a candidate must
+//! pass, its own drop folder, and its own active and previous guest in the
+//! store, so that the two are hot-swapped and rolled back independently.
+//! What a slot's guest may reach (its origins, its pacing) and when it runs
+//! come from the host's configuration, never from the guest.
+//!
+//! This file only names things; it must never run or judge a guest.
+
+use anyhow::{Result, anyhow, bail};
+use hellowatt_fixtures::Scenario;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Slot {
+    Hellowatt,
+    Tempo,
+}
+
+impl Slot {
+    pub const ALL: [Slot; 2] = [Slot::Hellowatt, Slot::Tempo];
+
+    /// The slot's name: the store's `slot` column, and the name the guest's
+    /// `describe()` must give.
+    pub fn name(self) -> &'static str {
+        match self {
+            Slot::Hellowatt => "hellowatt",
+            Slot::Tempo => "tempo",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Slot> {
+        Slot::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| anyhow!("no guest slot is called {name:?}: the slots are hellowatt and tempo"))
+    }
+
+    /// The guest built into hellowatt for this slot.
+    pub fn bundled(self) -> &'static [u8] {
+        match self {
+            Slot::Hellowatt => crate::BUNDLED_GUEST,
+            Slot::Tempo => crate::BUNDLED_TEMPO_GUEST,
+        }
+    }
+
+    /// The origin this slot's fixture scenarios were recorded against:
+    /// what a replay serves and the base URL the guest is given.
+    pub fn recorded_origin(self) -> &'static str {
+        match self {
+            Slot::Hellowatt => hellowatt_fixtures::SITE_ORIGIN,
+            Slot::Tempo => hellowatt_fixtures::TEMPO_SITE_ORIGIN,
+        }
+    }
+
+    /// The folder people drop this slot's guests into: the guest folder
+    /// itself for the helloWatt scraper, its `tempo/` sub-folder for the
+    /// Tempo guest.
+    pub fn folder(self, guests_dir: &Path) -> PathBuf {
+        match self {
+            Slot::Hellowatt => guests_dir.to_path_buf(),
+            Slot::Tempo => guests_dir.join("tempo"),
+        }
+    }
+
+    /// The scenarios a candidate for this slot must pass: the built-in
+    /// ones, or for the helloWatt slot those of a folder (`fixtures_dir`).
+    /// The Tempo slot always uses its built-in scenarios.
+    pub fn scenarios(self, fixtures_dir: Option<&Path>) -> Result<Vec<Scenario>> {
+        let loaded = match (self, fixtures_dir) {
+            (Slot::Hellowatt, Some(dir)) => hellowatt_fixtures::load_scenarios(dir),
+            (Slot::Hellowatt, None) => hellowatt_fixtures::embedded_scenarios(),
+            (Slot::Tempo, _) => hellowatt_fixtures::embedded_tempo_scenarios(),
+        };
+        loaded.map_err(|e| match (self, fixtures_dir) {
+            (Slot::Hellowatt, Some(dir)) => anyhow!(
+                "loading the fixture scenarios in {} (`fixtures_dir`): {e}",
+                dir.display()
+            ),
+            _ => anyhow!("reading the built-in {self} fixture scenarios: {e}"),
+        })
+    }
+
+    /// Checks that a guest belongs here: its `describe()` name is the
+    /// slot's. The message says where the guest should go instead.
+    pub fn admits(self, guest_name: &str) -> Result<()> {
+        if guest_name == self.name() {
+            return Ok(());
+        }
+        match Slot::parse(guest_name) {
+            Ok(other) => bail!(
+                "this is the {} guest, not a {} guest: drop it in the {} guest folder ({})",
+                other.name(),
+                self.name(),
+                other.name(),
+                match other {
+                    Slot::Hellowatt => "the guest folder itself",
+                    Slot::Tempo => "the guest folder's tempo/ sub-folder",
+                }
+            ),
+            Err(_) => bail!(
+                "this guest calls itself {guest_name:?}: the {} slot takes only a guest named {:?}",
+                self.name(),
+                self.name()
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
