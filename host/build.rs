@@ -10,8 +10,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GUESTS: [(&str, &str, &str); 2] = [
+const GUESTS: [(&str, &str, &str); 3] = [
     ("hellowatt-guest", "hellowatt_guest", "HELLOWATT_GUEST_WASM"),
+    (
+        "hellowatt-guest-tempo",
+        "hellowatt_guest_tempo",
+        "HELLOWATT_TEMPO_GUEST_WASM",
+    ),
     (
         "hellowatt-hostile-guest",
         "hellowatt_hostile_guest",
@@ -29,6 +34,8 @@ fn main() {
     for watched in [
         "guest/src",
         "guest/Cargo.toml",
+        "guest-tempo/src",
+        "guest-tempo/Cargo.toml",
         "tests/guests",
         "wit",
         "snapshot/src",

@@ -132,10 +132,11 @@ enum GuestCommand {
     Registry(crate::cli_guest::RegistryCommand),
     /// Replay every recorded scenario through FILE.wasm (no network) and
     /// compare with the golden snapshots. Exit code 0 only if all pass.
+    /// The scenarios are those of the guest's slot (hellowatt or tempo).
     Check {
         file: PathBuf,
         /// A folder of scenario folders (default: the scenarios shipped
-        /// with hellowatt, built into it).
+        /// with hellowatt for the guest's slot, built into it).
         #[arg(long)]
         fixtures: Option<PathBuf>,
     },
@@ -326,6 +327,18 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let runtime = std::sync::Arc::new(Runtime::new()?);
             // A configured guest file pins the guest; otherwise the guest
             // folder's registry serves it, with hot swap.
+            let settings = crate::cli_guest::GuestSettings::from_config(&config);
+            let open = |slot: crate::slot::Slot| {
+                let runtime = std::sync::Arc::clone(&runtime);
+                let (config, settings) = (&config, &settings);
+                async move {
+                    let registry =
+                        crate::cli_guest::open_registry_on(runtime, config, settings, slot)
+                            .await
+                            .with_context(|| format!("opening the {slot} guest registry"))?;
+                    anyhow::Ok(crate::service::Guests::Registry(std::sync::Arc::new(registry)))
+                }
+            };
             let guests = match &config.guest {
                 Some(_) => {
                     tracing::info!("`guest` is configured: hot swap from the guest folder is off");
@@ -333,17 +346,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         load_guest(&runtime, &config).await?,
                     ))
                 }
-                None => {
-                    let settings = crate::cli_guest::GuestSettings::from_config(&config);
-                    let registry = crate::cli_guest::open_registry_on(
-                        std::sync::Arc::clone(&runtime),
-                        &config,
-                        &settings,
-                    )
-                    .await
-                    .context("opening the guest registry")?;
-                    crate::service::Guests::Registry(std::sync::Arc::new(registry))
-                }
+                None => open(crate::slot::Slot::Hellowatt).await?,
+            };
+            // The Tempo slot always has its registry: `guest` pins the
+            // helloWatt scraper only.
+            let tempo = match &config.tempo {
+                Some(_) => Some(open(crate::slot::Slot::Tempo).await?),
+                None => None,
             };
             let store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
@@ -351,9 +360,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Some(m) => Some(crate::mqtt::MqttPublisher::connect(m).context("starting MQTT")?),
                 None => None,
             };
-            let shared = std::sync::Arc::new(crate::service::Shared::new(
-                runtime, guests, store, config, mqtt,
-            ));
+            let mut shared = crate::service::Shared::new(runtime, guests, store, config, mqtt);
+            if let Some(tempo) = tempo {
+                shared = shared.with_tempo(tempo);
+            }
+            let shared = std::sync::Arc::new(shared);
             let (stop, stopped) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
                 wait_for_signal().await;
@@ -476,17 +487,6 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Guest(GuestCommand::Check { file, fixtures }) => {
             let config = Config::load(cli.config.as_deref())?;
-            let scenarios = match &fixtures {
-                Some(dir) => hellowatt_fixtures::load_scenarios(dir)
-                    .with_context(|| format!("loading the scenarios in {}", dir.display()))?,
-                None => hellowatt_fixtures::embedded_scenarios()
-                    .context("reading the built-in scenarios")?,
-            };
-            if scenarios.is_empty() {
-                bail!(
-                    "no scenario to check against: give --fixtures DIR (a folder of scenario folders)"
-                );
-            }
             let runtime = Runtime::new()?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
@@ -494,6 +494,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .load(bytes, &config.limits)
                 .await
                 .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
+            // The built-in scenarios of the guest's slot (helloWatt's for a
+            // guest of another name), unless a folder is given.
+            let scenarios = match &fixtures {
+                Some(dir) => hellowatt_fixtures::load_scenarios(dir)
+                    .with_context(|| format!("loading the scenarios in {}", dir.display()))?,
+                None => crate::slot::Slot::parse(&guest.info.name)
+                    .unwrap_or(crate::slot::Slot::Hellowatt)
+                    .scenarios(None)?,
+            };
+            if scenarios.is_empty() {
+                bail!(
+                    "no scenario to check against: give --fixtures DIR (a folder of scenario folders)"
+                );
+            }
             let results = check::check_all(&runtime, &guest, &scenarios, &config.limits).await?;
             print!("{}", check::report(&guest, &results));
             Ok(if results.iter().all(|r| r.passed()) {

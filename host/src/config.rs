@@ -72,6 +72,12 @@ struct FileConfig {
     guests_dir: Option<PathBuf>,
     fixtures_dir: Option<PathBuf>,
     trusted_keys: Option<Vec<String>>,
+    tempo: Option<String>,
+    tempo_url: Option<String>,
+    tempo_fallback_url: Option<String>,
+    tempo_pacing_ms: Option<u64>,
+    tempo_announce_at: Option<String>,
+    tempo_retry_minutes: Option<u64>,
     /// Several accounts (file only); the top-level account keys then stay unset.
     #[serde(default)]
     accounts: Vec<FileAccount>,
@@ -90,7 +96,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 35] = [
+const KEYS: [(&str, ValueKind); 41] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -126,6 +132,12 @@ const KEYS: [(&str, ValueKind); 35] = [
     ("guests_dir", ValueKind::Text),
     ("fixtures_dir", ValueKind::Text),
     ("trusted_keys", ValueKind::List),
+    ("tempo", ValueKind::Text),
+    ("tempo_url", ValueKind::Text),
+    ("tempo_fallback_url", ValueKind::Text),
+    ("tempo_pacing_ms", ValueKind::Integer),
+    ("tempo_announce_at", ValueKind::Text),
+    ("tempo_retry_minutes", ValueKind::Integer),
 ];
 
 #[derive(Clone, Copy)]
@@ -209,6 +221,31 @@ impl Default for ServiceConfig {
     }
 }
 
+/// The public Tempo service the `tempo` guest reads. Its origins and pacing
+/// are the host's decision, like the helloWatt site's: the Tempo guest may
+/// reach exactly these origins, the helloWatt guest never does.
+#[derive(Debug, Clone)]
+pub struct TempoConfig {
+    /// The default source (api-couleur-tempo.fr).
+    pub primary: Origin,
+    /// Asked when the default source is down or changed (RTE's
+    /// tempoLight); `None` when `tempo_fallback_url = "off"`.
+    pub fallback: Option<Origin>,
+    /// The HTTP limits of the Tempo guest's runs: the site's, with the
+    /// Tempo pacing.
+    pub http: HttpLimits,
+    /// Paris time from which tomorrow's colour is looked for (RTE announces
+    /// it at about 10:40).
+    pub announce_at: (u8, u8),
+    /// How often to look again while tomorrow's colour is unknown, and to
+    /// retry after a failure.
+    pub retry_every: Duration,
+}
+
+/// The public Tempo services, as their operators publish them.
+pub const DEFAULT_TEMPO_URL: &str = "https://www.api-couleur-tempo.fr";
+pub const DEFAULT_TEMPO_FALLBACK_URL: &str = "https://www.services-rte.com";
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub accounts: Vec<Account>,
@@ -231,6 +268,8 @@ pub struct Config {
     pub fixtures_dir: Option<PathBuf>,
     /// Trusted publisher keys (hex Ed25519); empty: unsigned guests pass.
     pub trusted_keys: Vec<String>,
+    /// The Tempo service; `None` when `tempo = "off"`.
+    pub tempo: Option<TempoConfig>,
 }
 
 /// The API's default address: this machine only.
@@ -431,6 +470,14 @@ impl FileConfig {
                     a.name
                 );
             }
+            if a.name.starts_with('@') {
+                bail!(
+                    "account name {:?}: names starting with @ are hellowatt's own (the Tempo \
+                     service's runs are filed under {:?}): choose another name",
+                    a.name,
+                    crate::tempo::TEMPO_ACCOUNT
+                );
+            }
         }
         let site = Origin::parse(self.site_url.as_deref().unwrap_or(DEFAULT_SITE))
             .map_err(|e| anyhow!("site_url: {e}"))?;
@@ -535,7 +582,43 @@ impl FileConfig {
             }
             other => other,
         };
+        let tempo = match self.tempo.as_deref().map(str::trim) {
+            None | Some("on") => Some(TempoConfig {
+                primary: Origin::parse(self.tempo_url.as_deref().unwrap_or(DEFAULT_TEMPO_URL))
+                    .map_err(|e| anyhow!("tempo_url: {e}"))?,
+                fallback: match self.tempo_fallback_url.as_deref().map(str::trim) {
+                    Some("off") => None,
+                    other => Some(
+                        Origin::parse(other.unwrap_or(DEFAULT_TEMPO_FALLBACK_URL))
+                            .map_err(|e| anyhow!("tempo_fallback_url: {e} (or \"off\")"))?,
+                    ),
+                },
+                http: HttpLimits {
+                    pacing: Duration::from_millis(self.tempo_pacing_ms.unwrap_or(1000)),
+                    ..http.clone()
+                },
+                announce_at: match &self.tempo_announce_at {
+                    Some(t) => time_of_day("tempo_announce_at", t)?,
+                    None => (11, 0),
+                },
+                retry_every: Duration::from_secs(
+                    positive("tempo_retry_minutes", self.tempo_retry_minutes, 30)? * 60,
+                ),
+            }),
+            Some("off") => None,
+            Some(other) => bail!("tempo: {other:?} is neither \"on\" nor \"off\""),
+        };
+        if let Some(t) = &tempo
+            && (t.primary == site || t.fallback.as_ref() == Some(&site))
+        {
+            bail!(
+                "tempo_url and tempo_fallback_url must differ from site_url ({}): each guest has \
+                 origins of its own",
+                site.url()
+            );
+        }
         Ok(Config {
+            tempo,
             guests_dir: self.guests_dir.unwrap_or_else(|| PathBuf::from("guests")),
             fixtures_dir: self.fixtures_dir,
             trusted_keys: self.trusted_keys.unwrap_or_default(),
@@ -713,6 +796,70 @@ mod tests {
         assert!(e.to_string().contains("[[accounts]]"), "{e}");
         let e = Config::load_from(None, env(&[("HELLOWATT_DAILY_AT", "3pm")])).unwrap_err();
         assert!(e.to_string().contains("daily_at"), "{e}");
+    }
+
+    /// Every mistake of the table gets a message naming the key (or the
+    /// variable) and saying what to write instead. (docs/hardening.md)
+    #[test]
+    fn every_mistake_names_the_key_and_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |text: &str| {
+            let path = dir.path().join("c.toml");
+            std::fs::write(&path, text).unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            }
+            Config::load_from(Some(&path), env(&[]))
+        };
+        let missing = dir.path().join("nowhere").display().to_string();
+        let cases: Vec<(&str, Result<Config>, &[&str])> = vec![
+            ("unknown key", file("pasword = \"x\"\n"), &["pasword", "known keys"]),
+            ("not TOML", file("email = \n"), &["not valid TOML", "c.toml"]),
+            ("text for a number", file("pacing_ms = \"fast\"\n"), &["pacing_ms"]),
+            ("negative number", file("pacing_ms = -5\n"), &["pacing_ms"]),
+            ("zero timeout", file("request_timeout_seconds = 0\n"), &["request_timeout_seconds", "greater than 0"]),
+            ("zero requests", file("max_requests = 0\n"), &["max_requests", "greater than 0"]),
+            ("site path", file("site_url = \"https://www.hellowatt.fr/fr\"\n"), &["site_url", "path", "https://www.hellowatt.fr"]),
+            ("site scheme", file("site_url = \"ftp://x\"\n"), &["site_url", "https://"]),
+            ("daily_at", file("daily_at = \"3pm\"\n"), &["daily_at", "HH:MM"]),
+            ("backfill", file("backfill_months = 999\n"), &["backfill_months", "20 years"]),
+            ("refresh", file("refresh_days = 999\n"), &["refresh_days", "a year"]),
+            ("listen", file("listen = \"8080\"\n"), &["listen", "IP:PORT", "off"]),
+            ("short token", file("api_token = \"abc\"\n"), &["api_token", "16 characters"]),
+            ("both passwords", file(&format!("password = \"a\"\npassword_file = \"{missing}\"\n")), &["password", "password_file", "not both"]),
+            ("missing password file", file(&format!("password_file = \"{missing}\"\n")), &["password_file", "nowhere"]),
+            ("unknown kind", file("kinds = [\"electricity\"]\n"), &["kinds", "electricity", "known:"]),
+            ("twice the same account", file("[[accounts]]\nname = \"a\"\n[[accounts]]\nname = \"a\"\n"), &["accounts[1]", "\"a\"", "twice"]),
+            ("reserved account name", file("account = \"@tempo\"\n"), &["@tempo", "choose another name"]),
+            ("empty account name", file("account = \" \"\n"), &["account name", "printable"]),
+            ("accounts and top level", file("email = \"a@b\"\n[[accounts]]\nname = \"a\"\n"), &["[[accounts]]", "move them"]),
+            ("tempo switch", file("tempo = \"yes\"\n"), &["tempo", "\"on\"", "\"off\""]),
+            ("tempo url", file("tempo_url = \"api-couleur-tempo.fr\"\n"), &["tempo_url", "https://"]),
+            ("tempo fallback", file("tempo_fallback_url = \"https://x/y\"\n"), &["tempo_fallback_url", "path", "\"off\""]),
+            ("tempo = site", file("tempo_url = \"https://www.hellowatt.fr\"\n"), &["tempo_url", "site_url", "differ"]),
+            ("tempo announce", file("tempo_announce_at = \"25:00\"\n"), &["tempo_announce_at", "HH:MM"]),
+            ("tempo retry", file("tempo_retry_minutes = 0\n"), &["tempo_retry_minutes", "greater than 0"]),
+            ("mqtt url", file("mqtt_url = \"http://broker\"\n"), &["mqtt_url", "mqtt://"]),
+            ("env number", Config::load_from(None, env(&[("HELLOWATT_MEMORY_MIB", "lots")])), &["HELLOWATT_MEMORY_MIB", "whole number"]),
+            ("env kind", Config::load_from(None, env(&[("HELLOWATT_KINDS", "gas")])), &["kinds", "gas", "known:"]),
+        ];
+        let mut failures = Vec::new();
+        for (case, result, wanted) in cases {
+            match result {
+                Ok(_) => failures.push(format!("{case}: accepted")),
+                Err(e) => {
+                    let text = format!("{e:#}");
+                    for w in wanted {
+                        if !text.contains(w) {
+                            failures.push(format!("{case}: {w:?} missing from {text:?}"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! `hellowatt demo`: the whole pipeline against the simulated site, with a
-//! summary a person can read. Simulated site on 127.0.0.1, the bundled
-//! guest in its sandbox, a SQLite file, then the stored figures.
+//! summary a person can read. Simulated site and simulated Tempo service on
+//! 127.0.0.1, the two bundled guests in their sandboxes (each reaching only
+//! its own origin), a SQLite file, then the stored figures.
 //!
 //! It owns the demo's choices (range, temporary database) and the summary's
 //! layout; it must never reach the real site.
 
-use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
+use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig, TempoConfig};
 use crate::policy::HttpLimits;
 use crate::runtime::{Guest, Limits, Runtime};
 use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
@@ -28,6 +29,21 @@ pub fn demo_range(today: Date) -> (Date, Date) {
         .add_days(-1)
         .first_of_month();
     (from, to)
+}
+
+/// The Tempo service at `url` (the simulated one), without pacing or
+/// fallback.
+fn demo_tempo(url: &str) -> Result<TempoConfig> {
+    Ok(TempoConfig {
+        primary: crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
+        fallback: None,
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            ..HttpLimits::default()
+        },
+        announce_at: crate::sim::ANNOUNCED_AT,
+        retry_every: Duration::from_secs(1800),
+    })
 }
 
 /// The demo account on the simulated site at `url`: no pacing, nothing
@@ -55,6 +71,7 @@ fn demo_config(url: &str, db: &std::path::Path) -> Result<Config> {
         guests_dir: "guests".into(),
         fixtures_dir: None,
         trusted_keys: Vec::new(),
+        tempo: None,
     })
 }
 
@@ -76,13 +93,31 @@ pub async fn run(
     let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
         .await
         .context("starting the simulated site")?;
+    let tempo_server = sim::start_tempo("127.0.0.1:0".parse()?, sim::TempoSimMode::Both)
+        .await
+        .context("starting the simulated Tempo service")?;
     let config = demo_config(&server.url(), &db)?;
+    let tempo = demo_tempo(&tempo_server.url())?;
     let account = &config.accounts[0];
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
     let summary = sync::run(runtime, guest, &mut store, &config, account, from, to).await?;
+    let tempo_guest = runtime
+        .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
+        .await
+        .context("loading the bundled Tempo guest")?;
+    let tempo_run = crate::tempo::run_once(
+        runtime,
+        &tempo_guest,
+        &mut store,
+        &tempo,
+        &config.limits,
+        today,
+    )
+    .await?;
     let elapsed = started.elapsed();
     server.shutdown().await;
+    tempo_server.shutdown().await;
 
     let mut out = String::new();
     let _ = writeln!(
@@ -109,6 +144,21 @@ pub async fn run(
     if let Some(f) = &summary.failure {
         let _ = writeln!(out, "the sync failed ({}): {f}", f.kind());
     }
+    if let Some(t) = &tempo_run {
+        let _ = writeln!(
+            out,
+            "Tempo guest {} {}, service {}: {} requests, {} days stored{}",
+            tempo_guest.info.name,
+            tempo_guest.info.version,
+            tempo.primary.url(),
+            t.traffic.requests,
+            t.stats.inserted + t.stats.updated,
+            t.failure
+                .as_ref()
+                .map(|f| format!(", failed ({}): {f}", f.kind()))
+                .unwrap_or_default()
+        );
+    }
     write_store_summary(&mut out, &store, from, to)?;
     let _ = writeln!(out, "database: {}", db.display());
     Ok(DemoOutcome {
@@ -132,23 +182,30 @@ pub async fn serve(
     let server = sim::start("127.0.0.1:0".parse()?, SimMode::Demo { today })
         .await
         .context("starting the simulated site")?;
+    let tempo_server = sim::start_tempo("127.0.0.1:0".parse()?, sim::TempoSimMode::Both)
+        .await
+        .context("starting the simulated Tempo service")?;
     let config = Config {
         service: ServiceConfig {
             backfill_months: 12,
             ..ServiceConfig::default()
         },
         listen: Some(listen),
+        tempo: Some(demo_tempo(&tempo_server.url())?),
         ..demo_config(&server.url(), &db)?
     };
     let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let tempo_guest = runtime
+        .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
+        .await
+        .context("loading the bundled Tempo guest")?;
     let guests = crate::service::Guests::Fixed(std::sync::Arc::new(guest));
-    let shared = std::sync::Arc::new(crate::service::Shared::new(
-        std::sync::Arc::new(runtime),
-        guests,
-        store,
-        config,
-        None,
-    ));
+    let shared = std::sync::Arc::new(
+        crate::service::Shared::new(std::sync::Arc::new(runtime), guests, store, config, None)
+            .with_tempo(crate::service::Guests::Fixed(std::sync::Arc::new(
+                tempo_guest,
+            ))),
+    );
     println!(
         "hellowatt demo: the service on the simulated site {} (a year of history)",
         server.url()
@@ -160,6 +217,7 @@ pub async fn serve(
     println!("database: {}   — Ctrl-C to stop", db.display());
     let result = crate::service::run(shared, shutdown).await;
     server.shutdown().await;
+    tempo_server.shutdown().await;
     result
 }
 

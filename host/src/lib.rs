@@ -27,13 +27,19 @@ pub mod scheduler;
 pub mod service;
 pub mod signature;
 pub mod sim;
+pub mod slot;
 pub mod store;
 pub mod sync;
+pub mod tempo;
 pub mod validate;
 
 /// The helloWatt guest built from `guest/` by the build script: the default
 /// when no `guest` is configured.
 pub static BUNDLED_GUEST: &[u8] = include_bytes!(env!("HELLOWATT_GUEST_WASM"));
+
+/// The Tempo guest built from `guest-tempo/`: the bundled guest of the
+/// Tempo slot.
+pub static BUNDLED_TEMPO_GUEST: &[u8] = include_bytes!(env!("HELLOWATT_TEMPO_GUEST_WASM"));
 
 /// Where the build script left the test-only hostile guest.
 pub const HOSTILE_GUEST_PATH: &str = env!("HELLOWATT_HOSTILE_WASM");

@@ -3,6 +3,10 @@
 //! (the missing history, newest month first, at first start; the sliding
 //! refresh window afterwards), stored window by window.
 //!
+//! Beside the accounts, one task runs the Tempo slot's guest on the schedule
+//! of `crate::tempo` (its own origins and pacing, its own hot-swapped
+//! guest).
+//!
 //! It owns the wiring between the scheduler, the store, the runtime and the
 //! person at the terminal: the start-up report, the decisions logged once,
 //! the requests filed by `hellowatt reset` / `refresh`, graceful shutdown.
@@ -47,6 +51,8 @@ impl Guests {
 pub struct Shared {
     pub runtime: Arc<Runtime>,
     pub guests: Guests,
+    /// The Tempo slot's guest; `None` when the Tempo service is off.
+    pub tempo: Option<Guests>,
     pub store: Mutex<Store>,
     pub config: Config,
     /// MQTT for Home Assistant, when configured.
@@ -68,6 +74,7 @@ impl Shared {
         Shared {
             runtime,
             guests,
+            tempo: None,
             store: Mutex::new(store),
             config,
             mqtt: Mutex::new(mqtt),
@@ -76,7 +83,17 @@ impl Shared {
         }
     }
 
+    /// Adds the Tempo slot's guest (runs only when `config.tempo` is set).
+    pub fn with_tempo(mut self, guests: Guests) -> Shared {
+        self.tempo = Some(guests);
+        self
+    }
+
     fn set_next(&self, account: &str, next: &Next) {
+        self.set_next_text(account, &next.to_string());
+    }
+
+    fn set_next_text(&self, account: &str, next: &str) {
         let mut map = self.next_runs.lock().unwrap_or_else(|e| e.into_inner());
         map.insert(account.to_string(), next.to_string());
     }
@@ -481,6 +498,12 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     if let Guests::Registry(registry) = &shared.guests {
         tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
     }
+    if let Some(Guests::Registry(registry)) = &shared.tempo {
+        tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
+    }
+    if shared.tempo.is_some() && shared.config.tempo.is_some() {
+        tasks.push(tokio::spawn(drive_tempo(Arc::clone(&shared), shutdown.clone())));
+    }
     if let Some(addr) = shared.config.listen {
         // Its own connection: a sync holds the service's for minutes.
         let store = Store::open(&shared.config.db).context("opening the database for the API")?;
@@ -581,6 +604,93 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The Tempo slot's task: sleeps until [`crate::tempo::next_run`] says,
+/// runs, publishes, until `shutdown`.
+async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    let (Some(config), Some(guests)) = (shared.config.tempo.clone(), shared.tempo.as_ref()) else {
+        return;
+    };
+    let mut attempts = crate::tempo::Attempts::default();
+    let mut said = String::new();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = now_utc();
+        let today = Date::paris_day_of(now);
+        let facts = match crate::tempo::facts(&*shared.store.lock().await, today) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("Tempo: reading the store: {e:#}");
+                attempts.failures += 1;
+                attempts.last = Some(now);
+                crate::tempo::Facts {
+                    first_missing: None,
+                    tomorrow_known: false,
+                }
+            }
+        };
+        let (at, why) = crate::tempo::next_run(now, &facts, &attempts, &config);
+        let next = format!("{why} at {}", hellowatt_snapshot::paris_iso(at.max(now)));
+        if next != said {
+            tracing::info!("Tempo: next run: {next}");
+            shared.set_next_text(crate::tempo::TEMPO_ACCOUNT, &next);
+            said = next;
+        }
+        if at > now {
+            // Wake at least hourly: the day may turn, or another task may
+            // have stored colours meanwhile.
+            let wait = Duration::from_secs((at - now).min(3600) as u64);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        let guest = guests.active();
+        attempts.last = Some(now);
+        let result = {
+            let mut store = shared.store.lock().await;
+            crate::tempo::run_once(
+                &shared.runtime,
+                &guest,
+                &mut store,
+                &config,
+                &shared.config.limits,
+                today,
+            )
+            .await
+        };
+        match result {
+            Ok(Some(summary)) if summary.failure.is_none() => {
+                attempts.failures = 0;
+                tracing::info!(
+                    "Tempo: run {}: {} request(s), {} inserted, {} updated",
+                    summary.run_id,
+                    summary.traffic.requests,
+                    summary.stats.inserted,
+                    summary.stats.updated
+                );
+            }
+            Ok(Some(summary)) => {
+                attempts.failures += 1;
+                if let Some(f) = &summary.failure {
+                    tracing::warn!(
+                        "Tempo: run {} failed ({}): {f}; the colours already stored are kept",
+                        summary.run_id,
+                        f.kind()
+                    );
+                }
+            }
+            Ok(None) => attempts.failures = 0,
+            Err(e) => {
+                attempts.failures += 1;
+                tracing::error!("Tempo: {e:#}");
+            }
+        }
+        shared.publish().await;
+    }
 }
 
 /// Turns requests filed in the store (by `hellowatt reset` / `refresh`)

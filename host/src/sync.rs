@@ -8,9 +8,9 @@
 //! store sees them.
 
 use crate::config::{Account, Config};
-use crate::policy::{Backend, PolicyHooks, Traffic};
+use crate::policy::{Backend, HttpLimits, Origin, PolicyHooks, Traffic};
 use crate::redact::Redactor;
-use crate::runtime::{Guest, Runtime, SandboxError, SyncCall};
+use crate::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
 use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
 use crate::validate;
 use anyhow::{Context, Result};
@@ -99,6 +99,20 @@ pub async fn run(
     .await
 }
 
+/// What a run talks to and files its rows under: an account on the
+/// helloWatt site, or the Tempo service (see `crate::tempo`).
+pub struct Target<'a> {
+    /// The name the store files the run under.
+    pub account: &'a str,
+    /// The only origin the guest may reach in this run.
+    pub origin: &'a Origin,
+    pub http: &'a HttpLimits,
+    pub limits: &'a Limits,
+    pub login: &'a str,
+    pub password: &'a str,
+    pub kinds: &'a [DataKind],
+}
+
 /// Runs one sync over the given windows, in order, on one guest instance.
 pub async fn run_windows(
     runtime: &Runtime,
@@ -109,6 +123,27 @@ pub async fn run_windows(
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
     let (login, password) = account.credentials()?;
+    let target = Target {
+        account: &account.name,
+        origin: &config.site,
+        http: &config.http,
+        limits: &config.limits,
+        login,
+        password: password.expose(),
+        kinds: &account.kinds,
+    };
+    run_target(runtime, guest, store, &target, windows).await
+}
+
+/// Runs one sync of `target` over the given windows, in order, on one guest
+/// instance.
+pub async fn run_target(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut Store,
+    target: &Target<'_>,
+    windows: &[(Date, Date)],
+) -> Result<RunSummary> {
     // Windows may come newest first (a backfill): the run spans them all.
     let (Some(first), Some(last)) = (
         windows.iter().map(|w| w.0).min(),
@@ -116,16 +151,16 @@ pub async fn run_windows(
     ) else {
         anyhow::bail!("nothing to sync: the date range is empty");
     };
-    let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
+    let redactor = Arc::new(Redactor::with_secrets([target.password]));
     let hooks = PolicyHooks::new(
-        config.site.clone(),
-        config.http.clone(),
+        target.origin.clone(),
+        target.http.clone(),
         Backend::Network,
         redactor,
     );
     let run_id = store
         .begin_run(
-            &account.name,
+            target.account,
             &guest_identity(guest),
             first,
             last,
@@ -139,18 +174,12 @@ pub async fn run_windows(
         traffic: Traffic::default(),
         failure: None,
     };
-    let session = Session {
-        config,
-        account,
-        login,
-        password: password.expose(),
-        run_id,
-    };
     let outcome = fetch_and_store(
         runtime,
         guest,
         store,
-        &session,
+        target,
+        run_id,
         hooks.clone(),
         windows,
         &mut summary,
@@ -174,53 +203,45 @@ pub async fn run_windows(
         )
         .context("recording the end of the sync run")?;
     if let Err(f) = &outcome {
-        tracing::warn!(account = %account.name, kind = f.kind(), "sync failed: {f}");
+        tracing::warn!(account = %target.account, kind = f.kind(), "sync failed: {f}");
     }
     summary.failure = outcome.err();
     Ok(summary)
 }
 
-/// What every window of a run shares.
-struct Session<'a> {
-    config: &'a Config,
-    account: &'a Account,
-    login: &'a str,
-    password: &'a str,
-    run_id: crate::store::RunId,
-}
-
+#[allow(clippy::too_many_arguments)] // one run's parts, all distinct
 async fn fetch_and_store(
     runtime: &Runtime,
     guest: &Guest,
     store: &mut Store,
-    session: &Session<'_>,
+    target: &Target<'_>,
+    run_id: crate::store::RunId,
     hooks: PolicyHooks,
     windows: &[(Date, Date)],
     summary: &mut RunSummary,
 ) -> Result<(), RunFailure> {
-    let (config, account) = (session.config, session.account);
     let mut run = runtime
-        .start(guest, hooks, &config.limits)
+        .start(guest, hooks, target.limits)
         .await
         .map_err(|e| RunFailure::Sandbox(SandboxError::Trap(format!("{e:#}"))))?;
     for (i, &(start, end)) in windows.iter().enumerate() {
         // Contracts once per run, not once per window (homes come with
         // every snapshot anyway).
-        let kinds: Vec<DataKind> = account
+        let kinds: Vec<DataKind> = target
             .kinds
             .iter()
             .copied()
             .filter(|k| i == 0 || *k != DataKind::Homes)
             .collect();
         let call = SyncCall {
-            base_url: config.site.url(),
-            login: session.login.to_string(),
-            password: session.password.to_string(),
+            base_url: target.origin.url(),
+            login: target.login.to_string(),
+            password: target.password.to_string(),
             start,
             end,
             kinds,
         };
-        tracing::info!(account = %account.name, %start, %end, "fetching");
+        tracing::info!(account = %target.account, %start, %end, "fetching");
         let snapshot = match run.sync(&call).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => return Err(RunFailure::Guest(e)),
@@ -228,7 +249,7 @@ async fn fetch_and_store(
         };
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
         let stats = store
-            .ingest(session.run_id, &account.name, &snapshot, now_utc())
+            .ingest(run_id, target.account, &snapshot, now_utc())
             .map_err(|e| RunFailure::Invalid(format!("the store refused the records: {e:#}")))?;
         summary.windows += 1;
         summary.stats.add(&stats);

@@ -23,7 +23,7 @@ fn write_config(dir: &Path, db: &Path, site: &str, pacing_ms: u64) -> PathBuf {
         &path,
         format!(
             "db = \"{}\"\nsite_url = \"{site}\"\npacing_ms = {pacing_ms}\nbackfill_months = {BACKFILL_MONTHS}\n\
-             listen = \"127.0.0.1:0\"\n",
+             listen = \"127.0.0.1:0\"\ntempo = \"off\"\n",
             db.display()
         ),
     )

@@ -22,6 +22,9 @@
 //! flow, inferred payload shapes). Every behaviour choice of the fake is
 //! listed in the docs of `site.rs`, `demo.rs` and `scenario.rs`.
 //!
+//! Beside it, `tempo.rs` simulates the public Tempo services
+//! (api-couleur-tempo.fr and RTE's tempoLight) for the `tempo` guest.
+//!
 //! # What it must never do
 //! - Reach the real site, or any address: it only answers, it never
 //!   connects anywhere.
@@ -36,6 +39,9 @@
 mod demo;
 mod scenario;
 mod site;
+mod tempo;
+
+pub use tempo::{ANNOUNCED_AT, TempoSim, TempoSimMode, start_tempo};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -56,6 +56,7 @@ pub fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: 
         guests_dir: "guests".into(),
         fixtures_dir: None,
         trusted_keys: Vec::new(),
+        tempo: None,
     }
 }
 
