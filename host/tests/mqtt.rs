@@ -9,7 +9,9 @@
 mod common;
 
 use common::runtime;
-use hellowatt::mqtt::{self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, masked};
+use hellowatt::mqtt::{
+    self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS, masked,
+};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync;
@@ -286,7 +288,8 @@ fn reading(meter: &str, date: &str, kwh: Option<f64>, eur: Option<f64>) -> Daily
 
 /// A small hand-made store: an electricity meter with two days of data, a
 /// missing yesterday, solar on one day, Tempo from the service (today red,
-/// tomorrow not known yet) and from tariff keys; a gas meter with nothing.
+/// tomorrow not known yet) and from tariff keys (which say white today: a
+/// disagreement); a gas meter with nothing.
 fn small_store() -> Store {
     let mut store = Store::open_in_memory().unwrap();
     let guest = GuestIdentity {
@@ -340,6 +343,12 @@ fn small_store() -> Store {
                 colour: Some(TempoColour::Red),
                 source: TempoSource::Service,
                 meter_id: None,
+            },
+            TempoDay {
+                date: d("2026-11-28"),
+                colour: Some(TempoColour::White),
+                source: TempoSource::TariffKeys,
+                meter_id: Some(PDL.into()),
             },
             TempoDay {
                 date: d("2026-11-29"),
@@ -459,6 +468,76 @@ fn check_messages(
     out
 }
 
+/// Checks the Tempo device's discovery configs and returns its state.
+fn check_tempo_device(cfg: &MqttConfig, messages: &BTreeMap<String, String>) -> Value {
+    let state_topic = format!("{}/tempo/outlook", cfg.prefix);
+    let state = parse(
+        messages
+            .get(&state_topic)
+            .unwrap_or_else(|| panic!("no Tempo outlook state")),
+    );
+    for key in TEMPO_STATE_KEYS {
+        assert!(state.get(key).is_some(), "the Tempo state lacks {key}");
+    }
+    let prefix = format!("{}/sensor/hellowatt-tempo/", cfg.discovery_prefix);
+    let mut keys = Vec::new();
+    for (topic, payload) in messages.range(prefix.clone()..) {
+        let Some(rest) = topic.strip_prefix(&prefix) else {
+            break;
+        };
+        let key = rest.strip_suffix("/config").expect("a config topic");
+        keys.push(key.to_owned());
+        let c = parse(payload);
+        assert_eq!(c["unique_id"], format!("hellowatt-tempo_{key}"), "{topic}");
+        assert_eq!(c["state_topic"], state_topic, "{topic}");
+        assert_eq!(c["value_template"], format!("{{{{ value_json.{key} }}}}"));
+        assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
+        assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
+        assert_eq!(
+            c["device"]["identifiers"],
+            serde_json::json!(["hellowatt-tempo"])
+        );
+        assert_eq!(c["device"]["name"], "helloWatt Tempo");
+        match key {
+            "today" | "tomorrow" => {
+                assert_eq!(c["device_class"], "enum", "{topic}");
+                assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
+            }
+            _ => {
+                assert!(c.get("device_class").is_none(), "{topic}");
+                assert_eq!(c["state_class"], "measurement", "{topic}");
+            }
+        }
+    }
+    let mut want: Vec<String> = ["today", "tomorrow", "disagreements"]
+        .map(String::from)
+        .to_vec();
+    for c in ["blue", "white", "red"] {
+        want.push(format!("{c}_used"));
+        want.push(format!("{c}_remaining"));
+    }
+    keys.sort();
+    want.sort();
+    assert_eq!(keys, want);
+    state
+}
+
+/// The Tempo state's counters are the store's outlook.
+fn check_tempo_counters(state: &Value, store: &Store, today: Date) {
+    let o = store.tempo_outlook(today).unwrap();
+    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
+        let n = o.season.colours.get(c);
+        assert_eq!(state[format!("{}_used", c.as_str())], n.used, "{c:?}");
+        assert_eq!(
+            state[format!("{}_remaining", c.as_str())],
+            n.remaining,
+            "{c:?}"
+        );
+    }
+    assert_eq!(state["disagreements"], o.disagreements.len());
+    assert_eq!(state["season_start"], o.season.start.to_string());
+}
+
 fn approx(json: &Value, want: Option<f64>, tolerance: f64, what: &str) {
     match want {
         None => assert!(json.is_null(), "{what}: want null, got {json}"),
@@ -508,7 +587,8 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         .collect();
     assert_eq!(meters.len(), 2, "the demo has electricity and gas");
     assert_eq!(report.meters, 2);
-    assert_eq!(report.messages, report.sensors + report.meters);
+    assert!(report.tempo, "the demo's tariff keys give Tempo days");
+    assert_eq!(report.messages, report.sensors + report.meters + 1);
     let first = watcher
         .wait_for(0, "every message and online", |m| {
             m.get("hellowatt/status")
@@ -535,6 +615,11 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
     }
 
     let checked = check_messages(&cfg, &messages, &meters);
+    let tempo = check_tempo_device(&cfg, &messages);
+    check_tempo_counters(&tempo, &store, today);
+    // No Tempo service in the demo, and its tariff keys stop at yesterday.
+    assert!(tempo["today"].is_null() && tempo["tomorrow"].is_null());
+    assert!(tempo["blue_used"].as_u64().unwrap() > 0);
     let yesterday = today.add_days(-1);
     let from = d("2026-01-01");
     for (meter, energy) in &meters {
@@ -713,6 +798,18 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     assert_eq!(s["tempo_today"], "red");
     assert!(s["tempo_tomorrow"].is_null(), "not known yet");
     approx(&s["temperature_yesterday"], Some(4.5), 1e-9, "temperature");
+    // The household's Tempo: the service's red beats the tariff keys'
+    // white, and the disagreement is counted.
+    let tempo = check_tempo_device(&cfg, &messages);
+    check_tempo_counters(&tempo, &store, d(TODAY));
+    assert_eq!(tempo["today"], "red");
+    assert_eq!(tempo["today_source"], "service");
+    assert!(tempo["tomorrow"].is_null() && tempo["tomorrow_source"].is_null());
+    assert_eq!(tempo["red_used"], 1);
+    assert_eq!(tempo["red_remaining"], 21);
+    assert_eq!(tempo["blue_used"], 1, "26 November, from the tariff keys");
+    assert_eq!(tempo["white_used"], 0);
+    assert_eq!(tempo["disagreements"], 1);
     assert_eq!(s["last_day"], "2026-11-26");
     assert_eq!(s["last_sync"], "2026-11-28T11:00:00+01:00");
 
