@@ -250,6 +250,25 @@ async fn setup_with(token: Option<&str>, accounts: &[&str], active: bool) -> Set
     }
 }
 
+/// The API over a store of a test's own, for the account `ACCOUNT`.
+async fn setup_on(store: Store, fixture: &'static Fixture) -> Setup {
+    Setup {
+        fixture,
+        metrics: Arc::new(Metrics::new()),
+        server: Server::start(ApiState {
+            store: Arc::new(Mutex::new(store)),
+            service: Arc::new(FakeService {
+                accounts: vec![ACCOUNT.into()],
+                guest: fixture.guest.clone(),
+                active: true,
+            }),
+            token: None,
+            metrics: Arc::new(Metrics::new()),
+        })
+        .await,
+    }
+}
+
 async fn setup() -> Setup {
     setup_with(None, &[ACCOUNT, BROKEN], true).await
 }
@@ -1715,21 +1734,7 @@ async fn a_missing_day_is_counted_and_shown_as_missing() {
     store
         .finish_run(run, &RunOutcome::Success, &stats, 3, now())
         .unwrap();
-    let s = Setup {
-        fixture: fx,
-        metrics: Arc::new(Metrics::new()),
-        server: Server::start(ApiState {
-            store: Arc::new(Mutex::new(store)),
-            service: Arc::new(FakeService {
-                accounts: vec![ACCOUNT.into()],
-                guest: fx.guest.clone(),
-                active: true,
-            }),
-            token: None,
-            metrics: Arc::new(Metrics::new()),
-        })
-        .await,
-    };
+    let s = setup_on(store, fx).await;
     let a = s.get("/metrics").await;
     let families = parse_prometheus(&a.body).unwrap();
     assert_eq!(
@@ -1901,21 +1906,7 @@ async fn tempo_disagreements_are_listed_and_counted() {
     store
         .finish_run(run, &RunOutcome::Success, &stats, 1, now())
         .unwrap();
-    let s = Setup {
-        fixture: fx,
-        metrics: Arc::new(Metrics::new()),
-        server: Server::start(ApiState {
-            store: Arc::new(Mutex::new(store)),
-            service: Arc::new(FakeService {
-                accounts: vec![ACCOUNT.into()],
-                guest: fx.guest.clone(),
-                active: true,
-            }),
-            token: None,
-            metrics: Arc::new(Metrics::new()),
-        })
-        .await,
-    };
+    let s = setup_on(store, fx).await;
     let o = s.ok("/api/v1/tempo/outlook").await;
     assert_eq!(
         o["disagreements"],

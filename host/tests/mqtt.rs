@@ -400,6 +400,41 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
     }
 }
 
+/// The discovery configs of one device (`node`), each checked against what
+/// every sensor must say: `(key, topic, config)`.
+fn node_configs(
+    cfg: &MqttConfig,
+    messages: &BTreeMap<String, String>,
+    node: &str,
+    state_topic: &str,
+    state: &Value,
+) -> Vec<(String, String, Value)> {
+    let prefix = format!("{}/sensor/{node}/", cfg.discovery_prefix);
+    let mut out = Vec::new();
+    for (topic, payload) in messages.range(prefix.clone()..) {
+        let Some(rest) = topic.strip_prefix(&prefix) else {
+            break;
+        };
+        let key = rest.strip_suffix("/config").expect("a config topic");
+        let c = parse(payload);
+        assert_eq!(c["unique_id"], format!("{node}_{key}"), "{topic}");
+        assert_eq!(c["state_topic"], state_topic, "{topic}");
+        assert_eq!(
+            c["value_template"],
+            format!("{{{{ value_json.{key} }}}}"),
+            "{topic}: no default that would turn null into 0"
+        );
+        assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
+        assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
+        assert_eq!(c["payload_available"], "online");
+        assert_eq!(c["payload_not_available"], "offline");
+        assert_eq!(c["device"]["identifiers"], serde_json::json!([node]));
+        assert_eq!(c["origin"]["name"], "hellowatt");
+        out.push((key.to_owned(), topic.clone(), c));
+    }
+    out
+}
+
 /// Checks every discovery config of `messages` and returns, per meter,
 /// the sensor keys and the state JSON.
 fn check_messages(
@@ -420,27 +455,8 @@ fn check_messages(
         }
         assert_eq!(state["meter_id"], meter.as_str());
         let node = format!("hellowatt_{meter}");
-        let prefix = format!("{}/sensor/{node}/", cfg.discovery_prefix);
         let mut keys = Vec::new();
-        for (topic, payload) in messages.range(prefix.clone()..) {
-            let Some(rest) = topic.strip_prefix(&prefix) else {
-                break;
-            };
-            let key = rest.strip_suffix("/config").expect("a config topic");
-            keys.push(key.to_owned());
-            let c = parse(payload);
-            assert_eq!(c["unique_id"], format!("{node}_{key}"), "{topic}");
-            assert_eq!(c["state_topic"], state_topic, "{topic}");
-            assert_eq!(
-                c["value_template"],
-                format!("{{{{ value_json.{key} }}}}"),
-                "{topic}: no default that would turn null into 0"
-            );
-            assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
-            assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
-            assert_eq!(c["payload_available"], "online");
-            assert_eq!(c["payload_not_available"], "offline");
-            assert_eq!(c["device"]["identifiers"], serde_json::json!([node]));
+        for (key, topic, c) in node_configs(cfg, messages, &node, &state_topic, &state) {
             let device_name = c["device"]["name"].as_str().unwrap();
             assert!(
                 device_name.starts_with("helloWatt ") && device_name.contains(&masked(meter)),
@@ -451,17 +467,17 @@ fn check_messages(
                     && !c["name"].as_str().unwrap().contains(meter.as_str()),
                 "{topic}: the full meter id belongs in identifiers only"
             );
-            assert_eq!(c["origin"]["name"], "hellowatt");
-            let (dc, sc, unit) = expected_classes(key);
+            let (dc, sc, unit) = expected_classes(&key);
             assert_eq!(c["device_class"].as_str(), dc, "{topic} device_class");
             assert_eq!(c["state_class"].as_str(), sc, "{topic} state_class");
             assert_eq!(c["unit_of_measurement"].as_str(), unit, "{topic} unit");
             if dc == Some("enum") {
                 assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
             }
-            if matches!(key, "last_day" | "last_sync") {
+            if matches!(key.as_str(), "last_day" | "last_sync") {
                 assert_eq!(c["entity_category"], "diagnostic");
             }
+            keys.push(key);
         }
         out.insert(meter.clone(), (keys, state));
     }
@@ -479,26 +495,10 @@ fn check_tempo_device(cfg: &MqttConfig, messages: &BTreeMap<String, String>) -> 
     for key in TEMPO_STATE_KEYS {
         assert!(state.get(key).is_some(), "the Tempo state lacks {key}");
     }
-    let prefix = format!("{}/sensor/hellowatt-tempo/", cfg.discovery_prefix);
     let mut keys = Vec::new();
-    for (topic, payload) in messages.range(prefix.clone()..) {
-        let Some(rest) = topic.strip_prefix(&prefix) else {
-            break;
-        };
-        let key = rest.strip_suffix("/config").expect("a config topic");
-        keys.push(key.to_owned());
-        let c = parse(payload);
-        assert_eq!(c["unique_id"], format!("hellowatt-tempo_{key}"), "{topic}");
-        assert_eq!(c["state_topic"], state_topic, "{topic}");
-        assert_eq!(c["value_template"], format!("{{{{ value_json.{key} }}}}"));
-        assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
-        assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
-        assert_eq!(
-            c["device"]["identifiers"],
-            serde_json::json!(["hellowatt-tempo"])
-        );
+    for (key, topic, c) in node_configs(cfg, messages, "hellowatt-tempo", &state_topic, &state) {
         assert_eq!(c["device"]["name"], "helloWatt Tempo");
-        match key {
+        match key.as_str() {
             "today" | "tomorrow" => {
                 assert_eq!(c["device_class"], "enum", "{topic}");
                 assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
@@ -508,6 +508,7 @@ fn check_tempo_device(cfg: &MqttConfig, messages: &BTreeMap<String, String>) -> 
                 assert_eq!(c["state_class"], "measurement", "{topic}");
             }
         }
+        keys.push(key);
     }
     let mut want: Vec<String> = ["today", "tomorrow", "disagreements"]
         .map(String::from)
