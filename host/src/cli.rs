@@ -644,6 +644,7 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
             );
         }
     }
+    out.push_str(&crate::store::tempo_status(store, today())?);
     for a in &config.accounts {
         let guest_sha = store
             .runs(Some(&a.name), 1)?

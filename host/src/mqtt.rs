@@ -17,6 +17,11 @@
 //!   [`STATE_KEYS`], `null` for a value the store does not have.
 //! - `<discovery_prefix>/sensor/hellowatt_<meter>/<key>/config`: one Home
 //!   Assistant discovery config per sensor, reading `<key>` from the state.
+//! - `<prefix>/tempo/outlook`: the household's Tempo outlook, one JSON
+//!   object with every key of [`TEMPO_STATE_KEYS`], once the store has any
+//!   Tempo day; its sensors' configs are
+//!   `<discovery_prefix>/sensor/hellowatt-tempo/<key>/config` (a hyphen,
+//!   where meters have an underscore, so that no meter id can collide).
 //!
 //! `<meter>` is the PDL or PCE (anything outside `[A-Za-z0-9_-]` becomes
 //! `_`). The full meter id appears in topics, `unique_id`s and device
@@ -53,8 +58,17 @@
 //!   double count. Without a state class they keep no long-term statistics.
 //! - **Tempo** yesterday, today and tomorrow are `device_class: enum` with
 //!   `options: [blue, white, red]` (electricity meters with Tempo data).
-//!   A day's colour is the Tempo service's when known, else the one the
-//!   meter's tariff keys show.
+//!   Yesterday's colour is the Tempo service's when known, else the one the
+//!   meter's tariff keys show; today and tomorrow are the store's outlook
+//!   (`Store::tempo_outlook`: the service's colour, else the tariff keys'
+//!   when the meters agree), the same on every meter.
+//! - **The Tempo device** ("helloWatt Tempo") holds what belongs to the
+//!   household rather than a meter: today and tomorrow (enum), and the
+//!   season's used and remaining days per colour (`state_class:
+//!   measurement`, unit `jours`, no device class: HA's `duration` would
+//!   convert them to hours) and the number of days where the Tempo service
+//!   and a meter's tariff keys disagree. Tomorrow is `null` (HA: unknown)
+//!   until it is announced.
 //! - **Missing is not zero.** A missing value is JSON `null` and every
 //!   template is plain `{{ value_json.<key> }}`: Jinja renders `None` as
 //!   the text `None`, which HA's MQTT sensor turns into the `unknown`
@@ -75,7 +89,7 @@
 //! returns an error after `ack_timeout` for the caller to log as a warning.
 
 use crate::config::Secret;
-use crate::store::{Granularity, MeterRecord, RunOutcome, Store, TotalRow};
+use crate::store::{Granularity, MeterRecord, RunOutcome, Store, TempoOutlook, TotalRow};
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::{Date, Energy, TempoColour, TempoDay, TempoSource, paris_iso};
 use rumqttc::tokio_rustls::rustls;
@@ -275,11 +289,21 @@ impl MqttConfig {
 
     /// `<discovery_prefix>/sensor/hellowatt_<meter>/<key>/config`.
     pub fn config_topic(&self, meter_id: &str, key: &str) -> String {
-        format!(
-            "{}/sensor/hellowatt_{}/{key}/config",
-            self.discovery_prefix,
-            topic_id(meter_id)
-        )
+        self.node_config_topic(&meter_node(meter_id), key)
+    }
+
+    /// `<prefix>/tempo/outlook`.
+    pub fn tempo_state_topic(&self) -> String {
+        format!("{}/tempo/outlook", self.prefix)
+    }
+
+    /// `<discovery_prefix>/sensor/hellowatt-tempo/<key>/config`.
+    pub fn tempo_config_topic(&self, key: &str) -> String {
+        self.node_config_topic(TEMPO_NODE, key)
+    }
+
+    fn node_config_topic(&self, node: &str, key: &str) -> String {
+        format!("{}/sensor/{node}/{key}/config", self.discovery_prefix)
     }
 }
 
@@ -366,6 +390,11 @@ fn topic_prefix(key: &str, value: Option<String>, default: &str) -> Result<Strin
     Ok(v)
 }
 
+/// A meter's discovery node id: `hellowatt_<meter>`.
+fn meter_node(meter_id: &str) -> String {
+    format!("hellowatt_{}", topic_id(meter_id))
+}
+
 /// A meter id as a topic level and discovery node id: `[A-Za-z0-9_-]`.
 pub fn topic_id(id: &str) -> String {
     id.chars()
@@ -401,8 +430,10 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishReport {
     pub meters: usize,
-    /// Discovery configs (one per sensor).
+    /// Discovery configs (one per sensor, the Tempo device's included).
     pub sensors: usize,
+    /// Whether the Tempo outlook's state was sent.
+    pub tempo: bool,
     /// Every message, configs and states.
     pub messages: usize,
 }
@@ -438,6 +469,24 @@ pub const STATE_KEYS: [&str; 28] = [
     "temperature_yesterday",
     "last_day",
     "last_sync",
+];
+
+/// Every key of the Tempo outlook's state JSON, in order.
+pub const TEMPO_STATE_KEYS: [&str; 14] = [
+    "today",
+    "tomorrow",
+    "today_source",
+    "tomorrow_source",
+    "season_start",
+    "season_end",
+    "blue_used",
+    "blue_remaining",
+    "white_used",
+    "white_remaining",
+    "red_used",
+    "red_remaining",
+    "unknown_days",
+    "disagreements",
 ];
 
 /// What a sensor is for Home Assistant.
@@ -575,6 +624,56 @@ const TEMPO: [Sensor; 3] = [
 
 const TEMPO_OPTIONS: [&str; 3] = ["blue", "white", "red"];
 
+/// The Tempo device's node id (see the module docs for the hyphen).
+const TEMPO_NODE: &str = "hellowatt-tempo";
+
+const fn days(key: &'static str, name: &'static str, icon: &'static str) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: None,
+        state_class: Some("measurement"),
+        unit: Some("jours"),
+        precision: Some(0),
+        icon: Some(icon),
+        diagnostic: false,
+    }
+}
+
+/// The Tempo device's sensors.
+const TEMPO_OUTLOOK: [Sensor; 9] = [
+    tempo("today", "Tempo aujourd'hui"),
+    tempo("tomorrow", "Tempo demain"),
+    days("blue_used", "Jours bleus utilisés", "mdi:calendar-check"),
+    days(
+        "blue_remaining",
+        "Jours bleus restants",
+        "mdi:calendar-clock",
+    ),
+    days("white_used", "Jours blancs utilisés", "mdi:calendar-check"),
+    days(
+        "white_remaining",
+        "Jours blancs restants",
+        "mdi:calendar-clock",
+    ),
+    days("red_used", "Jours rouges utilisés", "mdi:calendar-check"),
+    days(
+        "red_remaining",
+        "Jours rouges restants",
+        "mdi:calendar-clock",
+    ),
+    Sensor {
+        key: "disagreements",
+        name: "Désaccords Tempo",
+        device_class: None,
+        state_class: Some("measurement"),
+        unit: None,
+        precision: Some(0),
+        icon: Some("mdi:alert-circle-outline"),
+        diagnostic: true,
+    },
+];
+
 /// Meters whose home has temperatures.
 const TEMPERATURE: Sensor = Sensor {
     key: "temperature_yesterday",
@@ -684,6 +783,9 @@ pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Mess
         day: 1,
     };
     let tempo_days = store.tempo_days(today.add_days(-HISTORY_DAYS), tomorrow)?;
+    let outlook = store
+        .tempo_outlook(today)
+        .context("reading the Tempo outlook for MQTT")?;
     let mut out = Vec::new();
     let mut last_syncs: Vec<(String, Option<String>)> = Vec::new();
     for meter in store.meters(None)? {
@@ -703,22 +805,75 @@ pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Mess
             month_start,
             year_start,
             &tempo_days,
+            &outlook,
             sync,
         )
         .with_context(|| format!("reading meter {} for MQTT", masked(&meter.meter_id)))?;
         let device = device(&meter);
+        let node = meter_node(&meter.meter_id);
+        let state_topic = cfg.state_topic(&meter.meter_id);
         for s in &sensors {
             out.push(Message {
                 topic: cfg.config_topic(&meter.meter_id, s.key),
-                payload: discovery(cfg, &meter, s, &device).to_string(),
+                payload: discovery(cfg, &node, &state_topic, s, &device).to_string(),
             });
         }
         out.push(Message {
-            topic: cfg.state_topic(&meter.meter_id),
+            topic: state_topic,
             payload: Value::Object(state).to_string(),
         });
     }
+    // A household without any Tempo day (a gas-only or Base contract)
+    // gets no Tempo device.
+    if !tempo_days.is_empty() {
+        let device = tempo_device();
+        let state_topic = cfg.tempo_state_topic();
+        for s in &TEMPO_OUTLOOK {
+            out.push(Message {
+                topic: cfg.tempo_config_topic(s.key),
+                payload: discovery(cfg, TEMPO_NODE, &state_topic, s, &device).to_string(),
+            });
+        }
+        out.push(Message {
+            topic: state_topic,
+            payload: Value::Object(tempo_state(&outlook)).to_string(),
+        });
+    }
     Ok(out)
+}
+
+/// The Tempo outlook's state: every key of [`TEMPO_STATE_KEYS`].
+fn tempo_state(o: &TempoOutlook) -> Map<String, Value> {
+    let colour = |c: Option<TempoColour>| c.map_or(Value::Null, |c| json!(c.as_str()));
+    let source = |d: &crate::store::OutlookDay| d.resolved.map_or(Value::Null, |r| json!(r.source));
+    let mut s = Map::new();
+    s.insert("today".into(), colour(o.today.colour()));
+    s.insert("tomorrow".into(), colour(o.tomorrow.colour()));
+    s.insert("today_source".into(), source(&o.today));
+    s.insert("tomorrow_source".into(), source(&o.tomorrow));
+    s.insert("season_start".into(), json!(o.season.start.to_string()));
+    s.insert("season_end".into(), json!(o.season.end.to_string()));
+    for c in crate::store::TEMPO_COLOURS {
+        let n = o.season.colours.get(c);
+        s.insert(format!("{}_used", c.as_str()), json!(n.used));
+        s.insert(format!("{}_remaining", c.as_str()), json!(n.remaining));
+    }
+    s.insert("unknown_days".into(), json!(o.season.unknown_days));
+    s.insert("disagreements".into(), json!(o.disagreements.len()));
+    debug_assert!(TEMPO_STATE_KEYS.iter().all(|k| s.contains_key(*k)));
+    debug_assert_eq!(s.len(), TEMPO_STATE_KEYS.len());
+    s
+}
+
+/// The Home Assistant device of the household's Tempo calendar.
+fn tempo_device() -> Value {
+    json!({
+        "identifiers": [TEMPO_NODE],
+        "name": "helloWatt Tempo",
+        "manufacturer": "helloWatt",
+        "model": "Calendrier Tempo (saison du 1er septembre au 31 août)",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -730,6 +885,7 @@ fn meter_state(
     month_start: Date,
     year_start: Date,
     tempo_days: &[TempoDay],
+    outlook: &TempoOutlook,
     last_sync: Option<String>,
 ) -> Result<(Map<String, Value>, Vec<Sensor>)> {
     let id = meter.meter_id.as_str();
@@ -794,9 +950,18 @@ fn meter_state(
             kwh(sum(rows, |r| r.injection_kwh)),
         );
     }
+    // Today and tomorrow are the household's: the outlook's, on every
+    // electricity meter.
+    let outlook_colour = |c: Option<TempoColour>| match c {
+        Some(c) if electricity => json!(c.as_str()),
+        _ => Value::Null,
+    };
     s.insert("tempo_yesterday".into(), colour(yesterday));
-    s.insert("tempo_today".into(), colour(today));
-    s.insert("tempo_tomorrow".into(), colour(today.succ()));
+    s.insert("tempo_today".into(), outlook_colour(outlook.today.colour()));
+    s.insert(
+        "tempo_tomorrow".into(),
+        outlook_colour(outlook.tomorrow.colour()),
+    );
     s.insert("temperature_yesterday".into(), round(temperature, 2));
     s.insert(
         "last_day".into(),
@@ -846,17 +1011,11 @@ fn device(meter: &MeterRecord) -> Value {
 }
 
 /// One sensor's discovery config.
-fn discovery(cfg: &MqttConfig, meter: &MeterRecord, s: &Sensor, device: &Value) -> Value {
+fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device: &Value) -> Value {
     let mut c = Map::new();
     c.insert("name".into(), json!(s.name));
-    c.insert(
-        "unique_id".into(),
-        json!(format!("hellowatt_{}_{}", topic_id(&meter.meter_id), s.key)),
-    );
-    c.insert(
-        "state_topic".into(),
-        json!(cfg.state_topic(&meter.meter_id)),
-    );
+    c.insert("unique_id".into(), json!(format!("{node}_{}", s.key)));
+    c.insert("state_topic".into(), json!(state_topic));
     c.insert(
         "value_template".into(),
         json!(format!("{{{{ value_json.{} }}}}", s.key)),
@@ -997,20 +1156,26 @@ impl MqttPublisher {
         today: Date,
     ) -> impl Future<Output = Result<PublishReport>> + Send + 'static {
         let built = messages(&self.cfg, store, today);
-        let meters = built.as_ref().map_or(0, |m| {
-            m.iter().filter(|m| m.topic.ends_with("/state")).count()
-        });
+        let count =
+            |m: &[Message], suffix: &str| m.iter().filter(|m| m.topic.ends_with(suffix)).count();
+        let meters = built.as_ref().map_or(0, |m| count(m, "/state"));
+        let sensors = built.as_ref().map_or(0, |m| count(m, "/config"));
+        let tempo_topic = self.cfg.tempo_state_topic();
+        let tempo = built
+            .as_ref()
+            .is_ok_and(|m| m.iter().any(|m| m.topic == tempo_topic));
         let client = self.client.clone();
         let shared = self.shared.clone();
         let cfg = self.cfg.clone();
         async move {
             let messages = built?;
-            let sensors = messages.len() - meters;
+            let total = messages.len();
             publish(&client, &shared, &cfg, messages).await?;
             Ok(PublishReport {
                 meters,
                 sensors,
-                messages: sensors + meters,
+                tempo,
+                messages: total,
             })
         }
     }

@@ -250,6 +250,25 @@ async fn setup_with(token: Option<&str>, accounts: &[&str], active: bool) -> Set
     }
 }
 
+/// The API over a store of a test's own, for the account `ACCOUNT`.
+async fn setup_on(store: Store, fixture: &'static Fixture) -> Setup {
+    Setup {
+        fixture,
+        metrics: Arc::new(Metrics::new()),
+        server: Server::start(ApiState {
+            store: Arc::new(Mutex::new(store)),
+            service: Arc::new(FakeService {
+                accounts: vec![ACCOUNT.into()],
+                guest: fixture.guest.clone(),
+                active: true,
+            }),
+            token: None,
+            metrics: Arc::new(Metrics::new()),
+        })
+        .await,
+    }
+}
+
 async fn setup() -> Setup {
     setup_with(None, &[ACCOUNT, BROKEN], true).await
 }
@@ -1530,6 +1549,9 @@ async fn metrics_pass_a_strict_parser() {
         ("hellowatt_guest_info", "gauge"),
         ("hellowatt_guest_swaps_total", "counter"),
         ("hellowatt_guest_refusals_total", "counter"),
+        ("hellowatt_tempo_days_used", "gauge"),
+        ("hellowatt_tempo_days_remaining", "gauge"),
+        ("hellowatt_tempo_disagreements", "gauge"),
     ] {
         let fam = families.get(name).unwrap_or_else(|| panic!("no {name}"));
         assert_eq!(fam.kind, kind, "{name}");
@@ -1641,6 +1663,24 @@ async fn metrics_pass_a_strict_parser() {
         ),
         1.0
     );
+    // The Tempo counters are the store's outlook.
+    let outlook = s.store().tempo_outlook(today()).unwrap();
+    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
+        let n = outlook.season.colours.get(c);
+        let label = [("colour", c.as_str())];
+        assert_eq!(
+            value_of(&families, "hellowatt_tempo_days_used", &label),
+            f64::from(n.used)
+        );
+        assert_eq!(
+            value_of(&families, "hellowatt_tempo_days_remaining", &label),
+            f64::from(n.remaining)
+        );
+    }
+    assert_eq!(
+        value_of(&families, "hellowatt_tempo_disagreements", &[]),
+        0.0
+    );
     assert_eq!(value_of(&families, "hellowatt_guest_swaps_total", &[]), 2.0);
     assert_eq!(
         value_of(&families, "hellowatt_guest_refusals_total", &[]),
@@ -1694,21 +1734,7 @@ async fn a_missing_day_is_counted_and_shown_as_missing() {
     store
         .finish_run(run, &RunOutcome::Success, &stats, 3, now())
         .unwrap();
-    let s = Setup {
-        fixture: fx,
-        metrics: Arc::new(Metrics::new()),
-        server: Server::start(ApiState {
-            store: Arc::new(Mutex::new(store)),
-            service: Arc::new(FakeService {
-                accounts: vec![ACCOUNT.into()],
-                guest: fx.guest.clone(),
-                active: true,
-            }),
-            token: None,
-            metrics: Arc::new(Metrics::new()),
-        })
-        .await,
-    };
+    let s = setup_on(store, fx).await;
     let a = s.get("/metrics").await;
     let families = parse_prometheus(&a.body).unwrap();
     assert_eq!(
@@ -1746,4 +1772,179 @@ async fn a_missing_day_is_counted_and_shown_as_missing() {
         f(&m["rows"][0]["kwh"]),
         Some(f(&rows[0]["kwh"]).unwrap() + f(&rows[2]["kwh"]).unwrap())
     ));
+}
+
+/// The season's colours counted here, independently of the store's
+/// outlook: the service's colour, else the meter's tariff keys' (the demo
+/// has one electricity meter).
+fn count_colours(days: &[TempoDay], from: Date, to: Date) -> BTreeMap<&'static str, u32> {
+    let mut by_day: BTreeMap<Date, (Option<TempoColour>, Option<TempoColour>)> = BTreeMap::new();
+    for t in days.iter().filter(|t| t.date >= from && t.date <= to) {
+        let e = by_day.entry(t.date).or_default();
+        match t.source {
+            TempoSource::Service => e.0 = e.0.or(t.colour),
+            TempoSource::TariffKeys => e.1 = e.1.or(t.colour),
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (service, keys) in by_day.values() {
+        if let Some(c) = service.or(*keys) {
+            *out.entry(c.as_str()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tempo_outlook_is_the_stores() {
+    let s = setup().await;
+    let store = s.store();
+    let o = s.ok("/api/v1/tempo/outlook").await;
+    assert_eq!(o["generated_at"], paris_iso(now()));
+    let mut want = serde_json::to_value(store.tempo_outlook(today()).unwrap()).unwrap();
+    want["generated_at"] = o["generated_at"].clone();
+    assert_eq!(o, want);
+    // The fixture's service: today white, tomorrow not announced.
+    assert_eq!(
+        o["today"],
+        serde_json::json!({"date": TODAY, "colour": "white", "source": "service"})
+    );
+    assert_eq!(
+        o["tomorrow"],
+        serde_json::json!({"date": "2026-11-29", "colour": null, "source": null})
+    );
+    let season = &o["season"];
+    assert_eq!(season["start"], "2026-09-01");
+    assert_eq!(season["end"], "2027-08-31");
+    assert_eq!(season["days"], 365);
+    assert_eq!(season["counted_to"], "2026-11-29");
+    let counted = count_colours(
+        &store.tempo_days(d("2026-09-01"), d("2026-11-29")).unwrap(),
+        d("2026-09-01"),
+        d("2026-11-29"),
+    );
+    let mut known = 0;
+    for (colour, quota) in [("blue", 300), ("white", 43), ("red", 22)] {
+        let c = &season["colours"][colour];
+        let used = counted.get(colour).copied().unwrap_or(0);
+        known += used;
+        assert_eq!(c["quota"], quota, "{colour}");
+        assert_eq!(c["used"], used, "{colour}");
+        assert_eq!(c["remaining"], quota - used.min(quota), "{colour}");
+        assert_eq!(c["over_quota"], used.saturating_sub(quota), "{colour}");
+    }
+    assert!(
+        known > 80,
+        "the demo's tariff keys give the season's past days"
+    );
+    // 90 days from 1 September to 29 November.
+    assert_eq!(season["unknown_days"], 90 - known);
+    assert_eq!(o["disagreements"], serde_json::json!([]));
+    // The summary shows the same today and tomorrow.
+    let sm = s.ok("/api/v1/summary").await;
+    assert_eq!(sm["tempo"]["today"], "white");
+    assert_eq!(sm["tempo"]["source"], "service");
+    assert!(sm["tempo"]["tomorrow"].is_null() && sm["tempo"]["tomorrow_source"].is_null());
+    assert_eq!(sm["tempo"]["disagreements"], 0);
+    let a = s.get("/api/v1/tempo/outlook?from=2026-11-01").await;
+    assert_eq!(a.status, 400);
+    assert!(a.error().contains("from"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tempo_disagreements_are_listed_and_counted() {
+    // A store of its own: the service and the meter's tariff keys differ on
+    // 20 November; the service gives today; tomorrow is not announced.
+    let fx = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("tempo.db");
+    let mut store = Store::open(&db).unwrap();
+    let identity = GuestIdentity {
+        name: "test".into(),
+        version: "1".into(),
+        sha256: "22".repeat(32),
+    };
+    let run = store
+        .begin_run(ACCOUNT, &identity, d("2026-11-20"), d("2026-11-29"), now())
+        .unwrap();
+    let day = |date: &str, colour, source, meter_id: Option<&str>| TempoDay {
+        date: d(date),
+        colour: Some(colour),
+        source,
+        meter_id: meter_id.map(str::to_owned),
+    };
+    let snapshot = Snapshot {
+        homes: vec![hellowatt_snapshot::Home {
+            id: fx.home.clone(),
+            address: None,
+            postal_code: None,
+            city: None,
+            meters: vec![hellowatt_snapshot::Meter {
+                id: fx.elec.clone(),
+                energy: Energy::Electricity,
+            }],
+        }],
+        tempo_days: vec![
+            day("2026-11-20", TempoColour::Red, TempoSource::Service, None),
+            day(
+                "2026-11-20",
+                TempoColour::White,
+                TempoSource::TariffKeys,
+                Some(&fx.elec),
+            ),
+            day(
+                "2026-11-21",
+                TempoColour::White,
+                TempoSource::TariffKeys,
+                Some(&fx.elec),
+            ),
+            day(TODAY, TempoColour::Blue, TempoSource::Service, None),
+        ],
+        ..Default::default()
+    };
+    let stats = store.ingest(run, ACCOUNT, &snapshot, now()).unwrap();
+    store
+        .finish_run(run, &RunOutcome::Success, &stats, 1, now())
+        .unwrap();
+    let s = setup_on(store, fx).await;
+    let o = s.ok("/api/v1/tempo/outlook").await;
+    assert_eq!(
+        o["disagreements"],
+        serde_json::json!([{"date": "2026-11-20", "service": "red", "tariff": "white",
+                            "meter_id": fx.elec}])
+    );
+    let colours = &o["season"]["colours"];
+    // The service's red is the one counted; the tariff keys' white counts
+    // where the service says nothing.
+    assert_eq!(colours["red"]["used"], 1);
+    assert_eq!(colours["red"]["remaining"], 21);
+    assert_eq!(colours["white"]["used"], 1);
+    assert_eq!(colours["blue"]["used"], 1);
+    assert_eq!(o["today"]["source"], "service");
+    assert!(o["tomorrow"]["colour"].is_null());
+    let sm = s.ok("/api/v1/summary").await;
+    assert_eq!(sm["tempo"]["today"], "blue");
+    assert_eq!(sm["tempo"]["disagreements"], 1);
+    let families = parse_prometheus(&s.get("/metrics").await.body).unwrap();
+    assert_eq!(
+        value_of(&families, "hellowatt_tempo_disagreements", &[]),
+        1.0
+    );
+    assert_eq!(
+        value_of(
+            &families,
+            "hellowatt_tempo_days_remaining",
+            &[("colour", "red")]
+        ),
+        21.0
+    );
+    // A meter's day in the readings follows the same rule: the service's.
+    let r = s
+        .ok(&format!(
+            "/api/v1/readings?meter={}&from=2026-11-20&to=2026-11-21",
+            fx.elec
+        ))
+        .await;
+    assert_eq!(r["rows"][0]["tempo"], "red");
+    assert_eq!(r["rows"][1]["tempo"], "white");
 }

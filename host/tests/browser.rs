@@ -5,7 +5,7 @@
 //! `target/dashboard.png` (and `target/dashboard-phone.png`).
 
 use hellowatt::store::{Granularity, Store};
-use hellowatt_snapshot::Energy;
+use hellowatt_snapshot::{Energy, TempoColour};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -214,6 +214,34 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             );
         }
     }
+    // The Tempo tile: today, tomorrow and the season's counters are the
+    // store's outlook.
+    let outlook = store.tempo_outlook(today).unwrap();
+    for (key, d) in [("today", outlook.today), ("tomorrow", outlook.tomorrow)] {
+        assert_eq!(
+            field(&dom, &format!("tempo.{key}")).unwrap(),
+            d.colour().map(|c| c.as_str()).unwrap_or(""),
+            "tempo {key}"
+        );
+    }
+    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
+        let n = outlook.season.colours.get(c);
+        for (what, want) in [("used", n.used), ("remaining", n.remaining)] {
+            let shown = field(&dom, &format!("tempo.{}.{what}", c.as_str()))
+                .unwrap_or_else(|| panic!("no tempo.{}.{what} on the tile", c.as_str()));
+            assert_eq!(shown, want.to_string(), "{c:?} {what}");
+        }
+    }
+    assert!(
+        outlook.season.colours.blue.used > 0,
+        "the demo's tariff keys give the season's days"
+    );
+    assert_eq!(
+        field(&dom, "tempo.disagreements"),
+        None,
+        "the demo's sources never disagree: no warning"
+    );
+    assert!(dom.contains("reste "), "the remaining days in French");
     // English, on a phone.
     let dom = browse(
         &chromium,
@@ -224,6 +252,10 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     );
     assert!(dom.contains("data-ready=\"true\""));
     assert!(dom.contains("Yesterday"), "English labels");
+    assert!(
+        dom.contains(" left "),
+        "the remaining Tempo days in English"
+    );
     for shot in [&desktop, &phone] {
         let png = std::fs::read(shot).unwrap();
         assert!(

@@ -9,7 +9,9 @@
 mod common;
 
 use common::runtime;
-use hellowatt::mqtt::{self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, masked};
+use hellowatt::mqtt::{
+    self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS, masked,
+};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync;
@@ -286,7 +288,8 @@ fn reading(meter: &str, date: &str, kwh: Option<f64>, eur: Option<f64>) -> Daily
 
 /// A small hand-made store: an electricity meter with two days of data, a
 /// missing yesterday, solar on one day, Tempo from the service (today red,
-/// tomorrow not known yet) and from tariff keys; a gas meter with nothing.
+/// tomorrow not known yet) and from tariff keys (which say white today: a
+/// disagreement); a gas meter with nothing.
 fn small_store() -> Store {
     let mut store = Store::open_in_memory().unwrap();
     let guest = GuestIdentity {
@@ -342,6 +345,12 @@ fn small_store() -> Store {
                 meter_id: None,
             },
             TempoDay {
+                date: d("2026-11-28"),
+                colour: Some(TempoColour::White),
+                source: TempoSource::TariffKeys,
+                meter_id: Some(PDL.into()),
+            },
+            TempoDay {
                 date: d("2026-11-29"),
                 colour: None,
                 source: TempoSource::Service,
@@ -391,6 +400,41 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
     }
 }
 
+/// The discovery configs of one device (`node`), each checked against what
+/// every sensor must say: `(key, topic, config)`.
+fn node_configs(
+    cfg: &MqttConfig,
+    messages: &BTreeMap<String, String>,
+    node: &str,
+    state_topic: &str,
+    state: &Value,
+) -> Vec<(String, String, Value)> {
+    let prefix = format!("{}/sensor/{node}/", cfg.discovery_prefix);
+    let mut out = Vec::new();
+    for (topic, payload) in messages.range(prefix.clone()..) {
+        let Some(rest) = topic.strip_prefix(&prefix) else {
+            break;
+        };
+        let key = rest.strip_suffix("/config").expect("a config topic");
+        let c = parse(payload);
+        assert_eq!(c["unique_id"], format!("{node}_{key}"), "{topic}");
+        assert_eq!(c["state_topic"], state_topic, "{topic}");
+        assert_eq!(
+            c["value_template"],
+            format!("{{{{ value_json.{key} }}}}"),
+            "{topic}: no default that would turn null into 0"
+        );
+        assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
+        assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
+        assert_eq!(c["payload_available"], "online");
+        assert_eq!(c["payload_not_available"], "offline");
+        assert_eq!(c["device"]["identifiers"], serde_json::json!([node]));
+        assert_eq!(c["origin"]["name"], "hellowatt");
+        out.push((key.to_owned(), topic.clone(), c));
+    }
+    out
+}
+
 /// Checks every discovery config of `messages` and returns, per meter,
 /// the sensor keys and the state JSON.
 fn check_messages(
@@ -411,27 +455,8 @@ fn check_messages(
         }
         assert_eq!(state["meter_id"], meter.as_str());
         let node = format!("hellowatt_{meter}");
-        let prefix = format!("{}/sensor/{node}/", cfg.discovery_prefix);
         let mut keys = Vec::new();
-        for (topic, payload) in messages.range(prefix.clone()..) {
-            let Some(rest) = topic.strip_prefix(&prefix) else {
-                break;
-            };
-            let key = rest.strip_suffix("/config").expect("a config topic");
-            keys.push(key.to_owned());
-            let c = parse(payload);
-            assert_eq!(c["unique_id"], format!("{node}_{key}"), "{topic}");
-            assert_eq!(c["state_topic"], state_topic, "{topic}");
-            assert_eq!(
-                c["value_template"],
-                format!("{{{{ value_json.{key} }}}}"),
-                "{topic}: no default that would turn null into 0"
-            );
-            assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
-            assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
-            assert_eq!(c["payload_available"], "online");
-            assert_eq!(c["payload_not_available"], "offline");
-            assert_eq!(c["device"]["identifiers"], serde_json::json!([node]));
+        for (key, topic, c) in node_configs(cfg, messages, &node, &state_topic, &state) {
             let device_name = c["device"]["name"].as_str().unwrap();
             assert!(
                 device_name.starts_with("helloWatt ") && device_name.contains(&masked(meter)),
@@ -442,21 +467,76 @@ fn check_messages(
                     && !c["name"].as_str().unwrap().contains(meter.as_str()),
                 "{topic}: the full meter id belongs in identifiers only"
             );
-            assert_eq!(c["origin"]["name"], "hellowatt");
-            let (dc, sc, unit) = expected_classes(key);
+            let (dc, sc, unit) = expected_classes(&key);
             assert_eq!(c["device_class"].as_str(), dc, "{topic} device_class");
             assert_eq!(c["state_class"].as_str(), sc, "{topic} state_class");
             assert_eq!(c["unit_of_measurement"].as_str(), unit, "{topic} unit");
             if dc == Some("enum") {
                 assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
             }
-            if matches!(key, "last_day" | "last_sync") {
+            if matches!(key.as_str(), "last_day" | "last_sync") {
                 assert_eq!(c["entity_category"], "diagnostic");
             }
+            keys.push(key);
         }
         out.insert(meter.clone(), (keys, state));
     }
     out
+}
+
+/// Checks the Tempo device's discovery configs and returns its state.
+fn check_tempo_device(cfg: &MqttConfig, messages: &BTreeMap<String, String>) -> Value {
+    let state_topic = format!("{}/tempo/outlook", cfg.prefix);
+    let state = parse(
+        messages
+            .get(&state_topic)
+            .unwrap_or_else(|| panic!("no Tempo outlook state")),
+    );
+    for key in TEMPO_STATE_KEYS {
+        assert!(state.get(key).is_some(), "the Tempo state lacks {key}");
+    }
+    let mut keys = Vec::new();
+    for (key, topic, c) in node_configs(cfg, messages, "hellowatt-tempo", &state_topic, &state) {
+        assert_eq!(c["device"]["name"], "helloWatt Tempo");
+        match key.as_str() {
+            "today" | "tomorrow" => {
+                assert_eq!(c["device_class"], "enum", "{topic}");
+                assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
+            }
+            _ => {
+                assert!(c.get("device_class").is_none(), "{topic}");
+                assert_eq!(c["state_class"], "measurement", "{topic}");
+            }
+        }
+        keys.push(key);
+    }
+    let mut want: Vec<String> = ["today", "tomorrow", "disagreements"]
+        .map(String::from)
+        .to_vec();
+    for c in ["blue", "white", "red"] {
+        want.push(format!("{c}_used"));
+        want.push(format!("{c}_remaining"));
+    }
+    keys.sort();
+    want.sort();
+    assert_eq!(keys, want);
+    state
+}
+
+/// The Tempo state's counters are the store's outlook.
+fn check_tempo_counters(state: &Value, store: &Store, today: Date) {
+    let o = store.tempo_outlook(today).unwrap();
+    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
+        let n = o.season.colours.get(c);
+        assert_eq!(state[format!("{}_used", c.as_str())], n.used, "{c:?}");
+        assert_eq!(
+            state[format!("{}_remaining", c.as_str())],
+            n.remaining,
+            "{c:?}"
+        );
+    }
+    assert_eq!(state["disagreements"], o.disagreements.len());
+    assert_eq!(state["season_start"], o.season.start.to_string());
 }
 
 fn approx(json: &Value, want: Option<f64>, tolerance: f64, what: &str) {
@@ -508,7 +588,8 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         .collect();
     assert_eq!(meters.len(), 2, "the demo has electricity and gas");
     assert_eq!(report.meters, 2);
-    assert_eq!(report.messages, report.sensors + report.meters);
+    assert!(report.tempo, "the demo's tariff keys give Tempo days");
+    assert_eq!(report.messages, report.sensors + report.meters + 1);
     let first = watcher
         .wait_for(0, "every message and online", |m| {
             m.get("hellowatt/status")
@@ -535,6 +616,11 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
     }
 
     let checked = check_messages(&cfg, &messages, &meters);
+    let tempo = check_tempo_device(&cfg, &messages);
+    check_tempo_counters(&tempo, &store, today);
+    // No Tempo service in the demo, and its tariff keys stop at yesterday.
+    assert!(tempo["today"].is_null() && tempo["tomorrow"].is_null());
+    assert!(tempo["blue_used"].as_u64().unwrap() > 0);
     let yesterday = today.add_days(-1);
     let from = d("2026-01-01");
     for (meter, energy) in &meters {
@@ -713,6 +799,18 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     assert_eq!(s["tempo_today"], "red");
     assert!(s["tempo_tomorrow"].is_null(), "not known yet");
     approx(&s["temperature_yesterday"], Some(4.5), 1e-9, "temperature");
+    // The household's Tempo: the service's red beats the tariff keys'
+    // white, and the disagreement is counted.
+    let tempo = check_tempo_device(&cfg, &messages);
+    check_tempo_counters(&tempo, &store, d(TODAY));
+    assert_eq!(tempo["today"], "red");
+    assert_eq!(tempo["today_source"], "service");
+    assert!(tempo["tomorrow"].is_null() && tempo["tomorrow_source"].is_null());
+    assert_eq!(tempo["red_used"], 1);
+    assert_eq!(tempo["red_remaining"], 21);
+    assert_eq!(tempo["blue_used"], 1, "26 November, from the tariff keys");
+    assert_eq!(tempo["white_used"], 0);
+    assert_eq!(tempo["disagreements"], 1);
     assert_eq!(s["last_day"], "2026-11-26");
     assert_eq!(s["last_sync"], "2026-11-28T11:00:00+01:00");
 

@@ -24,6 +24,11 @@
       injection: 'Injection', tempo: 'Tempo', today: "Aujourd'hui", tomorrow: 'Demain',
       blue: 'Bleu', white: 'Blanc', red: 'Rouge', unknown: 'inconnue',
       unknownColour: 'Couleur inconnue',
+      season: 'Saison', left: 'reste', overQuota: 'au-delà du quota',
+      unknownDays: (n) => n + (n > 1 ? ' jours' : ' jour') + ' de la saison sans couleur connue\u00a0: décompte minimum.',
+      disagreement: (n) => 'Désaccord\u00a0: le service Tempo et les index du compteur donnent une autre couleur '
+        + (n > 1 ? 'pour ' + n + ' jours' : 'pour 1 jour') + '\u00a0: ',
+      service: 'service', tariff: 'compteur',
       status: 'État', lastSync: 'Dernière synchro', guest: 'Module de collecte',
       active: 'actif', inactive: 'inactif', nextRun: 'Prochaine collecte',
       breaker: 'identifiants refusés', paused: 'en pause (site modifié)',
@@ -41,6 +46,11 @@
       injection: 'Injection', tempo: 'Tempo', today: 'Today', tomorrow: 'Tomorrow',
       blue: 'Blue', white: 'White', red: 'Red', unknown: 'unknown',
       unknownColour: 'Colour unknown',
+      season: 'Season', left: 'left', overQuota: 'over the quota',
+      unknownDays: (n) => n + (n > 1 ? ' days' : ' day') + ' of the season with no known colour: the counts are a minimum.',
+      disagreement: (n) => 'Disagreement: the Tempo service and the meter\'s tariff keys give another colour '
+        + (n > 1 ? 'for ' + n + ' days' : 'for 1 day') + ': ',
+      service: 'service', tariff: 'meter',
       status: 'Status', lastSync: 'Last sync', guest: 'Scraper module',
       active: 'active', inactive: 'inactive', nextRun: 'Next run',
       breaker: 'credentials rejected', paused: 'paused (site changed)',
@@ -206,11 +216,6 @@
     const card = el('article', { class: 'card status' });
     card.append(el('h2', null, t.status));
     const table = el('table');
-    const tempo = s.tempo || {};
-    table.append(el('tr', null, el('th', { scope: 'row' }, t.tempo + ' – ' + t.today),
-      el('td', null, tempoBadge(tempo.today, 'tempo.today'))));
-    table.append(el('tr', null, el('th', { scope: 'row' }, t.tempo + ' – ' + t.tomorrow),
-      el('td', null, tempoBadge(tempo.tomorrow, 'tempo.tomorrow'))));
     const last = s.last_sync ? s.last_sync.at : null;
     table.append(el('tr', null, el('th', { scope: 'row' }, t.lastSync),
       el('td', { 'data-field': 'last_sync', 'data-value': last || '' }, instant(last))));
@@ -234,13 +239,58 @@
     return card;
   }
 
-  function renderTile(s) {
+  // The household's Tempo (/api/v1/tempo/outlook): today, tomorrow, the
+  // season's counters, and a warning when the sources disagree.
+  function tempoCard(o) {
+    const card = el('article', { class: 'card tempo' });
+    const season = o.season || {};
+    const years = season.start && season.end
+      ? String(season.start).slice(0, 4) + '–' + String(season.end).slice(0, 4) : '';
+    card.append(el('h2', null, t.tempo, ' ', el('span', { class: 'sub' }, t.season + ' ' + years)));
+    const table = el('table');
+    for (const [key, label] of [['today', t.today], ['tomorrow', t.tomorrow]]) {
+      const d = o[key] || {};
+      table.append(el('tr', null,
+        el('th', { scope: 'row' }, label, el('span', { class: 'when' }, day(d.date))),
+        el('td', { colspan: '2' }, tempoBadge(d.colour, 'tempo.' + key))));
+    }
+    const colours = season.colours || {};
+    for (const c of ['blue', 'white', 'red']) {
+      const n = colours[c] || {};
+      const used = el('td', { 'data-field': 'tempo.' + c + '.used', 'data-value': isNum(n.used) ? String(n.used) : '' },
+        (isNum(n.used) ? n.used : DASH) + '/' + (isNum(n.quota) ? n.quota : DASH));
+      const left = el('td', { 'data-field': 'tempo.' + c + '.remaining', 'data-value': isNum(n.remaining) ? String(n.remaining) : '' },
+        DASH + ' ' + t.left + ' ' + (isNum(n.remaining) ? n.remaining : DASH));
+      if (n.over_quota > 0) {
+        left.append(' ', el('span', { class: 'badge alert', 'data-field': 'tempo.' + c + '.over_quota', 'data-value': String(n.over_quota) },
+          '+' + n.over_quota + ' ' + t.overQuota));
+      }
+      table.append(el('tr', null, el('th', { scope: 'row' }, el('span', { class: 'badge ' + c }, t[c])), used, left));
+    }
+    card.append(table);
+    if (season.unknown_days > 0) {
+      card.append(el('p', { class: 'note', 'data-field': 'tempo.unknown_days', 'data-value': String(season.unknown_days) },
+        t.unknownDays(season.unknown_days)));
+    }
+    const list = o.disagreements || [];
+    if (list.length > 0) {
+      const shown = list.slice(0, 5).map((x) => day(x.date) + ' (' + t.service + ' ' + (t[x.service] || x.service)
+        + ', ' + t.tariff + ' ' + (t[x.tariff] || x.tariff) + ')');
+      const dates = new Set(list.map((x) => x.date)).size;
+      card.append(el('p', { class: 'warning', role: 'alert', 'data-field': 'tempo.disagreements', 'data-value': String(list.length) },
+        t.disagreement(dates) + shown.join(', ') + (list.length > shown.length ? '…' : '.')));
+    }
+    return card;
+  }
+
+  function renderTile(s, outlook) {
     const tile = document.getElementById('tile');
     tile.replaceChildren();
     if (!s.meters || s.meters.length === 0) {
       tile.append(el('article', { class: 'card' }, el('p', null, t.noMeter)));
     }
     for (const m of s.meters || []) tile.append(meterCard(m));
+    tile.append(tempoCard(outlook));
     tile.append(statusCard(s));
     const footer = document.getElementById('footer');
     footer.textContent = 'hellowatt · ' + instant(s.generated_at);
@@ -407,8 +457,10 @@
     const metric = params.get('metric');
     if (metric === 'kwh' || metric === 'eur' || metric === 'solar_production_kwh') setMetric(metric);
     try {
-      const [summary, meters] = await Promise.all([api('api/v1/summary'), api('api/v1/meters')]);
-      renderTile(summary);
+      const [summary, meters, outlook] = await Promise.all([
+        api('api/v1/summary'), api('api/v1/meters'), api('api/v1/tempo/outlook'),
+      ]);
+      renderTile(summary, outlook);
       const first = setupMeters(meters);
       if (first) await loadMeter(first);
       document.body.setAttribute('data-ready', 'true');

@@ -5,11 +5,12 @@
 //! with the process, as Prometheus counters may), and the store and the
 //! service at scrape time (last success, failures in a row and breaker per
 //! account from the saved scheduler state; days missing per meter; the
+//! Tempo season's counters and disagreements from the store's outlook; the
 //! active guest and its swap counters).
 
 use super::{ApiError, Shared, with_store};
 use crate::scheduler::AccountState;
-use crate::store::Granularity;
+use crate::store::{Granularity, TEMPO_COLOURS, TempoOutlook};
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -139,9 +140,15 @@ struct Stored {
     accounts: Vec<(String, AccountState)>,
     /// Meter id, energy, days missing between its first and last day.
     missing: Vec<(String, &'static str, u64)>,
+    /// The Tempo outlook of today.
+    tempo: TempoOutlook,
 }
 
-fn read_store(store: &crate::store::Store, accounts: &[String]) -> anyhow::Result<Stored> {
+fn read_store(
+    store: &crate::store::Store,
+    accounts: &[String],
+    today: hellowatt_snapshot::Date,
+) -> anyhow::Result<Stored> {
     let mut states = Vec::new();
     for a in accounts {
         let state = store
@@ -165,6 +172,7 @@ fn read_store(store: &crate::store::Store, accounts: &[String]) -> anyhow::Resul
     Ok(Stored {
         accounts: states,
         missing,
+        tempo: store.tempo_outlook(today)?,
     })
 }
 
@@ -242,6 +250,42 @@ fn render(
             f.sample("", &[("meter", meter), ("energy", energy)], *gaps as f64);
         }
     }
+    // Always exposed, even before any Tempo day is stored: the quotas are
+    // known, and a series that appears later is harder to alert on.
+    {
+        let mut f = Family::new(
+            &mut out,
+            "hellowatt_tempo_days_used",
+            "gauge",
+            "Days of the current Tempo season (1 September to 31 August), up to and including \
+             tomorrow, whose colour is known, by colour.",
+        );
+        for c in TEMPO_COLOURS {
+            let n = stored.tempo.season.colours.get(c);
+            f.sample("", &[("colour", c.as_str())], f64::from(n.used));
+        }
+    }
+    {
+        let mut f = Family::new(
+            &mut out,
+            "hellowatt_tempo_days_remaining",
+            "gauge",
+            "Days of the colour left in the current Tempo season (quota minus used, never \
+             below 0: compare used with the quota to see an excess).",
+        );
+        for c in TEMPO_COLOURS {
+            let n = stored.tempo.season.colours.get(c);
+            f.sample("", &[("colour", c.as_str())], f64::from(n.remaining));
+        }
+    }
+    Family::new(
+        &mut out,
+        "hellowatt_tempo_disagreements",
+        "gauge",
+        "Days of the current Tempo season where the Tempo service and a meter's tariff keys \
+         give different colours (one per meter and day).",
+    )
+    .sample("", &[], stored.tempo.disagreements.len() as f64);
     // Every configured account has its series, even before its first run.
     let mut names: Vec<&str> = stored.accounts.iter().map(|(a, _)| a.as_str()).collect();
     for a in runs.keys() {
@@ -353,7 +397,8 @@ fn render(
 pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
     super::params::Params::parse(&uri, &[])?;
     let accounts = ctx.api.service.accounts();
-    let stored = with_store(&ctx, move |store| Ok(read_store(store, &accounts)?)).await?;
+    let today = hellowatt_snapshot::Date::paris_day_of(ctx.api.service.now_utc());
+    let stored = with_store(&ctx, move |store| Ok(read_store(store, &accounts, today)?)).await?;
     let text = render(
         &stored,
         &ctx.api.metrics.snapshot(),
@@ -392,6 +437,10 @@ mod tests {
         let stored = Stored {
             accounts: vec![("we\"ird".into(), AccountState::default())],
             missing: vec![],
+            tempo: crate::store::Store::open_in_memory()
+                .unwrap()
+                .tempo_outlook(hellowatt_snapshot::Date::parse("2026-11-28").unwrap())
+                .unwrap(),
         };
         let guest = super::super::GuestSummary {
             name: "g".into(),
@@ -405,5 +454,9 @@ mod tests {
             "hellowatt_sync_duration_seconds_bucket{account=\"we\\\"ird\",le=\"+Inf\"} 0\n"
         ));
         assert!(text.contains("hellowatt_guest_info{name=\"g\",version=\"1\",sha256=\"ab\"} 1\n"));
+        // An empty store: whole quotas, nothing used, no disagreement.
+        assert!(text.contains("hellowatt_tempo_days_remaining{colour=\"red\"} 22\n"));
+        assert!(text.contains("hellowatt_tempo_days_used{colour=\"blue\"} 0\n"));
+        assert!(text.contains("hellowatt_tempo_disagreements 0\n"));
     }
 }

@@ -251,6 +251,7 @@ routes! {
     get "/api/v1/readings" => routes::readings,
     get "/api/v1/curve" => routes::curve,
     get "/api/v1/tempo" => routes::tempo,
+    get "/api/v1/tempo/outlook" => routes::tempo_outlook,
     get "/api/v1/temperatures" => routes::temperatures,
     get "/api/v1/contracts" => routes::contracts,
     get "/api/v1/runs" => routes::runs,

@@ -184,8 +184,9 @@ pub fn document() -> Value {
                 "Dashboard tile",
                 "Per meter: yesterday, this month and this year (the month and year of \
                  yesterday, up to yesterday): kWh, EUR, solar production and injection; the \
-                 Tempo colour of today and tomorrow from the Tempo service (null: unknown); \
-                 the last successful sync; the guest's status.",
+                 Tempo colour of today and tomorrow as /api/v1/tempo/outlook resolves it \
+                 (null: unknown) with its source and the number of disagreements; the last \
+                 successful sync; the guest's status.",
                 vec![],
                 responses(json_body("The tile.", r("Summary")), &["400"]),
             )},
@@ -243,6 +244,20 @@ pub fn document() -> Value {
                 &range_note("the 31 days before tomorrow, and tomorrow", MAX_DAYS),
                 vec![date_param("from", "First day."), date_param("to", "Last day (default tomorrow).")],
                 responses(json_body("Tempo days by day and source.", r("TempoDays")), &["400"]),
+            )},
+            "/api/v1/tempo/outlook": {"get": op(
+                "Tempo outlook",
+                "Today's and tomorrow's Tempo colour and the counters of the season (1 September \
+                 to 31 August) holding today. A day's colour is the Tempo service's when it knows \
+                 one, else the tariff keys' when every meter showing one agrees; otherwise null \
+                 (unknown). Quotas: 22 red, 43 white, blue the rest (300, 301 in a leap season). \
+                 used counts the season's days up to and including tomorrow whose colour is \
+                 known (an announced day counts, as RTE and EDF count it); remaining never goes \
+                 below 0, over_quota says by how much a colour exceeds its quota. disagreements \
+                 lists every day of the season where the Tempo service and a meter's tariff keys \
+                 both know a colour and differ.",
+                vec![],
+                responses(json_body("The outlook.", r("TempoOutlook")), &["400"]),
             )},
             "/api/v1/temperatures": {"get": op(
                 "Temperatures",
@@ -406,7 +421,9 @@ fn schemas() -> Value {
             "generated_at": r("Instant"), "today": r("Date"), "yesterday": r("Date"),
             "tempo": {"type": "object", "properties": {
                 "today": nullable_ref("TempoColour"), "tomorrow": nullable_ref("TempoColour"),
-                "source": {"const": "service"}}},
+                "source": nullable_ref("TempoSource"), "tomorrow_source": nullable_ref("TempoSource"),
+                "disagreements": {"type": "integer", "description": "Days of the season where the \
+                    Tempo service and a meter's tariff keys differ (see /api/v1/tempo/outlook)."}}},
             "last_sync": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
                 "at": r("Instant"), "account": {"type": "string"}, "run_id": {"type": "integer"},
                 "from": r("Date"), "to": r("Date")}}]},
@@ -492,6 +509,42 @@ fn schemas() -> Value {
             "date": r("Date"), "colour": nullable_ref("TempoColour"),
             "source": {"type": "string", "enum": ["tariff-keys", "service"]},
             "meter_id": nullable("string")}}),
+        ),
+        (
+            "TempoSource",
+            json!({"type": "string", "enum": ["tariff-keys", "service"]}),
+        ),
+        (
+            "TempoOutlookDay",
+            json!({"type": "object", "properties": {
+            "date": r("Date"), "colour": nullable_ref("TempoColour"),
+            "source": nullable_ref("TempoSource")}}),
+        ),
+        (
+            "TempoCount",
+            json!({"type": "object", "properties": {
+            "quota": {"type": "integer"}, "used": {"type": "integer"},
+            "remaining": {"type": "integer", "minimum": 0},
+            "over_quota": {"type": "integer", "minimum": 0,
+                "description": "used - quota when above the quota, else 0."}}}),
+        ),
+        (
+            "TempoOutlook",
+            json!({"type": "object", "properties": {
+            "generated_at": r("Instant"),
+            "today": r("TempoOutlookDay"), "tomorrow": r("TempoOutlookDay"),
+            "season": {"type": "object", "properties": {
+                "start": r("Date"), "end": r("Date"),
+                "days": {"type": "integer", "enum": [365, 366]},
+                "counted_to": {"allOf": [r("Date")], "description": "Tomorrow, or the season's \
+                    end when tomorrow starts the next one."},
+                "unknown_days": {"type": "integer", "description": "Days from start to \
+                    counted_to with no known colour: the used counts are a lower bound."},
+                "colours": {"type": "object", "properties": {
+                    "blue": r("TempoCount"), "white": r("TempoCount"), "red": r("TempoCount")}}}},
+            "disagreements": {"type": "array", "items": {"type": "object", "properties": {
+                "date": r("Date"), "service": r("TempoColour"), "tariff": r("TempoColour"),
+                "meter_id": {"type": "string"}}}}}}),
         ),
         (
             "TempoDays",

@@ -9,7 +9,9 @@ use super::params::{self, MAX_CURVE_DAYS, MAX_DAYS, Params};
 use super::{ApiError, READY_WAIT, Shared, with_store, with_store_within};
 use crate::export::{self, Format};
 use crate::scheduler::AccountState;
-use crate::store::{Granularity, MeterRecord, Request, RunOutcome, RunRecord, Store, TotalRow};
+use crate::store::{
+    Granularity, MeterRecord, Request, RunOutcome, RunRecord, Store, TempoOutlook, TotalRow,
+};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -153,17 +155,13 @@ fn daily_units() -> Value {
     })
 }
 
-/// A meter's Tempo colour by day: the colour its tariff keys show, else
-/// the Tempo service's. Gas meters have none.
+/// A meter's Tempo colour by day: the Tempo service's when it knows one,
+/// else the one the meter's tariff keys show (the store's rule, see
+/// `store/tempo.rs`, applied to one meter). Gas meters have none.
 fn tempo_by_day(days: &[TempoDay], meter: &MeterRecord) -> BTreeMap<Date, TempoColour> {
     let mut out = BTreeMap::new();
     if meter.energy != Energy::Electricity {
         return out;
-    }
-    for t in days.iter().filter(|t| t.source == TempoSource::Service) {
-        if let Some(c) = t.colour {
-            out.insert(t.date, c);
-        }
     }
     for t in days.iter().filter(|t| {
         t.source == TempoSource::TariffKeys && t.meter_id.as_deref() == Some(&meter.meter_id)
@@ -172,14 +170,22 @@ fn tempo_by_day(days: &[TempoDay], meter: &MeterRecord) -> BTreeMap<Date, TempoC
             out.insert(t.date, c);
         }
     }
+    // Second, so that the service's colour replaces the tariff keys'.
+    for t in days.iter().filter(|t| t.source == TempoSource::Service) {
+        if let Some(c) = t.colour {
+            out.insert(t.date, c);
+        }
+    }
     out
 }
 
-/// The Tempo service's colour of a day (`None`: unknown).
-fn service_colour(days: &[TempoDay], day: Date) -> Option<TempoColour> {
-    days.iter()
-        .find(|t| t.date == day && t.source == TempoSource::Service)
-        .and_then(|t| t.colour)
+/// The Tempo outlook as `/api/v1/tempo/outlook` answers it.
+fn outlook_json(outlook: &TempoOutlook, generated_at: String) -> Result<Value, ApiError> {
+    let mut doc = serde_json::to_value(outlook).map_err(anyhow::Error::from)?;
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("generated_at".into(), Value::String(generated_at));
+    }
+    Ok(doc)
 }
 
 // ---------------------------------------------------------------- health
@@ -495,6 +501,13 @@ pub async fn tempo(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     })))
 }
 
+pub async fn tempo_outlook(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
+    Params::parse(&uri, &[])?;
+    let today = today(&ctx);
+    let outlook = with_store(&ctx, move |store| Ok(store.tempo_outlook(today)?)).await?;
+    Ok(Json(outlook_json(&outlook, generated_at(&ctx))?))
+}
+
 pub async fn temperatures(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     let p = Params::parse(&uri, &["home", "from", "to"])?;
     let home = p
@@ -558,7 +571,7 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     let accounts = ctx.api.service.accounts();
     let names = accounts.clone();
     let (meters, tempo_now, last_sync, saved) = with_store(&ctx, move |store| {
-        let tempo = store.tempo_days(yesterday, today.add_days(1))?;
+        let tempo = store.tempo_days(yesterday, yesterday)?;
         let mut meters = Vec::new();
         for m in store.meters(None)? {
             let colours = tempo_by_day(&tempo, &m);
@@ -579,10 +592,15 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
                 "year": figures(year.first()),
             }));
         }
+        // Today and tomorrow are the household's (the outlook's), not a
+        // meter's; the full outlook is /api/v1/tempo/outlook.
+        let outlook = store.tempo_outlook(today)?;
         let tempo_now = json!({
-            "today": service_colour(&tempo, today),
-            "tomorrow": service_colour(&tempo, today.add_days(1)),
-            "source": "service",
+            "today": outlook.today.colour(),
+            "tomorrow": outlook.tomorrow.colour(),
+            "source": outlook.today.resolved.map(|r| r.source),
+            "tomorrow_source": outlook.tomorrow.resolved.map(|r| r.source),
+            "disagreements": outlook.disagreements.len(),
         });
         let last_sync = store
             .runs(None, RUNS_SEARCHED)?

@@ -15,7 +15,9 @@
 //! - The sync-run journal (`sync_runs`): who ran, with which guest, over
 //!   which days, with what outcome and counts.
 //! - Reads and aggregates for the outputs ([`Store::daily`],
-//!   [`Store::totals`] by day, month or year, ... in `query.rs`).
+//!   [`Store::totals`] by day, month or year, ... in `query.rs`), and the
+//!   Tempo outlook: resolved colours, season counters, disagreements
+//!   ([`Store::tempo_outlook`], in `tempo.rs`).
 //!
 //! # What it must never do
 //! - No network and no guest: it is handed typed records by the host and
@@ -46,6 +48,7 @@ mod ingest;
 pub mod migrations;
 mod query;
 mod state;
+mod tempo;
 
 #[cfg(test)]
 mod test_support;
@@ -56,6 +59,10 @@ pub use query::{
     WindowRecord,
 };
 pub use state::Request;
+pub use tempo::{
+    ColourCount, ColourCounts, OutlookDay, RED_DAYS, ResolvedColour, SeasonCount, TEMPO_COLOURS,
+    TempoDisagreement, TempoOutlook, TempoSeason, WHITE_DAYS, tempo_status,
+};
 
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{Contract, Date, Energy, TempoColour, TempoSource, WindowStatus};
