@@ -13,7 +13,7 @@ use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use crate::store::{Granularity, Store};
 use crate::sync::{self, RunSummary};
 use anyhow::{Context, Result};
-use hellowatt_snapshot::{Date, Energy, TempoColour};
+use hellowatt_snapshot::{Date, Energy};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -147,7 +147,7 @@ pub async fn run(
     if let Some(t) = &tempo_run {
         let _ = writeln!(
             out,
-            "Tempo guest {} {}, service {}: {} requests, {} days stored{}",
+            "Tempo guest {} {}, service {}: {} requests, {} rows written{}",
             tempo_guest.info.name,
             tempo_guest.info.version,
             tempo.primary.url(),
@@ -281,16 +281,8 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
             }
         }
     }
-    let tempo = store.tempo_days(from, to)?;
-    if !tempo.is_empty() {
-        let count = |c| tempo.iter().filter(|t| t.colour == Some(c)).count();
-        let _ = writeln!(
-            out,
-            "\nTempo days seen: {} blue, {} white, {} red",
-            count(TempoColour::Blue),
-            count(TempoColour::White),
-            count(TempoColour::Red)
-        );
+    if !store.tempo_days(from, to.add_days(2))?.is_empty() {
+        let _ = writeln!(out, "\n{}", crate::store::tempo_status(store, to.succ())?.trim_end());
     }
     let contracts = store.contracts(None)?;
     if !contracts.is_empty() {

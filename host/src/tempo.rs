@@ -26,7 +26,7 @@
 
 use crate::config::TempoConfig;
 use crate::runtime::{Guest, Runtime};
-use crate::store::Store;
+use crate::store::{Store, TempoSeason};
 use crate::sync::{self, RunFailure, RunSummary, Target, month_windows};
 use anyhow::Result;
 use hellowatt_snapshot::{DataKind, Date, SyncError, TempoSource};
@@ -41,11 +41,7 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(4 * 3600);
 
 /// 1 September of the Tempo season holding `d`.
 pub fn season_start(d: Date) -> Date {
-    Date {
-        year: if d.month >= 9 { d.year } else { d.year - 1 },
-        month: 9,
-        day: 1,
-    }
+    TempoSeason::holding(d).start
 }
 
 /// What the store says, for the schedule.

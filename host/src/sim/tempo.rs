@@ -206,7 +206,7 @@ fn code(c: Option<Colour>) -> u8 {
 }
 
 fn season_label(d: Date) -> String {
-    let first = if d.month >= 9 { d.year } else { d.year - 1 };
+    let first = crate::tempo::season_start(d).year;
     format!("{first}-{}", first + 1)
 }
 
@@ -261,15 +261,7 @@ fn answer(state: &mut State_, method: &http::Method, path: &str) -> Reply {
             return not_found();
         }
         let today = state.today();
-        let start = Date {
-            year: if today.month >= 9 {
-                today.year
-            } else {
-                today.year - 1
-            },
-            month: 9,
-            day: 1,
-        };
+        let start = crate::tempo::season_start(today);
         let mut values = Map::new();
         let mut d = start;
         while d <= today.succ() {
