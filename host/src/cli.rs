@@ -336,7 +336,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                         crate::cli_guest::open_registry_on(runtime, config, settings, slot)
                             .await
                             .with_context(|| format!("opening the {slot} guest registry"))?;
-                    anyhow::Ok(crate::service::Guests::Registry(std::sync::Arc::new(registry)))
+                    anyhow::Ok(crate::service::Guests::Registry(std::sync::Arc::new(
+                        registry,
+                    )))
                 }
             };
             let guests = match &config.guest {

@@ -141,7 +141,9 @@ pub async fn run(command: RegistryCommand, config: &Config) -> Result<ExitCode> 
                 .with_context(|| format!("opening {}", config.db.display()))?;
             list(&store, history)?
         }
-        RegistryCommand::Rollback { slot } => rollback(config, &settings, Slot::parse(&slot)?).await?,
+        RegistryCommand::Rollback { slot } => {
+            rollback(config, &settings, Slot::parse(&slot)?).await?
+        }
         RegistryCommand::Sign { key, file } => sign(&key, &file)?,
         RegistryCommand::Keygen { out } => keygen(&out)?,
     };

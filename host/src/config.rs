@@ -815,35 +815,149 @@ mod tests {
         };
         let missing = dir.path().join("nowhere").display().to_string();
         let cases: Vec<(&str, Result<Config>, &[&str])> = vec![
-            ("unknown key", file("pasword = \"x\"\n"), &["pasword", "known keys"]),
-            ("not TOML", file("email = \n"), &["not valid TOML", "c.toml"]),
-            ("text for a number", file("pacing_ms = \"fast\"\n"), &["pacing_ms"]),
+            (
+                "unknown key",
+                file("pasword = \"x\"\n"),
+                &["pasword", "known keys"],
+            ),
+            (
+                "not TOML",
+                file("email = \n"),
+                &["not valid TOML", "c.toml"],
+            ),
+            (
+                "text for a number",
+                file("pacing_ms = \"fast\"\n"),
+                &["pacing_ms"],
+            ),
             ("negative number", file("pacing_ms = -5\n"), &["pacing_ms"]),
-            ("zero timeout", file("request_timeout_seconds = 0\n"), &["request_timeout_seconds", "greater than 0"]),
-            ("zero requests", file("max_requests = 0\n"), &["max_requests", "greater than 0"]),
-            ("site path", file("site_url = \"https://www.hellowatt.fr/fr\"\n"), &["site_url", "path", "https://www.hellowatt.fr"]),
-            ("site scheme", file("site_url = \"ftp://x\"\n"), &["site_url", "https://"]),
-            ("daily_at", file("daily_at = \"3pm\"\n"), &["daily_at", "HH:MM"]),
-            ("backfill", file("backfill_months = 999\n"), &["backfill_months", "20 years"]),
-            ("refresh", file("refresh_days = 999\n"), &["refresh_days", "a year"]),
-            ("listen", file("listen = \"8080\"\n"), &["listen", "IP:PORT", "off"]),
-            ("short token", file("api_token = \"abc\"\n"), &["api_token", "16 characters"]),
-            ("both passwords", file(&format!("password = \"a\"\npassword_file = \"{missing}\"\n")), &["password", "password_file", "not both"]),
-            ("missing password file", file(&format!("password_file = \"{missing}\"\n")), &["password_file", "nowhere"]),
-            ("unknown kind", file("kinds = [\"electricity\"]\n"), &["kinds", "electricity", "known:"]),
-            ("twice the same account", file("[[accounts]]\nname = \"a\"\n[[accounts]]\nname = \"a\"\n"), &["accounts[1]", "\"a\"", "twice"]),
-            ("reserved account name", file("account = \"@tempo\"\n"), &["@tempo", "choose another name"]),
-            ("empty account name", file("account = \" \"\n"), &["account name", "printable"]),
-            ("accounts and top level", file("email = \"a@b\"\n[[accounts]]\nname = \"a\"\n"), &["[[accounts]]", "move them"]),
-            ("tempo switch", file("tempo = \"yes\"\n"), &["tempo", "\"on\"", "\"off\""]),
-            ("tempo url", file("tempo_url = \"api-couleur-tempo.fr\"\n"), &["tempo_url", "https://"]),
-            ("tempo fallback", file("tempo_fallback_url = \"https://x/y\"\n"), &["tempo_fallback_url", "path", "\"off\""]),
-            ("tempo = site", file("tempo_url = \"https://www.hellowatt.fr\"\n"), &["tempo_url", "site_url", "differ"]),
-            ("tempo announce", file("tempo_announce_at = \"25:00\"\n"), &["tempo_announce_at", "HH:MM"]),
-            ("tempo retry", file("tempo_retry_minutes = 0\n"), &["tempo_retry_minutes", "greater than 0"]),
-            ("mqtt url", file("mqtt_url = \"http://broker\"\n"), &["mqtt_url", "mqtt://"]),
-            ("env number", Config::load_from(None, env(&[("HELLOWATT_MEMORY_MIB", "lots")])), &["HELLOWATT_MEMORY_MIB", "whole number"]),
-            ("env kind", Config::load_from(None, env(&[("HELLOWATT_KINDS", "gas")])), &["kinds", "gas", "known:"]),
+            (
+                "zero timeout",
+                file("request_timeout_seconds = 0\n"),
+                &["request_timeout_seconds", "greater than 0"],
+            ),
+            (
+                "zero requests",
+                file("max_requests = 0\n"),
+                &["max_requests", "greater than 0"],
+            ),
+            (
+                "site path",
+                file("site_url = \"https://www.hellowatt.fr/fr\"\n"),
+                &["site_url", "path", "https://www.hellowatt.fr"],
+            ),
+            (
+                "site scheme",
+                file("site_url = \"ftp://x\"\n"),
+                &["site_url", "https://"],
+            ),
+            (
+                "daily_at",
+                file("daily_at = \"3pm\"\n"),
+                &["daily_at", "HH:MM"],
+            ),
+            (
+                "backfill",
+                file("backfill_months = 999\n"),
+                &["backfill_months", "20 years"],
+            ),
+            (
+                "refresh",
+                file("refresh_days = 999\n"),
+                &["refresh_days", "a year"],
+            ),
+            (
+                "listen",
+                file("listen = \"8080\"\n"),
+                &["listen", "IP:PORT", "off"],
+            ),
+            (
+                "short token",
+                file("api_token = \"abc\"\n"),
+                &["api_token", "16 characters"],
+            ),
+            (
+                "both passwords",
+                file(&format!(
+                    "password = \"a\"\npassword_file = \"{missing}\"\n"
+                )),
+                &["password", "password_file", "not both"],
+            ),
+            (
+                "missing password file",
+                file(&format!("password_file = \"{missing}\"\n")),
+                &["password_file", "nowhere"],
+            ),
+            (
+                "unknown kind",
+                file("kinds = [\"electricity\"]\n"),
+                &["kinds", "electricity", "known:"],
+            ),
+            (
+                "twice the same account",
+                file("[[accounts]]\nname = \"a\"\n[[accounts]]\nname = \"a\"\n"),
+                &["accounts[1]", "\"a\"", "twice"],
+            ),
+            (
+                "reserved account name",
+                file("account = \"@tempo\"\n"),
+                &["@tempo", "choose another name"],
+            ),
+            (
+                "empty account name",
+                file("account = \" \"\n"),
+                &["account name", "printable"],
+            ),
+            (
+                "accounts and top level",
+                file("email = \"a@b\"\n[[accounts]]\nname = \"a\"\n"),
+                &["[[accounts]]", "move them"],
+            ),
+            (
+                "tempo switch",
+                file("tempo = \"yes\"\n"),
+                &["tempo", "\"on\"", "\"off\""],
+            ),
+            (
+                "tempo url",
+                file("tempo_url = \"api-couleur-tempo.fr\"\n"),
+                &["tempo_url", "https://"],
+            ),
+            (
+                "tempo fallback",
+                file("tempo_fallback_url = \"https://x/y\"\n"),
+                &["tempo_fallback_url", "path", "\"off\""],
+            ),
+            (
+                "tempo = site",
+                file("tempo_url = \"https://www.hellowatt.fr\"\n"),
+                &["tempo_url", "site_url", "differ"],
+            ),
+            (
+                "tempo announce",
+                file("tempo_announce_at = \"25:00\"\n"),
+                &["tempo_announce_at", "HH:MM"],
+            ),
+            (
+                "tempo retry",
+                file("tempo_retry_minutes = 0\n"),
+                &["tempo_retry_minutes", "greater than 0"],
+            ),
+            (
+                "mqtt url",
+                file("mqtt_url = \"http://broker\"\n"),
+                &["mqtt_url", "mqtt://"],
+            ),
+            (
+                "env number",
+                Config::load_from(None, env(&[("HELLOWATT_MEMORY_MIB", "lots")])),
+                &["HELLOWATT_MEMORY_MIB", "whole number"],
+            ),
+            (
+                "env kind",
+                Config::load_from(None, env(&[("HELLOWATT_KINDS", "gas")])),
+                &["kinds", "gas", "known:"],
+            ),
         ];
         let mut failures = Vec::new();
         for (case, result, wanted) in cases {

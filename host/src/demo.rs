@@ -282,7 +282,11 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
         }
     }
     if !store.tempo_days(from, to.add_days(2))?.is_empty() {
-        let _ = writeln!(out, "\n{}", crate::store::tempo_status(store, to.succ())?.trim_end());
+        let _ = writeln!(
+            out,
+            "\n{}",
+            crate::store::tempo_status(store, to.succ())?.trim_end()
+        );
     }
     let contracts = store.contracts(None)?;
     if !contracts.is_empty() {

@@ -502,7 +502,10 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
         tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
     }
     if shared.tempo.is_some() && shared.config.tempo.is_some() {
-        tasks.push(tokio::spawn(drive_tempo(Arc::clone(&shared), shutdown.clone())));
+        tasks.push(tokio::spawn(drive_tempo(
+            Arc::clone(&shared),
+            shutdown.clone(),
+        )));
     }
     if let Some(addr) = shared.config.listen {
         // Its own connection: a sync holds the service's for minutes.
@@ -614,12 +617,19 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     };
     let mut attempts = crate::tempo::Attempts::default();
     let mut said = String::new();
+    let mut published_for = Date::paris_day_of(now_utc());
     loop {
         if *shutdown.borrow() {
             return;
         }
         let now = now_utc();
         let today = Date::paris_day_of(now);
+        // Today's and tomorrow's colours move with the date, not with a
+        // run: retained MQTT states follow the day as it turns.
+        if today != published_for {
+            published_for = today;
+            shared.publish().await;
+        }
         let facts = match crate::tempo::facts(&*shared.store.lock().await, today) {
             Ok(f) => f,
             Err(e) => {
@@ -642,7 +652,8 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         if at > now {
             // Wake at least hourly: the day may turn, or another task may
             // have stored colours meanwhile.
-            let wait = Duration::from_secs((at - now).min(3600) as u64);
+            let to_midnight = today.succ().paris_midnight_utc() - now + 60;
+            let wait = Duration::from_secs((at - now).min(3600).min(to_midnight).max(1) as u64);
             tokio::select! {
                 () = tokio::time::sleep(wait) => continue,
                 _ = shutdown.changed() => return,

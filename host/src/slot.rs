@@ -36,7 +36,9 @@ impl Slot {
         Slot::ALL
             .into_iter()
             .find(|s| s.name() == name)
-            .ok_or_else(|| anyhow!("no guest slot is called {name:?}: the slots are hellowatt and tempo"))
+            .ok_or_else(|| {
+                anyhow!("no guest slot is called {name:?}: the slots are hellowatt and tempo")
+            })
     }
 
     /// The guest built into hellowatt for this slot.

@@ -123,7 +123,10 @@ pub fn next_run(now: i64, facts: &Facts, attempts: &Attempts, config: &TempoConf
         let wait = retry
             .saturating_mul(factor)
             .min(MAX_BACKOFF.as_secs() as i64);
-        return (attempts.last.unwrap_or(now).saturating_add(wait), Why::Retry);
+        return (
+            attempts.last.unwrap_or(now).saturating_add(wait),
+            Why::Retry,
+        );
     }
     if facts.first_missing.is_some() {
         return (now, Why::CatchUp);
@@ -285,8 +288,14 @@ mod tests {
             failures,
             last: Some(now),
         };
-        assert_eq!(next_run(now, &missing, &failed(1), &c), (now + 1800, Why::Retry));
-        assert_eq!(next_run(now, &missing, &failed(3), &c), (now + 7200, Why::Retry));
+        assert_eq!(
+            next_run(now, &missing, &failed(1), &c),
+            (now + 1800, Why::Retry)
+        );
+        assert_eq!(
+            next_run(now, &missing, &failed(3), &c),
+            (now + 7200, Why::Retry)
+        );
         assert_eq!(
             next_run(now, &missing, &failed(40), &c),
             (now + MAX_BACKOFF.as_secs() as i64, Why::Retry)
@@ -302,7 +311,10 @@ mod tests {
             first_missing: Some(d("2026-09-01")),
             tomorrow_known: false,
         };
-        assert_eq!(window(&f, d("2026-11-28")), (d("2026-09-01"), d("2026-11-29")));
+        assert_eq!(
+            window(&f, d("2026-11-28")),
+            (d("2026-09-01"), d("2026-11-29"))
+        );
         assert_eq!(
             window(&UP_TO_DATE, d("2026-11-28")),
             (d("2026-11-29"), d("2026-11-29"))

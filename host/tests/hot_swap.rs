@@ -19,10 +19,10 @@ use hellowatt::config::Config;
 use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::redact::Redactor;
 use hellowatt::registry::{Registry, RegistryOptions, Verdict};
-use hellowatt::slot::Slot;
 use hellowatt::runtime::{Limits, Runtime, SyncCall, sha256_hex};
 use hellowatt::signature;
 use hellowatt::sim::{self, SimMode};
+use hellowatt::slot::Slot;
 use hellowatt::store::{GuestState, RunOutcome, Store};
 use hellowatt::{cli_guest, sync};
 use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
@@ -692,7 +692,10 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
     )
     .await;
     assert_eq!(tempo.active().info.name, "tempo");
-    assert_eq!(tempo.active().sha256, sha256_hex(hellowatt::BUNDLED_TEMPO_GUEST));
+    assert_eq!(
+        tempo.active().sha256,
+        sha256_hex(hellowatt::BUNDLED_TEMPO_GUEST)
+    );
     assert_eq!(hw.active().sha256, sha256_hex(hellowatt::BUNDLED_GUEST));
 
     let v2 = with_nonce(hellowatt::BUNDLED_TEMPO_GUEST, "tempo-v2");
@@ -724,11 +727,23 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
 
     let store = Store::open(&s.db).unwrap();
     let status = cli_guest::status_lines(&store).unwrap();
-    assert!(status.contains("hellowatt guest hellowatt 1.0.0"), "{status}");
+    assert!(
+        status.contains("hellowatt guest hellowatt 1.0.0"),
+        "{status}"
+    );
     assert!(status.contains("tempo guest tempo 1.0.0"), "{status}");
     let list = cli_guest::list(&store, 10).unwrap().text;
     println!("{list}");
-    assert!(list.contains("tempo guest:\n  active:   tempo 1.0.0"), "{list}");
-    assert!(list.contains(&format!("previous: tempo 1.0.0 (sha256 {}", sha256_hex(&v2))), "{list}");
+    assert!(
+        list.contains("tempo guest:\n  active:   tempo 1.0.0"),
+        "{list}"
+    );
+    assert!(
+        list.contains(&format!(
+            "previous: tempo 1.0.0 (sha256 {}",
+            sha256_hex(&v2)
+        )),
+        "{list}"
+    );
     assert!(list.contains("tempo rolled-back"), "{list}");
 }

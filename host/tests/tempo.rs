@@ -117,17 +117,17 @@ async fn the_season_then_tomorrow_once_announced() {
     let facts = tempo::facts(&store, today).unwrap();
     assert!(facts.tomorrow_known);
     assert_eq!(
-        tempo::next_run(today.paris_time_utc(11, 1), &facts, &Attempts::default(), &cfg),
+        tempo::next_run(
+            today.paris_time_utc(11, 1),
+            &facts,
+            &Attempts::default(),
+            &cfg
+        ),
         (d("2026-11-29").paris_time_utc(11, 0), Why::Tomorrow)
     );
     // The rows are filed under the Tempo pseudo-account, never an account
     // of the configuration.
-    assert!(
-        store
-            .meters(Some(TEMPO_ACCOUNT))
-            .unwrap()
-            .is_empty()
-    );
+    assert!(store.meters(Some(TEMPO_ACCOUNT)).unwrap().is_empty());
     service.shutdown().await;
 }
 
@@ -148,10 +148,17 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
         s.set_now(Some(today.paris_time_utc(12, 0)));
     }
     let alone = config(&primary.url(), None);
-    let run = tempo::run_once(runtime, guest, &mut store, &alone, &Limits::default(), today)
-        .await
-        .unwrap()
-        .unwrap();
+    let run = tempo::run_once(
+        runtime,
+        guest,
+        &mut store,
+        &alone,
+        &Limits::default(),
+        today,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(run.failure.is_none(), "{:?}", run.failure);
     let known = service_days(&store, d("2026-09-01"), d("2026-11-29"));
     assert_eq!(known.len(), 90);
@@ -182,7 +189,10 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
         other => panic!("expected site-unavailable, got {other:?}"),
     }
     assert_eq!(store.content_digest().unwrap(), digest, "nothing lost");
-    assert_eq!(service_days(&store, d("2026-09-01"), d("2026-11-29")), known);
+    assert_eq!(
+        service_days(&store, d("2026-09-01"), d("2026-11-29")),
+        known
+    );
     let facts = tempo::facts(&store, tomorrow).unwrap();
     let failed = Attempts {
         failures: 1,
@@ -198,10 +208,17 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
     // jourTempo sends the guest to tempoLight on that origin).
     rte.set_now(Some(tomorrow.paris_time_utc(12, 0)));
     let both = config(&primary.url(), Some(&rte.url()));
-    let run = tempo::run_once(runtime, guest, &mut store, &both, &Limits::default(), tomorrow)
-        .await
-        .unwrap()
-        .unwrap();
+    let run = tempo::run_once(
+        runtime,
+        guest,
+        &mut store,
+        &both,
+        &Limits::default(),
+        tomorrow,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(run.failure.is_none(), "{:?}", run.failure);
     assert!(
         rte.served()
@@ -248,13 +265,19 @@ async fn each_slot_reaches_only_its_own_origins() {
     .unwrap()
     .unwrap();
     assert!(
-        matches!(run.failure, Some(RunFailure::Guest(SyncError::Transport { .. }))),
+        matches!(
+            run.failure,
+            Some(RunFailure::Guest(SyncError::Transport { .. }))
+        ),
         "{:?}",
         run.failure
     );
     assert_eq!(run.traffic.requests, 0, "nothing left the host");
     assert_eq!(run.traffic.denied.len(), 1, "{:?}", run.traffic.denied);
-    assert_eq!(run.traffic.denied[0].request, "GET www.hellowatt.fr/api/homes");
+    assert_eq!(
+        run.traffic.denied[0].request,
+        "GET www.hellowatt.fr/api/homes"
+    );
     assert_eq!(
         run.traffic.denied[0].reason,
         "only https://www.services-rte.com is allowed"
@@ -281,7 +304,10 @@ async fn each_slot_reaches_only_its_own_origins() {
     .await
     .unwrap();
     assert!(
-        matches!(run.failure, Some(RunFailure::Guest(SyncError::Transport { .. }))),
+        matches!(
+            run.failure,
+            Some(RunFailure::Guest(SyncError::Transport { .. }))
+        ),
         "{:?}",
         run.failure
     );

@@ -713,7 +713,10 @@ impl Registry {
     }
 
     async fn reconcile_locked(&self) -> Result<bool> {
-        let Some(recorded) = self.store()?.guest_in(self.slot.name(), GuestState::Active)? else {
+        let Some(recorded) = self
+            .store()?
+            .guest_in(self.slot.name(), GuestState::Active)?
+        else {
             return Ok(false);
         };
         if recorded.sha256 == self.active().sha256 {

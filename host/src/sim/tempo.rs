@@ -98,7 +98,9 @@ pub async fn start_tempo(listen: SocketAddr, mode: TempoSimMode) -> anyhow::Resu
         requests: AtomicU64::new(0),
         served: Mutex::new(Vec::new()),
     });
-    let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(Arc::clone(&shared));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -239,10 +241,7 @@ fn answer(state: &mut State_, method: &http::Method, path: &str) -> Reply {
             other => match Date::parse(other) {
                 Ok(d) => d,
                 Err(_) => {
-                    return Reply::json(
-                        400,
-                        &json!({"error": format!("Date invalide : {other}")}),
-                    );
+                    return Reply::json(400, &json!({"error": format!("Date invalide : {other}")}));
                 }
             },
         };
@@ -355,6 +354,10 @@ mod tests {
         s.mode = TempoSimMode::Down;
         let r = answer(&mut s, &get, "/api/jourTempo/today");
         assert_eq!(r.status, 503);
-        assert!(r.headers.iter().any(|(k, v)| k == "Retry-After" && v == "60"));
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "Retry-After" && v == "60")
+        );
     }
 }

@@ -321,7 +321,14 @@ impl Store {
             .optional()
             .context("reading the guest's state")?;
         if !matches!(state.as_deref(), Some("active" | "previous")) {
-            upsert(&tx, slot, g, GuestState::Refused, Some((reason, inputs)), now)?;
+            upsert(
+                &tx,
+                slot,
+                g,
+                GuestState::Refused,
+                Some((reason, inputs)),
+                now,
+            )?;
         }
         event(&tx, &g.sha256, "refused", Some(reason), now)?;
         tx.commit().context("committing the refusal")
@@ -467,7 +474,11 @@ mod tests {
         let back = store.rollback_guest("w", 6).unwrap();
         assert_eq!(back, g(3, "c").sha256);
         assert_eq!(
-            store.guest_in("w", GuestState::Previous).unwrap().unwrap().name,
+            store
+                .guest_in("w", GuestState::Previous)
+                .unwrap()
+                .unwrap()
+                .name,
             Some("b".into())
         );
         let h = store.guest_history(10).unwrap();
