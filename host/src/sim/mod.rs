@@ -41,6 +41,7 @@ mod scenario;
 mod site;
 mod tempo;
 
+pub use site::issued_secrets;
 pub use tempo::{ANNOUNCED_AT, TempoSim, TempoSimMode, start_tempo};
 
 use std::collections::VecDeque;

@@ -409,14 +409,34 @@ fn random_string(alphabet: &[u8], len: usize) -> String {
 const CSRF_CHARS: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const CSRF_SECRET_LENGTH: usize = 32;
 
+/// Every secret the simulated sites of this process handed out (CSRF
+/// secrets, masked form tokens, session keys), newest last, at most
+/// [`ISSUED_KEPT`]: what a secrets scan looks for in logs and files.
+static ISSUED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+const ISSUED_KEPT: usize = 10_000;
+
+fn issued(secret: String) -> String {
+    let mut all = ISSUED.lock().unwrap_or_else(|e| e.into_inner());
+    if all.len() >= ISSUED_KEPT {
+        all.remove(0);
+    }
+    all.push(secret.clone());
+    secret
+}
+
+/// The secrets handed out so far in this process (tests only).
+pub fn issued_secrets() -> Vec<String> {
+    ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
 /// A new 32-character CSRF secret.
 pub(crate) fn new_csrf_secret() -> String {
-    random_string(CSRF_CHARS, CSRF_SECRET_LENGTH)
+    issued(random_string(CSRF_CHARS, CSRF_SECRET_LENGTH))
 }
 
 /// A new session key (Django: 32 lowercase letters and digits).
 fn new_session_key() -> String {
-    random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 32)
+    issued(random_string(b"abcdefghijklmnopqrstuvwxyz0123456789", 32))
 }
 
 fn csrf_index(c: u8) -> Option<usize> {
@@ -435,7 +455,7 @@ pub(crate) fn mask_csrf(secret: &str) -> String {
             char::from(CSRF_CHARS[(s + m) % CSRF_CHARS.len()])
         })
         .collect();
-    format!("{mask}{cipher}")
+    issued(format!("{mask}{cipher}"))
 }
 
 /// Django's `_check_token_format` then `_unmask_cipher_token`: the secret a
