@@ -386,8 +386,15 @@ impl AccountRunner {
                 outcome_of(&summary, newest)
             }
             Err(e) => Outcome::Failed {
-                kind: "host".into(),
-                detail: format!("{e:#}"),
+                kind: if crate::store::storage_trouble(&e).is_some() {
+                    "store".into()
+                } else {
+                    "host".into()
+                },
+                detail: match crate::store::storage_trouble(&e) {
+                    Some(fix) => format!("{fix} ({e:#})"),
+                    None => format!("{e:#}"),
+                },
             },
         }
     }

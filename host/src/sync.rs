@@ -26,6 +26,10 @@ pub enum RunFailure {
     Sandbox(SandboxError),
     #[error("the guest returned invalid records: {0}")]
     Invalid(String),
+    /// The database failed a write (full disk, read-only file, I/O): the
+    /// window was not stored; the message says what to do.
+    #[error("the database could not store the window: {0}")]
+    Store(String),
 }
 
 impl RunFailure {
@@ -34,6 +38,7 @@ impl RunFailure {
             RunFailure::Guest(e) => e.kind(),
             RunFailure::Sandbox(e) => e.kind(),
             RunFailure::Invalid(_) => "invalid-records",
+            RunFailure::Store(_) => "store",
         }
     }
 }
@@ -250,7 +255,10 @@ async fn fetch_and_store(
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
         let stats = store
             .ingest(run_id, target.account, &snapshot, now_utc())
-            .map_err(|e| RunFailure::Invalid(format!("the store refused the records: {e:#}")))?;
+            .map_err(|e| match crate::store::storage_trouble(&e) {
+                Some(fix) => RunFailure::Store(format!("{fix} ({e:#})")),
+                None => RunFailure::Invalid(format!("the store refused the records: {e:#}")),
+            })?;
         summary.windows += 1;
         summary.stats.add(&stats);
     }

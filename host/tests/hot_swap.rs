@@ -110,29 +110,6 @@ async fn variants_async() -> &'static Variants {
     tokio::task::spawn_blocking(variants).await.unwrap()
 }
 
-/// The same component with a custom section appended: valid, same
-/// behaviour, another SHA-256.
-fn with_nonce(component: &[u8], nonce: &str) -> Vec<u8> {
-    let name = b"hellowatt-test-nonce";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(nonce.as_bytes());
-    let mut out = component.to_vec();
-    out.push(0); // custom section
-    let mut n = content.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&content);
-    out
-}
-
 /// A component with nothing in it: the wrong world.
 const EMPTY_COMPONENT: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 /// A core wasm module, not a component.
@@ -448,7 +425,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 
     // v1 (under another hash) with the changed site's cassette: it fails
     // exactly that one, and the reason names it, the field, expected, got.
-    let v1b = with_nonce(hellowatt::BUNDLED_GUEST, "v1b");
+    let v1b = common::with_nonce(hellowatt::BUNDLED_GUEST, "v1b");
     write_renamed_scenario(&s.guests.join("v1b.fixtures"));
     let r = drop_refused(&reg, "v1b.wasm", &v1b, Some(&publisher)).await;
     assert!(
@@ -474,7 +451,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     );
 
     // Signatures: another publisher's key, then none at all.
-    let v2b = with_nonce(&variants.v2, "v2b");
+    let v2b = common::with_nonce(&variants.v2, "v2b");
     let r = drop_refused(&reg, "v2b.wasm", &v2b, Some(&stranger)).await;
     assert!(r.starts_with("bad signature"), "{r}");
     std::fs::remove_file(signature::sig_path(&s.guests.join("v2b.wasm"))).unwrap();
@@ -659,7 +636,7 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
     // (what SIGHUP does).
     stop.send(true).unwrap();
     watcher.await.unwrap();
-    let v2c = with_nonce(&variants.v2, "v2c");
+    let v2c = common::with_nonce(&variants.v2, "v2c");
     std::fs::write(s.guests.join("v2c.wasm"), &v2c).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(service.active().sha256, v1.sha256);
@@ -698,7 +675,7 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
     );
     assert_eq!(hw.active().sha256, sha256_hex(hellowatt::BUNDLED_GUEST));
 
-    let v2 = with_nonce(hellowatt::BUNDLED_TEMPO_GUEST, "tempo-v2");
+    let v2 = common::with_nonce(hellowatt::BUNDLED_TEMPO_GUEST, "tempo-v2");
     let misplaced = s.guests.join("tempo-v2.wasm");
     std::fs::write(&misplaced, &v2).unwrap();
     match hw.consider(&misplaced).await.unwrap() {

@@ -4,6 +4,8 @@
 //! a rejected password it never tries to log in again, even across a
 //! restart.
 
+mod common;
+
 use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
 use hellowatt::store::Store;
 use hellowatt_snapshot::Date;
@@ -263,5 +265,78 @@ async fn after_a_rejected_password_it_never_tries_again() {
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(!log_text.contains(wrong), "the password reached the log");
     assert!(log_text.contains("rejected"), "{log_text}");
+    server.shutdown().await;
+}
+
+/// SIGKILL while the service validates or swaps in a dropped guest, at
+/// several moments: each restart finds a consistent database, serves a
+/// guest it can load, and finishes the swap (the candidate is judged again
+/// and goes live).
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today: today() },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let db = dir.path().join("service.db");
+    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let guests = dir.path().join("guests");
+    let active = || {
+        Store::open(&db)
+            .ok()?
+            .guest_in("hellowatt", hellowatt::store::GuestState::Active)
+            .ok()?
+            .map(|g| g.sha256)
+    };
+    let mut service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+    wait_for("the first start", Duration::from_secs(60), || {
+        active().is_some() && stored_months(&db) >= 1
+    })
+    .await;
+    // 0 ms: before the debounce ends; 600-900 ms: during validation (the
+    // debounce is 500 ms, validation ~0.5 s here); 3 s: after the swap.
+    for (i, delay) in [0u64, 600, 900, 3000].into_iter().enumerate() {
+        let candidate = common::with_nonce(hellowatt::BUNDLED_GUEST, &format!("kill-{i}"));
+        let sha = hellowatt::runtime::sha256_hex(&candidate);
+        std::fs::write(guests.join(format!("kill-{i}.wasm")), &candidate).unwrap();
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        service.kill().unwrap(); // SIGKILL
+        service.wait().unwrap();
+        Store::open(&db).unwrap().integrity_check().unwrap();
+        service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+        wait_for(
+            &format!("kill {i} ({delay} ms): the swap finished after the restart"),
+            Duration::from_secs(60),
+            || active().as_deref() == Some(sha.as_str()),
+        )
+        .await;
+    }
+    // Up and watching again (five starts), then stopped as systemd would.
+    wait_for("the last start", Duration::from_secs(60), || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("watching the guest folder")
+            .count()
+            >= 5
+    })
+    .await;
+    terminate(&service);
+    let status = service.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let store = Store::open(&db).unwrap();
+    store.integrity_check().unwrap();
+    // The restarts kept the history whole: every candidate activated once.
+    let activated = store
+        .guest_history(100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "activated")
+        .count();
+    assert_eq!(activated, 4, "{:?}", store.guest_history(100).unwrap());
     server.shutdown().await;
 }

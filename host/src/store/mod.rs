@@ -192,6 +192,28 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Makes the next writes fail as on a full disk (`max_pages`: the file
+    /// may not grow past its current size) or a read-only file, for the
+    /// crash-safety tests; `None, false` lifts both. Not a setting: the
+    /// limits hold for this connection only.
+    #[doc(hidden)]
+    pub fn simulate_write_trouble(&self, full_disk: bool, read_only: bool) -> Result<()> {
+        let pages: i64 = if full_disk {
+            self.conn
+                .pragma_query_value(None, "page_count", |r| r.get(0))
+                .context("reading PRAGMA page_count")?
+        } else {
+            i64::from(u32::MAX)
+        };
+        self.conn
+            .pragma_update(None, "max_page_count", pages)
+            .context("setting PRAGMA max_page_count")?;
+        self.conn
+            .pragma_update(None, "query_only", read_only)
+            .context("setting PRAGMA query_only")?;
+        Ok(())
+    }
+
     /// The schema version of the file (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         migrations::schema_version(&self.conn)
@@ -337,6 +359,39 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// What to do when the database itself failed a write (a full disk, a
+/// read-only file, an I/O error, a lock held too long), or `None` when the
+/// error is about the data. Sync runs report these as the host's trouble,
+/// never as the guest's records.
+pub fn storage_trouble(error: &anyhow::Error) -> Option<&'static str> {
+    use rusqlite::ErrorCode as C;
+    error.chain().find_map(|cause| {
+        let code = match cause.downcast_ref::<rusqlite::Error>()? {
+            rusqlite::Error::SqliteFailure(e, _) => e.code,
+            _ => return None,
+        };
+        Some(match code {
+            C::DiskFull => {
+                "the disk holding the database is full: free some space; nothing of the \
+                 failed window was stored, and the next run fetches it again"
+            }
+            C::ReadOnly => {
+                "the database is read-only: let hellowatt write the database file, its folder \
+                 and its -wal and -shm files (owner and mode), or mount the disk read-write"
+            }
+            C::SystemIoFailure | C::CannotOpen | C::DatabaseCorrupt | C::NotADatabase => {
+                "the database file could not be written or read (I/O error): check the disk, \
+                 then `PRAGMA integrity_check` (hellowatt status runs it)"
+            }
+            C::DatabaseBusy | C::DatabaseLocked => {
+                "another process holds the database locked: stop it (another hellowatt on the \
+                 same file?) and the next run goes on"
+            }
+            _ => return None,
+        })
+    })
 }
 
 fn check_account_name(account: &str) -> Result<()> {
