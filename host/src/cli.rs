@@ -188,7 +188,9 @@ fn init_tracing(verbose: u8, quiet: bool) {
 }
 
 fn parse_date(arg: &str, value: &str) -> Result<Date> {
-    Date::parse(value).map_err(|e| anyhow!("--{arg}: {e}"))
+    Date::parse(value).map_err(|e| {
+        anyhow!("--{arg} {value:?}: {e}: write the day as YYYY-MM-DD, e.g. 2026-11-01")
+    })
 }
 
 /// Today in Europe/Paris.

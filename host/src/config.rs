@@ -314,7 +314,11 @@ impl Config {
         let mut table = match file {
             Some(path) => {
                 let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("reading the configuration file {}", path.display())
+                    format!(
+                        "reading the configuration file {} (give --config an existing file, or \
+                         leave it out and set HELLOWATT_* variables)",
+                        path.display()
+                    )
                 })?;
                 let table: toml::Table = toml::from_str(&text).map_err(|e| {
                     anyhow!("{}: {}", path.display(), e.message())
