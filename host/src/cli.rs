@@ -55,6 +55,9 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8484")]
         listen: SocketAddr,
+        /// Where the simulated Tempo service listens.
+        #[arg(long, default_value = "127.0.0.1:8485")]
+        tempo_listen: SocketAddr,
         /// Serve one recorded fixture scenario instead of the demo account.
         #[arg(long)]
         scenario: Option<String>,
@@ -250,7 +253,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Simulate { listen, scenario } => {
+        Command::Simulate {
+            listen,
+            tempo_listen,
+            scenario,
+        } => {
             let mode = match scenario {
                 None => sim::SimMode::Demo { today: today() },
                 Some(name) => {
@@ -264,11 +271,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let server = sim::start(listen, mode)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
+            let tempo = sim::start_tempo(tempo_listen, sim::TempoSimMode::Both)
+                .await
+                .with_context(|| format!("listening on {tempo_listen} (--tempo-listen)"))?;
             println!("simulated helloWatt site on {}", server.url());
+            println!("simulated Tempo service on {}", tempo.url());
             println!("demo account: {} / {}", sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
             println!(
-                "try: HELLOWATT_SITE_URL={} HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync",
+                "try: HELLOWATT_SITE_URL={} HELLOWATT_TEMPO_URL={} HELLOWATT_TEMPO_FALLBACK_URL=off \
+                 HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync",
                 server.url(),
+                tempo.url(),
                 sim::DEMO_LOGIN,
                 sim::DEMO_PASSWORD
             );
@@ -277,6 +290,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .await
                 .context("waiting for Ctrl-C")?;
             server.shutdown().await;
+            tempo.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync { account, from, to } => {
@@ -297,7 +311,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if config.site.url() != crate::policy::DEFAULT_SITE {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
             }
-            let runtime = Runtime::new()?;
+            let runtime = std::sync::Arc::new(Runtime::new()?);
             let guest = load_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
@@ -312,6 +326,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 s.stats.unchanged,
                 s.stats.revisions
             );
+            if let Some(tempo) = &config.tempo {
+                sync_tempo(runtime, &config, tempo, &mut store).await;
+            }
             match s.failure {
                 None => Ok(ExitCode::SUCCESS),
                 Some(f) => {
@@ -523,6 +540,44 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+/// `hellowatt sync`'s Tempo part: the missing days of the season and
+/// tomorrow, by the Tempo slot's active guest. A failure is reported, not
+/// fatal: the helloWatt sync is what the command is for.
+async fn sync_tempo(
+    runtime: std::sync::Arc<Runtime>,
+    config: &Config,
+    tempo: &crate::config::TempoConfig,
+    store: &mut Store,
+) {
+    let settings = crate::cli_guest::GuestSettings::from_config(config);
+    let result = async {
+        let registry = crate::cli_guest::open_registry_on(
+            std::sync::Arc::clone(&runtime),
+            config,
+            &settings,
+            crate::slot::Slot::Tempo,
+        )
+        .await?;
+        let guest = registry.active();
+        crate::tempo::run_once(&runtime, &guest, store, tempo, &config.limits, today()).await
+    }
+    .await;
+    match result {
+        Ok(Some(t)) => match &t.failure {
+            None => println!(
+                "tempo run {}: {} requests; {} inserted, {} updated",
+                t.run_id, t.traffic.requests, t.stats.inserted, t.stats.updated
+            ),
+            Some(f) => eprintln!(
+                "tempo: the Tempo service failed ({}): {f}; the colours already stored are kept",
+                f.kind()
+            ),
+        },
+        Ok(None) => {}
+        Err(e) => eprintln!("tempo: {e:#}"),
     }
 }
 
