@@ -72,6 +72,17 @@ impl Faulted {
         }
     }
 
+    /// The message of a `transport` error (a panic if the run ended
+    /// otherwise).
+    fn transport_message(&self) -> String {
+        assert!(
+            matches!(self.guest_error(), SyncError::Transport { .. }),
+            "{:?}",
+            self.summary.failure
+        );
+        self.message()
+    }
+
     /// The run's message: the one the journal keeps and the logs show.
     fn message(&self) -> String {
         let message = self
@@ -222,22 +233,32 @@ fn unavailable_of(f: &Faulted) -> &hellowatt_snapshot::Unavailable {
     }
 }
 
+/// Every API call answers `status` (with `Retry-After` as given); the run
+/// must end site-unavailable. Returns the run and that error.
+async fn status(
+    status: u16,
+    retry_after: Option<RetryAfter>,
+) -> (Faulted, hellowatt_snapshot::Unavailable) {
+    let f = sync_with(
+        Fault::Status {
+            status,
+            retry_after,
+        },
+        FaultScope::Api,
+        |_| {},
+    )
+    .await;
+    let u = unavailable_of(&f).clone();
+    (f, u)
+}
+
 // ---------------------------------------------------------------------------
 // Error statuses
 // ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_500_is_site_unavailable_and_retried_later() {
-    let f = sync_with(
-        Fault::Status {
-            status: 500,
-            retry_after: None,
-        },
-        FaultScope::Api,
-        |_| {},
-    )
-    .await;
-    let u = unavailable_of(&f);
+    let (f, u) = status(500, None).await;
     assert_eq!((u.status, u.retry_after_seconds), (Some(500), None));
     let m = f.message();
     assert!(
@@ -249,16 +270,7 @@ async fn http_500_is_site_unavailable_and_retried_later() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_502_without_retry_after_backs_off() {
-    let f = sync_with(
-        Fault::Status {
-            status: 502,
-            retry_after: None,
-        },
-        FaultScope::Api,
-        |_| {},
-    )
-    .await;
-    let u = unavailable_of(&f);
+    let (f, u) = status(502, None).await;
     assert_eq!((u.status, u.retry_after_seconds), (Some(502), None));
     assert!(f.message().contains("HTTP 502"), "{}", f.message());
     // The first backoff: 5 min plus at most 20 % jitter.
@@ -268,32 +280,14 @@ async fn http_502_without_retry_after_backs_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_502_with_retry_after_seconds_waits_that_long() {
-    let f = sync_with(
-        Fault::Status {
-            status: 502,
-            retry_after: Some(RetryAfter::Seconds(7200)),
-        },
-        FaultScope::Api,
-        |_| {},
-    )
-    .await;
-    let u = unavailable_of(&f);
+    let (f, u) = status(502, Some(RetryAfter::Seconds(7200))).await;
     assert_eq!((u.status, u.retry_after_seconds), (Some(502), Some(7200)));
     assert_eq!(f.assert_retry_later(7200), 7200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_503_without_retry_after_backs_off() {
-    let f = sync_with(
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        FaultScope::Api,
-        |_| {},
-    )
-    .await;
-    let u = unavailable_of(&f);
+    let (f, u) = status(503, None).await;
     assert_eq!((u.status, u.retry_after_seconds), (Some(503), None));
     assert!(f.message().contains("HTTP 503"), "{}", f.message());
     f.assert_retry_later(5 * 60);
@@ -301,16 +295,7 @@ async fn http_503_without_retry_after_backs_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_503_with_retry_after_date_waits_until_then() {
-    let f = sync_with(
-        Fault::Status {
-            status: 503,
-            retry_after: Some(RetryAfter::DateIn(3 * 3600)),
-        },
-        FaultScope::Api,
-        |_| {},
-    )
-    .await;
-    let u = unavailable_of(&f);
+    let (f, u) = status(503, Some(RetryAfter::DateIn(3 * 3600))).await;
     assert_eq!(
         (u.status, u.retry_after_seconds),
         (Some(503), Some(3 * 3600))
@@ -403,12 +388,7 @@ async fn a_body_over_the_cap_is_refused_by_the_host() {
         |cfg| cfg.http.max_response_bytes = 1024 * 1024,
     )
     .await;
-    assert!(
-        matches!(f.guest_error(), SyncError::Transport { .. }),
-        "{:?}",
-        f.summary.failure
-    );
-    let m = f.message();
+    let m = f.transport_message();
     assert!(
         m.contains("exceeds limit") && m.contains("/api/homes"),
         "{m}"
@@ -425,60 +405,36 @@ async fn a_body_over_the_cap_is_refused_by_the_host() {
 // The connection
 // ---------------------------------------------------------------------------
 
+/// A trickle with the short timeout: it must end in a read timeout, at the
+/// timeout, and be retried later.
+async fn trickle_times_out(chunk: usize, every: Duration) {
+    let f = sync_with(Fault::Trickle { chunk, every }, FaultScope::Api, |cfg| {
+        cfg.http.request_timeout = SHORT_TIMEOUT
+    })
+    .await;
+    let m = f.transport_message();
+    assert!(m.contains("timeout"), "{m}");
+    assert!(f.took < Duration::from_secs(10), "{:?}", f.took);
+    f.assert_retry_later(5 * 60);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_trickle_hits_the_timeout() {
     // A chunk, then nothing for longer than the timeout.
-    let f = sync_with(
-        Fault::Trickle {
-            chunk: 16,
-            every: Duration::from_secs(4),
-        },
-        FaultScope::Api,
-        |cfg| cfg.http.request_timeout = SHORT_TIMEOUT,
-    )
-    .await;
-    assert!(
-        matches!(f.guest_error(), SyncError::Transport { .. }),
-        "{:?}",
-        f.summary.failure
-    );
-    assert!(f.message().contains("timeout"), "{}", f.message());
-    assert!(f.took < Duration::from_secs(10), "{:?}", f.took);
-    f.assert_retry_later(5 * 60);
+    trickle_times_out(16, Duration::from_secs(4)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_drip_hits_the_timeout_of_the_whole_request() {
     // Bytes keep coming (a gap well under the timeout) but the answer takes
     // far longer than the timeout in all.
-    let f = sync_with(
-        Fault::Trickle {
-            chunk: 4,
-            every: Duration::from_millis(100),
-        },
-        FaultScope::Api,
-        |cfg| cfg.http.request_timeout = SHORT_TIMEOUT,
-    )
-    .await;
-    assert!(
-        matches!(f.guest_error(), SyncError::Transport { .. }),
-        "{:?}",
-        f.summary.failure
-    );
-    assert!(f.message().contains("timeout"), "{}", f.message());
-    assert!(f.took < Duration::from_secs(10), "{:?}", f.took);
-    f.assert_retry_later(5 * 60);
+    trickle_times_out(4, Duration::from_millis(100)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_reset_mid_answer_is_a_transport_error() {
     let f = sync_with(Fault::ConnectionReset, FaultScope::Api, |_| {}).await;
-    assert!(
-        matches!(f.guest_error(), SyncError::Transport { .. }),
-        "{:?}",
-        f.summary.failure
-    );
-    let m = f.message();
+    let m = f.transport_message();
     assert!(
         m.contains("/api/homes") && m.contains("reading the answer failed"),
         "{m}"
