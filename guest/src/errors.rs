@@ -4,7 +4,9 @@
 //! This module owns the classification rules of `fixtures/README.md`
 //! ("Error pages"): 429 is rate-limited, 5xx or a maintenance page is
 //! site-unavailable, anything else unexpected (a 404, an HTML page, JSON
-//! that does not parse) is site-changed with its location. It must never
+//! that does not parse) is site-changed with its location. JSON cut short
+//! (it ends before its last bracket, or the body is empty) is
+//! site-unavailable: a delivery that broke, not a format that changed. It must never
 //! put a response body verbatim into an error (only a page title or a
 //! short description of a JSON value), and never decide on retries: that
 //! is the host's job.
@@ -81,6 +83,18 @@ pub fn expect_json(location: &str, resp: &Response) -> Result<Value, SyncError> 
         return Err(site_changed(location, detail));
     }
     serde_json::from_slice(&resp.body).map_err(|e| {
+        // JSON that stops before its end (an empty body, a proxy cutting
+        // the answer) is a broken delivery, not a new format: a new guest
+        // would not help, a later try may.
+        if e.is_eof() {
+            return unavailable(
+                resp,
+                format!(
+                    "{location}: the JSON answer is cut short after {} bytes",
+                    resp.body.len()
+                ),
+            );
+        }
         site_changed(
             location,
             format!("expected JSON, the answer does not parse: {e}"),
@@ -311,5 +325,35 @@ mod tests {
             expect_json(loc, &resp(200, &[], "[]")).unwrap(),
             Value::Array(vec![])
         );
+    }
+
+    #[test]
+    fn json_cut_short_is_unavailable_not_a_site_change() {
+        let loc = "GET /api/homes/1/sge_measures/courbe";
+        for body in [r#"{"values": [{"datetime": "2026-10-01T00:00"#, "", "  "] {
+            match expect_json(loc, &resp(200, &[], body)) {
+                Err(SyncError::SiteUnavailable(u)) => {
+                    assert_eq!(u.status, Some(200));
+                    assert_eq!(
+                        u.detail,
+                        format!(
+                            "{loc}: the JSON answer is cut short after {} bytes",
+                            body.len()
+                        )
+                    );
+                }
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+        // Broken in the middle, or with trailing garbage: a new format.
+        for body in [r#"{"values": [1,,2]}"#, r#"{"values": []} x"#] {
+            assert!(
+                matches!(
+                    expect_json(loc, &resp(200, &[], body)),
+                    Err(SyncError::SiteChanged(_))
+                ),
+                "{body:?}"
+            );
+        }
     }
 }

@@ -202,6 +202,10 @@ fn describe(code: &ErrorCode) -> String {
         ErrorCode::TlsAlertReceived(_) => "TLS alert received".into(),
         ErrorCode::HttpRequestDenied => "the host denied the request".into(),
         ErrorCode::HttpResponseTimeout => "response timeout".into(),
+        ErrorCode::HttpProtocolError => {
+            "the connection broke off or the answer is not valid HTTP".into()
+        }
+        ErrorCode::HttpResponseIncomplete => "the answer was cut off before its end".into(),
         ErrorCode::HttpResponseBodySize(_) => "response body too large for the host".into(),
         ErrorCode::InternalError(Some(m)) => format!("internal error: {m}"),
         other => format!("{other:?}"),

@@ -96,7 +96,8 @@ impl Origin {
 pub struct HttpLimits {
     /// Minimum time between the starts of two requests.
     pub pacing: Duration,
-    /// Connect, first byte, and between bytes.
+    /// The whole of one request: connect, first byte, between bytes, and
+    /// the answer's last byte.
     pub request_timeout: Duration,
     pub max_response_bytes: u64,
     pub max_requests: u32,
@@ -382,6 +383,7 @@ impl Shared {
             Backend::Network => {
                 let opts = self.options(options);
                 let timeout = self.limits.request_timeout;
+                let deadline = tokio::time::Instant::now() + timeout;
                 let sent = tokio::time::timeout(
                     timeout,
                     wasmtime_wasi_http::default_send_request(request, Some(opts)),
@@ -392,7 +394,11 @@ impl Shared {
                     Err(_) => return Err(HttpError::ConnectionReadTimeout),
                 };
                 self.learn_secrets(response.headers());
-                let response = response.map(|b| self.limit_body(b));
+                // The timeout covers the whole answer: wasmtime's own timers
+                // only bound the wait for each byte, so a slow drip would
+                // hold the run for as long as the drip lasts.
+                let response =
+                    response.map(|b| Deadline::new(self.limit_body(b), deadline).boxed_unsync());
                 return Ok((response, Box::new(io) as IoFuture));
             }
             Backend::Replay(replay) => {
@@ -484,6 +490,55 @@ impl Shared {
     }
 }
 
+/// A response body that fails with a read timeout once `deadline` has
+/// passed and no data is ready: the request timeout bounds the whole
+/// answer, headers and body.
+struct Deadline<B> {
+    inner: B,
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B> Deadline<B> {
+    fn new(inner: B, deadline: tokio::time::Instant) -> Self {
+        Deadline {
+            inner,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+}
+
+impl<B> http_body::Body for Deadline<B>
+where
+    B: http_body::Body<Data = Bytes, Error = HttpError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+        use std::task::Poll;
+        let this = self.get_mut();
+        // What has arrived is delivered; only a wait past the deadline fails.
+        if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        match this.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl WasiHttpHooks for PolicyHooks {
     fn send_request(
         &mut self,
@@ -512,6 +567,34 @@ mod tests {
         assert!(Origin::parse("ftp://x").is_err());
         assert!(Origin::parse("https://www.hellowatt.fr/api").is_err());
         assert!(Origin::parse("not a url").is_err());
+    }
+
+    /// A body that never sends anything (a site that stopped mid-answer).
+    struct Silent;
+
+    impl http_body::Body for Silent {
+        type Data = Bytes;
+        type Error = HttpError;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+            std::task::Poll::Pending
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_timeout_bounds_the_whole_answer() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let waited = Deadline::new(Silent, deadline).collect().await;
+        assert!(matches!(waited, Err(HttpError::ConnectionReadTimeout)));
+        assert!(tokio::time::Instant::now() >= deadline);
+        // What has arrived is still delivered after the deadline.
+        let full = Full::new(Bytes::from_static(b"{}")).map_err(|never| match never {});
+        let late = Deadline::new(full, tokio::time::Instant::now())
+            .collect()
+            .await;
+        assert_eq!(late.unwrap().to_bytes(), Bytes::from_static(b"{}"));
     }
 
     #[tokio::test]

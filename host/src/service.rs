@@ -257,8 +257,9 @@ fn newest_day(store: &Store, account: &str) -> Result<Option<Date>> {
     Ok(days.into_iter().min().flatten())
 }
 
-/// What a run's summary means for the scheduler.
-fn outcome_of(summary: &RunSummary, newest: Option<Date>) -> Outcome {
+/// What a run's summary means for the scheduler (`newest`: the newest day
+/// with data in the store after the run). Public for the fault tests.
+pub fn outcome_of(summary: &RunSummary, newest: Option<Date>) -> Outcome {
     match &summary.failure {
         None => Outcome::Success { newest_day: newest },
         Some(RunFailure::Guest(e)) => match e {

@@ -37,12 +37,15 @@
 //!   here.)
 
 mod demo;
+mod faults;
 mod scenario;
 mod site;
 mod tempo;
 
 pub use site::issued_secrets;
 pub use tempo::{ANNOUNCED_AT, TempoSim, TempoSimMode, start_tempo};
+
+pub use faults::{Fault, FaultScope, RetryAfter};
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -155,6 +158,7 @@ pub async fn start_with(
     let shared = Arc::new(Shared {
         requests: AtomicU64::new(0),
         served: Mutex::new(VecDeque::new()),
+        fault: Mutex::new(None),
         backend,
     });
     let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -219,6 +223,13 @@ impl SimServer {
         }
     }
 
+    /// Sets the fault the site answers with from now on, for the requests
+    /// in `scope` (never the log-in pages), or clears it with `None`. See
+    /// `faults.rs` for what each fault looks like on the wire.
+    pub fn set_fault(&self, fault: Option<Fault>, scope: FaultScope) {
+        *lock(&self.shared.fault) = fault.map(|f| (f, scope));
+    }
+
     /// Scenario mode: the recorded requests never asked so far (`GET
     /// /api/homes?…`). Empty in Demo mode.
     pub fn unused(&self) -> Vec<String> {
@@ -263,6 +274,8 @@ impl std::fmt::Debug for SimServer {
 struct Shared {
     requests: AtomicU64,
     served: Mutex<VecDeque<String>>,
+    /// The fault in force and where it applies (none by default).
+    fault: Mutex<Option<(Fault, FaultScope)>>,
     backend: Backend,
 }
 
@@ -283,22 +296,46 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Some(q) => format!("{} {}?{}", parts.method, parts.uri.path(), q),
         None => format!("{} {}", parts.method, parts.uri.path()),
     };
-    let (response, note) = match axum::body::to_bytes(body, MAX_BODY).await {
-        Ok(body) => {
-            let req = site::SimRequest::new(parts, body);
-            match &shared.backend {
-                Backend::Demo(site) => site.handle(&req),
-                Backend::Scenario(site) => site.handle(&req),
+    let fault = lock(&shared.fault)
+        .as_ref()
+        .filter(|(_, scope)| scope.applies(parts.uri.path()))
+        .map(|(f, _)| f.clone());
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |p| p.as_str().to_string());
+    let path = parts.uri.path().to_string();
+    let intercepted = fault.as_ref().and_then(|f| faults::intercept(f, &target));
+    let (response, note) = if let Some(response) = intercepted {
+        (response, None)
+    } else {
+        match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(body) => {
+                let req = site::SimRequest::new(parts, body);
+                match &shared.backend {
+                    Backend::Demo(site) => site.handle(&req),
+                    Backend::Scenario(site) => site.handle(&req),
+                }
             }
+            Err(_) => (
+                site::Reply::json(
+                    413,
+                    &serde_json::json!({"detail": "Request body too large."}),
+                )
+                .into_response(),
+                Some("body too large".to_string()),
+            ),
         }
-        Err(_) => (
-            site::Reply::json(
-                413,
-                &serde_json::json!({"detail": "Request body too large."}),
-            )
-            .into_response(),
-            Some("body too large".to_string()),
-        ),
+    };
+    let (response, note) = match &fault {
+        Some(f) => {
+            let note = match note {
+                Some(n) => format!("{n}; fault: {}", f.name()),
+                None => format!("fault: {}", f.name()),
+            };
+            (faults::alter(f, &path, response).await, Some(note))
+        }
+        None => (response, note),
     };
     let line = match note {
         Some(note) => format!("{line} -> {} ({note})", response.status().as_u16()),
