@@ -540,6 +540,24 @@ where
 }
 
 impl WasiHttpHooks for PolicyHooks {
+    /// wasmtime asks this before it builds the request, so a scheme other
+    /// than http(s) (`file`, `ftp`, `gopher`, `data` through
+    /// `Scheme::Other`) never reaches `send_request`: without this the
+    /// refusal would be wasmtime's bare `HttpProtocolError`, recorded
+    /// nowhere. http and https go on to `admit`, which compares the whole
+    /// origin and says why.
+    fn is_supported_scheme(&mut self, scheme: &http::uri::Scheme) -> bool {
+        if *scheme == http::uri::Scheme::HTTP || *scheme == http::uri::Scheme::HTTPS {
+            return true;
+        }
+        let reason = format!(
+            "scheme {scheme} is not allowed: only {} is allowed",
+            self.shared.origin.url()
+        );
+        self.shared.deny(format!("{scheme}:"), reason);
+        false
+    }
+
     fn send_request(
         &mut self,
         request: http::Request<WasiBody>,

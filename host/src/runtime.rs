@@ -40,6 +40,12 @@ const ALLOWED_IMPORTS: [&str; 8] = [
     "hellowatt:scraper/types@1.",
 ];
 
+/// Host resources (headers, requests, bodies, pollables) a guest may hold
+/// at once. A scraper holds a handful per request; each one lives in host
+/// memory outside the guest's memory cap, so wasmtime's default (a million)
+/// would let a guest make the host hold hundreds of MiB.
+pub const MAX_HOST_RESOURCES: usize = 10_000;
+
 /// Guest stderr kept per run (a panic message fits; a flood does not).
 const STDERR_CAPACITY: usize = 16 * 1024;
 
@@ -77,6 +83,8 @@ pub enum SandboxError {
     WallClock { limit: Duration },
     #[error("the run took longer than {:?} in all and was stopped", .limit)]
     RunTime { limit: Duration },
+    #[error("the guest held more than {limit} host resources (handles) at once and was stopped")]
+    Resources { limit: usize },
     #[error("the guest crashed: {0}")]
     Trap(String),
     #[error("the guest returned data the contract cannot hold: {0}")]
@@ -93,6 +101,7 @@ impl SandboxError {
             SandboxError::Cpu { .. } => "sandbox-cpu",
             SandboxError::WallClock { .. } => "sandbox-timeout",
             SandboxError::RunTime { .. } => "sandbox-run-timeout",
+            SandboxError::Resources { .. } => "sandbox-resources",
             SandboxError::Trap(_) => "sandbox-trap",
             SandboxError::Invalid(_) => "sandbox-invalid",
             SandboxError::Poisoned => "sandbox-poisoned",
@@ -357,10 +366,12 @@ impl Runtime {
         // the builder gives none unless asked.
         let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
         let cpu_budget_ticks = (limits.cpu_per_call.as_millis() / TICK.as_millis()).max(1) as u64;
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HOST_RESOURCES);
         let state = RunState {
             wasi,
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             hooks: hooks.clone(),
             limits: StoreLimitsBuilder::new()
                 .memory_size(limits.memory_bytes)
@@ -547,7 +558,10 @@ impl GuestRun {
         let error = match result {
             Ok(Ok(v)) => return Ok(v),
             Err(_) => timeout_error,
-            Ok(Err(e)) => self.classify(anyhow::Error::from(e)),
+            Ok(Err(e)) => {
+                let trap = e.downcast_ref::<wasmtime::Trap>().copied();
+                self.classify(anyhow::Error::from(e), trap)
+            }
         };
         self.poisoned = true;
         let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
@@ -558,7 +572,7 @@ impl GuestRun {
         Err(error)
     }
 
-    fn classify(&self, e: anyhow::Error) -> SandboxError {
+    fn classify(&self, e: anyhow::Error, trap: Option<wasmtime::Trap>) -> SandboxError {
         let state = self.store.data();
         if state.cpu_exhausted {
             return SandboxError::Cpu {
@@ -571,7 +585,19 @@ impl GuestRun {
                 limit_bytes: self.limits.memory_bytes,
             };
         }
-        let mut detail = self.hooks.redactor().redact(&text);
+        // wasmtime's `ResourceTableError::Full`, raised by a host call.
+        if text.contains("resource table has no free keys") {
+            return SandboxError::Resources {
+                limit: MAX_HOST_RESOURCES,
+            };
+        }
+        // A wasm trap is named by its code ("out of bounds memory access",
+        // "call stack exhausted"); the wasm backtrace around it (function
+        // numbers of a stripped guest) says nothing to a reader.
+        let mut detail = match trap {
+            Some(trap) => trap.to_string(),
+            None => self.hooks.redactor().redact(&text),
+        };
         let stderr = String::from_utf8_lossy(&self.stderr.contents()).into_owned();
         let mut lines = stderr.lines();
         if let Some(panic) = lines.by_ref().find(|l| l.contains("panicked at")) {

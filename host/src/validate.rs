@@ -5,8 +5,25 @@
 //! numbers in physical ranges, bounded text and counts) and names the first
 //! record and field that break one. It must never repair a record: a
 //! snapshot is stored whole or not at all.
+//!
+//! What is out of range, and why (see `docs/hardening.md`):
+//! - energy (every `*_kwh`, each period's kWh, `co2_kg`, a curve point's
+//!   kWh): finite and in `0..=MAX_KWH`. Injection is the energy exported to
+//!   the grid and solar production a total: both are quantities, never
+//!   negative (the direction is in the field's name);
+//! - money (every `*_eur`): finite and within `±MAX_EUR`; negative is
+//!   allowed (a credit, a regularisation, injection earnings);
+//! - temperatures: finite, −60..=60 °C (outdoors in France);
+//! - days: inside the asked window (Tempo: one day past it, for tomorrow),
+//!   so a day in 1900 or 2100 is refused for any window the host asks; a
+//!   curve point's start instant inside the window too, and on its day;
+//! - ids: non-empty (the store keys rows by them), at most `MAX_ID` bytes;
+//!   free text at most `MAX_TEXT` bytes; no control characters;
+//! - counts: at most `MAX_RECORDS` records, counting meters and tariff
+//!   periods (a list inside a record is as costly to store as a list of
+//!   records).
 
-use hellowatt_snapshot::{Date, Snapshot};
+use hellowatt_snapshot::{Date, Snapshot, WindowStatus};
 
 /// More records than a month of every kind for a few meters: a guest that
 /// returns this much is broken or hostile.
@@ -44,6 +61,27 @@ fn money(what: &str, v: Option<f64>) -> Result<(), String> {
     }
 }
 
+/// `s` cut to `MAX_ID` bytes, to name a record in a message: an id of
+/// many MiB must not make a message (stored with the run) as large.
+fn label(s: &str) -> String {
+    if s.len() <= MAX_ID {
+        return s.to_string();
+    }
+    let mut end = MAX_ID;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+/// An identifier: the store keys rows by it, so it cannot be empty.
+fn id(what: &str, s: &str) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("{what}: empty"));
+    }
+    text(what, s, MAX_ID)
+}
+
 fn text(what: &str, s: &str, max: usize) -> Result<(), String> {
     if s.len() > max {
         return Err(format!("{what}: {} characters, more than {max}", s.len()));
@@ -56,20 +94,25 @@ fn text(what: &str, s: &str, max: usize) -> Result<(), String> {
 
 /// Checks a snapshot returned for the window `[start, end]`.
 pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
+    // Meters and periods count too: a home with a million meters is as
+    // costly to store as a million homes.
     let count = s.homes.len()
+        + s.homes.iter().map(|h| h.meters.len()).sum::<usize>()
         + s.contracts.len()
         + s.daily.len()
+        + s.daily.iter().map(|r| r.periods.len()).sum::<usize>()
         + s.curve.len()
         + s.temperatures.len()
         + s.tempo_days.len()
         + s.windows.len();
     if count > MAX_RECORDS {
         return Err(format!(
-            "{count} records in one window, more than {MAX_RECORDS}"
+            "{count} records in one window (meters and tariff periods included), \
+             more than the cap of {MAX_RECORDS}"
         ));
     }
     for h in &s.homes {
-        text("home id", &h.id, MAX_ID)?;
+        id("home id", &h.id)?;
         for (what, v) in [
             ("home address", &h.address),
             ("home postal code", &h.postal_code),
@@ -80,19 +123,19 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             }
         }
         for m in &h.meters {
-            text("meter id", &m.id, MAX_ID)?;
+            id(&format!("home {} meter id", label(&h.id)), &m.id)?;
         }
     }
     for c in &s.contracts {
-        text("contract home id", &c.home_id, MAX_ID)?;
+        id("contract home id", &c.home_id)?;
         text("contract state", &c.state, MAX_TEXT)?;
         for v in [&c.provider, &c.offer].into_iter().flatten() {
             text("contract text", v, MAX_TEXT)?;
         }
     }
     for r in &s.daily {
-        let what = format!("daily reading {} {}", r.meter_id, r.date);
-        text(&what, &r.meter_id, MAX_ID)?;
+        let what = format!("daily reading {} {}", label(&r.meter_id), r.date);
+        id(&format!("{what} meter id"), &r.meter_id)?;
         in_window(&what, r.date, start, end)?;
         for p in &r.periods {
             text(&format!("{what} period name"), &p.period, MAX_ID)?;
@@ -117,9 +160,17 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         }
     }
     for p in &s.curve {
-        let what = format!("curve point {} at {}", p.meter_id, p.start);
-        text(&what, &p.meter_id, MAX_ID)?;
+        let what = format!("curve point {} at {}", label(&p.meter_id), p.start);
+        id(&format!("{what} meter id"), &p.meter_id)?;
         in_window(&what, p.date, start, end)?;
+        // The start instant must lie inside the window before any calendar
+        // arithmetic on it: an instant near `i64::MAX` would overflow it.
+        let (first, after) = (start.paris_midnight_utc(), end.succ().paris_midnight_utc());
+        if p.start < first || p.start >= after {
+            return Err(format!(
+                "{what}: starts outside the asked window {start}..{end}"
+            ));
+        }
         if Date::paris_day_of(p.start) != p.date {
             return Err(format!(
                 "{what}: starts on {}, not on its day {}",
@@ -133,8 +184,8 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         energy(&what, p.kwh)?;
     }
     for t in &s.temperatures {
-        let what = format!("temperature {} {}", t.home_id, t.date);
-        text(&what, &t.home_id, MAX_ID)?;
+        let what = format!("temperature {} {}", label(&t.home_id), t.date);
+        id(&format!("{what} home id"), &t.home_id)?;
         in_window(&what, t.date, start, end)?;
         if !t.celsius.is_finite() || !(-60.0..=60.0).contains(&t.celsius) {
             return Err(format!(
@@ -152,15 +203,24 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             ));
         }
         if let Some(m) = &t.meter_id {
-            text("tempo day meter id", m, MAX_ID)?;
+            id("tempo day meter id", m)?;
         }
     }
     for w in &s.windows {
-        text("window subject", &w.subject, MAX_ID)?;
+        id("window subject", &w.subject)?;
+        if let WindowStatus::SiteError(detail) | WindowStatus::NotAvailable(detail) = &w.status {
+            text(
+                &format!("window {} detail", label(&w.subject)),
+                detail,
+                MAX_TEXT,
+            )?;
+        }
         if w.start > w.end || w.start < start || w.end > end {
             return Err(format!(
                 "window {} {}..{}: not inside {start}..{end}",
-                w.subject, w.start, w.end
+                label(&w.subject),
+                w.start,
+                w.end
             ));
         }
     }
@@ -232,5 +292,76 @@ mod tests {
             ..Default::default()
         };
         assert!(snapshot(&c, a, b).unwrap_err().contains("not on its day"));
+    }
+
+    #[test]
+    fn refuses_what_the_store_cannot_key_or_hold() {
+        let (a, b) = (d("2026-01-01"), d("2026-01-31"));
+        // An empty id: the store keys rows by it.
+        let mut r = reading("2026-01-05", 1.0);
+        r.meter_id.clear();
+        let s = Snapshot {
+            daily: vec![r],
+            ..Default::default()
+        };
+        assert!(snapshot(&s, a, b).unwrap_err().contains("meter id: empty"));
+
+        // A curve point at the end of time: refused before any calendar
+        // arithmetic (which would overflow).
+        for start in [i64::MAX, i64::MIN] {
+            let s = Snapshot {
+                curve: vec![CurvePoint {
+                    meter_id: "m".into(),
+                    start,
+                    date: d("2026-01-02"),
+                    minutes: 30,
+                    kwh: Some(0.2),
+                }],
+                ..Default::default()
+            };
+            let e = snapshot(&s, a, b).unwrap_err();
+            assert!(e.contains("starts outside the asked window"), "{e}");
+        }
+
+        // A window's detail is text like any other.
+        let s = Snapshot {
+            windows: vec![hellowatt_snapshot::Window {
+                subject: "m".into(),
+                kind: hellowatt_snapshot::DataKind::ElectricityDaily,
+                start: a,
+                end: a,
+                status: WindowStatus::SiteError("x".repeat(5000)),
+            }],
+            ..Default::default()
+        };
+        assert!(snapshot(&s, a, b).unwrap_err().contains("window m detail"));
+
+        // Periods count towards the record cap, and a huge id is not
+        // copied whole into the message.
+        let mut r = reading("2026-01-05", 1.0);
+        r.periods = (0..MAX_RECORDS)
+            .map(|i| hellowatt_snapshot::PeriodValue {
+                period: format!("p{i}"),
+                kwh: None,
+                eur: None,
+            })
+            .collect();
+        let s = Snapshot {
+            daily: vec![r],
+            ..Default::default()
+        };
+        assert!(
+            snapshot(&s, a, b)
+                .unwrap_err()
+                .contains("more than the cap")
+        );
+        let mut r = reading("2026-02-05", 1.0);
+        r.meter_id = "m".repeat(1 << 20);
+        let s = Snapshot {
+            daily: vec![r],
+            ..Default::default()
+        };
+        let e = snapshot(&s, a, b).unwrap_err();
+        assert!(e.len() < 300, "{} bytes", e.len());
     }
 }

@@ -6,10 +6,26 @@
 //! - `memory`: allocates until it is stopped (the memory cap);
 //! - `sleep`: waits forever on a host clock (the wall-clock limit);
 //! - `panic`: panics (a trap);
+//! - `unreachable`: executes wasm's `unreachable` (a trap without a panic);
+//! - `stack`: recurses until the wasm stack is exhausted;
 //! - `foreign:<url>`: asks for a URL outside the allow-list and reports
-//!   what the host answered as a transport error;
+//!   what the host answered as a transport error; `<url>` may be any
+//!   `scheme:rest` (`file:///etc/passwd`, `data:,x`, `gopher://h/`): other
+//!   schemes go out as wasi:http `Scheme::Other`;
 //! - `flood`: asks the base URL until refused, and reports the count;
+//! - `flood-parallel`: starts requests without waiting for any answer
+//!   until one is refused, and reports the count;
+//! - `handles`: creates host resources (`fields`) and keeps them all, until
+//!   the host stops it;
 //! - `bad-date`: returns a day that does not exist;
+//! - `bad:<case>`: returns one record with an out-of-range value, the case
+//!   named as in [`component::bad`] (`neg-kwh`, `nan-celsius`, `year-1900`…);
+//! - `records:<n>`: returns `n` Tempo days (the smallest record): a
+//!   snapshot past the host's record cap, or past the memory cap;
+//! - `big-string:<mib>`: returns a home whose address is `mib` MiB long;
+//! - `alias:<n>:<kib>`: returns `n` homes whose addresses all point at the
+//!   same `kib` KiB of guest memory (a hand-made lowering no honest guest
+//!   produces: the host copies each one, `n` × `kib` KiB in all);
 //! - an empty login with `tempo` among the kinds (how the host runs the
 //!   Tempo slot): a Tempo guest gone rogue, it asks for the helloWatt site
 //!   (`https://www.hellowatt.fr/api/homes`) and reports what the host
@@ -29,7 +45,7 @@ mod component {
 
     use hellowatt::scraper::types::*;
     use wasi::http::outgoing_handler;
-    use wasi::http::types::{Fields, OutgoingRequest, Scheme};
+    use wasi::http::types::{Fields, FutureIncomingResponse, OutgoingRequest, Scheme};
 
     struct Hostile;
 
@@ -45,12 +61,19 @@ mod component {
         }
     }
 
-    /// GET `url`; Ok(status) or Err(what the host said).
-    fn get(url: &str) -> Result<u16, String> {
-        let (scheme, rest) = url.split_once("://").ok_or("bad url")?;
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, "/"),
+    /// Starts a GET of `url` (`scheme:rest`); Err(what the host said).
+    fn start_get(url: &str) -> Result<FutureIncomingResponse, String> {
+        let (scheme, rest) = url.split_once(':').ok_or("bad url")?;
+        let (authority, path) = match rest.strip_prefix("//") {
+            Some(r) => match r.find('/') {
+                // `file:///etc/passwd`: an empty authority is no authority.
+                Some(0) => (None, r),
+                Some(i) => (Some(&r[..i]), &r[i..]),
+                None => (Some(r), "/"),
+            },
+            // `data:,x`, `mailto:x`: no authority; keep a path the request
+            // accepts so that only the scheme is what the host judges.
+            None => (None, "/"),
         };
         let req = OutgoingRequest::new(Fields::new());
         let scheme = match scheme {
@@ -59,18 +82,180 @@ mod component {
             other => Scheme::Other(other.to_string()),
         };
         req.set_scheme(Some(&scheme))
-            .map_err(|_| "scheme refused")?;
-        req.set_authority(Some(authority))
+            .map_err(|_| format!("scheme {scheme:?} refused by the request"))?;
+        req.set_authority(authority)
             .map_err(|_| "authority refused")?;
         req.set_path_with_query(Some(path))
             .map_err(|_| "path refused")?;
-        let future = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
+        outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))
+    }
+
+    /// GET `url`; Ok(status) or Err(what the host said).
+    fn get(url: &str) -> Result<u16, String> {
+        let future = start_get(url)?;
         future.subscribe().block();
         match future.get() {
             Some(Ok(Ok(resp))) => Ok(resp.status()),
             Some(Ok(Err(e))) => Err(format!("{e:?}")),
             _ => Err("no response".into()),
         }
+    }
+
+    fn date(year: i32, month: u8, day: u8) -> Date {
+        Date { year, month, day }
+    }
+
+    fn reading(d: Date) -> DailyReading {
+        DailyReading {
+            meter_id: "01234567890123".into(),
+            date: d,
+            periods: vec![],
+            kwh: Some(10.0),
+            eur: Some(2.0),
+            subscription_eur: None,
+            co2_kg: None,
+            solar_production_kwh: None,
+            solar_production_eur: None,
+            injection_kwh: None,
+            injection_eur: None,
+        }
+    }
+
+    fn home(id: String, address: String) -> Home {
+        Home {
+            id,
+            address: Some(address),
+            postal_code: None,
+            city: None,
+            meters: vec![],
+        }
+    }
+
+    /// One record with one out-of-range value, dated `day` (inside the
+    /// asked window unless the case is about the date).
+    pub(crate) fn bad(case: &str, day: Date) -> Option<Snapshot> {
+        let daily = |f: &dyn Fn(&mut DailyReading)| {
+            let mut r = reading(day);
+            f(&mut r);
+            Snapshot {
+                daily: vec![r],
+                ..empty()
+            }
+        };
+        let temperature = |celsius: f64, d: Date| Snapshot {
+            temperatures: vec![Temperature {
+                home_id: "1".into(),
+                date: d,
+                celsius,
+            }],
+            ..empty()
+        };
+        let midnight = paris_midnight_utc(day);
+        let curve = |start: i64, minutes: u16, kwh: Option<f64>| Snapshot {
+            curve: vec![CurvePoint {
+                meter_id: "01234567890123".into(),
+                start,
+                date: day,
+                minutes,
+                kwh,
+            }],
+            ..empty()
+        };
+        Some(match case {
+            "neg-kwh" => daily(&|r| r.kwh = Some(-1.0)),
+            "neg-injection" => daily(&|r| r.injection_kwh = Some(-2.5)),
+            "neg-solar" => daily(&|r| r.solar_production_kwh = Some(-0.1)),
+            "huge-kwh" => daily(&|r| r.kwh = Some(1e12)),
+            "nan-kwh" => daily(&|r| r.kwh = Some(f64::NAN)),
+            "inf-kwh" => daily(&|r| r.kwh = Some(f64::INFINITY)),
+            "nan-eur" => daily(&|r| r.eur = Some(f64::NAN)),
+            "inf-eur" => daily(&|r| r.eur = Some(f64::INFINITY)),
+            "neg-inf-eur" => daily(&|r| r.subscription_eur = Some(f64::NEG_INFINITY)),
+            "nan-period" => daily(&|r| {
+                r.periods = vec![PeriodValue {
+                    period: "HC".into(),
+                    kwh: Some(f64::NAN),
+                    eur: None,
+                }]
+            }),
+            "year-1900" => daily(&|r| r.date = date(1900, 1, 1)),
+            "year-2100" => daily(&|r| r.date = date(2100, 1, 1)),
+            "empty-meter" => daily(&|r| r.meter_id = String::new()),
+            "nan-celsius" => temperature(f64::NAN, day),
+            "inf-celsius" => temperature(f64::INFINITY, day),
+            "neg-inf-celsius" => temperature(f64::NEG_INFINITY, day),
+            "hot-celsius" => temperature(300.0, day),
+            "celsius-2100" => temperature(5.0, date(2100, 1, 1)),
+            "curve-7d" => curve(midnight + 7 * 86_400, 30, Some(0.2)),
+            "curve-start-max" => curve(i64::MAX, 30, Some(0.2)),
+            "curve-start-min" => curve(i64::MIN, 30, Some(0.2)),
+            "curve-nan" => curve(midnight, 30, Some(f64::NAN)),
+            "curve-neg" => curve(midnight, 30, Some(-0.5)),
+            "curve-0min" => curve(midnight, 0, Some(0.1)),
+            "window-detail" => Snapshot {
+                windows: vec![Window {
+                    subject: "01234567890123".into(),
+                    kind: DataKind::ElectricityDaily,
+                    start: day,
+                    end: day,
+                    status: WindowStatus::SiteError("x".repeat(4 << 20)),
+                }],
+                ..empty()
+            },
+            "many-meters" => Snapshot {
+                homes: vec![Home {
+                    meters: (0..300_000)
+                        .map(|i| Meter {
+                            id: format!("{i}"),
+                            energy: Energy::Electricity,
+                        })
+                        .collect(),
+                    ..home("1".into(), "x".into())
+                }],
+                ..empty()
+            },
+            "many-periods" => daily(&|r| {
+                r.periods = (0..300_000)
+                    .map(|i| PeriodValue {
+                        period: format!("{i}"),
+                        kwh: None,
+                        eur: None,
+                    })
+                    .collect()
+            }),
+            _ => return None,
+        })
+    }
+
+    /// Local midnight of `d` in Europe/Paris, near enough for a test
+    /// record: winter offset (the hostile cases use January).
+    fn paris_midnight_utc(d: Date) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let y = i64::from(d.year) - i64::from(d.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (i64::from(d.month) + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + i64::from(d.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400 - 3600
+    }
+
+    /// `n` homes whose addresses share one buffer of `kib` KiB. The
+    /// strings are leaked on purpose: the canonical ABI's post-return would
+    /// free the same buffer `n` times.
+    fn aliased(n: usize, kib: usize) -> Snapshot {
+        let buffer: &'static mut [u8] = Vec::leak(vec![b'a'; kib * 1024]);
+        let (ptr, len) = (buffer.as_mut_ptr(), buffer.len());
+        let homes = (0..n)
+            .map(|i| {
+                // SAFETY: hostile on purpose. Every String points at the
+                // same leaked bytes (valid UTF-8); nothing in this guest
+                // frees them, and the host only reads them.
+                let address = unsafe { String::from_raw_parts(ptr, len, len) };
+                home(format!("{i}"), address)
+            })
+            .collect();
+        Snapshot { homes, ..empty() }
     }
 
     impl Guest for Hostile {
@@ -107,6 +292,45 @@ mod component {
                     Ok(empty())
                 }
                 "panic" => panic!("the hostile guest panics on purpose"),
+                "unreachable" => core::arch::wasm32::unreachable(),
+                "stack" => {
+                    // Endless on purpose: the wasm stack limit must stop it.
+                    #[allow(unconditional_recursion)]
+                    fn deeper(n: u64) -> u64 {
+                        let frame = std::hint::black_box([n; 64]);
+                        deeper(frame[3] + 1) + frame[7]
+                    }
+                    Err(SyncError::Other(format!("{}", deeper(0))))
+                }
+                "handles" => {
+                    let mut kept = Vec::new();
+                    loop {
+                        kept.push(Fields::new());
+                        std::hint::black_box(&kept);
+                    }
+                }
+                "flood-parallel" => {
+                    let mut pending = Vec::new();
+                    loop {
+                        match start_get(&format!("{}/api/homes", request.base_url)) {
+                            Ok(f) => pending.push(f),
+                            Err(e) => {
+                                return Err(SyncError::Transport(format!(
+                                    "refused after {}: {e}",
+                                    pending.len()
+                                )));
+                            }
+                        }
+                        // The host answers a refusal through the future:
+                        // look at the newest one without waiting.
+                        if let Some(Ok(Err(e))) = pending.last().and_then(|f| f.get()) {
+                            return Err(SyncError::Transport(format!(
+                                "refused after {}: {e:?}",
+                                pending.len() - 1
+                            )));
+                        }
+                    }
+                }
                 "flood" => {
                     let mut ok = 0u32;
                     loop {
@@ -140,13 +364,51 @@ mod component {
                         Err(e) => Err(SyncError::Transport(e)),
                     }
                 }
-                other => match other.strip_prefix("foreign:") {
-                    Some(url) => match get(url) {
-                        Ok(status) => Err(SyncError::Other(format!("reached {url}: {status}"))),
-                        Err(e) => Err(SyncError::Transport(e)),
-                    },
-                    None => Ok(empty()),
-                },
+                other => {
+                    if let Some(url) = other.strip_prefix("foreign:") {
+                        return match get(url) {
+                            Ok(status) => Err(SyncError::Other(format!("reached {url}: {status}"))),
+                            Err(e) => Err(SyncError::Transport(e)),
+                        };
+                    }
+                    if let Some(case) = other.strip_prefix("bad:") {
+                        return bad(case, request.start)
+                            .ok_or_else(|| SyncError::Other(format!("no bad case {case}")));
+                    }
+                    let number = |s: &str| {
+                        s.parse::<usize>()
+                            .map_err(|e| SyncError::Other(e.to_string()))
+                    };
+                    if let Some(n) = other.strip_prefix("records:") {
+                        let n = number(n)?;
+                        let mut tempo_days = Vec::with_capacity(n);
+                        tempo_days.resize(
+                            n,
+                            TempoDay {
+                                date: request.start,
+                                colour: Some(TempoColour::Blue),
+                                source: TempoSource::Service,
+                                meter_id: None,
+                            },
+                        );
+                        return Ok(Snapshot {
+                            tempo_days,
+                            ..empty()
+                        });
+                    }
+                    if let Some(mib) = other.strip_prefix("big-string:") {
+                        let address = "a".repeat(number(mib)? << 20);
+                        return Ok(Snapshot {
+                            homes: vec![home("1".into(), address)],
+                            ..empty()
+                        });
+                    }
+                    if let Some(spec) = other.strip_prefix("alias:") {
+                        let (n, kib) = spec.split_once(':').unwrap_or((spec, "1"));
+                        return Ok(aliased(number(n)?, number(kib)?));
+                    }
+                    Ok(empty())
+                }
             }
         }
     }
