@@ -223,6 +223,11 @@ pub fn parse_timestamp(s: &str) -> Result<i64, DateError> {
                 _ => return Err(bad()),
             };
             let body = &tail[1..];
+            // An offset is ASCII digits; anything else (a multi-byte
+            // character would split the slices below) is refused here.
+            if !body.is_ascii() {
+                return Err(bad());
+            }
             let (oh, om) = match body.len() {
                 5 if body.as_bytes()[2] == b':' => (&body[..2], &body[3..]),
                 4 => (&body[..2], &body[2..]),
