@@ -79,112 +79,113 @@ fn colour_to_wit(c: model::TempoColour) -> wit::TempoColour {
     }
 }
 
+/// The whole snapshot, list by list.
 pub fn snapshot_to_wit(s: model::Snapshot) -> wit::Snapshot {
     wit::Snapshot {
-        homes: s
-            .homes
+        homes: s.homes.into_iter().map(home_to_wit).collect(),
+        contracts: s.contracts.into_iter().map(contract_to_wit).collect(),
+        daily: s.daily.into_iter().map(daily_to_wit).collect(),
+        curve: s.curve.into_iter().map(curve_point_to_wit).collect(),
+        temperatures: s.temperatures.into_iter().map(temperature_to_wit).collect(),
+        tempo_days: s.tempo_days.into_iter().map(tempo_day_to_wit).collect(),
+        windows: s.windows.into_iter().map(window_to_wit).collect(),
+    }
+}
+
+pub fn home_to_wit(h: model::Home) -> wit::Home {
+    wit::Home {
+        id: h.id,
+        address: h.address,
+        postal_code: h.postal_code,
+        city: h.city,
+        meters: h
+            .meters
             .into_iter()
-            .map(|h| wit::Home {
-                id: h.id,
-                address: h.address,
-                postal_code: h.postal_code,
-                city: h.city,
-                meters: h
-                    .meters
-                    .into_iter()
-                    .map(|m| wit::Meter {
-                        id: m.id,
-                        energy: energy_to_wit(m.energy),
-                    })
-                    .collect(),
+            .map(|m| wit::Meter {
+                id: m.id,
+                energy: energy_to_wit(m.energy),
             })
             .collect(),
-        contracts: s
-            .contracts
+    }
+}
+
+pub fn contract_to_wit(c: model::Contract) -> wit::Contract {
+    wit::Contract {
+        home_id: c.home_id,
+        energy: c.energy.map(energy_to_wit),
+        provider: c.provider,
+        offer: c.offer,
+        state: c.state,
+        active: c.active,
+    }
+}
+
+pub fn daily_to_wit(r: model::DailyReading) -> wit::DailyReading {
+    wit::DailyReading {
+        meter_id: r.meter_id,
+        date: date_to_wit(r.date),
+        periods: r
+            .periods
             .into_iter()
-            .map(|c| wit::Contract {
-                home_id: c.home_id,
-                energy: c.energy.map(energy_to_wit),
-                provider: c.provider,
-                offer: c.offer,
-                state: c.state,
-                active: c.active,
-            })
-            .collect(),
-        daily: s
-            .daily
-            .into_iter()
-            .map(|r| wit::DailyReading {
-                meter_id: r.meter_id,
-                date: date_to_wit(r.date),
-                periods: r
-                    .periods
-                    .into_iter()
-                    .map(|p| wit::PeriodValue {
-                        period: p.period,
-                        kwh: p.kwh,
-                        eur: p.eur,
-                    })
-                    .collect(),
-                kwh: r.kwh,
-                eur: r.eur,
-                subscription_eur: r.subscription_eur,
-                co2_kg: r.co2_kg,
-                solar_production_kwh: r.solar_production_kwh,
-                solar_production_eur: r.solar_production_eur,
-                injection_kwh: r.injection_kwh,
-                injection_eur: r.injection_eur,
-            })
-            .collect(),
-        curve: s
-            .curve
-            .into_iter()
-            .map(|p| wit::CurvePoint {
-                meter_id: p.meter_id,
-                start: p.start,
-                date: date_to_wit(p.date),
-                minutes: p.minutes,
+            .map(|p| wit::PeriodValue {
+                period: p.period,
                 kwh: p.kwh,
+                eur: p.eur,
             })
             .collect(),
-        temperatures: s
-            .temperatures
-            .into_iter()
-            .map(|t| wit::Temperature {
-                home_id: t.home_id,
-                date: date_to_wit(t.date),
-                celsius: t.celsius,
-            })
-            .collect(),
-        tempo_days: s
-            .tempo_days
-            .into_iter()
-            .map(|t| wit::TempoDay {
-                date: date_to_wit(t.date),
-                colour: t.colour.map(colour_to_wit),
-                source: match t.source {
-                    model::TempoSource::TariffKeys => wit::TempoSource::TariffKeys,
-                    model::TempoSource::Service => wit::TempoSource::Service,
-                },
-                meter_id: t.meter_id,
-            })
-            .collect(),
-        windows: s
-            .windows
-            .into_iter()
-            .map(|w| wit::Window {
-                subject: w.subject,
-                kind: kind_to_wit(w.kind),
-                start: date_to_wit(w.start),
-                end: date_to_wit(w.end),
-                status: match w.status {
-                    model::WindowStatus::Complete => wit::WindowStatus::Complete,
-                    model::WindowStatus::FetchOngoing => wit::WindowStatus::FetchOngoing,
-                    model::WindowStatus::SiteError(d) => wit::WindowStatus::SiteError(d),
-                    model::WindowStatus::NotAvailable(d) => wit::WindowStatus::NotAvailable(d),
-                },
-            })
-            .collect(),
+        kwh: r.kwh,
+        eur: r.eur,
+        subscription_eur: r.subscription_eur,
+        co2_kg: r.co2_kg,
+        solar_production_kwh: r.solar_production_kwh,
+        solar_production_eur: r.solar_production_eur,
+        injection_kwh: r.injection_kwh,
+        injection_eur: r.injection_eur,
+    }
+}
+
+pub fn curve_point_to_wit(p: model::CurvePoint) -> wit::CurvePoint {
+    wit::CurvePoint {
+        meter_id: p.meter_id,
+        start: p.start,
+        date: date_to_wit(p.date),
+        minutes: p.minutes,
+        kwh: p.kwh,
+    }
+}
+
+pub fn temperature_to_wit(t: model::Temperature) -> wit::Temperature {
+    wit::Temperature {
+        home_id: t.home_id,
+        date: date_to_wit(t.date),
+        celsius: t.celsius,
+    }
+}
+
+pub fn tempo_day_to_wit(t: model::TempoDay) -> wit::TempoDay {
+    wit::TempoDay {
+        date: date_to_wit(t.date),
+        colour: t.colour.map(colour_to_wit),
+        source: match t.source {
+            model::TempoSource::TariffKeys => wit::TempoSource::TariffKeys,
+            model::TempoSource::Service => wit::TempoSource::Service,
+        },
+        meter_id: t.meter_id,
+    }
+}
+
+pub fn window_to_wit(w: model::Window) -> wit::Window {
+    wit::Window {
+        subject: w.subject,
+        kind: kind_to_wit(w.kind),
+        start: date_to_wit(w.start),
+        end: date_to_wit(w.end),
+        status: match w.status {
+            model::WindowStatus::Complete => wit::WindowStatus::Complete,
+            model::WindowStatus::FetchOngoing => wit::WindowStatus::FetchOngoing,
+            model::WindowStatus::SiteError(d) => wit::WindowStatus::SiteError(d),
+            model::WindowStatus::NotAvailable(d) => wit::WindowStatus::NotAvailable(d),
+        },
     }
 }
 

@@ -25,23 +25,41 @@ pub mod logging;
 pub mod transport;
 
 /// The bindings of the contract (and of the WASI packages it uses), for
-/// every guest: one `generate!` for the whole workspace. A guest exports
-/// itself with `hellowatt_guest_kit::bindings::export!(MyGuest)`, which
-/// also embeds the world's type information in that guest's component.
-/// Generated code: lints are the generator's business.
+/// every guest: one `generate!` for the whole workspace. Generated code:
+/// lints are the generator's business.
+///
+/// Private, with only the contract's side re-exported in [`bindings`]: the
+/// `wasi:*` import wrappers then stay internal to this crate, so that the
+/// optimiser may inline each into its one caller (`wasi_http`), as it did
+/// when every guest had its own bindings (public, they cost the Tempo
+/// guest about 2.4 KB).
 #[cfg(target_arch = "wasm32")]
 #[allow(clippy::too_many_arguments)]
-pub mod bindings {
+mod generated {
     wit_bindgen::generate!({
         path: "../wit",
         world: "scraper",
         generate_all,
         // The guests are other crates: the macro must be `pub` and find
-        // the types here, not next to where it is invoked.
+        // the types in `bindings`, not next to where it is invoked.
         pub_export_macro: true,
         export_macro_name: "export",
         default_bindings_module: "::hellowatt_guest_kit::bindings",
     });
+}
+
+/// The contract's side of the bindings: its types and `log` import
+/// (`hellowatt::scraper`), the `Guest` trait, and the `export!` macro with
+/// the glue it calls. A guest exports itself with
+/// `hellowatt_guest_kit::bindings::export!(MyGuest)`, which also embeds the
+/// world's type information in that guest's component. The `wasi:*`
+/// wrappers are not here: only this crate's `wasi_http` speaks to them.
+#[cfg(target_arch = "wasm32")]
+pub mod bindings {
+    pub use crate::generated::{
+        __export_world_scraper_cabi, __post_return_describe, __post_return_sync,
+        _export_describe_cabi, _export_sync_cabi, Guest, export, hellowatt,
+    };
 }
 
 #[cfg(target_arch = "wasm32")]

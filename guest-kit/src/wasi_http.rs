@@ -10,12 +10,12 @@
 //! `Host` (the host derives it), follow a redirect, retry, or look at what
 //! it carries.
 
-use crate::bindings::wasi::http::outgoing_handler;
-use crate::bindings::wasi::http::types::{
+use crate::generated::wasi::http::outgoing_handler;
+use crate::generated::wasi::http::types::{
     ErrorCode, Fields, IncomingBody, IncomingResponse, Method, OutgoingBody, OutgoingRequest,
     Scheme, http_error_code,
 };
-use crate::bindings::wasi::io::streams::StreamError;
+use crate::generated::wasi::io::streams::StreamError;
 use crate::transport::{BaseUrl, Response, denied};
 use hellowatt_snapshot::SyncError;
 
@@ -233,28 +233,37 @@ impl WasiHttp {
 /// A short, readable name for a `wasi:http` error code.
 pub fn describe(code: &ErrorCode) -> String {
     match code {
-        ErrorCode::DnsTimeout => "DNS timeout".into(),
-        ErrorCode::DnsError(_) => "DNS error".into(),
-        ErrorCode::DestinationNotFound => "destination not found".into(),
-        ErrorCode::DestinationUnavailable => "destination unavailable".into(),
-        ErrorCode::DestinationIpProhibited => "destination IP prohibited".into(),
-        ErrorCode::DestinationIpUnroutable => "destination IP unroutable".into(),
-        ErrorCode::ConnectionRefused => "connection refused".into(),
-        ErrorCode::ConnectionTerminated => "connection terminated".into(),
-        ErrorCode::ConnectionTimeout => "connection timeout".into(),
-        ErrorCode::ConnectionReadTimeout => "read timeout".into(),
-        ErrorCode::ConnectionWriteTimeout => "write timeout".into(),
-        ErrorCode::TlsProtocolError => "TLS protocol error".into(),
-        ErrorCode::TlsCertificateError => "TLS certificate error".into(),
-        ErrorCode::TlsAlertReceived(_) => "TLS alert received".into(),
-        ErrorCode::HttpRequestDenied => "the host denied the request".into(),
-        ErrorCode::HttpResponseTimeout => "response timeout".into(),
-        ErrorCode::HttpProtocolError => {
-            "the connection broke off or the answer is not valid HTTP".into()
-        }
-        ErrorCode::HttpResponseIncomplete => "the answer was cut off before its end".into(),
-        ErrorCode::HttpResponseBodySize(_) => "response body too large for the host".into(),
         ErrorCode::InternalError(Some(m)) => format!("internal error: {m}"),
-        other => format!("{other:?}"),
+        // One allocation for all the fixed names keeps this small in every
+        // component (a `String` built per arm cost about 1 KB).
+        other => match fixed_name(other) {
+            Some(name) => name.to_string(),
+            None => format!("{other:?}"),
+        },
     }
+}
+
+fn fixed_name(code: &ErrorCode) -> Option<&'static str> {
+    Some(match code {
+        ErrorCode::DnsTimeout => "DNS timeout",
+        ErrorCode::DnsError(_) => "DNS error",
+        ErrorCode::DestinationNotFound => "destination not found",
+        ErrorCode::DestinationUnavailable => "destination unavailable",
+        ErrorCode::DestinationIpProhibited => "destination IP prohibited",
+        ErrorCode::DestinationIpUnroutable => "destination IP unroutable",
+        ErrorCode::ConnectionRefused => "connection refused",
+        ErrorCode::ConnectionTerminated => "connection terminated",
+        ErrorCode::ConnectionTimeout => "connection timeout",
+        ErrorCode::ConnectionReadTimeout => "read timeout",
+        ErrorCode::ConnectionWriteTimeout => "write timeout",
+        ErrorCode::TlsProtocolError => "TLS protocol error",
+        ErrorCode::TlsCertificateError => "TLS certificate error",
+        ErrorCode::TlsAlertReceived(_) => "TLS alert received",
+        ErrorCode::HttpRequestDenied => "the host denied the request",
+        ErrorCode::HttpResponseTimeout => "response timeout",
+        ErrorCode::HttpProtocolError => "the connection broke off or the answer is not valid HTTP",
+        ErrorCode::HttpResponseIncomplete => "the answer was cut off before its end",
+        ErrorCode::HttpResponseBodySize(_) => "response body too large for the host",
+        _ => return None,
+    })
 }
