@@ -121,14 +121,7 @@ mod tests {
     use super::*;
 
     fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
-        Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: Vec::new(),
-        }
+        crate::testing::response(status, headers, "")
     }
 
     const LOC: &str = "GET /api/homes";
@@ -192,25 +185,29 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let changed = |r: Response| match unexpected_status(LOC, &r) {
-            SyncError::SiteChanged(c) => {
-                assert_eq!(c.location, LOC);
-                c.detail
-            }
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(changed(resp(404, &[])), "unexpected HTTP 404 (not found)");
-        assert_eq!(changed(resp(403, &[])), "unexpected HTTP 403");
-        assert_eq!(
-            changed(resp(301, &[("Location", "https://elsewhere.example/")])),
-            "unexpected HTTP 301 (a redirect to https://elsewhere.example/, not followed)"
-        );
-        assert_eq!(
-            changed(resp(302, &[])),
-            "unexpected HTTP 302 (a redirect, not followed)"
-        );
+        // Each status with the detail it gets (the location is kept).
+        for (status, location, detail) in [
+            (404, None, "unexpected HTTP 404 (not found)"),
+            (403, None, "unexpected HTTP 403"),
+            (302, None, "unexpected HTTP 302 (a redirect, not followed)"),
+            (
+                301,
+                Some("https://elsewhere.example/"),
+                "unexpected HTTP 301 (a redirect to https://elsewhere.example/, not followed)",
+            ),
+        ] {
+            let headers: Vec<(&str, &str)> =
+                location.map(|l| ("Location", l)).into_iter().collect();
+            assert_eq!(
+                unexpected_status(LOC, &resp(status, &headers)),
+                site_changed(LOC, detail)
+            );
+        }
         let long = "x".repeat(500);
         assert_eq!(short(&long).chars().count(), 61);
-        assert!(changed(resp(302, &[("Location", &long)])).chars().count() < 120);
+        match unexpected_status(LOC, &resp(302, &[("Location", &long)])) {
+            SyncError::SiteChanged(c) => assert!(c.detail.chars().count() < 120),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -11,7 +11,8 @@
 //!   bindings and their `export!` macro, the conversions between the WIT
 //!   types and the model of `hellowatt-snapshot`, and the `wasi:http`
 //!   mechanics of one request;
-//! - `testing` (feature `testing`, for the guests' native tests only):
+//! - `testing` (feature `testing`, for the guests' native tests only, and
+//!   this crate's own tests):
 //!   cassette replay and the scenario loop.
 //!
 //! What it must never do: know a site (its pages, paths, JSON, cookies),
@@ -67,5 +68,5 @@ pub mod convert;
 #[cfg(target_arch = "wasm32")]
 pub mod wasi_http;
 
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
