@@ -36,6 +36,8 @@ fn main() {
         "guest/Cargo.toml",
         "guest-tempo/src",
         "guest-tempo/Cargo.toml",
+        "guest-kit/src",
+        "guest-kit/Cargo.toml",
         "tests/guests",
         "wit",
         "snapshot/src",

@@ -1,5 +1,4 @@
-//! Turning a service's HTTP status into the contract's typed errors, and
-//! reading `Retry-After`.
+//! Turning a service's HTTP status into the contract's typed errors.
 //!
 //! This module owns the status rules of this guest: 2xx is an answer to
 //! read; 429 is rate-limited; 408 and 5xx are site-unavailable (both with
@@ -9,19 +8,14 @@
 //! an error (`parse` describes payloads), and never decide on retries:
 //! that is the host's job.
 //!
-//! `retry_after_seconds` and `parse_http_date` are a copy of the helloWatt
-//! guest's (`guest/src/errors.rs`), kept identical so that both guests read
-//! the header the same way.
+//! Reading `Retry-After` and the wording shared with the other guests
+//! (a 429, a redirect not followed) are `hellowatt_guest_kit::errors`.
 
 use crate::transport::Response;
-use hellowatt_snapshot::{Date, RateLimit, SiteChange, SyncError, Unavailable};
+use hellowatt_guest_kit::errors::{rate_limited, retry_after_seconds, unexpected_status};
+use hellowatt_snapshot::{SyncError, Unavailable};
 
-pub fn site_changed(location: &str, detail: impl Into<String>) -> SyncError {
-    SyncError::SiteChanged(SiteChange {
-        location: location.to_string(),
-        detail: detail.into(),
-    })
-}
+pub use hellowatt_guest_kit::errors::{short, site_changed};
 
 /// Checks the status of an answer that should be a success (2xx). The
 /// caller handles the statuses it gives a meaning to (the first
@@ -32,10 +26,7 @@ pub fn check_status(location: &str, resp: &Response) -> Result<(), SyncError> {
         return Ok(());
     }
     if status == 429 {
-        return Err(SyncError::RateLimited(RateLimit {
-            retry_after_seconds: retry_after_seconds(resp),
-            detail: format!("{location} answered HTTP 429: too many requests"),
-        }));
+        return Err(rate_limited(location, resp));
     }
     if status == 408 || status >= 500 {
         return Err(SyncError::SiteUnavailable(Unavailable {
@@ -44,103 +35,16 @@ pub fn check_status(location: &str, resp: &Response) -> Result<(), SyncError> {
             detail: format!("{location} answered HTTP {status}"),
         }));
     }
-    let mut detail = format!("unexpected HTTP {status}");
-    if (300..400).contains(&status) {
-        match resp.header("location") {
-            Some(to) => detail.push_str(&format!(" (a redirect to {}, not followed)", short(to))),
-            None => detail.push_str(" (a redirect, not followed)"),
-        }
-    } else if status == 404 {
-        detail.push_str(" (not found)");
-    }
-    Err(site_changed(location, detail))
-}
-
-/// A string cut to a readable length for an error detail (60 characters
-/// and an ellipsis).
-pub fn short(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
-}
-
-/// `Retry-After` in seconds: the header's seconds, or its HTTP date minus
-/// the response's `Date` header (never negative). `None` when absent or
-/// unreadable, or when a date is given without a `Date` to read it against
-/// (the guest has no clock of its own).
-pub fn retry_after_seconds(resp: &Response) -> Option<u64> {
-    let value = resp.header("retry-after")?.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse().ok();
-    }
-    let until = parse_http_date(value)?;
-    let now = parse_http_date(resp.header("date")?)?;
-    Some(u64::try_from(until - now).unwrap_or(0))
-}
-
-/// Parses an HTTP date into seconds since the epoch: IMF-fixdate
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
-/// (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime
-/// (`Sun Nov  6 08:49:37 1994`).
-pub fn parse_http_date(s: &str) -> Option<i64> {
-    let tokens: Vec<&str> = s
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-        .filter(|t| !t.is_empty())
-        .collect();
-    let (mut day, mut month, mut year, mut time) = (None, None, None, None);
-    for t in tokens {
-        if t.contains(':') {
-            time = Some(t);
-        } else if let Some(m) = month_number(t) {
-            month = Some(m);
-        } else if t.bytes().all(|b| b.is_ascii_digit()) {
-            let n: i32 = t.parse().ok()?;
-            if t.len() <= 2 && day.is_none() {
-                day = Some(n);
-            } else if t.len() == 2 {
-                year = Some(if n < 70 { 2000 + n } else { 1900 + n });
-            } else {
-                year = Some(n);
-            }
-        }
-    }
-    let date = Date::new(year?, month?, u8::try_from(day?).ok()?).ok()?;
-    let mut hms = time?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..61).contains(&sec) {
-        return None;
-    }
-    Some(date.days_since_epoch() * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-fn month_number(t: &str) -> Option<u8> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let lower = t.to_ascii_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| lower == *m)
-        .and_then(|i| u8::try_from(i + 1).ok())
+    Err(unexpected_status(location, resp))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A body is there, and never read by the status rules.
     fn resp(status: u16, headers: &[(&str, &str)]) -> Response {
-        Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: b"<html>whatever</html>".to_vec(),
-        }
+        hellowatt_guest_kit::testing::response(status, headers, "<html>whatever</html>")
     }
 
     const LOC: &str = "GET /api/jourTempo/2026-11-28";
@@ -189,42 +93,5 @@ mod tests {
         );
         let long = "x".repeat(500);
         assert!(changed(resp(302, &[("Location", &long)])).chars().count() < 120);
-    }
-
-    #[test]
-    fn retry_after_in_seconds_and_as_a_date() {
-        assert_eq!(
-            retry_after_seconds(&resp(429, &[("Retry-After", " 120 ")])),
-            Some(120)
-        );
-        let dated = |retry: &str| {
-            retry_after_seconds(&resp(
-                503,
-                &[
-                    ("Date", "Sat, 28 Nov 2026 10:00:00 GMT"),
-                    ("Retry-After", retry),
-                ],
-            ))
-        };
-        assert_eq!(dated("Sat, 28 Nov 2026 11:00:00 GMT"), Some(3600));
-        assert_eq!(dated("Saturday, 28-Nov-26 10:02:00 GMT"), Some(120));
-        assert_eq!(dated("Sat Nov 28 10:00:30 2026"), Some(30));
-        // A date in the past means now.
-        assert_eq!(dated("Sat, 28 Nov 2026 09:00:00 GMT"), Some(0));
-        for unreadable in [
-            "",
-            "tomorrow",
-            "-5",
-            "99999999999999999999999",
-            "Sat, 31 Feb 2026 09:00:00 GMT",
-            "Sat, 28 Nov 2026 25:00:00 GMT",
-            "Sat, 28 Nov 2026 10:00 GMT",
-        ] {
-            assert_eq!(dated(unreadable), None, "{unreadable:?}");
-        }
-        // A date without a Date header cannot be read.
-        let r = resp(503, &[("Retry-After", "Sat, 28 Nov 2026 09:00:00 GMT")]);
-        assert_eq!(retry_after_seconds(&r), None);
-        assert_eq!(retry_after_seconds(&resp(429, &[])), None);
     }
 }

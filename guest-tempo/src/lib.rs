@@ -16,32 +16,33 @@
 //! network sends, or touch a file, socket, clock or random source: its only
 //! way out is `wasi:http/outgoing-handler`, which the host filters.
 //!
-//! Everything but the two wasm-only modules is plain Rust, tested natively
+//! Everything but the wasm-only module is plain Rust, tested natively
 //! (`cargo test -p hellowatt-guest-tempo`) against the cassettes of
 //! `fixtures/tempo/`:
-//! - [`transport`]: the request/response shapes and the `Transport` trait;
+//! - [`transport`]: the GET request shape and the `Transport` trait;
 //! - [`api`]: the flow of one `sync` call;
 //! - [`parse`]: both payloads to typed colours;
-//! - [`errors`]: statuses and `Retry-After` to typed errors;
+//! - [`errors`]: statuses to typed errors;
 //! - [`logging`]: diagnostics as a trait;
-//! - `component` and `wasi_http` (wasm32 only): the contract's bindings,
-//!   and `Transport` over `wasi:http`.
+//! - `component` (wasm32 only): `describe` and `sync` exported, and
+//!   `Transport` over `wasi:http`.
 //!
-//! `transport`, `logging` and the `Retry-After` reading of `errors` are
-//! small copies of the helloWatt guest's (`guest/`), trimmed to what a
-//! GET-only, session-less guest needs: sharing them would mean refactoring
-//! that guest into a library of its own.
+//! What every guest needs alike (the contract's bindings, the conversions
+//! to and from WIT, the `wasi:http` mechanics, `Retry-After`, the logging
+//! trait, the response and base URL shapes) is in `hellowatt-guest-kit`,
+//! shared with the helloWatt guest; `logging` and parts of `transport` and
+//! `errors` re-export it.
 
 pub mod api;
 pub mod errors;
-pub mod logging;
 pub mod parse;
 pub mod transport;
 
+/// Diagnostics as a trait (shared with the other guests).
+pub use hellowatt_guest_kit::logging;
+
 #[cfg(target_arch = "wasm32")]
 mod component;
-#[cfg(target_arch = "wasm32")]
-mod wasi_http;
 
 /// Short stable name (`describe().name`).
 pub const NAME: &str = "tempo";

@@ -4,7 +4,8 @@
 //! flow's own rules (source choice, fallback, limits, errors) against a
 //! programmable fake.
 
-use hellowatt_fixtures::{Replay, ReplayRequest, Scenario, TEMPO_SITE_ORIGIN, load_scenarios};
+use hellowatt_fixtures::{ReplayRequest, Scenario, TEMPO_SITE_ORIGIN, load_scenarios};
+use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
 use hellowatt_guest_tempo::api::{self, SyncRequest};
 use hellowatt_guest_tempo::logging::{Collect, Level};
 use hellowatt_guest_tempo::transport::{self, Request, Response, Transport};
@@ -12,39 +13,19 @@ use hellowatt_snapshot::{
     DataKind, Date, Outcome, Snapshot, SyncError, TempoColour, Unavailable, diff_outcomes,
 };
 
-/// A `Transport` answering from a cassette; a request the cassette refuses
-/// is a denied request, as the host's policy would make it.
-struct ReplayTransport {
-    replay: Replay,
-    refusals: Vec<String>,
-}
+/// A `Transport` answering from a cassette (the shared `Replayer`): each
+/// request is a bare GET.
+struct ReplayTransport(Replayer);
 
 impl Transport for ReplayTransport {
     fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
-        assert!(
-            !req.headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("host")),
-            "a guest never sets Host"
-        );
-        let r = ReplayRequest {
+        self.0.answer(&ReplayRequest {
             method: "GET",
             path: &req.path,
             query: "",
             headers: &req.headers,
             body: b"",
-        };
-        match self.replay.answer(&r) {
-            Ok(resp) => Ok(Response {
-                status: resp.status,
-                headers: resp.headers,
-                body: resp.body,
-            }),
-            Err(e) => {
-                self.refusals.push(e.to_string());
-                Err(transport::denied(TEMPO_SITE_ORIGIN, &req.path))
-            }
-        }
+        })
     }
 }
 
@@ -59,10 +40,7 @@ fn request(base_url: &str, start: &str, end: &str, kinds: &[DataKind]) -> SyncRe
 
 /// Runs one scenario; returns what is wrong with it, if anything.
 fn check(s: &Scenario) -> Vec<String> {
-    let mut t = ReplayTransport {
-        replay: Replay::new(s.exchanges.clone(), TEMPO_SITE_ORIGIN, true),
-        refusals: vec![],
-    };
+    let mut t = ReplayTransport(Replayer::new(s.exchanges.clone(), TEMPO_SITE_ORIGIN));
     let req = SyncRequest {
         base_url: TEMPO_SITE_ORIGIN.to_string(),
         start: s.request.start,
@@ -76,14 +54,8 @@ fn check(s: &Scenario) -> Vec<String> {
         .map(|d| d.to_string())
         .collect();
     // The cassette records exactly the flow: every exchange is asked for.
-    let unused = t.replay.unused();
-    if !unused.is_empty() {
-        problems.push(format!(
-            "recorded exchanges never asked: {}",
-            unused.join(", ")
-        ));
-    }
-    for refusal in &t.refusals {
+    problems.extend(t.0.unused_problem());
+    for refusal in &t.0.refusals {
         problems.push(format!("replay refused: {refusal}"));
     }
     if !problems.is_empty() && std::env::var_os("HELLOWATT_SHOW_GOT").is_some() {
@@ -100,24 +72,7 @@ fn every_tempo_scenario_matches_its_golden() {
     let dir = hellowatt_fixtures::tempo_scenarios_dir();
     let scenarios = load_scenarios(&dir).unwrap_or_else(|e| panic!("loading the scenarios: {e}"));
     assert!(scenarios.len() >= 6, "only {} scenarios", scenarios.len());
-    let mut failures = Vec::new();
-    for s in &scenarios {
-        let problems = check(s);
-        if !problems.is_empty() {
-            failures.push(format!(
-                "scenario {} ({}):\n  {}",
-                s.name,
-                s.description,
-                problems.join("\n  ")
-            ));
-        }
-    }
-    eprintln!(
-        "{} Tempo scenario(s), {} failing",
-        scenarios.len(),
-        failures.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_scenarios("Tempo", &scenarios, check);
 }
 
 #[test]

@@ -1,33 +1,29 @@
-//! The component's edge: the bindings of `wit/scraper.wit`, the exported
-//! `describe` and `sync`, the session kept between `sync` calls of one
-//! instance, and the conversions between the contract's types and the
-//! plain model of `hellowatt-snapshot`.
+//! The component's edge: the exported `describe` and `sync`, the session
+//! kept between `sync` calls of one instance, and `Transport` over
+//! `wasi:http`.
 //!
-//! This module owns the only place where WIT types meet the model. It must
-//! never hold flow or parsing logic (that is `api`, `session`, `parse`),
-//! and never log or keep the password anywhere but the call's request.
+//! This module owns what only this guest does at the edge: which request
+//! fields the flow gets (the credentials included), the session slot, and
+//! the body limit of its requests. The bindings, the WIT <-> model
+//! conversions and the `wasi:http` mechanics are `hellowatt-guest-kit`'s.
+//! It must never hold flow or parsing logic (that is `api`, `session`,
+//! `parse`), and never log or keep the password anywhere but the call's
+//! request.
 
 use crate::api::{self, SyncRequest};
-use crate::logging::{Level, Log};
 use crate::session::Session;
-use crate::wasi_http::WasiHttp;
+use crate::transport::{Request, Response, Transport};
+use hellowatt_guest_kit::bindings::{self, hellowatt::scraper::types as wit};
+use hellowatt_guest_kit::convert::{
+    date_from_wit, error_to_wit, guest_info, kind_from_wit, snapshot_to_wit,
+};
+use hellowatt_guest_kit::logging::HostLog;
+use hellowatt_guest_kit::wasi_http::{Outgoing, TooLarge, WasiHttp};
 use hellowatt_snapshot as model;
 use std::cell::RefCell;
 
-/// The bindings of the contract (and of the WASI packages it uses),
-/// kept in their own module so their names do not meet the model's.
-/// Generated code: lints are the generator's business.
-#[allow(clippy::too_many_arguments)]
-pub(crate) mod bindings {
-    wit_bindgen::generate!({
-        path: "../wit",
-        world: "scraper",
-        generate_all,
-    });
-}
-
-use bindings::hellowatt::scraper::log as host_log;
-use bindings::hellowatt::scraper::types as wit;
+/// Refuse bodies beyond this: the site's monthly payloads are far smaller.
+const MAX_BODY: usize = 64 * 1024 * 1024;
 
 thread_local! {
     /// The session of this instance: cookies and CSRF token of one base URL
@@ -37,17 +33,17 @@ thread_local! {
 
 struct Component;
 
-bindings::export!(Component with_types_in bindings);
+bindings::export!(Component);
 
 impl bindings::Guest for Component {
     fn describe() -> wit::GuestInfo {
-        wit::GuestInfo {
-            name: crate::NAME.to_string(),
-            version: crate::VERSION.to_string(),
-            contract: crate::CONTRACT.to_string(),
-            provides: api::PROVIDES.iter().map(|k| kind_to_wit(*k)).collect(),
-            description: crate::DESCRIPTION.to_string(),
-        }
+        guest_info(
+            crate::NAME,
+            crate::VERSION,
+            crate::CONTRACT,
+            &api::PROVIDES,
+            crate::DESCRIPTION,
+        )
     }
 
     fn sync(request: wit::SyncRequest) -> Result<wit::Snapshot, wit::SyncError> {
@@ -75,204 +71,21 @@ impl bindings::Guest for Component {
     }
 }
 
-/// Routes the flow's diagnostics to the host's `log` import.
-struct HostLog;
-
-impl Log for HostLog {
-    fn log(&mut self, level: Level, message: &str) {
-        let level = match level {
-            Level::Trace => host_log::Level::Trace,
-            Level::Debug => host_log::Level::Debug,
-            Level::Info => host_log::Level::Info,
-            Level::Warn => host_log::Level::Warn,
-            Level::Error => host_log::Level::Error,
-        };
-        host_log::log(level, message);
-    }
-}
-
-// ------------------------------------------------------------ conversions
-
-fn date_from_wit(d: &wit::Date) -> Result<model::Date, model::SyncError> {
-    model::Date::new(d.year, d.month, d.day).map_err(|e| model::SyncError::Other {
-        detail: format!("the request's date is not a day: {e}"),
-    })
-}
-
-fn date_to_wit(d: model::Date) -> wit::Date {
-    wit::Date {
-        year: d.year,
-        month: d.month,
-        day: d.day,
-    }
-}
-
-fn kind_from_wit(k: wit::DataKind) -> model::DataKind {
-    match k {
-        wit::DataKind::Homes => model::DataKind::Homes,
-        wit::DataKind::ElectricityDaily => model::DataKind::ElectricityDaily,
-        wit::DataKind::ElectricityCurve => model::DataKind::ElectricityCurve,
-        wit::DataKind::GasDaily => model::DataKind::GasDaily,
-        wit::DataKind::Temperature => model::DataKind::Temperature,
-        wit::DataKind::Tempo => model::DataKind::Tempo,
-    }
-}
-
-fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
-    match k {
-        model::DataKind::Homes => wit::DataKind::Homes,
-        model::DataKind::ElectricityDaily => wit::DataKind::ElectricityDaily,
-        model::DataKind::ElectricityCurve => wit::DataKind::ElectricityCurve,
-        model::DataKind::GasDaily => wit::DataKind::GasDaily,
-        model::DataKind::Temperature => wit::DataKind::Temperature,
-        model::DataKind::Tempo => wit::DataKind::Tempo,
-    }
-}
-
-fn energy_to_wit(e: model::Energy) -> wit::Energy {
-    match e {
-        model::Energy::Electricity => wit::Energy::Electricity,
-        model::Energy::Gas => wit::Energy::Gas,
-    }
-}
-
-fn colour_to_wit(c: model::TempoColour) -> wit::TempoColour {
-    match c {
-        model::TempoColour::Blue => wit::TempoColour::Blue,
-        model::TempoColour::White => wit::TempoColour::White,
-        model::TempoColour::Red => wit::TempoColour::Red,
-    }
-}
-
-fn snapshot_to_wit(s: model::Snapshot) -> wit::Snapshot {
-    wit::Snapshot {
-        homes: s
-            .homes
-            .into_iter()
-            .map(|h| wit::Home {
-                id: h.id,
-                address: h.address,
-                postal_code: h.postal_code,
-                city: h.city,
-                meters: h
-                    .meters
-                    .into_iter()
-                    .map(|m| wit::Meter {
-                        id: m.id,
-                        energy: energy_to_wit(m.energy),
-                    })
-                    .collect(),
-            })
-            .collect(),
-        contracts: s
-            .contracts
-            .into_iter()
-            .map(|c| wit::Contract {
-                home_id: c.home_id,
-                energy: c.energy.map(energy_to_wit),
-                provider: c.provider,
-                offer: c.offer,
-                state: c.state,
-                active: c.active,
-            })
-            .collect(),
-        daily: s
-            .daily
-            .into_iter()
-            .map(|r| wit::DailyReading {
-                meter_id: r.meter_id,
-                date: date_to_wit(r.date),
-                periods: r
-                    .periods
-                    .into_iter()
-                    .map(|p| wit::PeriodValue {
-                        period: p.period,
-                        kwh: p.kwh,
-                        eur: p.eur,
-                    })
-                    .collect(),
-                kwh: r.kwh,
-                eur: r.eur,
-                subscription_eur: r.subscription_eur,
-                co2_kg: r.co2_kg,
-                solar_production_kwh: r.solar_production_kwh,
-                solar_production_eur: r.solar_production_eur,
-                injection_kwh: r.injection_kwh,
-                injection_eur: r.injection_eur,
-            })
-            .collect(),
-        curve: s
-            .curve
-            .into_iter()
-            .map(|p| wit::CurvePoint {
-                meter_id: p.meter_id,
-                start: p.start,
-                date: date_to_wit(p.date),
-                minutes: p.minutes,
-                kwh: p.kwh,
-            })
-            .collect(),
-        temperatures: s
-            .temperatures
-            .into_iter()
-            .map(|t| wit::Temperature {
-                home_id: t.home_id,
-                date: date_to_wit(t.date),
-                celsius: t.celsius,
-            })
-            .collect(),
-        tempo_days: s
-            .tempo_days
-            .into_iter()
-            .map(|t| wit::TempoDay {
-                date: date_to_wit(t.date),
-                colour: t.colour.map(colour_to_wit),
-                source: match t.source {
-                    model::TempoSource::TariffKeys => wit::TempoSource::TariffKeys,
-                    model::TempoSource::Service => wit::TempoSource::Service,
-                },
-                meter_id: t.meter_id,
-            })
-            .collect(),
-        windows: s
-            .windows
-            .into_iter()
-            .map(|w| wit::Window {
-                subject: w.subject,
-                kind: kind_to_wit(w.kind),
-                start: date_to_wit(w.start),
-                end: date_to_wit(w.end),
-                status: match w.status {
-                    model::WindowStatus::Complete => wit::WindowStatus::Complete,
-                    model::WindowStatus::FetchOngoing => wit::WindowStatus::FetchOngoing,
-                    model::WindowStatus::SiteError(d) => wit::WindowStatus::SiteError(d),
-                    model::WindowStatus::NotAvailable(d) => wit::WindowStatus::NotAvailable(d),
-                },
-            })
-            .collect(),
-    }
-}
-
-fn error_to_wit(e: model::SyncError) -> wit::SyncError {
-    match e {
-        model::SyncError::CredentialsRejected { detail } => {
-            wit::SyncError::CredentialsRejected(detail)
-        }
-        model::SyncError::RateLimited(r) => wit::SyncError::RateLimited(wit::RateLimit {
-            retry_after_seconds: r.retry_after_seconds,
-            detail: r.detail,
-        }),
-        model::SyncError::SessionLost { detail } => wit::SyncError::SessionLost(detail),
-        model::SyncError::SiteUnavailable(u) => wit::SyncError::SiteUnavailable(wit::Unavailable {
-            status: u.status,
-            retry_after_seconds: u.retry_after_seconds,
-            detail: u.detail,
-        }),
-        model::SyncError::SiteChanged(c) => wit::SyncError::SiteChanged(wit::SiteChange {
-            location: c.location,
-            detail: c.detail,
-        }),
-        model::SyncError::Transport { detail } => wit::SyncError::Transport(detail),
-        model::SyncError::Other { detail } => wit::SyncError::Other(detail),
+/// Every request of the flow, read fully; a body beyond `MAX_BODY` is a
+/// transport error.
+impl Transport for WasiHttp {
+    fn send(&mut self, req: &Request) -> Result<Response, model::SyncError> {
+        WasiHttp::send(
+            self,
+            &Outgoing {
+                method: req.method,
+                path: &req.path,
+                query: &req.query,
+                headers: &req.headers,
+                body: &req.body,
+                max_body: MAX_BODY,
+                too_large: TooLarge::Fail,
+            },
+        )
     }
 }

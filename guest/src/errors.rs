@@ -10,17 +10,16 @@
 //! put a response body verbatim into an error (only a page title or a
 //! short description of a JSON value), and never decide on retries: that
 //! is the host's job.
+//!
+//! Reading `Retry-After` and the wording shared with the other guests
+//! (a 429, a redirect not followed) are `hellowatt_guest_kit::errors`.
 
 use crate::transport::Response;
-use hellowatt_snapshot::{Date, RateLimit, SiteChange, SyncError, Unavailable};
+use hellowatt_guest_kit::errors::{rate_limited, unexpected_status};
+use hellowatt_snapshot::{SyncError, Unavailable};
 use serde_json::Value;
 
-pub fn site_changed(location: &str, detail: impl Into<String>) -> SyncError {
-    SyncError::SiteChanged(SiteChange {
-        location: location.to_string(),
-        detail: detail.into(),
-    })
-}
+pub use hellowatt_guest_kit::errors::{retry_after_seconds, short, site_changed};
 
 /// Checks the status of an answer that should be a success (2xx). The
 /// caller handles the statuses it gives a meaning to (401/403, a gas 500)
@@ -31,10 +30,7 @@ pub fn check_status(location: &str, resp: &Response) -> Result<(), SyncError> {
         return Ok(());
     }
     if status == 429 {
-        return Err(SyncError::RateLimited(RateLimit {
-            retry_after_seconds: retry_after_seconds(resp),
-            detail: format!("{location} answered HTTP 429: too many requests"),
-        }));
+        return Err(rate_limited(location, resp));
     }
     if let Some(title) = maintenance_title(resp) {
         return Err(unavailable(resp, format!("maintenance page: {title}")));
@@ -45,16 +41,7 @@ pub fn check_status(location: &str, resp: &Response) -> Result<(), SyncError> {
             format!("{location} answered HTTP {status}"),
         ));
     }
-    let mut detail = format!("unexpected HTTP {status}");
-    if (300..400).contains(&status) {
-        match resp.header("location") {
-            Some(to) => detail.push_str(&format!(" (a redirect to {}, not followed)", short(to))),
-            None => detail.push_str(" (a redirect, not followed)"),
-        }
-    } else if status == 404 {
-        detail.push_str(" (not found)");
-    }
-    Err(site_changed(location, detail))
+    Err(unexpected_status(location, resp))
 }
 
 fn unavailable(resp: &Response, detail: String) -> SyncError {
@@ -142,129 +129,10 @@ fn first_text(doc: &scraper::Html, selector: &str) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-/// A string cut to a readable length for an error detail.
-pub fn short(s: &str) -> String {
-    const MAX: usize = 60;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(MAX).collect();
-        format!("{cut}…")
-    }
-}
-
-/// `Retry-After` in seconds: the header's seconds, or its HTTP date minus
-/// the response's `Date` header (never negative). `None` when absent or
-/// unreadable, or when a date is given without a `Date` to read it against.
-pub fn retry_after_seconds(resp: &Response) -> Option<u64> {
-    let value = resp.header("retry-after")?.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return value.parse().ok();
-    }
-    let until = parse_http_date(value)?;
-    let now = parse_http_date(resp.header("date")?)?;
-    Some(u64::try_from(until - now).unwrap_or(0))
-}
-
-/// Parses an HTTP date into seconds since the epoch: IMF-fixdate
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
-/// (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime
-/// (`Sun Nov  6 08:49:37 1994`).
-pub fn parse_http_date(s: &str) -> Option<i64> {
-    let tokens: Vec<&str> = s
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '-')
-        .filter(|t| !t.is_empty())
-        .collect();
-    let (mut day, mut month, mut year, mut time) = (None, None, None, None);
-    for t in tokens {
-        if t.contains(':') {
-            time = Some(t);
-        } else if let Some(m) = month_number(t) {
-            month = Some(m);
-        } else if t.bytes().all(|b| b.is_ascii_digit()) {
-            let n: i32 = t.parse().ok()?;
-            if t.len() <= 2 && day.is_none() {
-                day = Some(n);
-            } else if t.len() == 2 {
-                year = Some(if n < 70 { 2000 + n } else { 1900 + n });
-            } else {
-                year = Some(n);
-            }
-        }
-    }
-    let date = Date::new(year?, month?, u8::try_from(day?).ok()?).ok()?;
-    let mut hms = time?.split(':').map(|p| p.parse::<i64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..61).contains(&sec) {
-        return None;
-    }
-    Some(date.days_since_epoch() * 86_400 + h * 3600 + m * 60 + sec)
-}
-
-fn month_number(t: &str) -> Option<u8> {
-    const MONTHS: [&str; 12] = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let lower = t.to_ascii_lowercase();
-    MONTHS
-        .iter()
-        .position(|m| lower == *m)
-        .and_then(|i| u8::try_from(i + 1).ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
-    }
-
-    #[test]
-    fn http_dates() {
-        let t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(t, 784_111_777);
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), Some(t));
-        assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), Some(t));
-        assert_eq!(parse_http_date("tomorrow"), None);
-        assert_eq!(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT"), None);
-    }
-
-    #[test]
-    fn retry_after_in_seconds_and_as_a_date() {
-        let r = resp(429, &[("Retry-After", "120")], "");
-        assert_eq!(retry_after_seconds(&r), Some(120));
-        let r = resp(
-            429,
-            &[
-                ("Date", "Sat, 28 Nov 2026 10:00:00 GMT"),
-                ("Retry-After", "Sat, 28 Nov 2026 11:00:00 GMT"),
-            ],
-            "",
-        );
-        assert_eq!(retry_after_seconds(&r), Some(3600));
-        // A date in the past means now.
-        let r = resp(
-            503,
-            &[
-                ("Date", "Sat, 28 Nov 2026 10:00:00 GMT"),
-                ("Retry-After", "Sat, 28 Nov 2026 09:00:00 GMT"),
-            ],
-            "",
-        );
-        assert_eq!(retry_after_seconds(&r), Some(0));
-        // A date without a Date header cannot be read.
-        let r = resp(503, &[("Retry-After", "Sat, 28 Nov 2026 09:00:00 GMT")], "");
-        assert_eq!(retry_after_seconds(&r), None);
-        assert_eq!(retry_after_seconds(&resp(429, &[], "")), None);
-    }
+    use hellowatt_guest_kit::testing::response as resp;
 
     #[test]
     fn classification() {

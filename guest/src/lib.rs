@@ -16,20 +16,25 @@
 //! - [`parse`]: JSON payloads to snapshot records;
 //! - [`errors`]: the site's answers to typed errors;
 //! - [`logging`]: diagnostics as a trait;
-//! - `component` and `wasi_http` (wasm32 only): the contract's bindings,
-//!   and `Transport` over `wasi:http`.
+//! - `component` (wasm32 only): `describe` and `sync` exported, the session
+//!   kept between calls, and `Transport` over `wasi:http`.
+//!
+//! What every guest needs alike (the contract's bindings, the conversions
+//! to and from WIT, the `wasi:http` mechanics, `Retry-After`, the logging
+//! trait) is in `hellowatt-guest-kit`; `logging` and parts of `transport`
+//! and `errors` re-export it.
 
 pub mod api;
 pub mod errors;
-pub mod logging;
 pub mod parse;
 pub mod session;
 pub mod transport;
 
+/// Diagnostics as a trait (shared with the other guests).
+pub use hellowatt_guest_kit::logging;
+
 #[cfg(target_arch = "wasm32")]
 mod component;
-#[cfg(target_arch = "wasm32")]
-mod wasi_http;
 
 /// Short stable name (`describe().name`).
 pub const NAME: &str = "hellowatt";

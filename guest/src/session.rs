@@ -390,6 +390,7 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hellowatt_guest_kit::testing::response as resp;
 
     #[test]
     fn set_cookie_parsing() {
@@ -443,17 +444,6 @@ mod tests {
     fn form_encoding() {
         assert_eq!(form_encode("a.b+c@example.org"), "a.b%2Bc%40example.org");
         assert_eq!(form_encode("p w&d=é"), "p+w%26d%3D%C3%A9");
-    }
-
-    fn resp(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
-        Response {
-            status,
-            headers: headers
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            body: body.as_bytes().to_vec(),
-        }
     }
 
     #[test]

@@ -6,53 +6,43 @@
 //! folder in the same on-disk format, cover the flow too (so the test is
 //! meaningful before and beside the shared scenarios).
 
-use hellowatt_fixtures::{
-    Replay, ReplayRequest, Scenario, load_scenario, load_scenarios, scenarios_dir,
-};
+use hellowatt_fixtures::{ReplayRequest, Scenario, load_scenario, load_scenarios, scenarios_dir};
 use hellowatt_guest::api::{self, SyncRequest};
 use hellowatt_guest::logging::{Collect, Level};
 use hellowatt_guest::session::Session;
-use hellowatt_guest::transport::{self, Request, Response, Transport};
+use hellowatt_guest::transport::{Request, Response, Transport};
+use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
 use hellowatt_snapshot::{Outcome, SyncError, diff_outcomes};
 use std::path::{Path, PathBuf};
 
 const ORIGIN: &str = "https://www.hellowatt.fr";
 
-/// A `Transport` answering from a cassette; a request the cassette refuses
-/// is a denied request, as the host's policy would make it.
+/// A `Transport` answering from a cassette (the shared `Replayer`), which
+/// counts the requests sent.
 struct ReplayTransport {
-    replay: Replay,
-    refusals: Vec<String>,
+    replayer: Replayer,
     sent: usize,
+}
+
+impl ReplayTransport {
+    fn new(s: &Scenario) -> ReplayTransport {
+        ReplayTransport {
+            replayer: Replayer::new(s.exchanges.clone(), ORIGIN),
+            sent: 0,
+        }
+    }
 }
 
 impl Transport for ReplayTransport {
     fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
         self.sent += 1;
-        let r = ReplayRequest {
+        self.replayer.answer(&ReplayRequest {
             method: req.method,
             path: &req.path,
             query: &req.query,
             headers: &req.headers,
             body: &req.body,
-        };
-        assert!(
-            !req.headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("host")),
-            "a guest never sets Host"
-        );
-        match self.replay.answer(&r) {
-            Ok(resp) => Ok(Response {
-                status: resp.status,
-                headers: resp.headers,
-                body: resp.body,
-            }),
-            Err(e) => {
-                self.refusals.push(e.to_string());
-                Err(transport::denied(ORIGIN, &req.path))
-            }
-        }
+        })
     }
 }
 
@@ -60,7 +50,8 @@ struct Run {
     outcome: Outcome,
     logs: Vec<(Level, String)>,
     refusals: Vec<String>,
-    unused: Vec<String>,
+    /// What the cassette recorded that the flow never asked.
+    unused: Option<String>,
 }
 
 fn sync_request(s: &Scenario) -> SyncRequest {
@@ -75,19 +66,15 @@ fn sync_request(s: &Scenario) -> SyncRequest {
 }
 
 fn run(s: &Scenario) -> Run {
-    let mut t = ReplayTransport {
-        replay: Replay::new(s.exchanges.clone(), ORIGIN, true),
-        refusals: vec![],
-        sent: 0,
-    };
+    let mut t = ReplayTransport::new(s);
     let mut session = None;
     let mut log = Collect::default();
     let result = api::sync(&mut t, &mut session, &sync_request(s), &mut log);
     Run {
         outcome: Outcome::from_result(result),
         logs: log.0,
-        refusals: t.refusals,
-        unused: t.replay.unused(),
+        unused: t.replayer.unused_problem(),
+        refusals: t.replayer.refusals,
     }
 }
 
@@ -111,14 +98,7 @@ fn check(s: &Scenario) -> Vec<String> {
             problems.push("the login appears in a log message".into());
         }
     }
-    // The cassette records exactly the reference flow: every exchange is
-    // asked for (no call skipped, none repeated beyond the recording).
-    if !r.unused.is_empty() {
-        problems.push(format!(
-            "recorded exchanges never asked: {}",
-            r.unused.join(", ")
-        ));
-    }
+    problems.extend(r.unused);
     if !problems.is_empty() {
         // The whole outcome only on demand: it can be long.
         if std::env::var_os("HELLOWATT_SHOW_GOT").is_some() {
@@ -142,24 +122,7 @@ fn every_shared_scenario_matches_its_golden() {
         return;
     }
     let scenarios = load_scenarios(&dir).unwrap_or_else(|e| panic!("loading the scenarios: {e}"));
-    let mut failures = Vec::new();
-    for s in &scenarios {
-        let problems = check(s);
-        if !problems.is_empty() {
-            failures.push(format!(
-                "scenario {} ({}):\n  {}",
-                s.name,
-                s.description,
-                problems.join("\n  ")
-            ));
-        }
-    }
-    eprintln!(
-        "{} shared scenario(s), {} failing",
-        scenarios.len(),
-        failures.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert_scenarios("shared", &scenarios, check);
 }
 
 // ------------------------------------------------------ hand-made cassettes
@@ -385,7 +348,7 @@ fn hand_made_flow_with_dst_relogin_tempo_and_no_gas() {
     let problems = check(&s);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     let r = run(&s);
-    assert!(r.unused.is_empty(), "never asked: {:?}", r.unused);
+    assert!(r.unused.is_none(), "{:?}", r.unused);
     let warns: Vec<_> = r
         .logs
         .iter()
@@ -540,11 +503,7 @@ fn two_calls_on_one_instance_log_in_once() {
         r#"{"snapshot": {"homes": [], "contracts": [], "daily": [],
         "curve": [], "temperatures": [], "tempo_days": [], "windows": []}}"#,
     );
-    let mut t = ReplayTransport {
-        replay: Replay::new(s.exchanges.clone(), ORIGIN, true),
-        refusals: vec![],
-        sent: 0,
-    };
+    let mut t = ReplayTransport::new(&s);
     let mut slot: Option<Session> = None;
     let mut log = Collect::default();
     let mut req = sync_request(&s);
@@ -554,8 +513,8 @@ fn two_calls_on_one_instance_log_in_once() {
     req.end = hellowatt_snapshot::Date::parse("2026-02-28").unwrap();
     let second = api::sync(&mut t, &mut slot, &req, &mut log).unwrap();
     assert_eq!(second.temperatures[0].celsius, 6.0);
-    assert_eq!(t.sent, 6, "refused: {:?}", t.refusals);
-    assert!(t.replay.unused().is_empty());
+    assert_eq!(t.sent, 6, "refused: {:?}", t.replayer.refusals);
+    assert!(t.replayer.replay.unused().is_empty());
     // Another login starts a new session (and here finds no cassette).
     req.login = "autre@example.org".into();
     let third = api::sync(&mut t, &mut slot, &req, &mut log);

@@ -1,0 +1,103 @@
+//! Helpers for the guests' native tests (feature `testing`, enabled as a
+//! dev-dependency feature only): building a response, answering from a
+//! cassette as the host's replay would, and running every scenario of a
+//! folder against its golden file.
+//!
+//! This module owns test plumbing only. It must never be enabled in a
+//! guest's normal dependencies (a component would carry the fixtures), and
+//! never know a guest's request shape: each guest maps its request to a
+//! `ReplayRequest` in its own test.
+
+use crate::transport::{Response, denied};
+use hellowatt_fixtures::{Exchange, Replay, ReplayRequest, Scenario};
+use hellowatt_snapshot::SyncError;
+
+/// A response with these headers and body.
+pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+    Response {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+/// Answers from a cassette, with header checks on (as the host's `guest
+/// check` does); a request the cassette refuses is a denied request, as
+/// the host's policy would make it, and its reason is kept.
+pub struct Replayer {
+    pub replay: Replay,
+    /// Why the cassette refused requests, in order.
+    pub refusals: Vec<String>,
+    origin: String,
+}
+
+impl Replayer {
+    /// `origin` is the site the guest believes it talks to.
+    pub fn new(exchanges: Vec<Exchange>, origin: &str) -> Replayer {
+        Replayer {
+            replay: Replay::new(exchanges, origin, true),
+            refusals: Vec::new(),
+            origin: origin.to_string(),
+        }
+    }
+
+    pub fn answer(&mut self, req: &ReplayRequest<'_>) -> Result<Response, SyncError> {
+        assert!(
+            !req.headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("host")),
+            "a guest never sets Host"
+        );
+        match self.replay.answer(req) {
+            Ok(resp) => Ok(Response {
+                status: resp.status,
+                headers: resp.headers,
+                body: resp.body,
+            }),
+            Err(e) => {
+                self.refusals.push(e.to_string());
+                Err(denied(&self.origin, req.path))
+            }
+        }
+    }
+
+    /// The problem of a run that left recorded exchanges unasked: the
+    /// cassette records exactly the flow (no call skipped, none repeated
+    /// beyond the recording).
+    pub fn unused_problem(&self) -> Option<String> {
+        let unused = self.replay.unused();
+        (!unused.is_empty())
+            .then(|| format!("recorded exchanges never asked: {}", unused.join(", ")))
+    }
+}
+
+/// Checks every scenario with `check` (which lists what is wrong with
+/// one) and fails naming each failing scenario and its problems. `what`
+/// names the set in the summary line (`shared`, `Tempo`).
+pub fn assert_scenarios(
+    what: &str,
+    scenarios: &[Scenario],
+    check: impl Fn(&Scenario) -> Vec<String>,
+) {
+    let mut failures = Vec::new();
+    for s in scenarios {
+        let problems = check(s);
+        if !problems.is_empty() {
+            failures.push(format!(
+                "scenario {} ({}):\n  {}",
+                s.name,
+                s.description,
+                problems.join("\n  ")
+            ));
+        }
+    }
+    eprintln!(
+        "{} {what} scenario(s), {} failing",
+        scenarios.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
