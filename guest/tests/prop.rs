@@ -456,7 +456,7 @@ proptest! {
         for (_, v) in &headers {
             let _ = session::parse_set_cookie(v);
             jar.apply(v);
-            let _ = errors::parse_http_date(v);
+            let _ = hellowatt_guest_kit::errors::parse_http_date(v);
             let _ = hellowatt_snapshot::parse_timestamp(v);
         }
         let _ = jar.header();
