@@ -1948,3 +1948,72 @@ async fn tempo_disagreements_are_listed_and_counted() {
     assert_eq!(r["rows"][0]["tempo"], "red");
     assert_eq!(r["rows"][1]["tempo"], "white");
 }
+
+/// A data answer is served again from the cache until another connection
+/// commits (a sync): then it is computed anew and shows the new data.
+#[tokio::test]
+async fn answers_are_cached_until_the_data_changes() {
+    let fx = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cache.db");
+    std::fs::copy(&fx.db, &db).unwrap();
+    let s = setup_on(Store::open(&db).unwrap(), fx).await;
+    let path = format!(
+        "/api/v1/readings?meter={}&from=2026-11-01&to=2026-11-02",
+        fx.elec
+    );
+    let first = s.get(&path).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert!(first.headers.get("x-cache").is_none());
+    let second = s.get(&path).await;
+    assert_eq!(
+        second.header(header::HeaderName::from_static("x-cache")),
+        "hit"
+    );
+    assert_eq!(second.body, first.body);
+    assert_eq!(
+        second.header(header::CONTENT_TYPE),
+        first.header(header::CONTENT_TYPE)
+    );
+    // Status and metrics are never cached (the service's state).
+    s.get("/api/v1/status").await;
+    assert!(
+        s.get("/api/v1/status")
+            .await
+            .headers
+            .get("x-cache")
+            .is_none()
+    );
+
+    // A sync commits through another connection: a changed kWh.
+    let mut writer = Store::open(&db).unwrap();
+    let mut reading = writer
+        .daily(&fx.elec, d("2026-11-01"), d("2026-11-01"))
+        .unwrap()
+        .remove(0)
+        .reading;
+    reading.kwh = Some(123.456);
+    reading.periods.clear();
+    let identity = GuestIdentity {
+        name: "test".into(),
+        version: "1".into(),
+        sha256: "22".repeat(32),
+    };
+    let run = writer
+        .begin_run(ACCOUNT, &identity, d("2026-11-01"), d("2026-11-01"), now())
+        .unwrap();
+    writer
+        .ingest(
+            run,
+            ACCOUNT,
+            &Snapshot {
+                daily: vec![reading],
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    let third = s.get(&path).await;
+    assert!(third.headers.get("x-cache").is_none(), "the data changed");
+    assert!(third.body.contains("123.456"), "{}", third.body);
+}

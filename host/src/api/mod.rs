@@ -33,6 +33,7 @@
 //! most a few seconds, then runs its queries on the blocking pool.
 
 mod auth;
+mod cache;
 mod dashboard;
 mod metrics;
 mod openapi;
@@ -125,6 +126,8 @@ pub struct GuestCounters {
 pub(crate) struct Ctx {
     pub api: ApiState,
     pub auth: auth::Auth,
+    /// Answers of the data routes, until the data changes.
+    pub cache: cache::AnswerCache,
 }
 
 type Shared = Arc<Ctx>;
@@ -264,10 +267,17 @@ pub fn router(state: ApiState) -> Router {
     let ctx = Arc::new(Ctx {
         auth: auth::Auth::new(state.token.as_deref()),
         api: state,
+        cache: cache::AnswerCache::default(),
     });
     add_routes(Router::new())
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
+        // Inside the token check: only requests it let through reach the
+        // cache.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&ctx),
+            cache::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&ctx),
             auth::require_token,

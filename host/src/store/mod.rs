@@ -214,6 +214,15 @@ impl Store {
         Ok(())
     }
 
+    /// SQLite's `PRAGMA data_version` of this connection: it changes when
+    /// another connection commits (a sync, the registry), so a reader can
+    /// tell its cached answers are out of date.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .context("reading PRAGMA data_version")
+    }
+
     /// The schema version of the file (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         migrations::schema_version(&self.conn)
