@@ -42,6 +42,25 @@ fn d(s: &str) -> Date {
     Date::parse(s).unwrap()
 }
 
+/// One Tempo run of `guest` (the bundled Tempo guest by default) for
+/// `today`.
+async fn tempo_run(
+    guest: Option<&Guest>,
+    store: &mut Store,
+    cfg: &TempoConfig,
+    today: Date,
+) -> hellowatt::sync::RunSummary {
+    let (runtime, _) = common::runtime().await;
+    let guest = match guest {
+        Some(g) => g,
+        None => tempo_guest().await,
+    };
+    tempo::run_once(runtime, guest, store, cfg, &Limits::default(), today)
+        .await
+        .unwrap()
+        .expect("a run")
+}
+
 fn config(primary: &str, fallback: Option<&str>) -> TempoConfig {
     TempoConfig {
         primary: Origin::parse(primary).unwrap(),
@@ -68,8 +87,6 @@ fn service_days(store: &Store, from: Date, to: Date) -> Vec<(Date, Option<&'stat
 
 #[tokio::test]
 async fn the_season_then_tomorrow_once_announced() {
-    let (runtime, _) = common::runtime().await;
-    let guest = tempo_guest().await;
     let service = sim::start_tempo("127.0.0.1:0".parse().unwrap(), TempoSimMode::Primary)
         .await
         .unwrap();
@@ -80,10 +97,7 @@ async fn the_season_then_tomorrow_once_announced() {
 
     // 10:00: the season so far is known, tomorrow is not.
     service.set_now(Some(today.paris_time_utc(10, 0)));
-    let run = tempo::run_once(runtime, guest, &mut store, &cfg, &Limits::default(), today)
-        .await
-        .unwrap()
-        .unwrap();
+    let run = tempo_run(None, &mut store, &cfg, today).await;
     assert!(run.failure.is_none(), "{:?}", run.failure);
     // One request per day, 1 September to 29 November.
     assert_eq!(run.traffic.requests, 90, "{:?}", service.served());
@@ -104,10 +118,7 @@ async fn the_season_then_tomorrow_once_announced() {
     // 11:00: one request, for tomorrow only, and it is known.
     service.set_now(Some(today.paris_time_utc(11, 0)));
     let before = service.requests();
-    let run = tempo::run_once(runtime, guest, &mut store, &cfg, &Limits::default(), today)
-        .await
-        .unwrap()
-        .unwrap();
+    let run = tempo_run(None, &mut store, &cfg, today).await;
     assert!(run.failure.is_none(), "{:?}", run.failure);
     assert_eq!(service.requests() - before, 1);
     assert_eq!(
@@ -133,8 +144,6 @@ async fn the_season_then_tomorrow_once_announced() {
 
 #[tokio::test]
 async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
-    let (runtime, _) = common::runtime().await;
-    let guest = tempo_guest().await;
     let primary = sim::start_tempo("127.0.0.1:0".parse().unwrap(), TempoSimMode::Primary)
         .await
         .unwrap();
@@ -148,17 +157,7 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
         s.set_now(Some(today.paris_time_utc(12, 0)));
     }
     let alone = config(&primary.url(), None);
-    let run = tempo::run_once(
-        runtime,
-        guest,
-        &mut store,
-        &alone,
-        &Limits::default(),
-        today,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = tempo_run(None, &mut store, &alone, today).await;
     assert!(run.failure.is_none(), "{:?}", run.failure);
     let known = service_days(&store, d("2026-09-01"), d("2026-11-29"));
     assert_eq!(known.len(), 90);
@@ -170,17 +169,7 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
     let tomorrow = today.succ();
     primary.set_mode(TempoSimMode::Down);
     primary.set_now(Some(tomorrow.paris_time_utc(12, 0)));
-    let run = tempo::run_once(
-        runtime,
-        guest,
-        &mut store,
-        &alone,
-        &Limits::default(),
-        tomorrow,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = tempo_run(None, &mut store, &alone, tomorrow).await;
     match &run.failure {
         Some(RunFailure::Guest(SyncError::SiteUnavailable(u))) => {
             assert_eq!(u.status, Some(503));
@@ -208,17 +197,7 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
     // jourTempo sends the guest to tempoLight on that origin).
     rte.set_now(Some(tomorrow.paris_time_utc(12, 0)));
     let both = config(&primary.url(), Some(&rte.url()));
-    let run = tempo::run_once(
-        runtime,
-        guest,
-        &mut store,
-        &both,
-        &Limits::default(),
-        tomorrow,
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = tempo_run(None, &mut store, &both, tomorrow).await;
     assert!(run.failure.is_none(), "{:?}", run.failure);
     assert!(
         rte.served()
@@ -253,17 +232,7 @@ async fn each_slot_reaches_only_its_own_origins() {
         hellowatt::config::DEFAULT_TEMPO_URL,
         Some(hellowatt::config::DEFAULT_TEMPO_FALLBACK_URL),
     );
-    let run = tempo::run_once(
-        runtime,
-        &hostile,
-        &mut store,
-        &cfg,
-        &Limits::default(),
-        d("2026-11-28"),
-    )
-    .await
-    .unwrap()
-    .unwrap();
+    let run = tempo_run(Some(&hostile), &mut store, &cfg, d("2026-11-28")).await;
     assert!(
         matches!(
             run.failure,
@@ -323,8 +292,6 @@ async fn each_slot_reaches_only_its_own_origins() {
 
 #[tokio::test]
 async fn tariff_keys_and_the_service_agree_on_the_simulated_household() {
-    let (runtime, _) = common::runtime().await;
-    let guest = tempo_guest().await;
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("t.db");
     let today = d("2026-11-28");
@@ -334,10 +301,7 @@ async fn tariff_keys_and_the_service_agree_on_the_simulated_household() {
         .unwrap();
     service.set_now(Some(today.paris_time_utc(12, 0)));
     let cfg = config(&service.url(), None);
-    tempo::run_once(runtime, guest, &mut store, &cfg, &Limits::default(), today)
-        .await
-        .unwrap()
-        .unwrap();
+    tempo_run(None, &mut store, &cfg, today).await;
     let days = store.tempo_days(d("2026-11-01"), d("2026-11-27")).unwrap();
     let mut compared = 0;
     for t in days.iter().filter(|t| t.source == TempoSource::TariffKeys) {
