@@ -90,7 +90,11 @@ fn parse(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, gue
     ) {
         result("parse.wasm", format!("{:.1}", w / 1e6), "ms");
         result("parse.native", format!("{:.1}", n / 1e6), "ms");
-        result("parse.ratio_wasm_native", format!("{:.2}", w / n), "(target <= 1.5)");
+        result(
+            "parse.ratio_wasm_native",
+            format!("{:.2}", w / n),
+            "(target <= 1.5)",
+        );
         if let Some(r) = common::median_ns("parse", "replay-only") {
             result("parse.replay_only", format!("{:.1}", r / 1e6), "ms");
         }
@@ -225,7 +229,11 @@ fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             format!("{:.1}", cached / 1e6),
             "ms (target < 100)",
         );
-        result("startup.cold_over_cached", format!("{:.1}", cold / cached), "x");
+        result(
+            "startup.cold_over_cached",
+            format!("{:.1}", cold / cached),
+            "x",
+        );
     }
 }
 

@@ -32,8 +32,16 @@ fn identity() -> GuestIdentity {
 /// Stores every snapshot under one run, one transaction each.
 fn ingest_all(store: &mut Store, snapshots: &[Snapshot]) -> u64 {
     let (Some(first), Some(last)) = (
-        snapshots.iter().flat_map(|s| &s.windows).map(|w| w.start).min(),
-        snapshots.iter().flat_map(|s| &s.windows).map(|w| w.end).max(),
+        snapshots
+            .iter()
+            .flat_map(|s| &s.windows)
+            .map(|w| w.start)
+            .min(),
+        snapshots
+            .iter()
+            .flat_map(|s| &s.windows)
+            .map(|w| w.end)
+            .max(),
     ) else {
         panic!("the snapshots hold no window");
     };
@@ -109,7 +117,11 @@ fn main() {
         if let Some(ns) = common::median_ns("store", id) {
             result(
                 &format!("store.{id}"),
-                format!("{:.0} rows/s ({:.0} ms)", rows as f64 / (ns / 1e9), ns / 1e6),
+                format!(
+                    "{:.0} rows/s ({:.0} ms)",
+                    rows as f64 / (ns / 1e9),
+                    ns / 1e6
+                ),
                 "(target > 100000 rows/s)",
             );
         }

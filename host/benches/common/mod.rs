@@ -36,8 +36,7 @@ pub fn today() -> Date {
 /// True when the benchmarks should run once on small inputs (see the
 /// module docs).
 pub fn quick() -> bool {
-    std::env::var_os("HELLOWATT_BENCH_QUICK").is_some()
-        || !std::env::args().any(|a| a == "--bench")
+    std::env::var_os("HELLOWATT_BENCH_QUICK").is_some() || !std::env::args().any(|a| a == "--bench")
 }
 
 /// Months of history the backfill-shaped benchmarks use: 36, or 2 in
@@ -56,13 +55,21 @@ pub fn target_dir() -> PathBuf {
 /// Criterion, writing under `TARGET/criterion`, configured from the
 /// command line (test mode when not given `--bench`).
 pub fn criterion() -> Criterion {
+    started();
     Criterion::default()
         .output_directory(&target_dir().join("criterion"))
         .configure_from_args()
 }
 
-/// The median, in nanoseconds, criterion just measured for `group/id` (in
-/// this run: `new/` is this run's estimate). `None` in quick mode.
+/// When this bench process started (its first call).
+fn started() -> std::time::SystemTime {
+    static STARTED: std::sync::OnceLock<std::time::SystemTime> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(std::time::SystemTime::now)
+}
+
+/// The median, in nanoseconds, criterion just measured for `group/id`:
+/// `None` in quick mode, or when this process did not measure it (a
+/// filtered run leaves older results in place).
 pub fn median_ns(group: &str, id: &str) -> Option<f64> {
     if quick() {
         return None;
@@ -73,6 +80,10 @@ pub fn median_ns(group: &str, id: &str) -> Option<f64> {
         .join(id)
         .join("new")
         .join("estimates.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < started() {
+        return None;
+    }
     let text = std::fs::read_to_string(&path).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["median"]["point_estimate"].as_f64()
@@ -186,11 +197,16 @@ impl Drop for SimThread {
     }
 }
 
-/// One engine and the bundled guest, compiled.
+/// One engine and the bundled guest, compiled; `HELLOWATT_BENCH_GUEST=FILE`
+/// measures another build of it instead (another optimisation level, say).
 pub async fn runtime_and_guest() -> (Arc<Runtime>, Guest) {
     let runtime = Runtime::new().expect("the wasm runtime");
+    let bytes = match std::env::var_os("HELLOWATT_BENCH_GUEST") {
+        Some(path) => std::fs::read(&path).expect("reading HELLOWATT_BENCH_GUEST"),
+        None => hellowatt::BUNDLED_GUEST.to_vec(),
+    };
     let guest = runtime
-        .load(hellowatt::BUNDLED_GUEST.to_vec(), &Limits::default())
+        .load(bytes, &Limits::default())
         .await
         .expect("the bundled guest loads");
     (Arc::new(runtime), guest)
