@@ -103,12 +103,14 @@ stop_service() {
 }
 
 # 1. Start to ready, cold then cached, and the idle RSS of a started service.
-cold=(); cached=(); idle=()
+cold=(); cached=(); idle=(); idle_cold=()
 for i in $(seq 1 "$starts"); do
     dir="$work/start-$i"
     mkdir -p "$dir"
     start_service "$dir" 0
     cold+=("$ready_ms")
+    sleep 2
+    idle_cold+=("$(status_kib "$svc_pid" VmRSS)")
     stop_service
     start_service "$dir" 0
     cached+=("$ready_ms")
@@ -118,11 +120,17 @@ for i in $(seq 1 "$starts"); do
 done
 result "start.cold_ms = $(printf '%s\n' "${cold[@]}" | median) (runs: ${cold[*]})"
 result "start.cached_ms = $(printf '%s\n' "${cached[@]}" | median) (runs: ${cached[*]}; target < 100)"
-result "rss.idle_after_start_mib = $(( $(printf '%s\n' "${idle[@]}" | median) / 1024 )) (target < 40)"
+result "rss.idle_after_start_mib = $(( $(printf '%s\n' "${idle[@]}" | median) / 1024 )) (cached guest; target < 40)"
+result "rss.idle_after_cold_start_mib = $(( $(printf '%s\n' "${idle_cold[@]}" | median) / 1024 )) (the guest compiled in this process)"
 
-# 2. A backfill: RSS sampled every 100 ms, the peak from VmHWM.
+# 2. A backfill: RSS sampled every 100 ms, the peak from VmHWM. The guest
+# is compiled and cached by a first start, so that the figures are the
+# backfill's, not the compiler's (a cold compile alone leaves the process
+# at about 50 MiB).
 dir="$work/backfill"
 mkdir -p "$dir"
+start_service "$dir" 0
+stop_service
 start_service "$dir" "$months"
 backfill_started="$(now_ns)"
 sampled_max=0
@@ -130,9 +138,17 @@ done_ms=""
 for _ in $(seq 1 36000); do
     rss="$(status_kib "$svc_pid" VmRSS)"
     [ "$rss" -gt "$sampled_max" ] && sampled_max="$rss"
-    # The backfill is one run; it is over once a run has finished.
+    # The backfill is one run (the first start made a shorter daily one):
+    # it is over once a finished run starts at the oldest month asked.
     if curl -sf "http://127.0.0.1:$svc_port/api/v1/runs" 2>/dev/null \
-        | python3 -c 'import json,sys; sys.exit(0 if any(r.get("finished_at") for r in json.load(sys.stdin)) else 1)' 2>/dev/null; then
+        | python3 -c '
+import datetime, json, sys
+months = int(sys.argv[1])
+d = datetime.date.today().replace(day=1)
+for _ in range(months):
+    d = (d - datetime.timedelta(days=1)).replace(day=1)
+done = any(r.get("finished_at") and r["from"] <= d.isoformat() for r in json.load(sys.stdin))
+sys.exit(0 if done else 1)' "$months" 2>/dev/null; then
         done_ms=$(( ($(now_ns) - backfill_started) / 1000000 ))
         break
     fi
