@@ -1,0 +1,320 @@
+//! The guest's costs: its parser in the component against the same code
+//! compiled natively, a run's fixed cost (a new store and instance), the
+//! start of the guest registry with a cold compile against the artifact
+//! cache, and a hot swap from file drop to live guest.
+//!
+//! `cargo bench -p hellowatt --bench guest` (see docs/benchmarks.md);
+//! `cargo test` runs each benchmark once on small inputs.
+
+mod common;
+
+use common::{Cassette, quick, result};
+use criterion::{BatchSize, Criterion};
+use hellowatt::policy::{Backend, Origin, PolicyHooks};
+use hellowatt::redact::Redactor;
+use hellowatt::registry::{Registry, RegistryOptions};
+use hellowatt::runtime::{Guest, Limits, Runtime, sha256_hex};
+use hellowatt::store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn main() {
+    let mut c = common::criterion();
+    let rt = common::tokio_runtime();
+    let (runtime, guest) = rt.block_on(common::runtime_and_guest());
+
+    parse(&mut c, &rt, &runtime, &guest);
+    instantiate(&mut c, &runtime, &guest);
+    startup(&mut c, &rt);
+    hot_swap(&mut c, &rt);
+
+    c.final_summary();
+}
+
+// ------------------------------------------------------------------ parse
+
+fn parse(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, guest: &Guest) {
+    let cassette: Cassette = {
+        let site = common::SimThread::start(common::today());
+        rt.block_on(common::record_cassette(runtime, guest, &site.url))
+    };
+    // Both sides return the same records from the same bytes.
+    let wasm = rt.block_on(common::replay_wasm(
+        runtime,
+        guest,
+        &cassette,
+        cassette.replay(),
+    ));
+    let native = common::replay_native(&cassette, cassette.replay());
+    assert_eq!(wasm, native, "the component and the native build disagree");
+    let rows = common::rows(&native);
+    println!(
+        "parse: {} calls, {} exchanges, {:.1} MiB of responses, {rows} readings and curve points",
+        cassette.calls.len(),
+        cassette.exchanges.len(),
+        cassette.response_bytes() as f64 / (1024.0 * 1024.0)
+    );
+
+    let mut g = c.benchmark_group("parse");
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("wasm", |b| {
+        b.iter_batched(
+            || cassette.replay(),
+            |replay| rt.block_on(common::replay_wasm(runtime, guest, &cassette, replay)),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("native", |b| {
+        b.iter_batched(
+            || cassette.replay(),
+            |replay| common::replay_native(&cassette, replay),
+            BatchSize::PerIteration,
+        )
+    });
+    // What the replay itself costs (matching requests against the
+    // cassette, copying the answers): part of both figures above.
+    g.bench_function("replay-only", |b| {
+        b.iter_batched(
+            || cassette.replay(),
+            |replay| replay_only(&cassette, replay),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    if let (Some(w), Some(n)) = (
+        common::median_ns("parse", "wasm"),
+        common::median_ns("parse", "native"),
+    ) {
+        result("parse.wasm", format!("{:.1}", w / 1e6), "ms");
+        result("parse.native", format!("{:.1}", n / 1e6), "ms");
+        result(
+            "parse.ratio_wasm_native",
+            format!("{:.2}", w / n),
+            "(target <= 1.5)",
+        );
+        if let Some(r) = common::median_ns("parse", "replay-only") {
+            result("parse.replay_only", format!("{:.1}", r / 1e6), "ms");
+        }
+    }
+}
+
+/// The replay's answers to the requests the native run makes, without the
+/// guest: what the cassette lookup costs.
+fn replay_only(cassette: &Cassette, mut replay: hellowatt_fixtures::Replay) -> usize {
+    let mut bytes = 0;
+    for e in &cassette.exchanges {
+        let r = hellowatt_fixtures::ReplayRequest {
+            method: &e.request.method,
+            path: &e.request.path,
+            query: &e.request.query,
+            headers: &e.request.headers,
+            body: &e.request.body,
+        };
+        if let Ok(resp) = replay.answer(&r) {
+            bytes += resp.body.len();
+        }
+    }
+    bytes
+}
+
+// ------------------------------------------------------------ fixed cost
+
+fn instantiate(c: &mut Criterion, runtime: &Runtime, guest: &Guest) {
+    let hooks = || {
+        PolicyHooks::new(
+            Origin::parse(hellowatt::policy::DEFAULT_SITE).expect("the default site"),
+            common::unpaced(),
+            Backend::Network,
+            Arc::new(Redactor::default()),
+        )
+    };
+    let limits = Limits::default();
+    let local = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let mut g = c.benchmark_group("run");
+    g.bench_function("instantiate", |b| {
+        b.iter(|| {
+            local
+                .block_on(runtime.start(guest, hooks(), &limits))
+                .expect("an instance")
+        })
+    });
+    g.bench_function("instantiate+describe", |b| {
+        b.iter(|| {
+            local.block_on(async {
+                let mut run = runtime
+                    .start(guest, hooks(), &limits)
+                    .await
+                    .expect("an instance");
+                run.describe().await.expect("describe")
+            })
+        })
+    });
+    g.finish();
+    if let Some(ns) = common::median_ns("run", "instantiate") {
+        result(
+            "run.instantiate",
+            format!("{:.1}", ns / 1e3),
+            "us (target <= 100)",
+        );
+    }
+    if let Some(ns) = common::median_ns("run", "instantiate+describe") {
+        result("run.instantiate_describe", format!("{:.1}", ns / 1e3), "us");
+    }
+}
+
+// --------------------------------------------------------------- startup
+
+fn registry_options(dir: &Path) -> RegistryOptions {
+    RegistryOptions {
+        guests_dir: dir.join("guests"),
+        state_dir: dir.join("hellowatt.guests"),
+        limits: Limits::default(),
+        fixtures: hellowatt_fixtures::embedded_scenarios().expect("the shipped scenarios"),
+        trusted_keys: Vec::new(),
+    }
+}
+
+/// What the service does before it is ready: an engine, the store, the
+/// registry with its active guest (compiled, or mapped from the cache).
+async fn start_registry(dir: &Path) -> Arc<Registry> {
+    let runtime = Arc::new(Runtime::new().expect("the wasm runtime"));
+    let store = Store::open(&dir.join("hellowatt.db")).expect("the store");
+    Arc::new(
+        Registry::open(runtime, store, registry_options(dir))
+            .await
+            .expect("the registry opens"),
+    )
+}
+
+fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let warm = tempfile::tempdir().expect("a temporary folder");
+    let reg = rt.block_on(start_registry(warm.path()));
+    assert_eq!(reg.cache().compiles(), 1, "a first start compiles");
+    drop(reg);
+
+    let mut g = c.benchmark_group("startup");
+    g.sample_size(10);
+    g.bench_function("cold-compile", |b| {
+        b.iter_batched(
+            || tempfile::tempdir().expect("a temporary folder"),
+            |dir| {
+                let reg = rt.block_on(start_registry(dir.path()));
+                assert_eq!(reg.cache().compiles(), 1);
+                (reg, dir)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("cached", |b| {
+        b.iter(|| {
+            let reg = rt.block_on(start_registry(warm.path()));
+            assert_eq!(reg.cache().hits(), 1, "a restart maps the cached guest");
+            reg
+        })
+    });
+    g.finish();
+    if let (Some(cold), Some(cached)) = (
+        common::median_ns("startup", "cold-compile"),
+        common::median_ns("startup", "cached"),
+    ) {
+        result("startup.cold_compile", format!("{:.1}", cold / 1e6), "ms");
+        result(
+            "startup.cached",
+            format!("{:.1}", cached / 1e6),
+            "ms (target < 100)",
+        );
+        result(
+            "startup.cold_over_cached",
+            format!("{:.1}", cold / cached),
+            "x",
+        );
+    }
+}
+
+// -------------------------------------------------------------- hot swap
+
+/// The bundled guest with a custom section appended: valid, same
+/// behaviour, another SHA-256, so the registry judges it anew (compile,
+/// checks, every shipped scenario) like any new guest.
+fn with_nonce(component: &[u8], nonce: &str) -> Vec<u8> {
+    let name = b"hellowatt-bench-nonce";
+    let mut content = vec![name.len() as u8];
+    content.extend_from_slice(name);
+    content.extend_from_slice(nonce.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section
+    let mut n = content.len();
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            break;
+        }
+        out.push(byte | 0x80);
+    }
+    out.extend_from_slice(&content);
+    out
+}
+
+fn hot_swap(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let reg = rt.block_on(start_registry(dir.path()));
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let watcher = rt.spawn(Arc::clone(&reg).watch(shutdown));
+    let guests: PathBuf = reg.guests_dir().to_path_buf();
+    // Let the watcher start before the first drop.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut counter = 0u64;
+    let mut g = c.benchmark_group("hot-swap");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(if quick() { 1 } else { 20 }));
+    g.bench_function("drop-to-live", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                counter += 1;
+                let bytes = with_nonce(hellowatt::BUNDLED_GUEST, &format!("{counter}"));
+                let sha = sha256_hex(&bytes);
+                let path = guests.join(format!("bench-{counter}.wasm"));
+                // Written beside and renamed, as a person's `mv` would:
+                // the watcher sees a whole file.
+                let partial = guests.join(format!(".bench-{counter}.partial"));
+                std::fs::write(&partial, &bytes).expect("writing the guest");
+                let dropped = Instant::now();
+                std::fs::rename(&partial, &path).expect("dropping the guest");
+                while reg.active().sha256 != sha {
+                    assert!(
+                        dropped.elapsed() < Duration::from_secs(120),
+                        "the dropped guest never went live"
+                    );
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                total += dropped.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+    let _ = stop.send(true);
+    let _ = rt.block_on(watcher);
+    if let Some(ns) = common::median_ns("hot-swap", "drop-to-live") {
+        result(
+            "hot_swap.drop_to_live",
+            format!("{:.0}", ns / 1e6),
+            &format!(
+                "ms (target < 2000; debounce {} ms, {} shipped scenarios)",
+                hellowatt::registry::DEBOUNCE.as_millis(),
+                hellowatt_fixtures::embedded_scenarios()
+                    .map(|s| s.len())
+                    .unwrap_or(0)
+            ),
+        );
+    }
+}
