@@ -57,7 +57,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 echo "load average (1 min) at start: $(cut -d' ' -f1 /proc/loadavg)"
 
 # The simulated site, on a port of its own choosing.
-"$bin" simulate --listen 127.0.0.1:0 >"$work/sim.log" 2>&1 &
+"$bin" simulate --listen 127.0.0.1:0 --tempo-listen 127.0.0.1:0 >"$work/sim.log" 2>&1 &
 sim_pid=$!
 pids+=("$sim_pid")
 for _ in $(seq 1 500); do
@@ -67,6 +67,9 @@ done
 site="$(sed -n 's/^simulated helloWatt site on //p' "$work/sim.log")"
 [ -n "$site" ] || { cat "$work/sim.log" >&2; echo "the simulated site did not start" >&2; exit 1; }
 
+# The Tempo guest runs too, against the simulated Tempo service.
+tempo="$(sed -n 's/^simulated Tempo service on //p' "$work/sim.log")"
+export HELLOWATT_TEMPO_URL="$tempo" HELLOWATT_TEMPO_FALLBACK_URL=off HELLOWATT_TEMPO_PACING_MS=0
 export HELLOWATT_SITE_URL="$site" HELLOWATT_EMAIL=demo@hellowatt.test
 export HELLOWATT_PASSWORD='Demo-password-2026!' HELLOWATT_PACING_MS=0
 export RUST_LOG="${RUST_LOG:-warn}"
