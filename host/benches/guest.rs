@@ -172,6 +172,7 @@ fn instantiate(c: &mut Criterion, runtime: &Runtime, guest: &Guest) {
 
 fn registry_options(dir: &Path) -> RegistryOptions {
     RegistryOptions {
+        slot: hellowatt::slot::Slot::Hellowatt,
         guests_dir: dir.join("guests"),
         state_dir: dir.join("hellowatt.guests"),
         limits: Limits::default(),
