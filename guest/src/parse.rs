@@ -14,6 +14,7 @@ use hellowatt_snapshot::{
     TempoColour, TempoDay, TempoSource, WindowStatus, parse_timestamp,
 };
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// What did not match, with its JSON path; the caller adds the location.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -443,11 +444,14 @@ pub fn daily(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<D
         outside: vec![],
         duplicates: vec![],
     };
+    // A set, not a scan of the records: a scan is quadratic in a page.
+    // (BTreeSet: a HashSet's random seed would import wasi:random.)
+    let mut seen = BTreeSet::new();
     for (i, item) in p.values.iter().enumerate() {
         let reading = daily_reading(item, &item_path("values", i), meter_id)?;
         if !in_window(reading.date, start, end) {
             page.outside.push(reading.date);
-        } else if page.records.iter().any(|r| r.date == reading.date) {
+        } else if !seen.insert(reading.date) {
             page.duplicates.push(reading.date);
         } else {
             page.records.push(reading);
@@ -533,6 +537,9 @@ pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<C
         outside: vec![],
         duplicates: vec![],
     };
+    // A month of curve is ~1 500 points: a scan of the records for
+    // duplicates was a million comparisons a page.
+    let mut seen = BTreeSet::new();
     for (i, item) in p.values.iter().enumerate() {
         let path = item_path("values", i);
         let o = as_object(item, &path)?;
@@ -551,7 +558,7 @@ pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<C
         };
         if !in_window(date, start, end) {
             page.outside.push(date);
-        } else if page.records.iter().any(|r| r.start == at) {
+        } else if !seen.insert(at) {
             page.duplicates.push(date);
         } else {
             page.records.push(point);
@@ -571,6 +578,7 @@ pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<
         outside: vec![],
         duplicates: vec![],
     };
+    let mut seen = BTreeSet::new();
     for (i, item) in p.values.iter().enumerate() {
         let path = item_path("values", i);
         let o = as_object(item, &path)?;
@@ -589,7 +597,7 @@ pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<
         };
         if !in_window(date, start, end) {
             page.outside.push(date);
-        } else if page.records.iter().any(|r| r.date == date) {
+        } else if !seen.insert(date) {
             page.duplicates.push(date);
         } else {
             page.records.push(Temperature {
