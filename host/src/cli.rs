@@ -234,11 +234,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
             };
             if serve {
-                let (stop, stopped) = tokio::sync::watch::channel(false);
-                tokio::spawn(async move {
-                    wait_for_signal().await;
-                    let _ = stop.send(true);
-                });
+                let stopped = shutdown_on_signal("stopping the demo");
                 demo::serve(runtime, guest, db, today(), listen, stopped).await?;
                 return Ok(ExitCode::SUCCESS);
             }
@@ -339,6 +335,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
         }
         Command::Run => {
+            // First: a SIGTERM while the guests load (compiling one takes
+            // a second or more) stops the service cleanly once it starts.
+            let stopped = shutdown_on_signal(
+                "stopping: the run in progress (if any) finishes its current month first",
+            );
             let config = Config::load(cli.config.as_deref())?;
             for a in &config.accounts {
                 a.credentials()?;
@@ -389,14 +390,6 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 shared = shared.with_tempo(tempo);
             }
             let shared = std::sync::Arc::new(shared);
-            let (stop, stopped) = tokio::sync::watch::channel(false);
-            tokio::spawn(async move {
-                wait_for_signal().await;
-                tracing::info!(
-                    "stopping: the run in progress (if any) finishes its current month first"
-                );
-                let _ = stop.send(true);
-            });
             crate::service::run(shared, stopped).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -581,12 +574,16 @@ async fn sync_tempo(
     }
 }
 
-/// SIGTERM (systemd) or SIGINT (Ctrl-C).
-async fn wait_for_signal() {
+/// SIGTERM (systemd) or SIGINT (Ctrl-C), as a shutdown signal. The SIGTERM
+/// handler is installed before this returns, not when a task first runs,
+/// so a stop sent while the service is still starting is not lost.
+fn shutdown_on_signal(note: &'static str) -> tokio::sync::watch::Receiver<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        match term {
             Ok(mut term) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -598,11 +595,12 @@ async fn wait_for_signal() {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
+        #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
-    }
+        tracing::info!("{note}");
+        let _ = stop.send(true);
+    });
+    stopped
 }
 
 /// Files a request for the running service; also applies a reset to the

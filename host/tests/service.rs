@@ -340,3 +340,32 @@ async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
     assert_eq!(activated, 4, "{:?}", store.guest_history(100).unwrap());
     server.shutdown().await;
 }
+
+/// A SIGTERM while the service is still starting (compiling its guests)
+/// stops it cleanly: exit status 0, a database that opens.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_during_start_up_is_clean() {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today: today() },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let db = dir.path().join("service.db");
+    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+    // Early: the first start compiles the guest (no artifact cache yet).
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    terminate(&service);
+    let mut service = service;
+    let status = service.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{status:?}\n{text}");
+    if db.exists() {
+        Store::open(&db).unwrap().integrity_check().unwrap();
+    }
+    server.shutdown().await;
+}
