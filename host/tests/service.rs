@@ -109,6 +109,36 @@ fn content(db: &Path) -> String {
     out.join("\n")
 }
 
+/// What each test starts from: the simulated site, a folder, and the
+/// service's configuration (`pacing_ms` as given) in it.
+struct Setup {
+    server: SimServer,
+    dir: tempfile::TempDir,
+    log: PathBuf,
+    db: PathBuf,
+    config: PathBuf,
+}
+
+async fn setup(pacing_ms: u64) -> Setup {
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today: today() },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("service.log");
+    let db = dir.path().join("service.db");
+    let config = write_config(dir.path(), &db, &server.url(), pacing_ms);
+    Setup {
+        server,
+        dir,
+        log,
+        db,
+        config,
+    }
+}
+
 fn logins(server: &SimServer) -> usize {
     server
         .served()
@@ -130,17 +160,14 @@ fn terminate(child: &Child) {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_during_a_backfill_it_resumes_and_ends_with_the_same_rows() {
-    let server = sim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimMode::Demo { today: today() },
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("service.log");
-    let db = dir.path().join("service.db");
     // Pacing stretches the backfill so that the kill lands in its middle.
-    let config = write_config(dir.path(), &db, &server.url(), 60);
+    let Setup {
+        server,
+        dir,
+        log,
+        db,
+        config,
+    } = setup(60).await;
     let months = BACKFILL_MONTHS as usize + 1;
 
     let mut first = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
@@ -218,16 +245,13 @@ async fn killed_during_a_backfill_it_resumes_and_ends_with_the_same_rows() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_rejected_password_it_never_tries_again() {
-    let server = sim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimMode::Demo { today: today() },
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("service.log");
-    let db = dir.path().join("service.db");
-    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let Setup {
+        server,
+        dir: _dir,
+        log,
+        db,
+        config,
+    } = setup(0).await;
     let wrong = "Wrong-password-2026!";
 
     let mut service = hellowatt(&config, wrong, &["run"], &log);
@@ -275,16 +299,13 @@ async fn after_a_rejected_password_it_never_tries_again() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
-    let server = sim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimMode::Demo { today: today() },
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("service.log");
-    let db = dir.path().join("service.db");
-    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let Setup {
+        server,
+        dir,
+        log,
+        db,
+        config,
+    } = setup(0).await;
     let guests = dir.path().join("guests");
     let active = || {
         Store::open(&db)
@@ -346,16 +367,13 @@ async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stop_during_start_up_is_clean() {
-    let server = sim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimMode::Demo { today: today() },
-    )
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("service.log");
-    let db = dir.path().join("service.db");
-    let config = write_config(dir.path(), &db, &server.url(), 0);
+    let Setup {
+        server,
+        dir: _dir,
+        log,
+        db,
+        config,
+    } = setup(0).await;
     let service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
     // Early: the first start compiles the guest (no artifact cache yet).
     tokio::time::sleep(Duration::from_millis(150)).await;
