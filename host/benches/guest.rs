@@ -240,30 +240,6 @@ fn startup(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
 
 // -------------------------------------------------------------- hot swap
 
-/// The bundled guest with a custom section appended: valid, same
-/// behaviour, another SHA-256, so the registry judges it anew (compile,
-/// checks, every shipped scenario) like any new guest.
-fn with_nonce(component: &[u8], nonce: &str) -> Vec<u8> {
-    let name = b"hellowatt-bench-nonce";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(nonce.as_bytes());
-    let mut out = component.to_vec();
-    out.push(0); // custom section
-    let mut n = content.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&content);
-    out
-}
-
 fn hot_swap(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let reg = rt.block_on(start_registry(dir.path()));
@@ -281,7 +257,8 @@ fn hot_swap(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
                 counter += 1;
-                let bytes = with_nonce(hellowatt::BUNDLED_GUEST, &format!("{counter}"));
+                let bytes =
+                    common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, &format!("{counter}"));
                 let sha = sha256_hex(&bytes);
                 let path = guests.join(format!("bench-{counter}.wasm"));
                 // Written beside and renamed, as a person's `mv` would:

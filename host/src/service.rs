@@ -386,15 +386,14 @@ impl AccountRunner {
                 );
                 outcome_of(&summary, newest)
             }
-            Err(e) => Outcome::Failed {
-                kind: if crate::store::storage_trouble(&e).is_some() {
-                    "store".into()
-                } else {
-                    "host".into()
+            Err(e) => match crate::store::storage_trouble(&e) {
+                Some(fix) => Outcome::Failed {
+                    kind: "store".into(),
+                    detail: format!("{fix} ({e:#})"),
                 },
-                detail: match crate::store::storage_trouble(&e) {
-                    Some(fix) => format!("{fix} ({e:#})"),
-                    None => format!("{e:#}"),
+                None => Outcome::Failed {
+                    kind: "host".into(),
+                    detail: format!("{e:#}"),
                 },
             },
         }

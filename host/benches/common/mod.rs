@@ -10,6 +10,9 @@
 // Each bench binary uses its own part of this module.
 #![allow(dead_code)]
 
+#[path = "../../tests/common/nonce.rs"]
+pub mod nonce;
+
 use criterion::Criterion;
 use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
 use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};

@@ -196,6 +196,18 @@ fn event(
     Ok(())
 }
 
+/// The SHA-256 of the guest of `slot` in a state that has at most one
+/// (active, previous).
+fn sha_in(tx: &rusqlite::Transaction<'_>, slot: &str, state: GuestState) -> Result<Option<String>> {
+    tx.query_row(
+        "SELECT sha256 FROM guests WHERE slot = ?1 AND state = ?2",
+        params![slot, state.as_str()],
+        |r| r.get(0),
+    )
+    .optional()
+    .with_context(|| format!("reading the {state} {slot} guest"))
+}
+
 impl Store {
     /// Every guest the registry has judged: active first, then previous,
     /// refused, retired; newest first within each.
@@ -258,14 +270,7 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting to activate a guest")?;
-        let active: Option<String> = tx
-            .query_row(
-                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'active'",
-                [slot],
-                |r| r.get(0),
-            )
-            .optional()
-            .context("reading the active guest")?;
+        let active = sha_in(&tx, slot, GuestState::Active)?;
         if active.as_deref() != Some(g.sha256.as_str()) {
             // The order keeps the one-active and one-previous indexes true
             // after every statement.
@@ -341,25 +346,11 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting the roll-back")?;
-        let previous: Option<String> = tx
-            .query_row(
-                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'previous'",
-                [slot],
-                |r| r.get(0),
-            )
-            .optional()
-            .context("reading the previous guest")?;
+        let previous = sha_in(&tx, slot, GuestState::Previous)?;
         let Some(previous) = previous else {
             bail!("there is no previous {slot} guest to roll back to");
         };
-        let active: Option<String> = tx
-            .query_row(
-                "SELECT sha256 FROM guests WHERE slot = ?1 AND state = 'active'",
-                [slot],
-                |r| r.get(0),
-            )
-            .optional()
-            .context("reading the active guest")?;
+        let active = sha_in(&tx, slot, GuestState::Active)?;
         // Through `retired` for a moment: the indexes allow one of each.
         tx.execute(
             "UPDATE guests SET state = 'retired', updated_at = ?2 WHERE sha256 = ?1",

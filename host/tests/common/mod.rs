@@ -16,6 +16,10 @@ use std::path::Path;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+// Shared with the benches (`host/benches/common`), which include the file.
+#[path = "nonce.rs"]
+pub mod nonce;
+
 static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
 
 /// One engine and one compiled guest for the whole test binary.
@@ -86,27 +90,4 @@ pub async fn demo_store(db: &Path, today: Date, from: Date, to: Date) -> Store {
     assert!(summary.failure.is_none(), "{:?}", summary.failure);
     server.shutdown().await;
     store
-}
-
-/// The same component with a custom section added: other bytes (another
-/// SHA-256), the same code.
-pub fn with_nonce(component: &[u8], nonce: &str) -> Vec<u8> {
-    let name = b"hellowatt-test-nonce";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(nonce.as_bytes());
-    let mut out = component.to_vec();
-    out.push(0); // custom section
-    let mut n = content.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&content);
-    out
 }
