@@ -63,6 +63,8 @@ fn main() {
         return;
     }
 
+    ensure_wasm_target();
+
     let target_dir = std::env::var_os("HELLOWATT_GUEST_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target").join("guests"));
@@ -97,10 +99,7 @@ fn main() {
     }
     let status = cmd.status().expect("running cargo to build the guests");
     if !status.success() {
-        panic!(
-            "building the guests failed (see above). They need the wasm32-wasip2 target: \
-             `rustup target add wasm32-wasip2` (rust-toolchain.toml asks rustup for it)"
-        );
+        panic!("building the guests failed (see the compiler's errors above)");
     }
     for (_, file, var) in GUESTS {
         let wasm = target_dir
@@ -114,4 +113,77 @@ fn main() {
         );
         println!("cargo:rustc-env={var}={}", wasm.display());
     }
+}
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+
+/// Makes sure the compiler running this build has the guests' standard
+/// library. rustup applies rust-toolchain.toml's `targets` only when it
+/// installs the toolchain, so a machine that already had 1.95.0 lacks it.
+/// Runs first, so that a machine that cannot get it fails in seconds,
+/// not after wasmtime has compiled.
+fn ensure_wasm_target() {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    if has_wasm_target(&rustc) {
+        return;
+    }
+    // The rustup proxy that started cargo names its toolchain; without
+    // it, rustup would pick the toolchain from rust-toolchain.toml.
+    let toolchain = std::env::var("RUSTUP_TOOLCHAIN").ok();
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", WASM_TARGET]);
+    if let Some(toolchain) = &toolchain {
+        add.args(["--toolchain", toolchain]);
+    }
+    let shown = match &toolchain {
+        Some(toolchain) => format!("rustup target add {WASM_TARGET} --toolchain {toolchain}"),
+        None => format!("rustup target add {WASM_TARGET}"),
+    };
+    match add.output() {
+        Ok(out) if out.status.success() && has_wasm_target(&rustc) => {
+            println!(
+                "cargo:warning=the {WASM_TARGET} target was missing: added it with `{shown}`"
+            );
+        }
+        Ok(out) => fail(&format!(
+            "the {WASM_TARGET} target is missing and `{shown}` failed:\n{}\n\
+             Run that command yourself, then build again.",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(_) => fail(&format!(
+            "the {WASM_TARGET} target is missing for `{rustc}` and rustup is not on PATH. \
+             Install the target's standard library, then build again: with rustup, \
+             `rustup target add {WASM_TARGET}`; without it, your Rust distribution's \
+             rust-std for {WASM_TARGET}; or build the guests elsewhere and point \
+             HELLOWATT_PREBUILT_GUESTS at them."
+        )),
+    }
+}
+
+/// Whether `rustc`'s sysroot holds the standard library for the guests.
+fn has_wasm_target(rustc: &str) -> bool {
+    let Ok(out) = Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .output()
+    else {
+        return false;
+    };
+    out.status.success()
+        && Path::new(String::from_utf8_lossy(&out.stdout).trim())
+            .read_dir()
+            .is_ok_and(|mut entries| {
+                entries.any(|e| {
+                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+                })
+            })
+}
+
+/// Stops the build with `message`, shown both as a cargo warning (always
+/// printed) and on stderr (printed with the failed script's output).
+fn fail(message: &str) -> ! {
+    for line in message.lines() {
+        println!("cargo:warning={line}");
+    }
+    eprintln!("error: {message}");
+    std::process::exit(1);
 }

@@ -1,27 +1,17 @@
 //! The dashboard in a real browser: `hellowatt demo --serve` (the service
 //! on the simulated site) and headless Chromium (Debian's `chromium`, which
-//! `.ci/run` installs). The tile's values must be the store's, the charts
-//! must have drawn bars, and a screenshot is kept at
+//! `.ci/run` installs; `common::tools` says what happens without it). The
+//! tile's values must be the store's, the charts must have drawn bars, and
+//! a screenshot is kept at
 //! `target/dashboard.png` (and `target/dashboard-phone.png`).
+
+mod common;
 
 use hellowatt::store::{Granularity, Store};
 use hellowatt_snapshot::{Energy, TempoColour};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn chromium() -> PathBuf {
-    for name in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(out) = Command::new("which").arg(name).output()
-            && out.status.success()
-        {
-            return PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        }
-    }
-    panic!(
-        "headless Chromium is needed for the dashboard test: install it (apt-get install chromium)"
-    );
-}
 
 struct Service(Child);
 
@@ -115,7 +105,13 @@ fn field(dom: &str, field: &str) -> Option<String> {
 
 #[test]
 fn the_dashboard_shows_the_store_and_draws_its_charts() {
-    let chromium = chromium();
+    let Some(chromium) = common::tools::program(
+        "the_dashboard_shows_the_store_and_draws_its_charts",
+        &["chromium", "chromium-browser", "google-chrome"],
+        "chromium",
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
     let port = free_port();

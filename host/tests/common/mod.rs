@@ -19,6 +19,7 @@ use tokio::sync::OnceCell;
 // Shared with the benches (`host/benches/common`), which include the file.
 #[path = "nonce.rs"]
 pub mod nonce;
+pub mod tools;
 
 static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
 
