@@ -124,6 +124,12 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// not after wasmtime has compiled.
 fn ensure_wasm_target() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    // Watched, so that the run after an addition (the folder is newer than
+    // that run's start) does it again without the warning, which cargo
+    // would otherwise replay on every build; and a removal is noticed.
+    if let Some(dir) = wasm_libdir(&rustc) {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
     if has_wasm_target(&rustc) {
         return;
     }
@@ -141,9 +147,7 @@ fn ensure_wasm_target() {
     };
     match add.output() {
         Ok(out) if out.status.success() && has_wasm_target(&rustc) => {
-            println!(
-                "cargo:warning=the {WASM_TARGET} target was missing: added it with `{shown}`"
-            );
+            println!("cargo:warning=the {WASM_TARGET} target was missing: added it with `{shown}`");
         }
         Ok(out) => fail(&format!(
             "the {WASM_TARGET} target is missing and `{shown}` failed:\n{}\n\
@@ -160,22 +164,25 @@ fn ensure_wasm_target() {
     }
 }
 
-/// Whether `rustc`'s sysroot holds the standard library for the guests.
-fn has_wasm_target(rustc: &str) -> bool {
-    let Ok(out) = Command::new(rustc)
+/// Where `rustc` keeps (or would keep) the guests' standard library.
+fn wasm_libdir(rustc: &str) -> Option<PathBuf> {
+    let out = Command::new(rustc)
         .args(["--print", "target-libdir", "--target", WASM_TARGET])
         .output()
-    else {
-        return false;
-    };
-    out.status.success()
-        && Path::new(String::from_utf8_lossy(&out.stdout).trim())
-            .read_dir()
-            .is_ok_and(|mut entries| {
-                entries.any(|e| {
-                    e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
-                })
-            })
+        .ok()?;
+    out.status
+        .success()
+        .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// Whether `rustc`'s sysroot holds the standard library for the guests.
+fn has_wasm_target(rustc: &str) -> bool {
+    wasm_libdir(rustc)
+        .and_then(|dir| dir.read_dir().ok())
+        .is_some_and(|mut entries| {
+            entries
+                .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
+        })
 }
 
 /// Stops the build with `message`, shown both as a cargo warning (always
