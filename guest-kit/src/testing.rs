@@ -76,12 +76,17 @@ impl Replayer {
 
 /// Checks every scenario with `check` (which lists what is wrong with
 /// one) and fails naming each failing scenario and its problems. `what`
-/// names the set in the summary line (`shared`, `Tempo`).
+/// names the set in the summary line (`shared`, `Tempo`). An empty set
+/// fails too: a check that ran on nothing proved nothing.
 pub fn assert_scenarios(
     what: &str,
     scenarios: &[Scenario],
     check: impl Fn(&Scenario) -> Vec<String>,
 ) {
+    assert!(
+        !scenarios.is_empty(),
+        "no {what} scenario to check: the scenario folder is empty or was not found"
+    );
     let mut failures = Vec::new();
     for s in scenarios {
         let problems = check(s);
@@ -100,4 +105,15 @@ pub fn assert_scenarios(
         failures.len()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::assert_scenarios;
+
+    #[test]
+    #[should_panic(expected = "no shared scenario to check")]
+    fn an_empty_set_of_scenarios_fails() {
+        assert_scenarios("shared", &[], |_| Vec::new());
+    }
 }
