@@ -865,4 +865,80 @@ mod tests {
                 .is_empty()
         );
     }
+
+    /// What a restart after a crash sees: the months already stored are
+    /// not asked again; a month still being fetched, one of another kind
+    /// or another account, or one covered only in part, is.
+    #[test]
+    fn backfill_resumes_from_the_stored_windows() {
+        use hellowatt_snapshot::{Snapshot, Window};
+        let mut store = Store::open_in_memory().unwrap();
+        let account = Account {
+            name: "a".into(),
+            email: None,
+            password: None,
+            kinds: vec![DataKind::ElectricityDaily, DataKind::GasDaily],
+        };
+        let window = |kind, start: &str, end: &str, status| Window {
+            subject: "pdl".into(),
+            kind,
+            start: d(start),
+            end: d(end),
+            status,
+        };
+        let guest = crate::store::GuestIdentity {
+            name: "hellowatt".into(),
+            version: "1.0.0".into(),
+            sha256: "ab".repeat(32),
+        };
+        let mut seed = |name: &str, windows: Vec<Window>| {
+            let run = store
+                .begin_run(name, &guest, d("2026-05-01"), d("2026-11-04"), 1)
+                .unwrap();
+            let snapshot = Snapshot {
+                windows,
+                ..Snapshot::default()
+            };
+            store.ingest(run, name, &snapshot, 1).unwrap();
+        };
+        use DataKind::{ElectricityDaily as Elec, GasDaily as Gas};
+        seed(
+            "a",
+            vec![
+                // Stored, finished: not asked again.
+                window(Elec, "2026-10-01", "2026-10-31", WindowStatus::Complete),
+                window(
+                    Elec,
+                    "2026-08-01",
+                    "2026-08-31",
+                    WindowStatus::SiteError("E1: no data".into()),
+                ),
+                // One window covering the whole of June and more.
+                window(Elec, "2026-05-20", "2026-06-30", WindowStatus::Complete),
+                // Still being fetched: asked again.
+                window(Elec, "2026-09-01", "2026-09-30", WindowStatus::FetchOngoing),
+                // July only in part, and in full only for gas.
+                window(Elec, "2026-07-01", "2026-07-20", WindowStatus::Complete),
+                window(Gas, "2026-07-01", "2026-07-31", WindowStatus::Complete),
+            ],
+        );
+        // Another account's November says nothing of this one's.
+        seed(
+            "b",
+            vec![window(
+                Elec,
+                "2026-11-01",
+                "2026-11-04",
+                WindowStatus::Complete,
+            )],
+        );
+        assert_eq!(
+            backfill_windows(&store, &account, d("2026-11-05"), 5).unwrap(),
+            vec![
+                (d("2026-11-01"), d("2026-11-04")),
+                (d("2026-09-01"), d("2026-09-30")),
+                (d("2026-07-01"), d("2026-07-31")),
+            ]
+        );
+    }
 }
