@@ -1,5 +1,6 @@
-//! The guest's costs: its parser in the component against the same code
-//! compiled natively, a run's fixed cost (a new store and instance), the
+//! The guest's costs: a sync call through the component against the same
+//! code compiled natively (and the guest's own code alone inside the
+//! component), a run's fixed cost (a new store and instance), the
 //! start of the guest registry with a cold compile against the artifact
 //! cache, and a hot swap from file drop to live guest.
 //!
@@ -24,7 +25,7 @@ fn main() {
     let rt = common::tokio_runtime();
     let (runtime, guest) = rt.block_on(common::runtime_and_guest());
 
-    parse(&mut c, &rt, &runtime, &guest);
+    sync_call(&mut c, &rt, &runtime, &guest);
     instantiate(&mut c, &runtime, &guest);
     startup(&mut c, &rt);
     hot_swap(&mut c, &rt);
@@ -32,31 +33,39 @@ fn main() {
     c.final_summary();
 }
 
-// ------------------------------------------------------------------ parse
+// -------------------------------------------------------------- sync call
 
-fn parse(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, guest: &Guest) {
+/// The same 36 `sync` calls through the component and through the guest's
+/// code compiled natively (both with the host's log sink), and the part of
+/// the component's time spent in the guest's own code.
+fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, guest: &Guest) {
     let cassette: Cassette = {
         let site = common::SimThread::start(common::today());
         rt.block_on(common::record_cassette(runtime, guest, &site.url))
     };
     // Both sides return the same records from the same bytes.
-    let wasm = rt.block_on(common::replay_wasm(
+    let (wasm, guest_time) = rt.block_on(common::replay_wasm_timed(
         runtime,
         guest,
         &cassette,
         cassette.replay(),
+        true,
     ));
     let native = common::replay_native(&cassette, cassette.replay());
     assert_eq!(wasm, native, "the component and the native build disagree");
+    assert!(
+        guest_time > Duration::ZERO,
+        "the guest's own code was not timed"
+    );
     let rows = common::rows(&native);
     println!(
-        "parse: {} calls, {} exchanges, {:.1} MiB of responses, {rows} readings and curve points",
+        "sync-call: {} calls, {} exchanges, {:.1} MiB of responses, {rows} readings and curve points",
         cassette.calls.len(),
         cassette.exchanges.len(),
         cassette.response_bytes() as f64 / (1024.0 * 1024.0)
     );
 
-    let mut g = c.benchmark_group("parse");
+    let mut g = c.benchmark_group("sync-call");
     g.sample_size(20);
     g.measurement_time(Duration::from_secs(10));
     g.bench_function("wasm", |b| {
@@ -73,6 +82,24 @@ fn parse(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, gue
             BatchSize::PerIteration,
         )
     });
+    // Inside the component, the guest's own code alone: the wasm time of
+    // the same 36 calls, host imports and lifting excluded.
+    g.bench_function("wasm-guest-code", |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    rt.block_on(common::replay_wasm_timed(
+                        runtime,
+                        guest,
+                        &cassette,
+                        cassette.replay(),
+                        true,
+                    ))
+                    .1
+                })
+                .sum()
+        })
+    });
     // What the replay itself costs (matching requests against the
     // cassette, copying the answers): part of both figures above.
     g.bench_function("replay-only", |b| {
@@ -85,18 +112,30 @@ fn parse(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, gue
     g.finish();
 
     if let (Some(w), Some(n)) = (
-        common::median_ns("parse", "wasm"),
-        common::median_ns("parse", "native"),
+        common::median_ns("sync-call", "wasm"),
+        common::median_ns("sync-call", "native"),
     ) {
-        result("parse.wasm", format!("{:.1}", w / 1e6), "ms");
-        result("parse.native", format!("{:.1}", n / 1e6), "ms");
+        result("sync_call.wasm", format!("{:.1}", w / 1e6), "ms");
+        result("sync_call.native", format!("{:.1}", n / 1e6), "ms");
         result(
-            "parse.ratio_wasm_native",
+            "sync_call.ratio_wasm_native",
             format!("{:.2}", w / n),
             "(target <= 1.5)",
         );
-        if let Some(r) = common::median_ns("parse", "replay-only") {
-            result("parse.replay_only", format!("{:.1}", r / 1e6), "ms");
+        if let Some(gc) = common::median_ns("sync-call", "wasm-guest-code") {
+            result(
+                "sync_call.wasm_guest_code",
+                format!("{:.1}", gc / 1e6),
+                "ms",
+            );
+            result(
+                "sync_call.wasm_guest_code_share",
+                format!("{:.0}", 100.0 * gc / w),
+                "% of the wasm call",
+            );
+        }
+        if let Some(r) = common::median_ns("sync-call", "replay-only") {
+            result("sync_call.replay_only", format!("{:.1}", r / 1e6), "ms");
         }
     }
 }

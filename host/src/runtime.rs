@@ -11,6 +11,7 @@
 use crate::cache::ArtifactCache;
 use crate::contract::{self, LogLevel, Scraper, ScraperPre};
 use crate::policy::{PolicyHooks, Traffic};
+use crate::redact::Redactor;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::{DataKind, Date, GuestInfo, Snapshot, SyncError};
 use sha2::{Digest, Sha256};
@@ -120,6 +121,34 @@ pub struct RunState {
     cpu_ticks: u64,
     cpu_budget_ticks: u64,
     cpu_exhausted: bool,
+    /// Time spent running the guest's own code, when measured
+    /// ([`GuestRun::measure_guest_time`]).
+    guest_clock: GuestClock,
+}
+
+/// Sums the intervals during which wasm code runs, from wasmtime's call
+/// hooks: entering wasm or coming back from a host import starts one,
+/// leaving wasm or calling an import ends it. Host imports (wasi:http,
+/// streams, logging, memory growth) and the lifting of results are thus
+/// outside it.
+#[derive(Debug, Default)]
+struct GuestClock {
+    since: Option<std::time::Instant>,
+    total: Duration,
+}
+
+impl GuestClock {
+    fn hook(&mut self, hook: wasmtime::CallHook) {
+        use wasmtime::CallHook::*;
+        match hook {
+            CallingWasm | ReturningFromHost => self.since = Some(std::time::Instant::now()),
+            ReturningFromWasm | CallingHost => {
+                if let Some(since) = self.since.take() {
+                    self.total += since.elapsed();
+                }
+            }
+        }
+    }
 }
 
 impl WasiView for RunState {
@@ -146,23 +175,36 @@ const MAX_LOG_LINE: usize = 2000;
 
 impl contract::hellowatt::scraper::log::Host for RunState {
     fn log(&mut self, level: LogLevel, message: String) {
-        let mut message = self.hooks.redactor().redact(&message);
-        if message.len() > MAX_LOG_LINE {
-            let mut end = MAX_LOG_LINE;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-            message.push('…');
+        let level = match level {
+            LogLevel::Trace => tracing::Level::TRACE,
+            LogLevel::Debug => tracing::Level::DEBUG,
+            LogLevel::Info => tracing::Level::INFO,
+            LogLevel::Warn => tracing::Level::WARN,
+            LogLevel::Error => tracing::Level::ERROR,
+        };
+        guest_log(self.hooks.redactor(), &self.guest_name, level, &message);
+    }
+}
+
+/// Where a guest's log line goes: redacted, cut at [`MAX_LOG_LINE`], then
+/// to `tracing` under the target `hellowatt::guest`. Public so that the
+/// benchmarks give the guest's native build the very same sink.
+pub fn guest_log(redactor: &Redactor, guest: &str, level: tracing::Level, message: &str) {
+    let mut message = redactor.redact(message);
+    if message.len() > MAX_LOG_LINE {
+        let mut end = MAX_LOG_LINE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
         }
-        let guest = self.guest_name.as_str();
-        match level {
-            LogLevel::Trace => tracing::trace!(target: "hellowatt::guest", guest, "{message}"),
-            LogLevel::Debug => tracing::debug!(target: "hellowatt::guest", guest, "{message}"),
-            LogLevel::Info => tracing::info!(target: "hellowatt::guest", guest, "{message}"),
-            LogLevel::Warn => tracing::warn!(target: "hellowatt::guest", guest, "{message}"),
-            LogLevel::Error => tracing::error!(target: "hellowatt::guest", guest, "{message}"),
-        }
+        message.truncate(end);
+        message.push('…');
+    }
+    match level {
+        tracing::Level::TRACE => tracing::trace!(target: "hellowatt::guest", guest, "{message}"),
+        tracing::Level::DEBUG => tracing::debug!(target: "hellowatt::guest", guest, "{message}"),
+        tracing::Level::INFO => tracing::info!(target: "hellowatt::guest", guest, "{message}"),
+        tracing::Level::WARN => tracing::warn!(target: "hellowatt::guest", guest, "{message}"),
+        tracing::Level::ERROR => tracing::error!(target: "hellowatt::guest", guest, "{message}"),
     }
 }
 
@@ -384,6 +426,7 @@ impl Runtime {
             cpu_ticks: 0,
             cpu_budget_ticks,
             cpu_exhausted: false,
+            guest_clock: GuestClock::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -513,6 +556,22 @@ impl GuestRun {
 
     pub fn traffic(&self) -> Traffic {
         self.hooks.traffic()
+    }
+
+    /// From now on, times the guest's own code (see [`GuestClock`]); read
+    /// with [`GuestRun::guest_time`]. For benchmarks: it costs a clock
+    /// read on every crossing of the sandbox's edge.
+    pub fn measure_guest_time(&mut self) {
+        self.store.call_hook(|mut ctx, hook| {
+            ctx.data_mut().guest_clock.hook(hook);
+            Ok(())
+        });
+    }
+
+    /// Time spent running the guest's own code since
+    /// [`GuestRun::measure_guest_time`]; zero when not measured.
+    pub fn guest_time(&self) -> Duration {
+        self.store.data().guest_clock.total
     }
 
     pub fn hooks(&self) -> &PolicyHooks {

@@ -21,7 +21,7 @@ use hellowatt::runtime::{Guest, Limits, Runtime, SyncCall};
 use hellowatt::sim::{self, SimMode};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest};
 use hellowatt_guest::api::{self, SyncRequest};
-use hellowatt_guest::logging::NoLog;
+use hellowatt_guest::logging::{Level, Log};
 use hellowatt_guest::session::Session;
 use hellowatt_guest::transport::{self, Request, Response, Transport};
 use hellowatt_snapshot::{DataKind, Date, Snapshot, SyncError};
@@ -346,6 +346,21 @@ pub async fn replay_wasm(
     cassette: &Cassette,
     replay: Replay,
 ) -> Vec<Snapshot> {
+    replay_wasm_timed(runtime, guest, cassette, replay, false)
+        .await
+        .0
+}
+
+/// [`replay_wasm`], and with `time_guest` the time spent in the guest's
+/// own code (`GuestRun::guest_time`: without the host's imports, the
+/// cassette lookups and the lifting of the snapshots into the host).
+pub async fn replay_wasm_timed(
+    runtime: &Runtime,
+    guest: &Guest,
+    cassette: &Cassette,
+    replay: Replay,
+    time_guest: bool,
+) -> (Vec<Snapshot>, Duration) {
     let hooks = PolicyHooks::new(
         Origin::parse(&cassette.origin).expect("the cassette's origin"),
         unpaced(),
@@ -356,6 +371,9 @@ pub async fn replay_wasm(
         .start(guest, hooks, &Limits::default())
         .await
         .expect("an instance");
+    if time_guest {
+        run.measure_guest_time();
+    }
     let mut out = Vec::with_capacity(cassette.calls.len());
     for call in &cassette.calls {
         let snapshot = run
@@ -365,7 +383,25 @@ pub async fn replay_wasm(
             .expect("the replayed sync succeeds");
         out.push(snapshot);
     }
-    out
+    (out, run.guest_time())
+}
+
+/// The host's sink for a guest's log lines (`runtime::guest_log`: the
+/// redaction with the run's secrets, the cut, the `tracing` call), given
+/// to the native build so that both sides of a comparison log alike.
+struct HostSink(Redactor);
+
+impl Log for HostSink {
+    fn log(&mut self, level: Level, message: &str) {
+        let level = match level {
+            Level::Trace => tracing::Level::TRACE,
+            Level::Debug => tracing::Level::DEBUG,
+            Level::Info => tracing::Level::INFO,
+            Level::Warn => tracing::Level::WARN,
+            Level::Error => tracing::Level::ERROR,
+        };
+        hellowatt::runtime::guest_log(&self.0, "hellowatt", level, message);
+    }
 }
 
 /// A `Transport` answering from a replay, as the guest's native tests do.
@@ -402,6 +438,7 @@ pub fn replay_native(cassette: &Cassette, replay: Replay) -> Vec<Snapshot> {
         origin: cassette.origin.clone(),
     };
     let mut session: Option<Session> = None;
+    let mut log = HostSink(Redactor::with_secrets([sim::DEMO_PASSWORD]));
     cassette
         .calls
         .iter()
@@ -414,7 +451,7 @@ pub fn replay_native(cassette: &Cassette, replay: Replay) -> Vec<Snapshot> {
                 end: call.end,
                 kinds: call.kinds.clone(),
             };
-            api::sync(&mut t, &mut session, &req, &mut NoLog).expect("the native sync succeeds")
+            api::sync(&mut t, &mut session, &req, &mut log).expect("the native sync succeeds")
         })
         .collect()
 }
