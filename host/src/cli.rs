@@ -505,8 +505,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Guest(GuestCommand::Check { file, fixtures }) => {
             let config = Config::load(cli.config.as_deref())?;
             let runtime = Runtime::new()?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| {
+                format!(
+                    "reading {} (give the path of a guest component, a .wasm file)",
+                    file.display()
+                )
+            })?;
             let guest = runtime
                 .load(bytes, &config.limits)
                 .await

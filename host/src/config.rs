@@ -321,8 +321,19 @@ impl Config {
                     )
                 })?;
                 let table: toml::Table = toml::from_str(&text).map_err(|e| {
-                    anyhow!("{}: {}", path.display(), e.message())
-                        .context("the configuration file is not valid TOML")
+                    // The line number, never the line: it may hold a password.
+                    let line = e
+                        .span()
+                        .and_then(|span| text.get(..span.start))
+                        .map(|before| format!(" line {}:", before.matches('\n').count() + 1))
+                        .unwrap_or_default();
+                    anyhow!(
+                        "{}:{line} {}: write each setting as key = value, with text in double \
+                         quotes (e.g. email = \"you@example.org\")",
+                        path.display(),
+                        e.message().trim_end()
+                    )
+                    .context("the configuration file is not valid TOML")
                 })?;
                 let has_password = table.contains_key("password")
                     || table.contains_key("mqtt_password")
@@ -357,6 +368,17 @@ impl Config {
             };
             table.insert(key.to_string(), value);
         }
+        // Serde's "invalid type" would name neither the key nor the fix.
+        for (key, kind) in KEYS {
+            if let (ValueKind::Integer, Some(v)) = (kind, table.get(key))
+                && v.as_integer().is_none_or(|n| n < 0)
+            {
+                bail!(
+                    "{key} = {v}: write a whole number of {}, without quotes or sign",
+                    unit_of(key)
+                );
+            }
+        }
         let file_config: FileConfig =
             toml::Value::Table(table)
                 .try_into()
@@ -375,13 +397,27 @@ impl Config {
     }
 }
 
+/// What a number key counts, from the last word of its name.
+fn unit_of(key: &str) -> &str {
+    match key.rsplit('_').next().unwrap_or(key) {
+        "ms" => "milliseconds",
+        "mib" => "MiB",
+        word => word,
+    }
+}
+
 fn password(key: &str, password: Option<String>, file: Option<PathBuf>) -> Result<Option<Secret>> {
     match (password, file) {
         (Some(_), Some(_)) => bail!("set `{key}` or `{key}_file`, not both"),
         (Some(p), None) => Ok(Some(Secret::new(p))),
         (None, Some(path)) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {key}_file {}", path.display()))?;
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!(
+                    "reading {key}_file {} (name an existing file that holds the {key} alone, \
+                     or set `{key}` instead)",
+                    path.display()
+                )
+            })?;
             Ok(Some(Secret::new(text.trim_end_matches(['\r', '\n']))))
         }
         (None, None) => Ok(None),
@@ -704,6 +740,79 @@ mod tests {
         );
         assert_eq!(c.accounts[0].name, "default");
         assert!(!format!("{c:?}").contains("Pass-word"));
+
+        // The password in a file only the service can read (a systemd
+        // credential, a container secret), still no configuration file.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("password");
+        std::fs::write(&file, "File-pass-2026!\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let file = file.display().to_string();
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("HELLOWATT_EMAIL", "a@example.org"),
+                ("HELLOWATT_PASSWORD_FILE", file.as_str()),
+            ]),
+        )
+        .unwrap();
+        let (email, password) = c.account(None).unwrap().credentials().unwrap();
+        assert_eq!(email, "a@example.org");
+        assert_eq!(
+            password.expose(),
+            "File-pass-2026!",
+            "read, its newline dropped"
+        );
+    }
+
+    /// dist/hellowatt.service hands the password over as an encrypted
+    /// credential: the variable names the file systemd decrypts it to, and
+    /// the configuration it installs, with that variable, has credentials.
+    #[test]
+    fn the_service_unit_passes_the_password_as_a_credential_file() {
+        let unit = include_str!("../../dist/hellowatt.service");
+        let setting = |prefix: &str| {
+            unit.lines()
+                .find_map(|l| l.strip_prefix(prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in dist/hellowatt.service"))
+        };
+        let (name, _) = setting("LoadCredentialEncrypted=")
+            .split_once(':')
+            .expect("LoadCredentialEncrypted=NAME:FILE");
+        let variable = setting("Environment=HELLOWATT_PASSWORD_FILE=");
+        assert_eq!(
+            variable,
+            format!("%d/{name}"),
+            "the variable names the credential"
+        );
+
+        // %d is the service's credentials folder; systemd-creds decrypts
+        // what `printf '%s'` encrypted: the password with no newline.
+        let credentials = tempfile::tempdir().unwrap();
+        let file = credentials.path().join(name);
+        std::fs::write(&file, "Cred-pass-2026!").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        }
+        let file = variable.replace("%d", &credentials.path().display().to_string());
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/config.example.toml");
+        let c = Config::load_from(
+            Some(&example),
+            env(&[
+                ("HELLOWATT_DB", setting("Environment=HELLOWATT_DB=")),
+                ("HELLOWATT_PASSWORD_FILE", file.as_str()),
+            ]),
+        )
+        .unwrap();
+        let (email, password) = c.account(None).unwrap().credentials().unwrap();
+        assert_eq!(email, "you@example.org");
+        assert_eq!(password.expose(), "Cred-pass-2026!");
     }
 
     #[test]
@@ -827,14 +936,22 @@ mod tests {
             (
                 "not TOML",
                 file("email = \n"),
-                &["not valid TOML", "c.toml"],
+                &["not valid TOML", "c.toml", "key = value", "double quotes"],
             ),
             (
                 "text for a number",
                 file("pacing_ms = \"fast\"\n"),
-                &["pacing_ms"],
+                &[
+                    "pacing_ms = \"fast\"",
+                    "whole number of milliseconds",
+                    "without quotes",
+                ],
             ),
-            ("negative number", file("pacing_ms = -5\n"), &["pacing_ms"]),
+            (
+                "negative number",
+                file("pacing_ms = -5\n"),
+                &["pacing_ms = -5", "whole number of milliseconds", "sign"],
+            ),
             (
                 "zero timeout",
                 file("request_timeout_seconds = 0\n"),
@@ -890,7 +1007,12 @@ mod tests {
             (
                 "missing password file",
                 file(&format!("password_file = \"{missing}\"\n")),
-                &["password_file", "nowhere"],
+                &[
+                    "password_file",
+                    "nowhere",
+                    "an existing file",
+                    "set `password` instead",
+                ],
             ),
             (
                 "unknown kind",

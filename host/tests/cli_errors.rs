@@ -1,7 +1,12 @@
 //! Bad command lines: every mistake gets a message naming the argument (or
 //! the key) and how to write it, and changes nothing. Runs the real binary.
+//! Clap's own errors (a missing or malformed value, an unknown command)
+//! say how by pointing at `--help`, which shows each argument's form.
 
 use std::process::Command;
+
+/// Clap's pointer to the help, after each of its errors.
+const HELP: &str = "For more information, try '--help'.";
 
 #[test]
 fn every_mistake_names_the_argument_and_the_fix() {
@@ -18,7 +23,7 @@ fn every_mistake_names_the_argument_and_the_fix() {
         ),
         (
             &["export", "--format", "xml"],
-            &["--format", "possible values: csv, json"],
+            &["--format", "possible values: csv, json", HELP],
         ),
         (
             &["guest", "rollback", "nope"],
@@ -29,13 +34,27 @@ fn every_mistake_names_the_argument_and_the_fix() {
             &["--config", "/nonexistent/h.toml", "status"],
             &["/nonexistent/h.toml", "--config", "HELLOWATT_"],
         ),
-        (&["record", "--out"], &["--out", "a value is required"]),
+        (
+            &["record", "--out"],
+            &["--out", "a value is required", HELP],
+        ),
         (
             &["guest", "check", "/nonexistent/g.wasm"],
-            &["/nonexistent/g.wasm", "No such file"],
+            &["/nonexistent/g.wasm", "No such file", "a .wasm file"],
         ),
-        (&["demo", "--listen", "nowhere"], &["--listen", "nowhere"]),
-        (&["frobnicate"], &["unrecognized subcommand", "frobnicate"]),
+        (
+            &["demo", "--listen", "nowhere"],
+            &["--listen", "nowhere", "invalid socket address syntax", HELP],
+        ),
+        (
+            &["frobnicate"],
+            &[
+                "unrecognized subcommand",
+                "frobnicate",
+                "Usage: hellowatt [OPTIONS] <COMMAND>",
+                HELP,
+            ],
+        ),
     ];
     let mut failures = Vec::new();
     for (args, wanted) in cases {
