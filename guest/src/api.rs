@@ -415,6 +415,44 @@ mod tests {
         Date::parse(s).unwrap()
     }
 
+    /// What the faults `duplicated_days_keep_the_first_value` and
+    /// `a_day_outside_the_window_is_dropped` leave in the guest's log.
+    #[test]
+    fn days_set_aside_are_warned_about() {
+        let v = serde_json::json!({"values": [
+            {"datetime": "2026-01-31T00:00:00+01:00", "kwhDetailed": {"Base": 2.0}},
+            {"datetime": "2026-01-31T12:00:00+01:00", "kwhDetailed": {"Base": 3.0}},
+            {"datetime": "2026-02-01T00:00:00+01:00", "kwhDetailed": {"Base": 4.0}},
+            {"datetime": "2025-12-31T00:00:00+01:00", "kwhDetailed": {"Base": 5.0}}
+        ]});
+        let page = crate::parse::daily(&v, "m", d("2026-01-01"), d("2026-01-31")).unwrap();
+        assert_eq!(page.records.len(), 1);
+        assert_eq!(page.records[0].kwh, Some(2.0), "the first value is kept");
+        let mut log = crate::logging::Collect::default();
+        warn_set_aside(&mut log, &page, "electricity-daily", "m");
+        assert_eq!(
+            log.0,
+            vec![
+                (
+                    Level::Warn,
+                    "electricity-daily m: dropped 2 value(s) outside the asked window \
+                     (2025-12-31 to 2026-02-01)"
+                        .to_string()
+                ),
+                (
+                    Level::Warn,
+                    "electricity-daily m: 1 duplicated value(s) ignored, the first kept \
+                     (2026-01-31)"
+                        .to_string()
+                ),
+            ]
+        );
+        // The yearly temperatures always overflow the window: noted, not warned.
+        let mut log = crate::logging::Collect::default();
+        warn_set_aside(&mut log, &page, "temperature", "h");
+        assert_eq!(log.0[0].0, Level::Debug);
+    }
+
     #[test]
     fn dst_windows_carry_both_offsets() {
         assert_eq!(

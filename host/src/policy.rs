@@ -601,12 +601,40 @@ mod tests {
         }
     }
 
+    /// A byte every 100 ms, for ever: every gap is short, the whole endless.
+    struct Drip(tokio::time::Interval);
+
+    impl http_body::Body for Drip {
+        type Data = Bytes;
+        type Error = HttpError;
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+            self.0
+                .poll_tick(cx)
+                .map(|_| Some(Ok(http_body::Frame::data(Bytes::from_static(b"x")))))
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_timeout_bounds_the_whole_answer() {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         let waited = Deadline::new(Silent, deadline).collect().await;
         assert!(matches!(waited, Err(HttpError::ConnectionReadTimeout)));
         assert!(tokio::time::Instant::now() >= deadline);
+        // Bytes that keep coming do not push the deadline back: the answer
+        // fails at it, not when the drip ends (never).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        let drip = Drip(tokio::time::interval(Duration::from_millis(100)));
+        let dripped = Deadline::new(drip, deadline).collect().await;
+        assert!(matches!(dripped, Err(HttpError::ConnectionReadTimeout)));
+        let ended = tokio::time::Instant::now();
+        assert!(
+            ended >= deadline && ended - deadline < Duration::from_millis(100),
+            "ended {:?} after the deadline",
+            ended.saturating_duration_since(deadline)
+        );
         // What has arrived is still delivered after the deadline.
         let full = Full::new(Bytes::from_static(b"{}")).map_err(|never| match never {});
         let late = Deadline::new(full, tokio::time::Instant::now())

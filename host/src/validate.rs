@@ -230,7 +230,10 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hellowatt_snapshot::{CurvePoint, DailyReading, Temperature};
+    use hellowatt_snapshot::{
+        CurvePoint, DailyReading, Home, Meter, PeriodValue, Temperature, TempoColour, TempoDay,
+        TempoSource,
+    };
 
     fn d(s: &str) -> Date {
         Date::parse(s).unwrap()
@@ -363,5 +366,327 @@ mod tests {
         };
         let e = snapshot(&s, a, b).unwrap_err();
         assert!(e.len() < 300, "{} bytes", e.len());
+    }
+
+    /// A daily reading of 2026-01-05 (kWh 1) with one more value: `field`
+    /// is a `DailyReading` field, or `period kwh` / `period eur` for the
+    /// values of a tariff period `HC`.
+    fn daily_with(field: &str, v: f64) -> Snapshot {
+        let mut r = reading("2026-01-05", 1.0);
+        let v = Some(v);
+        match field {
+            "kwh" => r.kwh = v,
+            "co2_kg" => r.co2_kg = v,
+            "solar_production_kwh" => r.solar_production_kwh = v,
+            "injection_kwh" => r.injection_kwh = v,
+            "eur" => r.eur = v,
+            "subscription_eur" => r.subscription_eur = v,
+            "solar_production_eur" => r.solar_production_eur = v,
+            "injection_eur" => r.injection_eur = v,
+            "period kwh" | "period eur" => {
+                r.periods = vec![PeriodValue {
+                    period: "HC".into(),
+                    kwh: v.filter(|_| field == "period kwh"),
+                    eur: v.filter(|_| field == "period eur"),
+                }]
+            }
+            other => panic!("no field {other}"),
+        }
+        Snapshot {
+            daily: vec![r],
+            ..Default::default()
+        }
+    }
+
+    fn home_with(address: String, meter_ids: Vec<String>) -> Snapshot {
+        Snapshot {
+            homes: vec![Home {
+                id: "1".into(),
+                address: Some(address),
+                postal_code: None,
+                city: None,
+                meters: meter_ids
+                    .into_iter()
+                    .map(|id| Meter {
+                        id,
+                        energy: hellowatt_snapshot::Energy::Electricity,
+                    })
+                    .collect(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// Each bound of `docs/hardening.md` ("What is out of range, and why"),
+    /// on both sides, with the figures written as the document gives them
+    /// (not the constants: a changed constant must fail here until the
+    /// document follows).
+    #[test]
+    fn bounds_are_where_the_doc_says() {
+        let (a, b) = (d("2026-01-01"), d("2026-01-31"));
+        let accepted = |s: &Snapshot, case: &str| {
+            assert_eq!(snapshot(s, a, b), Ok(()), "{case}");
+        };
+        let refused = |s: &Snapshot, needle: &str| {
+            let e = snapshot(s, a, b).expect_err(needle);
+            assert!(e.contains(needle), "wanted {needle:?}, got {e}");
+        };
+
+        // Energy: finite, 0..=1 000 000 kWh, in every energy field (CO2
+        // included).
+        for (field, label) in [
+            ("kwh", "2026-01-05 kwh"),
+            ("co2_kg", "co2_kg"),
+            ("solar_production_kwh", "solar_production_kwh"),
+            ("injection_kwh", "injection_kwh"),
+            ("period kwh", "period HC"),
+        ] {
+            for ok in [0.0, 1_000_000.0] {
+                accepted(&daily_with(field, ok), &format!("{field} {ok}"));
+            }
+            for bad in ["-0.5", "1000001"] {
+                let v: f64 = bad.parse().unwrap();
+                refused(
+                    &daily_with(field, v),
+                    &format!("{label}: {bad} kWh is not a plausible energy"),
+                );
+            }
+        }
+        let point = |kwh: f64| Snapshot {
+            curve: vec![CurvePoint {
+                meter_id: "m".into(),
+                start: d("2026-01-05").paris_midnight_utc(),
+                date: d("2026-01-05"),
+                minutes: 30,
+                kwh: Some(kwh),
+            }],
+            ..Default::default()
+        };
+        accepted(&point(1_000_000.0), "curve point of 1e6 kWh");
+        refused(&point(1_000_001.0), "1000001 kWh is not a plausible energy");
+
+        // Money: finite, within ±1 000 000 EUR, negative allowed.
+        for (field, label) in [
+            ("eur", "2026-01-05 eur"),
+            ("subscription_eur", "subscription_eur"),
+            ("solar_production_eur", "solar_production_eur"),
+            ("injection_eur", "injection_eur"),
+            ("period eur", "period HC"),
+        ] {
+            for ok in [-5.0, -1_000_000.0, 1_000_000.0] {
+                accepted(&daily_with(field, ok), &format!("{field} {ok}"));
+            }
+            for bad in ["-1000001", "1000001"] {
+                let v: f64 = bad.parse().unwrap();
+                refused(
+                    &daily_with(field, v),
+                    &format!("{label}: {bad} EUR is not a plausible amount"),
+                );
+            }
+        }
+
+        // Temperature: finite, −60..=60 °C.
+        let temperature = |celsius: f64| Snapshot {
+            temperatures: vec![Temperature {
+                home_id: "1".into(),
+                date: d("2026-01-05"),
+                celsius,
+            }],
+            ..Default::default()
+        };
+        for ok in [-60.0, 60.0] {
+            accepted(&temperature(ok), &format!("{ok} °C"));
+        }
+        for bad in ["-60.5", "60.5"] {
+            let v: f64 = bad.parse().unwrap();
+            refused(
+                &temperature(v),
+                &format!("{bad} °C is not an outdoor temperature in France"),
+            );
+        }
+
+        // Days: inside the asked window, both ends included; 1900 and 2100
+        // refused like any day outside it.
+        for ok in ["2026-01-01", "2026-01-31"] {
+            let s = Snapshot {
+                daily: vec![reading(ok, 1.0)],
+                ..Default::default()
+            };
+            accepted(&s, ok);
+        }
+        for bad in ["2025-12-31", "2026-02-01", "1900-01-01", "2100-01-01"] {
+            let s = Snapshot {
+                daily: vec![reading(bad, 1.0)],
+                ..Default::default()
+            };
+            refused(
+                &s,
+                &format!("day {bad} is outside the asked window 2026-01-01..2026-01-31"),
+            );
+        }
+        // Tempo: one day past the window (tomorrow's colour), not two.
+        let tempo = |day: &str| Snapshot {
+            tempo_days: vec![TempoDay {
+                date: d(day),
+                colour: Some(TempoColour::Blue),
+                source: TempoSource::Service,
+                meter_id: None,
+            }],
+            ..Default::default()
+        };
+        accepted(&tempo("2026-02-01"), "Tempo, one day past the window");
+        for bad in ["2026-02-02", "2025-12-31"] {
+            refused(
+                &tempo(bad),
+                &format!("tempo day {bad}: outside the asked window"),
+            );
+        }
+        // A curve point's instant: inside the window, on its own day.
+        let at = |start: i64, date: &str| Snapshot {
+            curve: vec![CurvePoint {
+                meter_id: "m".into(),
+                start,
+                date: d(date),
+                minutes: 30,
+                kwh: Some(0.2),
+            }],
+            ..Default::default()
+        };
+        accepted(&at(a.paris_midnight_utc(), "2026-01-01"), "first instant");
+        accepted(
+            &at(b.succ().paris_midnight_utc() - 1800, "2026-01-31"),
+            "last half-hour",
+        );
+        refused(
+            &at(a.paris_midnight_utc() - 1800, "2026-01-01"),
+            "starts outside the asked window",
+        );
+        refused(
+            &at(b.succ().paris_midnight_utc(), "2026-01-31"),
+            "starts outside the asked window",
+        );
+
+        // Ids: non-empty, at most 64 bytes (bytes, not characters).
+        let meter = |id: String| {
+            let mut r = reading("2026-01-05", 1.0);
+            r.meter_id = id;
+            Snapshot {
+                daily: vec![r],
+                ..Default::default()
+            }
+        };
+        accepted(&meter("m".repeat(64)), "a 64-byte id");
+        accepted(&meter("é".repeat(32)), "a 64-byte id of 32 characters");
+        refused(
+            &meter("m".repeat(65)),
+            "meter id: 65 characters, more than 64",
+        );
+        refused(
+            &meter("é".repeat(33)),
+            "meter id: 66 characters, more than 64",
+        );
+        refused(&meter(String::new()), "meter id: empty");
+        refused(
+            &home_with("x".into(), vec![String::new()]),
+            "home 1 meter id: empty",
+        );
+        // Free text: at most 1000 bytes.
+        accepted(&home_with("a".repeat(1000), vec![]), "a 1000-byte address");
+        refused(
+            &home_with("a".repeat(1001), vec![]),
+            "home address: 1001 characters, more than 1000",
+        );
+        refused(
+            &Snapshot {
+                homes: vec![Home {
+                    id: String::new(),
+                    address: None,
+                    postal_code: None,
+                    city: None,
+                    meters: vec![],
+                }],
+                ..Default::default()
+            },
+            "home id: empty",
+        );
+        // Contract words and window details: the same 1000 bytes.
+        let contract = |state: String, provider: String| Snapshot {
+            contracts: vec![hellowatt_snapshot::Contract {
+                home_id: "1".into(),
+                energy: None,
+                provider: Some(provider),
+                offer: None,
+                state,
+                active: true,
+            }],
+            ..Default::default()
+        };
+        accepted(
+            &contract("a".repeat(1000), "b".repeat(1000)),
+            "1000-byte contract words",
+        );
+        refused(
+            &contract("a".repeat(1001), "EDF".into()),
+            "contract state: 1001 characters, more than 1000",
+        );
+        refused(
+            &contract("actual".into(), "b".repeat(1001)),
+            "contract text: 1001 characters, more than 1000",
+        );
+        let detail = |text: String| Snapshot {
+            windows: vec![hellowatt_snapshot::Window {
+                subject: "m".into(),
+                kind: hellowatt_snapshot::DataKind::ElectricityDaily,
+                start: a,
+                end: b,
+                status: WindowStatus::NotAvailable(text),
+            }],
+            ..Default::default()
+        };
+        accepted(&detail("x".repeat(1000)), "a 1000-byte window detail");
+        refused(
+            &detail("x".repeat(1001)),
+            "window m detail: 1001 characters, more than 1000",
+        );
+        // No control characters, in text or in ids.
+        for bad in [
+            "1 rue\u{7}de la Paix",
+            "1 rue\nde la Paix",
+            "1 rue\tde la Paix",
+        ] {
+            refused(
+                &home_with(bad.into(), vec![]),
+                "home address: contains control characters",
+            );
+        }
+        refused(
+            &meter("0123\u{0}4567".into()),
+            "meter id: contains control characters",
+        );
+
+        // Counts: at most 200 000 records, meters included.
+        let days = |n: usize| Snapshot {
+            tempo_days: vec![
+                TempoDay {
+                    date: a,
+                    colour: None,
+                    source: TempoSource::Service,
+                    meter_id: None,
+                };
+                n
+            ],
+            ..Default::default()
+        };
+        accepted(&days(200_000), "200 000 records");
+        refused(
+            &days(200_001),
+            "200001 records in one window (meters and tariff periods included), \
+             more than the cap of 200000",
+        );
+        // One home and 199 999 meters are 200 000 records; one more meter
+        // is past the cap.
+        let meters = |n: usize| home_with("x".into(), (0..n).map(|i| format!("m{i}")).collect());
+        accepted(&meters(199_999), "1 home and 199 999 meters");
+        refused(&meters(200_000), "200001 records in one window");
     }
 }

@@ -1,6 +1,7 @@
 //! `hellowatt run` as a person runs it: the real binary against the
 //! simulated site. Killed with SIGKILL in the middle of a backfill and
-//! restarted, it ends with exactly the rows of an uninterrupted sync; after
+//! restarted, it asks the site only for the months it had not stored and
+//! ends with exactly the rows of an uninterrupted sync; after
 //! a rejected password it never tries to log in again, even across a
 //! restart.
 
@@ -64,6 +65,31 @@ fn stored_months(db: &Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
+}
+
+/// The first days of the electricity-daily month windows stored complete.
+fn stored_month_starts(db: &Path) -> Vec<String> {
+    let store = Store::open(db).unwrap();
+    store
+        .windows(None)
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            w.window.kind == hellowatt_snapshot::DataKind::ElectricityDaily
+                && w.window.status == hellowatt_snapshot::WindowStatus::Complete
+        })
+        .map(|w| w.window.start.to_string())
+        .collect()
+}
+
+/// The first day (`2026-10-01`) of the month a served line asked the daily
+/// electricity of, from its `startDate` (a Paris midnight, percent-encoded).
+fn daily_month_asked(line: &str) -> Option<String> {
+    let (_, query) = line.split_once("/sge_measures/conso_daily?")?;
+    let start = query
+        .split('&')
+        .find_map(|p| p.strip_prefix("startDate="))?;
+    start.get(..10).map(str::to_string)
 }
 
 async fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
@@ -139,6 +165,13 @@ async fn setup(pacing_ms: u64) -> Setup {
     }
 }
 
+/// Log lines of `hellowatt run` (host/src/cli.rs, service.rs): the site
+/// override warning, written once the configuration is read (the SIGTERM
+/// handler is installed before); the handler's note; the start-up report.
+const CONFIGURATION_READ: &str = "using a site override";
+const STOP_NOTED: &str = "stopping: the run in progress";
+const START_UP_DONE: &str = "running: database";
+
 fn logins(server: &SimServer) -> usize {
     server
         .served()
@@ -183,12 +216,31 @@ async fn killed_during_a_backfill_it_resumes_and_ends_with_the_same_rows() {
         "the kill came too late to test anything ({after_kill} months stored)"
     );
     Store::open(&db).unwrap().integrity_check().unwrap();
+    let stored = stored_month_starts(&db);
+    let asked_before = server.served().len();
 
     let mut second = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
     wait_for("the backfill to finish", Duration::from_secs(120), || {
         stored_months(&db) >= months
     })
     .await;
+    // Resumed, not restarted: the months stored before the kill are not
+    // asked again, and every month missing then is.
+    let asked_after: Vec<String> = server.served()[asked_before..]
+        .iter()
+        .filter_map(|l| daily_month_asked(l))
+        .collect();
+    for month in &stored {
+        assert!(
+            !asked_after.contains(month),
+            "the restart asked again for {month}, stored before the kill: {asked_after:?}"
+        );
+    }
+    assert_eq!(
+        asked_after.len() + stored.len(),
+        months,
+        "stored before the kill: {stored:?}; asked after: {asked_after:?}"
+    );
     // Let the decision be saved, then stop it as systemd would.
     tokio::time::sleep(Duration::from_millis(500)).await;
     terminate(&second);
@@ -289,6 +341,17 @@ async fn after_a_rejected_password_it_never_tries_again() {
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(!log_text.contains(wrong), "the password reached the log");
     assert!(log_text.contains("rejected"), "{log_text}");
+    // Nothing of the household stored: every data table of the digest is
+    // empty but `accounts`, the name the failed run is filed under.
+    let digest = Store::open(&db).unwrap().content_digest().unwrap();
+    let stored: Vec<&str> = digest
+        .split("; ")
+        .nth(1)
+        .unwrap_or_default()
+        .split(", ")
+        .filter(|count| !count.ends_with(" 0"))
+        .collect();
+    assert_eq!(stored, ["accounts 1"], "{digest}");
     server.shutdown().await;
 }
 
@@ -362,7 +425,7 @@ async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
     server.shutdown().await;
 }
 
-/// A SIGTERM while the service is still starting (compiling its guests)
+/// A SIGTERM while the service is still starting (compiling its guest)
 /// stops it cleanly: exit status 0, a database that opens.
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,16 +437,37 @@ async fn a_stop_during_start_up_is_clean() {
         db,
         config,
     } = setup(0).await;
-    let service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
-    // Early: the first start compiles the guest (no artifact cache yet).
-    tokio::time::sleep(Duration::from_millis(150)).await;
-    terminate(&service);
-    let mut service = service;
-    let status = service.wait().unwrap();
-    let text = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(status.success(), "{status:?}\n{text}");
-    if db.exists() {
-        Store::open(&db).unwrap().integrity_check().unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    let mut service = hellowatt(&config, DEMO_PASSWORD, &["run"], &log);
+    // Stopped once it has read its configuration (the handler is
+    // installed before that), while the first start compiles its guest
+    // (no artifact cache yet).
+    let start = Instant::now();
+    while !read().contains(CONFIGURATION_READ) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the service never read its configuration:\n{}",
+            read()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    terminate(&service);
+    let status = service.wait().unwrap();
+    let text = read();
+    assert!(status.success(), "{status:?}\n{text}");
+    // The stop landed during start-up: noted before the start-up report.
+    let stopping = text
+        .find(STOP_NOTED)
+        .unwrap_or_else(|| panic!("the stop was not noted:\n{text}"));
+    let started = text
+        .find(START_UP_DONE)
+        .unwrap_or_else(|| panic!("no start-up report:\n{text}"));
+    assert!(
+        stopping < started,
+        "the stop came after start-up, not during it:\n{text}"
+    );
+    // Start-up goes on to the end and opens the database, then stops.
+    assert!(db.exists(), "no database after start-up:\n{text}");
+    Store::open(&db).unwrap().integrity_check().unwrap();
     server.shutdown().await;
 }

@@ -7,7 +7,12 @@
 //! - `sleep`: waits forever on a host clock (the wall-clock limit);
 //! - `panic`: panics (a trap);
 //! - `unreachable`: executes wasm's `unreachable` (a trap without a panic);
-//! - `stack`: recurses until the wasm stack is exhausted;
+//! - `stack`: recurses with a 512-byte array in each frame; Rust keeps it
+//!   on its shadow stack in linear memory (1 MiB), which runs out first:
+//!   below address 0, an out-of-bounds memory access;
+//! - `deep-call`: recurses with scalar locals only (nothing in linear
+//!   memory), until wasmtime's native stack limit (`max_wasm_stack`) stops
+//!   it: "call stack exhausted";
 //! - `foreign:<url>`: asks for a URL outside the allow-list and reports
 //!   what the host answered as a transport error; `<url>` may be any
 //!   `scheme:rest` (`file:///etc/passwd`, `data:,x`, `gopher://h/`): other
@@ -294,11 +299,36 @@ mod component {
                 "panic" => panic!("the hostile guest panics on purpose"),
                 "unreachable" => core::arch::wasm32::unreachable(),
                 "stack" => {
-                    // Endless on purpose: the wasm stack limit must stop it.
+                    // Endless on purpose. The array lives on Rust's shadow
+                    // stack in linear memory, 512 bytes a call: that stack
+                    // (1 MiB) runs out long before wasmtime's native stack
+                    // limit, and running below address 0 traps as an
+                    // out-of-bounds memory access. `deep-call` reaches the
+                    // native limit.
                     #[allow(unconditional_recursion)]
                     fn deeper(n: u64) -> u64 {
                         let frame = std::hint::black_box([n; 64]);
                         deeper(frame[3] + 1) + frame[7]
+                    }
+                    Err(SyncError::Other(format!("{}", deeper(0))))
+                }
+                "deep-call" => {
+                    // Endless on purpose, with nothing in linear memory: a
+                    // u64 is a wasm local, so no frame moves the shadow
+                    // stack pointer, and only wasmtime's limit on the native
+                    // stack stops it (a wasm "call stack exhausted" trap).
+                    #[allow(unconditional_recursion)]
+                    #[inline(never)]
+                    fn deeper(n: u64) -> u64 {
+                        // Not `black_box(n)`: given a value, black_box
+                        // stores it in a stack slot whose address it takes,
+                        // which on wasm is a 16-byte shadow-stack frame per
+                        // call. `black_box(())` has no operand (an empty asm
+                        // with a memory clobber): it only keeps the call.
+                        std::hint::black_box(());
+                        // Two operations after the call, not one
+                        // accumulator: no tail call, so no loop.
+                        deeper(n.wrapping_add(1)).rotate_left(7) ^ n
                     }
                     Err(SyncError::Other(format!("{}", deeper(0))))
                 }
