@@ -11,10 +11,11 @@ mod common;
 
 use common::{Cassette, quick, result};
 use criterion::{BatchSize, Criterion};
+use hellowatt::cache::sha256_hex;
 use hellowatt::policy::{Backend, Origin, PolicyHooks};
 use hellowatt::redact::Redactor;
 use hellowatt::registry::{Registry, RegistryOptions};
-use hellowatt::runtime::{Guest, Limits, Runtime, sha256_hex};
+use hellowatt::runtime::{Guest, Limits, Runtime};
 use hellowatt::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -27,6 +27,9 @@
 //! wasmtime itself refuses an artifact of another version or configuration.
 //! A file that fails to load is removed and the component compiled again.
 //!
+//! A guest's identity everywhere (the registry, the store, the swap gate)
+//! is the same [`sha256_hex`] of its bytes that names its artifact here.
+//!
 //! # What it must never do
 //! Load a file it did not write, from a folder others can write, or under a
 //! name that does not match the bytes being loaded. It never decides whether
@@ -40,6 +43,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+/// The SHA-256 of `bytes` in lowercase hex: a component's identity.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 /// Bumped when the file layout changes; part of every key.
 pub const FORMAT: &str = "hellowatt-cwasm-1";
@@ -134,7 +142,7 @@ impl ArtifactCache {
     /// artifact, or compiled and cached. Blocking (compiling takes seconds):
     /// call it from `spawn_blocking`.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<(Component, CacheUse)> {
-        let sha256 = crate::runtime::sha256_hex(bytes);
+        let sha256 = sha256_hex(bytes);
         let path = self.path_for(engine, &sha256)?;
         if path.is_file() {
             match self.map(engine, &path) {

@@ -3,6 +3,7 @@
 //! wording of what a person sees on the terminal and the exit codes; it
 //! must never hold logic that a test or another output would need.
 
+use crate::clock::today;
 use crate::config::Config;
 use crate::runtime::{Guest, Runtime};
 use crate::store::{Granularity, RunOutcome, Store};
@@ -194,11 +195,6 @@ fn parse_date(arg: &str, value: &str) -> Result<Date> {
     Date::parse(value).map_err(|e| {
         anyhow!("--{arg} {value:?}: {e}: write the day as YYYY-MM-DD, e.g. 2026-11-01")
     })
-}
-
-/// Today in Europe/Paris.
-pub fn today() -> Date {
-    Date::paris_day_of(crate::sync::now_utc())
 }
 
 async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
@@ -618,7 +614,7 @@ fn request(
     let account = config.account(Some(account))?;
     let mut store =
         Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
-    let now = crate::sync::now_utc();
+    let now = crate::clock::now_utc();
     if what == crate::store::Request::Reset {
         let mut sched = crate::service::load_scheduler(&store, account, &config.service)?;
         if sched.reset() {

@@ -14,24 +14,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// A password or other secret: readable only through `expose`.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+pub use crate::redact::Secret;
 
 /// The keys of the file, each also read from `HELLOWATT_<KEY>`.
 #[derive(Debug, Default, Deserialize)]
@@ -276,6 +259,32 @@ pub struct Config {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Config {
+    /// One account against `site`, stored in `db`, with no pacing, nothing
+    /// served, no MQTT, the bundled guests and every other key at its
+    /// default: what the demo, the tests and the benchmarks run against the
+    /// simulated site. Not for the real site (no pacing).
+    pub fn for_test_site(site: Origin, account: Account, db: &Path) -> Config {
+        Config {
+            accounts: vec![account],
+            db: db.to_path_buf(),
+            site,
+            guest: None,
+            http: HttpLimits {
+                pacing: Duration::ZERO,
+                ..HttpLimits::default()
+            },
+            limits: Limits::default(),
+            service: ServiceConfig::default(),
+            mqtt: None,
+            listen: None,
+            api_token: None,
+            guests_dir: "guests".into(),
+            fixtures_dir: None,
+            trusted_keys: Vec::new(),
+            tempo: None,
+        }
+    }
+
     /// The named account, or the only one.
     pub fn account(&self, name: Option<&str>) -> Result<&Account> {
         let names = || {
@@ -515,7 +524,7 @@ impl FileConfig {
                     "account name {:?}: names starting with @ are hellowatt's own (the Tempo \
                      service's runs are filed under {:?}): choose another name",
                     a.name,
-                    crate::tempo::TEMPO_ACCOUNT
+                    crate::slot::TEMPO_ACCOUNT
                 );
             }
         }

@@ -8,7 +8,7 @@
 
 use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig, TempoConfig};
 use crate::policy::HttpLimits;
-use crate::runtime::{Guest, Limits, Runtime};
+use crate::runtime::{Guest, Runtime};
 use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use crate::store::{Granularity, Store};
 use crate::sync::{self, RunSummary};
@@ -49,30 +49,14 @@ fn demo_tempo(url: &str) -> Result<TempoConfig> {
 /// The demo account on the simulated site at `url`: no pacing, nothing
 /// served, the bundled guest.
 fn demo_config(url: &str, db: &std::path::Path) -> Result<Config> {
-    Ok(Config {
-        accounts: vec![Account {
-            name: "demo".into(),
-            email: Some(DEMO_LOGIN.into()),
-            password: Some(Secret::new(DEMO_PASSWORD)),
-            kinds: DEFAULT_KINDS.to_vec(),
-        }],
-        db: db.to_path_buf(),
-        site: crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-        guests_dir: "guests".into(),
-        fixtures_dir: None,
-        trusted_keys: Vec::new(),
-        tempo: None,
-    })
+    let account = Account {
+        name: "demo".into(),
+        email: Some(DEMO_LOGIN.into()),
+        password: Some(Secret::new(DEMO_PASSWORD)),
+        kinds: DEFAULT_KINDS.to_vec(),
+    };
+    let site = crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?;
+    Ok(Config::for_test_site(site, account, db))
 }
 
 pub struct DemoOutcome {

@@ -5,8 +5,30 @@
 //! the HTTP policy adds cookie values and CSRF tokens as they pass. Any text
 //! that leaves a run (guest log lines, guest error details, sandbox errors)
 //! goes through `redact`. It must never store or print what it holds.
+//! [`Secret`] is the type that carries a configured secret to the parts
+//! that need it, and prints as `[redacted]`.
 
 use std::sync::Mutex;
+
+/// A password or other secret: readable only through `expose`, printed
+/// as `[redacted]` by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Secret {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
 
 /// Secrets shorter than this are not redacted: they would match ordinary
 /// words, and no real secret is that short.

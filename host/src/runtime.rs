@@ -8,13 +8,12 @@
 //! names the limit. It must never decide what to fetch or store: that is
 //! `sync`'s job.
 
-use crate::cache::ArtifactCache;
+use crate::cache::{ArtifactCache, sha256_hex};
 use crate::contract::{self, LogLevel, Scraper, ScraperPre};
 use crate::policy::{PolicyHooks, Traffic};
 use crate::redact::Redactor;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::{DataKind, Date, GuestInfo, Snapshot, SyncError};
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -232,10 +231,6 @@ pub struct Guest {
     pub size: usize,
     /// What the component imports, e.g. `wasi:http/outgoing-handler@0.2.12`.
     pub imports: Vec<String>,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 impl Runtime {

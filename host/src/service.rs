@@ -13,13 +13,14 @@
 //! It must never decide *when* to run (the scheduler does) nor parse the
 //! site (the guest does).
 
+use crate::clock::now_utc;
 use crate::config::{Account, Config, ServiceConfig};
 use crate::runtime::{Guest, Runtime};
 use crate::scheduler::{
     self, AccountState, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
 };
 use crate::store::{Request, Store};
-use crate::sync::{self, RunFailure, RunSummary, month_windows, now_utc};
+use crate::sync::{self, RunFailure, RunSummary, month_windows};
 use anyhow::{Context, Result};
 use hellowatt_snapshot::{DataKind, Date, Energy, SyncError, WindowStatus};
 use std::sync::Arc;
@@ -169,7 +170,7 @@ impl Shared {
                 return;
             };
             let store = self.store.lock().await;
-            publisher.publish_snapshot(&store, crate::cli::today())
+            publisher.publish_snapshot(&store, crate::clock::today())
         };
         match future.await {
             Ok(r) => tracing::debug!(
@@ -306,7 +307,7 @@ fn pending(store: &Store, account: &Account, config: &Config) -> bool {
     match backfill_windows(
         store,
         account,
-        crate::cli::today(),
+        crate::clock::today(),
         config.service.backfill_months,
     ) {
         Ok(w) => !w.is_empty(),
@@ -319,7 +320,7 @@ fn pending(store: &Store, account: &Account, config: &Config) -> bool {
 
 impl AccountRunner {
     async fn run_once(&mut self, why: Why) -> Outcome {
-        let today = crate::cli::today();
+        let today = crate::clock::today();
         let shared = Arc::clone(&self.shared);
         let mut store = shared.store.lock().await;
         // A retry after a failed backfill goes on with the backfill.
@@ -491,7 +492,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
         let pending = !backfill_windows(
             &store,
             account,
-            crate::cli::today(),
+            crate::clock::today(),
             shared.config.service.backfill_months,
         )?
         .is_empty();
@@ -653,7 +654,7 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let next = format!("{why} at {}", hellowatt_snapshot::paris_iso(at.max(now)));
         if next != said {
             tracing::info!("Tempo: next run: {next}");
-            shared.set_next_text(crate::tempo::TEMPO_ACCOUNT, &next);
+            shared.set_next_text(crate::slot::TEMPO_ACCOUNT, &next);
             said = next;
         }
         if at > now {
@@ -782,7 +783,7 @@ pub fn describe_state(
     let pending = !backfill_windows(
         store,
         account,
-        crate::cli::today(),
+        crate::clock::today(),
         config.service.backfill_months,
     )?
     .is_empty();

@@ -14,6 +14,10 @@ use anyhow::{Result, anyhow, bail};
 use hellowatt_fixtures::Scenario;
 use std::path::{Path, PathBuf};
 
+/// The store files the Tempo slot's runs under this name; a configured
+/// account cannot take it (names starting with `@` are reserved).
+pub const TEMPO_ACCOUNT: &str = "@tempo";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
     Hellowatt,

@@ -73,14 +73,6 @@ pub fn month_windows(from: Date, to: Date) -> Vec<(Date, Date)> {
     out
 }
 
-/// Now, in Unix seconds.
-pub fn now_utc() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Runs one sync of `[from, to]` for the configured account, one calendar
 /// month per guest call, through the network (or the simulated site the
 /// configuration points at).
@@ -169,7 +161,7 @@ pub async fn run_target(
             &guest_identity(guest),
             first,
             last,
-            now_utc(),
+            crate::clock::now_utc(),
         )
         .context("recording the start of the sync run")?;
     let mut summary = RunSummary {
@@ -204,7 +196,7 @@ pub async fn run_target(
             &record,
             &summary.stats,
             u64::from(summary.traffic.requests),
-            now_utc(),
+            crate::clock::now_utc(),
         )
         .context("recording the end of the sync run")?;
     if let Err(f) = &outcome {
@@ -254,7 +246,7 @@ async fn fetch_and_store(
         };
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
         let stats = store
-            .ingest(run_id, target.account, &snapshot, now_utc())
+            .ingest(run_id, target.account, &snapshot, crate::clock::now_utc())
             .map_err(|e| match crate::store::storage_trouble(&e) {
                 Some(fix) => RunFailure::Store(format!("{fix} ({e:#})")),
                 None => RunFailure::Invalid(format!("the store refused the records: {e:#}")),

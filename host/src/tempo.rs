@@ -26,15 +26,12 @@
 
 use crate::config::TempoConfig;
 use crate::runtime::{Guest, Runtime};
+use crate::slot::TEMPO_ACCOUNT;
 use crate::store::{Store, TempoSeason};
 use crate::sync::{self, RunFailure, RunSummary, Target, month_windows};
 use anyhow::Result;
 use hellowatt_snapshot::{DataKind, Date, SyncError, TempoSource};
 use std::time::Duration;
-
-/// The store files the Tempo service's runs under this name; a configured
-/// account cannot take it (names starting with `@` are reserved).
-pub const TEMPO_ACCOUNT: &str = "@tempo";
 
 /// Longest wait between two attempts after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4 * 3600);

@@ -166,7 +166,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
 
     // The tile against the store.
     let store = Store::open(&db).unwrap();
-    let today = hellowatt::cli::today();
+    let today = hellowatt::clock::today();
     let yesterday = today.add_days(-1);
     for m in store.meters(None).unwrap() {
         let day = store.daily(&m.meter_id, yesterday, yesterday).unwrap();

@@ -90,7 +90,7 @@ fn leaks(places: &[(String, Vec<u8>)], secrets: &[(String, String)]) -> Vec<Stri
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_reaches_a_log_an_answer_a_file_or_the_database() {
-    let today = hellowatt::cli::today();
+    let today = hellowatt::clock::today();
     let site = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
         .await
         .unwrap();

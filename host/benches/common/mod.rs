@@ -14,7 +14,7 @@
 pub mod nonce;
 
 use criterion::Criterion;
-use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
+use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
 use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::redact::Redactor;
 use hellowatt::runtime::{Guest, Limits, Runtime, SyncCall};
@@ -226,29 +226,16 @@ pub fn unpaced() -> HttpLimits {
 /// The demo account of the simulated site at `url`, every default kind,
 /// no pacing, nothing served.
 pub fn demo_config(url: &str, db: &Path) -> Config {
-    Config {
-        accounts: vec![Account {
-            name: "bench".into(),
-            email: Some(sim::DEMO_LOGIN.into()),
-            password: Some(Secret::new(sim::DEMO_PASSWORD)),
-            kinds: DEFAULT_KINDS.to_vec(),
-        }],
-        db: db.to_path_buf(),
-        site: Origin::parse(url).expect("the simulated site's URL"),
-        guest: None,
-        http: unpaced(),
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-        guests_dir: "guests".into(),
-        fixtures_dir: None,
-        trusted_keys: Vec::new(),
-        // The Tempo slot is benchmarked apart: these figures are the
-        // helloWatt guest's.
-        tempo: None,
-    }
+    let account = Account {
+        name: "bench".into(),
+        email: Some(sim::DEMO_LOGIN.into()),
+        password: Some(Secret::new(sim::DEMO_PASSWORD)),
+        kinds: DEFAULT_KINDS.to_vec(),
+    };
+    // No Tempo slot: it is benchmarked apart, these figures are the
+    // helloWatt guest's.
+    let site = Origin::parse(url).expect("the simulated site's URL");
+    Config::for_test_site(site, account, db)
 }
 
 /// The last `months` full calendar months before [`today`], oldest first.

@@ -85,10 +85,7 @@ pub trait ServiceInfo: Send + Sync {
     /// Now, in Unix seconds: "yesterday", "this month" and the default
     /// ranges follow it. Tests pin it; the service keeps the default.
     fn now_utc(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        crate::clock::now_utc()
     }
 }
 

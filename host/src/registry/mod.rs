@@ -70,9 +70,10 @@
 //! - Let a candidate serve before it passed the whole gate, or let a
 //!   refusal change the active guest.
 
+use crate::cache::sha256_hex;
 use crate::cache::{ArtifactCache, create_private_dir};
 use crate::check::{self, ScenarioResult};
-use crate::runtime::{Guest, Limits, Runtime, sha256_hex};
+use crate::runtime::{Guest, Limits, Runtime};
 use crate::signature;
 use crate::slot::Slot;
 use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};
@@ -221,13 +222,6 @@ pub struct Registry {
     gate: tokio::sync::Mutex<()>,
 }
 
-fn now_utc() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 fn short(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
 }
@@ -324,7 +318,7 @@ impl Registry {
         // The bundled guest's bytes too: after an upgrade, a roll-back to
         // the older bundled guest finds them.
         loader.keep(&bundled_sha256, slot.bundled())?;
-        let now = now_utc();
+        let now = crate::clock::now_utc();
         for (g, what, detail) in events {
             store.activate_guest(slot.name(), &g, what, detail.as_deref(), now)?;
         }
@@ -545,7 +539,7 @@ impl Registry {
                     &new_guest(&guest, &source),
                     "activated",
                     Some(&detail),
-                    now_utc(),
+                    crate::clock::now_utc(),
                 )?;
                 let guest = Arc::new(guest);
                 self.active.store(Arc::clone(&guest));
@@ -580,7 +574,7 @@ impl Registry {
                     &record,
                     &refusal.reason,
                     Some(&inputs),
-                    now_utc(),
+                    crate::clock::now_utc(),
                 )?;
                 tracing::warn!(
                     target: "hellowatt::registry",
@@ -686,7 +680,8 @@ impl Registry {
                 )
             })?;
         let before = self.active();
-        self.store()?.rollback_guest(self.slot.name(), now_utc())?;
+        self.store()?
+            .rollback_guest(self.slot.name(), crate::clock::now_utc())?;
         let guest = Arc::new(guest);
         self.active.store(Arc::clone(&guest));
         tracing::warn!(

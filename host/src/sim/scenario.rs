@@ -174,7 +174,7 @@ impl ScenarioSite {
             reply = reply.header(&name, value);
         }
         if !has_date {
-            reply = reply.header("Date", super::site::http_date(super::site::now_unix()));
+            reply = reply.header("Date", super::site::http_date(crate::clock::now_utc()));
         }
         reply.body = recorded.body;
         reply

@@ -321,13 +321,6 @@ pub(crate) fn csrf_failure_page() -> Reply {
 // Time, cookies, tokens
 // ---------------------------------------------------------------------------
 
-pub(crate) fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// `Sat, 28 Nov 2026 17:40:00 GMT` (IMF-fixdate).
 pub(crate) fn http_date(unix: i64) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -355,7 +348,7 @@ const SESSION_COOKIE_AGE: i64 = 1_209_600;
 pub(crate) fn csrf_set_cookie(secret: &str) -> String {
     format!(
         "csrftoken={secret}; expires={}; Max-Age={CSRF_COOKIE_AGE}; Path=/; SameSite=Lax",
-        http_date(now_unix() + CSRF_COOKIE_AGE)
+        http_date(crate::clock::now_utc() + CSRF_COOKIE_AGE)
     )
 }
 
@@ -363,7 +356,7 @@ pub(crate) fn csrf_set_cookie(secret: &str) -> String {
 pub(crate) fn session_set_cookie(id: &str) -> String {
     format!(
         "sessionid={id}; expires={}; HttpOnly; Max-Age={SESSION_COOKIE_AGE}; Path=/; SameSite=Lax",
-        http_date(now_unix() + SESSION_COOKIE_AGE)
+        http_date(crate::clock::now_utc() + SESSION_COOKIE_AGE)
     )
 }
 

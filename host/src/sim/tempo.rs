@@ -175,7 +175,7 @@ impl Drop for TempoSim {
 
 impl State_ {
     fn now(&self) -> i64 {
-        self.now.unwrap_or_else(crate::sync::now_utc)
+        self.now.unwrap_or_else(crate::clock::now_utc)
     }
 
     fn today(&self) -> Date {

@@ -5,15 +5,14 @@
 // Each test binary uses its own part of this module.
 #![allow(dead_code)]
 
-use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig};
-use hellowatt::policy::{HttpLimits, Origin};
+use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
+use hellowatt::policy::Origin;
 use hellowatt::runtime::{Guest, Limits, Runtime};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync;
 use hellowatt_snapshot::{DataKind, Date};
 use std::path::Path;
-use std::time::Duration;
 use tokio::sync::OnceCell;
 
 // Shared with the benches (`host/benches/common`), which include the file.
@@ -39,30 +38,13 @@ pub async fn runtime() -> &'static (Runtime, Guest) {
 
 /// One account named `test` against `url`, no pacing, nothing served.
 pub fn config(url: &str, login: &str, password: &str, kinds: Vec<DataKind>, db: &Path) -> Config {
-    Config {
-        accounts: vec![Account {
-            name: "test".into(),
-            email: Some(login.into()),
-            password: Some(Secret::new(password)),
-            kinds,
-        }],
-        db: db.to_path_buf(),
-        site: Origin::parse(url).unwrap(),
-        guest: None,
-        http: HttpLimits {
-            pacing: Duration::ZERO,
-            ..HttpLimits::default()
-        },
-        limits: Limits::default(),
-        service: ServiceConfig::default(),
-        mqtt: None,
-        listen: None,
-        api_token: None,
-        guests_dir: "guests".into(),
-        fixtures_dir: None,
-        trusted_keys: Vec::new(),
-        tempo: None,
-    }
+    let account = Account {
+        name: "test".into(),
+        email: Some(login.into()),
+        password: Some(Secret::new(password)),
+        kinds,
+    };
+    Config::for_test_site(Origin::parse(url).unwrap(), account, db)
 }
 
 /// The demo account of the simulated site at `url`.

@@ -1,0 +1,647 @@
+//! What is published: the sensor catalogue (Home Assistant discovery
+//! configs) and the retained JSON states built from the store (the module
+//! docs say why each sensor has its classes). It reads the store and never
+//! writes it, and never touches the network.
+
+use super::config::{
+    MqttConfig, PAYLOAD_OFFLINE, PAYLOAD_ONLINE, TEMPO_NODE, masked, meter_node, topic_id,
+};
+use crate::store::{Granularity, MeterRecord, RunOutcome, Store, TempoOutlook, TotalRow};
+use anyhow::{Context, Result};
+use hellowatt_snapshot::{Date, Energy, TempoColour, TempoDay, TempoSource, paris_iso};
+use serde_json::{Map, Value, json};
+
+/// How far back a meter's Tempo and temperature history is looked at to
+/// decide whether it gets those sensors.
+const HISTORY_DAYS: i64 = 400;
+
+/// One retained QoS 1 message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub topic: String,
+    pub payload: String,
+}
+
+/// What a publish sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishReport {
+    pub meters: usize,
+    /// Discovery configs (one per sensor, the Tempo device's included).
+    pub sensors: usize,
+    /// Whether the Tempo outlook's state was sent.
+    pub tempo: bool,
+    /// Every message, configs and states.
+    pub messages: usize,
+}
+
+/// Every key of a meter's state JSON, in order. Keys that do not apply to
+/// a meter (Tempo on gas) are present with `null`.
+pub const STATE_KEYS: [&str; 28] = [
+    "meter_id",
+    "energy",
+    "day",
+    "month",
+    "year",
+    "energy_total",
+    "cost_total",
+    "energy_yesterday",
+    "cost_yesterday",
+    "energy_month",
+    "cost_month",
+    "energy_year",
+    "cost_year",
+    "production_total",
+    "injection_total",
+    "injection_earnings_total",
+    "production_yesterday",
+    "production_month",
+    "production_year",
+    "injection_yesterday",
+    "injection_month",
+    "injection_year",
+    "tempo_yesterday",
+    "tempo_today",
+    "tempo_tomorrow",
+    "temperature_yesterday",
+    "last_day",
+    "last_sync",
+];
+
+/// Every key of the Tempo outlook's state JSON, in order.
+pub const TEMPO_STATE_KEYS: [&str; 14] = [
+    "today",
+    "tomorrow",
+    "today_source",
+    "tomorrow_source",
+    "season_start",
+    "season_end",
+    "blue_used",
+    "blue_remaining",
+    "white_used",
+    "white_remaining",
+    "red_used",
+    "red_remaining",
+    "unknown_days",
+    "disagreements",
+];
+
+/// What a sensor is for Home Assistant.
+#[derive(Clone, Copy)]
+struct Sensor {
+    key: &'static str,
+    name: &'static str,
+    device_class: Option<&'static str>,
+    state_class: Option<&'static str>,
+    unit: Option<&'static str>,
+    precision: Option<u8>,
+    icon: Option<&'static str>,
+    diagnostic: bool,
+}
+
+const fn energy(
+    key: &'static str,
+    name: &'static str,
+    state_class: Option<&'static str>,
+) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: Some("energy"),
+        state_class,
+        unit: Some("kWh"),
+        precision: Some(2),
+        icon: None,
+        diagnostic: false,
+    }
+}
+
+const fn money(key: &'static str, name: &'static str, state_class: Option<&'static str>) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: Some("monetary"),
+        state_class,
+        unit: Some("EUR"),
+        precision: Some(2),
+        icon: None,
+        diagnostic: false,
+    }
+}
+
+const fn with_icon(s: Sensor, icon: &'static str) -> Sensor {
+    Sensor {
+        icon: Some(icon),
+        ..s
+    }
+}
+
+const fn tempo(key: &'static str, name: &'static str) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: Some("enum"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: Some("mdi:calendar-star"),
+        diagnostic: false,
+    }
+}
+
+const TOTAL_INCREASING: Option<&str> = Some("total_increasing");
+const TOTAL: Option<&str> = Some("total");
+
+/// Every meter's consumption and cost.
+const CONSUMPTION: [Sensor; 8] = [
+    energy("energy_total", "Consommation (cumul)", TOTAL_INCREASING),
+    money("cost_total", "Coût (cumul)", TOTAL),
+    energy("energy_yesterday", "Consommation d'hier", None),
+    money("cost_yesterday", "Coût d'hier", None),
+    energy("energy_month", "Consommation du mois", None),
+    money("cost_month", "Coût du mois", None),
+    energy("energy_year", "Consommation de l'année", None),
+    money("cost_year", "Coût de l'année", None),
+];
+
+/// Electricity meters with solar values.
+const SOLAR: [Sensor; 9] = [
+    with_icon(
+        energy(
+            "production_total",
+            "Production solaire (cumul)",
+            TOTAL_INCREASING,
+        ),
+        "mdi:solar-power",
+    ),
+    with_icon(
+        energy(
+            "injection_total",
+            "Injection réseau (cumul)",
+            TOTAL_INCREASING,
+        ),
+        "mdi:transmission-tower-export",
+    ),
+    with_icon(
+        money("injection_earnings_total", "Revente (cumul)", TOTAL),
+        "mdi:cash-plus",
+    ),
+    with_icon(
+        energy("production_yesterday", "Production solaire d'hier", None),
+        "mdi:solar-power",
+    ),
+    with_icon(
+        energy("production_month", "Production solaire du mois", None),
+        "mdi:solar-power",
+    ),
+    with_icon(
+        energy("production_year", "Production solaire de l'année", None),
+        "mdi:solar-power",
+    ),
+    with_icon(
+        energy("injection_yesterday", "Injection réseau d'hier", None),
+        "mdi:transmission-tower-export",
+    ),
+    with_icon(
+        energy("injection_month", "Injection réseau du mois", None),
+        "mdi:transmission-tower-export",
+    ),
+    with_icon(
+        energy("injection_year", "Injection réseau de l'année", None),
+        "mdi:transmission-tower-export",
+    ),
+];
+
+/// Electricity meters with Tempo days.
+const TEMPO: [Sensor; 3] = [
+    tempo("tempo_yesterday", "Tempo hier"),
+    tempo("tempo_today", "Tempo aujourd'hui"),
+    tempo("tempo_tomorrow", "Tempo demain"),
+];
+
+const TEMPO_OPTIONS: [&str; 3] = ["blue", "white", "red"];
+
+const fn days(key: &'static str, name: &'static str, icon: &'static str) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: None,
+        state_class: Some("measurement"),
+        unit: Some("jours"),
+        precision: Some(0),
+        icon: Some(icon),
+        diagnostic: false,
+    }
+}
+
+/// The Tempo device's sensors.
+const TEMPO_OUTLOOK: [Sensor; 9] = [
+    tempo("today", "Tempo aujourd'hui"),
+    tempo("tomorrow", "Tempo demain"),
+    days("blue_used", "Jours bleus utilisés", "mdi:calendar-check"),
+    days(
+        "blue_remaining",
+        "Jours bleus restants",
+        "mdi:calendar-clock",
+    ),
+    days("white_used", "Jours blancs utilisés", "mdi:calendar-check"),
+    days(
+        "white_remaining",
+        "Jours blancs restants",
+        "mdi:calendar-clock",
+    ),
+    days("red_used", "Jours rouges utilisés", "mdi:calendar-check"),
+    days(
+        "red_remaining",
+        "Jours rouges restants",
+        "mdi:calendar-clock",
+    ),
+    Sensor {
+        key: "disagreements",
+        name: "Désaccords Tempo",
+        device_class: None,
+        state_class: Some("measurement"),
+        unit: None,
+        precision: Some(0),
+        icon: Some("mdi:alert-circle-outline"),
+        diagnostic: true,
+    },
+];
+
+/// Meters whose home has temperatures.
+const TEMPERATURE: Sensor = Sensor {
+    key: "temperature_yesterday",
+    name: "Température extérieure d'hier",
+    device_class: Some("temperature"),
+    state_class: Some("measurement"),
+    unit: Some("°C"),
+    precision: Some(1),
+    icon: None,
+    diagnostic: false,
+};
+
+/// Every meter.
+const DIAGNOSTICS: [Sensor; 2] = [
+    Sensor {
+        key: "last_day",
+        name: "Dernier jour relevé",
+        device_class: Some("date"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: None,
+        diagnostic: true,
+    },
+    Sensor {
+        key: "last_sync",
+        name: "Dernière synchronisation",
+        device_class: Some("timestamp"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: Some("mdi:cloud-sync"),
+        diagnostic: true,
+    },
+];
+
+fn round(v: Option<f64>, decimals: i32) -> Value {
+    match v {
+        Some(x) if x.is_finite() => {
+            let f = 10f64.powi(decimals);
+            json!((x * f).round() / f)
+        }
+        _ => Value::Null,
+    }
+}
+
+fn kwh(v: Option<f64>) -> Value {
+    round(v, 3)
+}
+
+fn eur(v: Option<f64>) -> Value {
+    round(v, 4)
+}
+
+/// Sums of buckets, `None` when no bucket has the value.
+fn sum(rows: &[TotalRow], field: impl Fn(&TotalRow) -> Option<f64>) -> Option<f64> {
+    rows.iter()
+        .filter_map(field)
+        .fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
+}
+
+/// The colour of `day` for `meter`: the Tempo service's, else the meter's
+/// tariff keys'.
+fn colour_of(tempo: &[TempoDay], meter: &str, day: Date) -> Option<TempoColour> {
+    let service = tempo
+        .iter()
+        .find(|t| t.date == day && t.source == TempoSource::Service)
+        .and_then(|t| t.colour);
+    service.or_else(|| {
+        tempo
+            .iter()
+            .find(|t| {
+                t.date == day
+                    && t.source == TempoSource::TariffKeys
+                    && t.meter_id.as_deref() == Some(meter)
+            })
+            .and_then(|t| t.colour)
+    })
+}
+
+fn has_tempo(tempo: &[TempoDay], meter: &str) -> bool {
+    tempo.iter().any(|t| {
+        t.source == TempoSource::Service
+            || (t.source == TempoSource::TariffKeys && t.meter_id.as_deref() == Some(meter))
+    })
+}
+
+/// When the account's last successful run finished (ISO 8601, Paris).
+fn last_sync(store: &Store, account: &str) -> Result<Option<String>> {
+    let runs = store.runs(Some(account), 1000)?;
+    Ok(runs
+        .iter()
+        .find(|r| r.outcome == Some(RunOutcome::Success))
+        .and_then(|r| r.finished_at)
+        .map(paris_iso))
+}
+
+/// The messages of one publish: for every meter, its discovery configs
+/// then its state. Reads the store only.
+pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Message>> {
+    let yesterday = today.add_days(-1);
+    let tomorrow = today.succ();
+    let month_start = today.first_of_month();
+    let year_start = Date {
+        year: today.year,
+        month: 1,
+        day: 1,
+    };
+    let tempo_days = store.tempo_days(today.add_days(-HISTORY_DAYS), tomorrow)?;
+    let outlook = store
+        .tempo_outlook(today)
+        .context("reading the Tempo outlook for MQTT")?;
+    let mut out = Vec::new();
+    let mut last_syncs: Vec<(String, Option<String>)> = Vec::new();
+    for meter in store.meters(None)? {
+        let sync = match last_syncs.iter().find(|(a, _)| *a == meter.account) {
+            Some((_, s)) => s.clone(),
+            None => {
+                let s = last_sync(store, &meter.account)?;
+                last_syncs.push((meter.account.clone(), s.clone()));
+                s
+            }
+        };
+        let (state, sensors) = meter_state(
+            store,
+            &meter,
+            today,
+            yesterday,
+            month_start,
+            year_start,
+            &tempo_days,
+            &outlook,
+            sync,
+        )
+        .with_context(|| format!("reading meter {} for MQTT", masked(&meter.meter_id)))?;
+        let device = device(&meter);
+        let node = meter_node(&meter.meter_id);
+        let state_topic = cfg.state_topic(&meter.meter_id);
+        for s in &sensors {
+            out.push(Message {
+                topic: cfg.config_topic(&meter.meter_id, s.key),
+                payload: discovery(cfg, &node, &state_topic, s, &device).to_string(),
+            });
+        }
+        out.push(Message {
+            topic: state_topic,
+            payload: Value::Object(state).to_string(),
+        });
+    }
+    // A household without any Tempo day (a gas-only or Base contract)
+    // gets no Tempo device.
+    if !tempo_days.is_empty() {
+        let device = tempo_device();
+        let state_topic = cfg.tempo_state_topic();
+        for s in &TEMPO_OUTLOOK {
+            out.push(Message {
+                topic: cfg.tempo_config_topic(s.key),
+                payload: discovery(cfg, TEMPO_NODE, &state_topic, s, &device).to_string(),
+            });
+        }
+        out.push(Message {
+            topic: state_topic,
+            payload: Value::Object(tempo_state(&outlook)).to_string(),
+        });
+    }
+    Ok(out)
+}
+
+/// The Tempo outlook's state: every key of [`TEMPO_STATE_KEYS`].
+fn tempo_state(o: &TempoOutlook) -> Map<String, Value> {
+    let colour = |c: Option<TempoColour>| c.map_or(Value::Null, |c| json!(c.as_str()));
+    let source = |d: &crate::store::OutlookDay| d.resolved.map_or(Value::Null, |r| json!(r.source));
+    let mut s = Map::new();
+    s.insert("today".into(), colour(o.today.colour()));
+    s.insert("tomorrow".into(), colour(o.tomorrow.colour()));
+    s.insert("today_source".into(), source(&o.today));
+    s.insert("tomorrow_source".into(), source(&o.tomorrow));
+    s.insert("season_start".into(), json!(o.season.start.to_string()));
+    s.insert("season_end".into(), json!(o.season.end.to_string()));
+    for c in crate::store::TEMPO_COLOURS {
+        let n = o.season.colours.get(c);
+        s.insert(format!("{}_used", c.as_str()), json!(n.used));
+        s.insert(format!("{}_remaining", c.as_str()), json!(n.remaining));
+    }
+    s.insert("unknown_days".into(), json!(o.season.unknown_days));
+    s.insert("disagreements".into(), json!(o.disagreements.len()));
+    debug_assert!(TEMPO_STATE_KEYS.iter().all(|k| s.contains_key(*k)));
+    debug_assert_eq!(s.len(), TEMPO_STATE_KEYS.len());
+    s
+}
+
+/// The Home Assistant device of the household's Tempo calendar.
+fn tempo_device() -> Value {
+    json!({
+        "identifiers": [TEMPO_NODE],
+        "name": "helloWatt Tempo",
+        "manufacturer": "helloWatt",
+        "model": "Calendrier Tempo (saison du 1er septembre au 31 août)",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn meter_state(
+    store: &Store,
+    meter: &MeterRecord,
+    today: Date,
+    yesterday: Date,
+    month_start: Date,
+    year_start: Date,
+    tempo_days: &[TempoDay],
+    outlook: &TempoOutlook,
+    last_sync: Option<String>,
+) -> Result<(Map<String, Value>, Vec<Sensor>)> {
+    let id = meter.meter_id.as_str();
+    let all = match meter.first_day {
+        Some(first) => {
+            let end = meter.last_day.map_or(today, |l| l.max(today));
+            store.totals(id, Granularity::Year, first, end)?
+        }
+        None => Vec::new(),
+    };
+    let day = store.totals(id, Granularity::Day, yesterday, yesterday)?;
+    let month = store.totals(id, Granularity::Month, month_start, today)?;
+    let year = store.totals(id, Granularity::Year, year_start, today)?;
+
+    let electricity = meter.energy == Energy::Electricity;
+    let production_total = sum(&all, |r| r.solar_production_kwh);
+    let injection_total = sum(&all, |r| r.injection_kwh);
+    let injection_earnings_total = sum(&all, |r| r.injection_eur);
+    let solar = electricity
+        && (production_total.is_some()
+            || injection_total.is_some()
+            || injection_earnings_total.is_some());
+    let tempo = electricity && has_tempo(tempo_days, id);
+    let colour = |d: Date| {
+        if electricity {
+            colour_of(tempo_days, id, d).map_or(Value::Null, |c| json!(c.as_str()))
+        } else {
+            Value::Null
+        }
+    };
+    let temperatures = store.temperatures(&meter.home_id, today.add_days(-HISTORY_DAYS), today)?;
+    let temperature = temperatures
+        .iter()
+        .find(|t| t.date == yesterday)
+        .map(|t| t.celsius);
+
+    let mut s = Map::new();
+    s.insert("meter_id".into(), json!(id));
+    s.insert("energy".into(), json!(meter.energy.as_str()));
+    s.insert("day".into(), json!(yesterday.to_string()));
+    s.insert("month".into(), json!(&month_start.to_string()[..7]));
+    s.insert("year".into(), json!(year_start.year.to_string()));
+    s.insert("energy_total".into(), kwh(sum(&all, |r| r.kwh)));
+    s.insert("cost_total".into(), eur(sum(&all, |r| r.eur)));
+    for (suffix, rows) in [("yesterday", &day), ("month", &month), ("year", &year)] {
+        s.insert(format!("energy_{suffix}"), kwh(sum(rows, |r| r.kwh)));
+        s.insert(format!("cost_{suffix}"), eur(sum(rows, |r| r.eur)));
+    }
+    s.insert("production_total".into(), kwh(production_total));
+    s.insert("injection_total".into(), kwh(injection_total));
+    s.insert(
+        "injection_earnings_total".into(),
+        eur(injection_earnings_total),
+    );
+    for (suffix, rows) in [("yesterday", &day), ("month", &month), ("year", &year)] {
+        s.insert(
+            format!("production_{suffix}"),
+            kwh(sum(rows, |r| r.solar_production_kwh)),
+        );
+        s.insert(
+            format!("injection_{suffix}"),
+            kwh(sum(rows, |r| r.injection_kwh)),
+        );
+    }
+    // Today and tomorrow are the household's: the outlook's, on every
+    // electricity meter.
+    let outlook_colour = |c: Option<TempoColour>| match c {
+        Some(c) if electricity => json!(c.as_str()),
+        _ => Value::Null,
+    };
+    s.insert("tempo_yesterday".into(), colour(yesterday));
+    s.insert("tempo_today".into(), outlook_colour(outlook.today.colour()));
+    s.insert(
+        "tempo_tomorrow".into(),
+        outlook_colour(outlook.tomorrow.colour()),
+    );
+    s.insert("temperature_yesterday".into(), round(temperature, 2));
+    s.insert(
+        "last_day".into(),
+        meter.last_day.map_or(Value::Null, |d| json!(d.to_string())),
+    );
+    s.insert(
+        "last_sync".into(),
+        last_sync.map_or(Value::Null, Value::from),
+    );
+    debug_assert!(STATE_KEYS.iter().all(|k| s.contains_key(*k)));
+    debug_assert_eq!(s.len(), STATE_KEYS.len());
+
+    let mut sensors: Vec<Sensor> = CONSUMPTION.to_vec();
+    if meter.energy == Energy::Gas {
+        for s in &mut sensors {
+            if s.device_class == Some("energy") {
+                s.icon = Some("mdi:fire");
+            }
+        }
+    }
+    if solar {
+        sensors.extend(SOLAR);
+    }
+    if tempo {
+        sensors.extend(TEMPO);
+    }
+    if !temperatures.is_empty() {
+        sensors.push(TEMPERATURE);
+    }
+    sensors.extend(DIAGNOSTICS);
+    Ok((s, sensors))
+}
+
+/// The Home Assistant device of a meter.
+fn device(meter: &MeterRecord) -> Value {
+    let (kind, model) = match meter.energy {
+        Energy::Electricity => ("électricité", "Point de livraison électricité (PDL)"),
+        Energy::Gas => ("gaz", "Point de comptage gaz (PCE)"),
+    };
+    json!({
+        "identifiers": [format!("hellowatt_{}", topic_id(&meter.meter_id))],
+        "name": format!("helloWatt {kind} {}", masked(&meter.meter_id)),
+        "manufacturer": "helloWatt",
+        "model": model,
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// One sensor's discovery config.
+fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device: &Value) -> Value {
+    let mut c = Map::new();
+    c.insert("name".into(), json!(s.name));
+    c.insert("unique_id".into(), json!(format!("{node}_{}", s.key)));
+    c.insert("state_topic".into(), json!(state_topic));
+    c.insert(
+        "value_template".into(),
+        json!(format!("{{{{ value_json.{} }}}}", s.key)),
+    );
+    c.insert("availability_topic".into(), json!(cfg.status_topic()));
+    c.insert("payload_available".into(), json!(PAYLOAD_ONLINE));
+    c.insert("payload_not_available".into(), json!(PAYLOAD_OFFLINE));
+    c.insert("qos".into(), json!(1));
+    if let Some(v) = s.device_class {
+        c.insert("device_class".into(), json!(v));
+    }
+    if let Some(v) = s.state_class {
+        c.insert("state_class".into(), json!(v));
+    }
+    if let Some(v) = s.unit {
+        c.insert("unit_of_measurement".into(), json!(v));
+    }
+    if let Some(v) = s.precision {
+        c.insert("suggested_display_precision".into(), json!(v));
+    }
+    if s.device_class == Some("enum") {
+        c.insert("options".into(), json!(TEMPO_OPTIONS));
+    }
+    if let Some(v) = s.icon {
+        c.insert("icon".into(), json!(v));
+    }
+    if s.diagnostic {
+        c.insert("entity_category".into(), json!("diagnostic"));
+    }
+    c.insert("device".into(), device.clone());
+    c.insert(
+        "origin".into(),
+        json!({"name": "hellowatt", "sw_version": env!("CARGO_PKG_VERSION")}),
+    );
+    Value::Object(c)
+}
