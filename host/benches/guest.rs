@@ -11,11 +11,11 @@ mod common;
 
 use common::{Cassette, quick, result};
 use criterion::{BatchSize, Criterion};
-use hellowatt::cache::sha256_hex;
-use hellowatt::policy::{Backend, Origin, PolicyHooks};
-use hellowatt::redact::Redactor;
 use hellowatt::registry::{Registry, RegistryOptions};
-use hellowatt::runtime::{Guest, Limits, Runtime};
+use hellowatt::sandbox::cache::sha256_hex;
+use hellowatt::sandbox::policy::{Backend, Origin, PolicyHooks};
+use hellowatt::sandbox::redact::Redactor;
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
 use hellowatt::store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -165,7 +165,7 @@ fn replay_only(cassette: &Cassette, mut replay: hellowatt_fixtures::Replay) -> u
 fn instantiate(c: &mut Criterion, runtime: &Runtime, guest: &Guest) {
     let hooks = || {
         PolicyHooks::new(
-            Origin::parse(hellowatt::policy::DEFAULT_SITE).expect("the default site"),
+            Origin::parse(hellowatt::sandbox::policy::DEFAULT_SITE).expect("the default site"),
             common::unpaced(),
             Backend::Network,
             Arc::new(Redactor::default()),

@@ -5,10 +5,10 @@
 //! outcome is compared field by field with the golden one. This part owns
 //! that verdict and its report; it must never change a guest or a fixture.
 
-use crate::policy::{Backend, HttpLimits, Origin, PolicyHooks};
-use crate::redact::Redactor;
-use crate::runtime::{Guest, Limits, Runtime, SyncCall};
-use crate::validate;
+use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use crate::sandbox::redact::Redactor;
+use crate::sandbox::runtime::{Guest, Limits, Runtime, SyncCall};
+use crate::sandbox::validate;
 use anyhow::Result;
 use hellowatt_fixtures::{Replay, Scenario};
 use hellowatt_snapshot::{Difference, Outcome, diff_outcomes};

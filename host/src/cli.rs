@@ -5,7 +5,7 @@
 
 use crate::clock::today;
 use crate::config::Config;
-use crate::runtime::{Guest, Runtime};
+use crate::sandbox::runtime::{Guest, Runtime};
 use crate::store::{Granularity, RunOutcome, Store};
 use crate::{check, demo, export, sim, sync};
 use anyhow::{Context, Result, anyhow, bail};
@@ -300,8 +300,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if from > to {
                 bail!("--from {from} is after --to {to}");
             }
-            if config.site.url() != crate::policy::DEFAULT_SITE {
-                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
+            if config.site.url() != crate::sandbox::policy::DEFAULT_SITE {
+                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
             let runtime = std::sync::Arc::new(Runtime::new()?);
             let guest = load_guest(&runtime, &config).await?;
@@ -340,8 +340,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             for a in &config.accounts {
                 a.credentials()?;
             }
-            if config.site.url() != crate::policy::DEFAULT_SITE {
-                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::policy::DEFAULT_SITE);
+            if config.site.url() != crate::sandbox::policy::DEFAULT_SITE {
+                tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
             let runtime = std::sync::Arc::new(Runtime::new()?);
             // A configured guest file pins the guest; otherwise the guest

@@ -12,7 +12,7 @@
 
 use crate::config::Config;
 use crate::registry::{Registry, RegistryOptions, Verdict};
-use crate::runtime::Runtime;
+use crate::sandbox::runtime::Runtime;
 use crate::signature;
 use crate::slot::Slot;
 use crate::store::{GuestRecord, GuestState, Store};

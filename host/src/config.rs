@@ -6,15 +6,15 @@
 //! key (and the variable it came from) and how to fix it. It must never
 //! print a password: `Secret` has no readable `Debug` or `Display`.
 
-use crate::policy::{DEFAULT_SITE, HttpLimits, Origin};
-use crate::runtime::Limits;
+use crate::sandbox::policy::{DEFAULT_SITE, HttpLimits, Origin};
+use crate::sandbox::runtime::Limits;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::DataKind;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::redact::Secret;
+pub use crate::sandbox::redact::Secret;
 
 /// The keys of the file, each also read from `HELLOWATT_<KEY>`.
 #[derive(Debug, Default, Deserialize)]

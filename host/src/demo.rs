@@ -7,8 +7,8 @@
 //! layout; it must never reach the real site.
 
 use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig, TempoConfig};
-use crate::policy::HttpLimits;
-use crate::runtime::{Guest, Runtime};
+use crate::sandbox::policy::HttpLimits;
+use crate::sandbox::runtime::{Guest, Runtime};
 use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use crate::store::{Granularity, Store};
 use crate::sync::{self, RunSummary};
@@ -35,7 +35,7 @@ pub fn demo_range(today: Date) -> (Date, Date) {
 /// fallback.
 fn demo_tempo(url: &str) -> Result<TempoConfig> {
     Ok(TempoConfig {
-        primary: crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
+        primary: crate::sandbox::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
         fallback: None,
         http: HttpLimits {
             pacing: Duration::ZERO,
@@ -55,7 +55,7 @@ fn demo_config(url: &str, db: &std::path::Path) -> Result<Config> {
         password: Some(Secret::new(DEMO_PASSWORD)),
         kinds: DEFAULT_KINDS.to_vec(),
     };
-    let site = crate::policy::Origin::parse(url).map_err(anyhow::Error::msg)?;
+    let site = crate::sandbox::policy::Origin::parse(url).map_err(anyhow::Error::msg)?;
     Ok(Config::for_test_site(site, account, db))
 }
 

@@ -2,28 +2,25 @@
 //!
 //! The scraper is a sandboxed WebAssembly component (`wit/scraper.wit`);
 //! this crate is the native host around it. Data flows one way:
-//! `config` → `sync` → `runtime` (guest, behind `policy`) → `validate` →
-//! `store` → outputs (`api` with the dashboard and metrics, `mqtt`,
-//! `export`, `cli` status). `service` runs it all on the `scheduler`'s
-//! timing. `sim` is a fake of the site
-//! for tests and the demo; `check` proves a guest on the recorded fixtures.
+//! `config` → `scheduler` → `sync` → `sandbox` (the guest in `runtime`,
+//! behind `policy`; what it returns checked by `validate`) → `store` →
+//! outputs (`api` with the dashboard and metrics, `mqtt`, `export`, `cli`
+//! status). `service` runs it all on the `scheduler`'s timing, reading the
+//! time from `clock`. `sim` is a fake of the site for tests and the demo;
+//! `check` proves a guest on the (synthetic) fixture scenarios.
 
 pub mod api;
-pub mod cache;
 pub mod check;
 pub mod cli;
 pub mod cli_guest;
 pub mod clock;
 pub mod config;
-pub mod contract;
 pub mod demo;
 pub mod export;
 pub mod mqtt;
-pub mod policy;
 pub mod record;
-pub mod redact;
 pub mod registry;
-pub mod runtime;
+pub mod sandbox;
 pub mod scheduler;
 pub mod service;
 pub mod signature;
@@ -32,7 +29,6 @@ pub mod slot;
 pub mod store;
 pub mod sync;
 pub mod tempo;
-pub mod validate;
 
 /// The helloWatt guest built from `guest/` by the build script: the default
 /// when no `guest` is configured.
@@ -54,10 +50,28 @@ mod layout {
     use std::collections::{BTreeMap, BTreeSet};
     use std::path::Path;
 
-    /// Each top-level module of `src/` and the top-level modules its code
-    /// (comments and its own `tests` module aside) names as `crate::…`.
+    /// A folder whose `mod.rs` only declares its files (`sandbox/`): its
+    /// files are modules of their own here, so that no cycle hides in it.
+    fn is_namespace(dir: &Path) -> bool {
+        std::fs::read_to_string(dir.join("mod.rs")).is_ok_and(|text| {
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("//"))
+                .all(|l| l.starts_with("pub mod ") || l.starts_with("mod "))
+        })
+    }
+
+    /// Each top-level module of `src/` (each file of a namespace folder)
+    /// and the modules its code (comments and its own `tests` module aside)
+    /// names as `crate::…`.
     fn imports() -> BTreeMap<String, BTreeSet<String>> {
         let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let namespaces: BTreeSet<String> = std::fs::read_dir(&src)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() && is_namespace(p))
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut stack = vec![src.clone()];
         while let Some(dir) = stack.pop() {
@@ -71,8 +85,25 @@ mod layout {
                     continue;
                 }
                 let rel = path.strip_prefix(&src).unwrap();
-                let first = rel.components().next().unwrap().as_os_str();
-                let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| {
+                        c.as_os_str()
+                            .to_string_lossy()
+                            .trim_end_matches(".rs")
+                            .to_string()
+                    })
+                    .collect();
+                let module = match parts.as_slice() {
+                    [folder, file, ..] if namespaces.contains(folder) => {
+                        if file == "mod" {
+                            continue;
+                        }
+                        format!("{folder}::{file}")
+                    }
+                    [first, ..] => first.clone(),
+                    [] => continue,
+                };
                 if module == "lib" || module == "main" {
                     continue;
                 }
@@ -87,13 +118,19 @@ mod layout {
                             None => vec![rest],
                         };
                         for name in names {
-                            let name: String = name
-                                .trim()
-                                .chars()
-                                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                                .collect();
-                            if !name.is_empty() && name != module {
-                                deps.insert(name);
+                            let word = |s: &str| -> String {
+                                s.chars()
+                                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                                    .collect()
+                            };
+                            let name = name.trim();
+                            let mut dep = word(name);
+                            if namespaces.contains(&dep) {
+                                let inner = name[dep.len()..].trim_start_matches("::");
+                                dep = format!("{dep}::{}", word(inner));
+                            }
+                            if !dep.is_empty() && dep != module {
+                                deps.insert(dep);
                             }
                         }
                     }
@@ -149,6 +186,11 @@ mod layout {
         assert!(
             graph["service"].contains("scheduler"),
             "the reader misses imports"
+        );
+        assert!(
+            graph["sandbox::runtime"].contains("sandbox::policy"),
+            "the reader misses the sandbox's files: {:?}",
+            graph.get("sandbox::runtime")
         );
         let cycles: Vec<String> = graph
             .keys()

@@ -13,9 +13,9 @@
 //! anonymised.
 
 use crate::config::{Account, Config};
-use crate::policy::{Backend, PolicyHooks};
-use crate::redact::{Redactor, percent_encode};
-use crate::runtime::{Guest, Runtime, SyncCall};
+use crate::sandbox::policy::{Backend, PolicyHooks};
+use crate::sandbox::redact::{Redactor, percent_encode};
+use crate::sandbox::runtime::{Guest, Runtime, SyncCall};
 use anyhow::{Context, Result, bail};
 use hellowatt_fixtures::{Exchange, write_request, write_response};
 use hellowatt_snapshot::{Date, Outcome};

@@ -15,7 +15,7 @@
 
 use crate::clock::now_utc;
 use crate::config::{Account, Config, ServiceConfig};
-use crate::runtime::{Guest, Runtime};
+use crate::sandbox::runtime::{Guest, Runtime};
 use crate::scheduler::{
     self, AccountState, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
 };

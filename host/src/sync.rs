@@ -8,11 +8,11 @@
 //! store sees them.
 
 use crate::config::{Account, Config};
-use crate::policy::{Backend, HttpLimits, Origin, PolicyHooks, Traffic};
-use crate::redact::Redactor;
-use crate::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
+use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks, Traffic};
+use crate::sandbox::redact::Redactor;
+use crate::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
+use crate::sandbox::validate;
 use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
-use crate::validate;
 use anyhow::{Context, Result};
 use hellowatt_snapshot::{DataKind, Date, SyncError};
 use std::sync::Arc;

@@ -25,7 +25,7 @@
 //!   the host's configuration (`tempo_*` keys).
 
 use crate::config::TempoConfig;
-use crate::runtime::{Guest, Runtime};
+use crate::sandbox::runtime::{Guest, Runtime};
 use crate::slot::TEMPO_ACCOUNT;
 use crate::store::{Store, TempoSeason};
 use crate::sync::{self, RunFailure, RunSummary, Target, month_windows};
@@ -164,7 +164,7 @@ pub async fn run_once(
     guest: &Guest,
     store: &mut Store,
     config: &TempoConfig,
-    limits: &crate::runtime::Limits,
+    limits: &crate::sandbox::runtime::Limits,
     today: Date,
 ) -> Result<Option<RunSummary>> {
     let facts = facts(store, today)?;
@@ -202,7 +202,7 @@ pub async fn run_once(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{HttpLimits, Origin};
+    use crate::sandbox::policy::{HttpLimits, Origin};
 
     fn d(s: &str) -> Date {
         Date::parse(s).unwrap()

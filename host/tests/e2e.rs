@@ -7,7 +7,7 @@
 mod common;
 
 use common::{config, runtime};
-use hellowatt::runtime::Limits;
+use hellowatt::sandbox::runtime::Limits;
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync::{self, RunFailure};

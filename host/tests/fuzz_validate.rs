@@ -9,8 +9,8 @@
 //! CI runs `PROPTEST_CASES` (default 64 here) cases per property; a longer
 //! run: `PROPTEST_CASES=20000 cargo test -p hellowatt --test fuzz_validate`.
 
+use hellowatt::sandbox::validate;
 use hellowatt::store::{GuestIdentity, RunId, Store};
-use hellowatt::validate;
 use hellowatt_snapshot::{
     Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot,
     Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,

@@ -3,7 +3,7 @@
 //! does not is refused with a report naming the scenario and the field.
 
 use hellowatt::check;
-use hellowatt::runtime::{Limits, Runtime};
+use hellowatt::sandbox::runtime::{Limits, Runtime};
 use hellowatt_fixtures::{load_scenarios, scenarios_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,12 +15,12 @@
 mod common;
 
 use ed25519_dalek::{Signer, SigningKey};
-use hellowatt::cache::sha256_hex;
 use hellowatt::config::Config;
-use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
-use hellowatt::redact::Redactor;
 use hellowatt::registry::{Registry, RegistryOptions, Verdict};
-use hellowatt::runtime::{Limits, Runtime, SyncCall};
+use hellowatt::sandbox::cache::sha256_hex;
+use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use hellowatt::sandbox::redact::Redactor;
+use hellowatt::sandbox::runtime::{Limits, Runtime, SyncCall};
 use hellowatt::signature;
 use hellowatt::sim::{self, SimMode};
 use hellowatt::slot::Slot;

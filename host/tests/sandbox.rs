@@ -6,9 +6,9 @@
 
 mod common;
 
-use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
-use hellowatt::redact::Redactor;
-use hellowatt::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
+use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use hellowatt::sandbox::redact::Redactor;
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync::{self, RunSummary};
 use hellowatt_snapshot::{
@@ -670,7 +670,7 @@ async fn host_memory_for_the_largest_snapshots() {
         let (kind, message) = match &r {
             Ok(Ok(s)) => {
                 let (start, end) = (d("2026-01-01"), d("2026-01-31"));
-                match hellowatt::validate::snapshot(s, start, end) {
+                match hellowatt::sandbox::validate::snapshot(s, start, end) {
                     Ok(()) => ("accepted", String::new()),
                     Err(e) => ("invalid-records", e),
                 }

@@ -386,7 +386,7 @@ async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
     // debounce is 500 ms, validation ~0.5 s here); 3 s: after the swap.
     for (i, delay) in [0u64, 600, 900, 3000].into_iter().enumerate() {
         let candidate = common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, &format!("kill-{i}"));
-        let sha = hellowatt::cache::sha256_hex(&candidate);
+        let sha = hellowatt::sandbox::cache::sha256_hex(&candidate);
         std::fs::write(guests.join(format!("kill-{i}.wasm")), &candidate).unwrap();
         tokio::time::sleep(Duration::from_millis(delay)).await;
         service.kill().unwrap(); // SIGKILL

@@ -14,8 +14,8 @@
 mod common;
 
 use hellowatt::config::TempoConfig;
-use hellowatt::policy::{HttpLimits, Origin};
-use hellowatt::runtime::{Guest, Limits};
+use hellowatt::sandbox::policy::{HttpLimits, Origin};
+use hellowatt::sandbox::runtime::{Guest, Limits};
 use hellowatt::sim::{self, TempoSimMode};
 use hellowatt::slot::TEMPO_ACCOUNT;
 use hellowatt::store::Store;
@@ -256,7 +256,7 @@ async fn each_slot_reaches_only_its_own_origins() {
     // The helloWatt slot (an account on the helloWatt site) asking for the
     // Tempo service: refused the same way.
     let account = common::config(
-        hellowatt::policy::DEFAULT_SITE,
+        hellowatt::sandbox::policy::DEFAULT_SITE,
         "foreign:https://www.api-couleur-tempo.fr/api/jourTempo/today",
         "x",
         vec![hellowatt_snapshot::DataKind::Homes],

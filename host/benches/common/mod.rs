@@ -15,9 +15,9 @@ pub mod nonce;
 
 use criterion::Criterion;
 use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
-use hellowatt::policy::{Backend, HttpLimits, Origin, PolicyHooks};
-use hellowatt::redact::Redactor;
-use hellowatt::runtime::{Guest, Limits, Runtime, SyncCall};
+use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use hellowatt::sandbox::redact::Redactor;
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SyncCall};
 use hellowatt::sim::{self, SimMode};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest};
 use hellowatt_guest::api::{self, SyncRequest};
@@ -387,7 +387,7 @@ impl Log for HostSink {
             Level::Warn => tracing::Level::WARN,
             Level::Error => tracing::Level::ERROR,
         };
-        hellowatt::runtime::guest_log(&self.0, "hellowatt", level, message);
+        hellowatt::sandbox::runtime::guest_log(&self.0, "hellowatt", level, message);
     }
 }
 

@@ -2,7 +2,7 @@
 //! (broker URL, credentials, TLS, prefixes), and the topic names built
 //! from them. It never connects and never logs the broker password.
 
-use crate::redact::Secret;
+use crate::sandbox::redact::Secret;
 use anyhow::{Context, Result, anyhow, bail};
 use std::path::PathBuf;
 use std::time::Duration;

@@ -41,7 +41,7 @@
 //!   active and the previous guest do not depend on the files people keep
 //!   in (or delete from) the guest folder; `STATE` is a private folder
 //!   beside the database (see `cli_guest::GuestSettings`). Compiled code is
-//!   cached in `STATE/cache` ([`crate::cache`]): a restart maps it instead
+//!   cached in `STATE/cache` ([`crate::sandbox::cache`]): a restart maps it instead
 //!   of compiling. At start the active guest is restored from there; when
 //!   none was recorded, or the recorded one was the bundled guest of an
 //!   older hellowatt, the bundled guest is taken; when the recorded one
@@ -70,10 +70,10 @@
 //! - Let a candidate serve before it passed the whole gate, or let a
 //!   refusal change the active guest.
 
-use crate::cache::sha256_hex;
-use crate::cache::{ArtifactCache, create_private_dir};
 use crate::check::{self, ScenarioResult};
-use crate::runtime::{Guest, Limits, Runtime};
+use crate::sandbox::cache::sha256_hex;
+use crate::sandbox::cache::{ArtifactCache, create_private_dir};
+use crate::sandbox::runtime::{Guest, Limits, Runtime};
 use crate::signature;
 use crate::slot::Slot;
 use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};

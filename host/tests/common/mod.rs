@@ -6,8 +6,8 @@
 #![allow(dead_code)]
 
 use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
-use hellowatt::policy::Origin;
-use hellowatt::runtime::{Guest, Limits, Runtime};
+use hellowatt::sandbox::policy::Origin;
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync;

@@ -8,10 +8,10 @@
 //! names the limit. It must never decide what to fetch or store: that is
 //! `sync`'s job.
 
-use crate::cache::{ArtifactCache, sha256_hex};
-use crate::contract::{self, LogLevel, Scraper, ScraperPre};
-use crate::policy::{PolicyHooks, Traffic};
-use crate::redact::Redactor;
+use crate::sandbox::cache::{ArtifactCache, sha256_hex};
+use crate::sandbox::contract::{self, LogLevel, Scraper, ScraperPre};
+use crate::sandbox::policy::{PolicyHooks, Traffic};
+use crate::sandbox::redact::Redactor;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::{DataKind, Date, GuestInfo, Snapshot, SyncError};
 use std::sync::Arc;
@@ -357,12 +357,13 @@ impl Runtime {
         };
         // `describe` runs in a sandbox that allows no request at all.
         let hooks = PolicyHooks::new(
-            crate::policy::Origin::parse(crate::policy::DEFAULT_SITE).map_err(|e| anyhow!(e))?,
-            crate::policy::HttpLimits {
+            crate::sandbox::policy::Origin::parse(crate::sandbox::policy::DEFAULT_SITE)
+                .map_err(|e| anyhow!(e))?,
+            crate::sandbox::policy::HttpLimits {
                 max_requests: 0,
                 ..Default::default()
             },
-            crate::policy::Backend::Network,
+            crate::sandbox::policy::Backend::Network,
             Arc::default(),
         );
         let mut run = self.start(&probe, hooks, limits).await?;
@@ -666,7 +667,7 @@ impl GuestRun {
 
 /// A guest's error detail is text it chose: it goes through the redactor
 /// like its logs.
-fn redact_error(e: SyncError, r: &crate::redact::Redactor) -> SyncError {
+fn redact_error(e: SyncError, r: &crate::sandbox::redact::Redactor) -> SyncError {
     use hellowatt_snapshot::{RateLimit, SiteChange, Unavailable};
     match e {
         SyncError::CredentialsRejected { detail } => SyncError::CredentialsRejected {

@@ -10,7 +10,7 @@
 //! run's secrets as they pass (cookie values, CSRF tokens) so that guest
 //! logs can be redacted. It must never log a header value or a body.
 
-use crate::redact::Redactor;
+use crate::sandbox::redact::Redactor;
 use bytes::Bytes;
 use hellowatt_fixtures::{Exchange, RecordedRequest, RecordedResponse, Replay, ReplayRequest};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
