@@ -5,7 +5,7 @@
 
 use crate::clock::today;
 use crate::config::Config;
-use crate::sandbox::runtime::{Guest, Runtime};
+use crate::sandbox::runtime::Runtime;
 use crate::store::{Granularity, RunOutcome, Store};
 use crate::{check, demo, export, sim, sync};
 use anyhow::{Context, Result, anyhow, bail};
@@ -197,29 +197,12 @@ fn parse_date(arg: &str, value: &str) -> Result<Date> {
     })
 }
 
-async fn load_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
-    match &config.guest {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading the guest {}", path.display()))?;
-            runtime
-                .load(bytes, &config.limits)
-                .await
-                .with_context(|| format!("loading the guest {}", path.display()))
-        }
-        None => runtime
-            .load(crate::BUNDLED_GUEST.to_vec(), &config.limits)
-            .await
-            .context("loading the bundled guest"),
-    }
-}
-
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo { db, serve, listen } => {
             let config = Config::load(cli.config.as_deref())?;
             let runtime = Runtime::new()?;
-            let guest = load_guest(&runtime, &config).await?;
+            let guest = crate::service::configured_guest(&runtime, &config).await?;
             let (db, _tmp) = match db {
                 Some(db) => (db, None),
                 None => {
@@ -304,7 +287,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
             let runtime = std::sync::Arc::new(Runtime::new()?);
-            let guest = load_guest(&runtime, &config).await?;
+            let guest = crate::service::configured_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
             let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
@@ -344,48 +327,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
             let runtime = std::sync::Arc::new(Runtime::new()?);
-            // A configured guest file pins the guest; otherwise the guest
-            // folder's registry serves it, with hot swap.
-            let settings = crate::cli_guest::GuestSettings::from_config(&config);
-            let open = |slot: crate::slot::Slot| {
-                let runtime = std::sync::Arc::clone(&runtime);
-                let (config, settings) = (&config, &settings);
-                async move {
-                    let registry =
-                        crate::cli_guest::open_registry_on(runtime, config, settings, slot)
-                            .await
-                            .with_context(|| format!("opening the {slot} guest registry"))?;
-                    anyhow::Ok(crate::service::Guests::Registry(std::sync::Arc::new(
-                        registry,
-                    )))
-                }
-            };
-            let guests = match &config.guest {
-                Some(_) => {
-                    tracing::info!("`guest` is configured: hot swap from the guest folder is off");
-                    crate::service::Guests::Fixed(std::sync::Arc::new(
-                        load_guest(&runtime, &config).await?,
-                    ))
-                }
-                None => open(crate::slot::Slot::Hellowatt).await?,
-            };
-            // The Tempo slot always has its registry: `guest` pins the
-            // helloWatt scraper only.
-            let tempo = match &config.tempo {
-                Some(_) => Some(open(crate::slot::Slot::Tempo).await?),
-                None => None,
-            };
-            let store = Store::open(&config.db)
-                .with_context(|| format!("opening {}", config.db.display()))?;
-            let mqtt = match &config.mqtt {
-                Some(m) => Some(crate::mqtt::MqttPublisher::connect(m).context("starting MQTT")?),
-                None => None,
-            };
-            let mut shared = crate::service::Shared::new(runtime, guests, store, config, mqtt);
-            if let Some(tempo) = tempo {
-                shared = shared.with_tempo(tempo);
-            }
-            let shared = std::sync::Arc::new(shared);
+            let source = crate::service::GuestSource::Configured;
+            let shared = crate::service::assemble(config, runtime, source).await?;
             crate::service::run(shared, stopped).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -479,7 +422,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 bail!("--from {from} is after --to {to}");
             }
             let runtime = Runtime::new()?;
-            let guest = load_guest(&runtime, &config).await?;
+            let guest = crate::service::configured_guest(&runtime, &config).await?;
             let report =
                 crate::record::record(&runtime, &guest, &config, account, from, to, &out).await?;
             println!(
@@ -545,9 +488,9 @@ async fn sync_tempo(
     tempo: &crate::config::TempoConfig,
     store: &mut Store,
 ) {
-    let settings = crate::cli_guest::GuestSettings::from_config(config);
+    let settings = crate::registry::GuestSettings::from_config(config);
     let result = async {
-        let registry = crate::cli_guest::open_registry_on(
+        let registry = crate::registry::open_slot(
             std::sync::Arc::clone(&runtime),
             config,
             &settings,

@@ -178,18 +178,8 @@ pub async fn serve(
         tempo: Some(demo_tempo(&tempo_server.url())?),
         ..demo_config(&server.url(), &db)?
     };
-    let store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
-    let tempo_guest = runtime
-        .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
-        .await
-        .context("loading the bundled Tempo guest")?;
-    let guests = crate::service::Guests::Fixed(std::sync::Arc::new(guest));
-    let shared = std::sync::Arc::new(
-        crate::service::Shared::new(std::sync::Arc::new(runtime), guests, store, config, None)
-            .with_tempo(crate::service::Guests::Fixed(std::sync::Arc::new(
-                tempo_guest,
-            ))),
-    );
+    let source = crate::service::GuestSource::Fixed(Box::new(guest));
+    let shared = crate::service::assemble(config, std::sync::Arc::new(runtime), source).await?;
     println!(
         "hellowatt demo: the service on the simulated site {} (a year of history)",
         server.url()

@@ -8,7 +8,8 @@
 //! guest).
 //!
 //! It owns the wiring between the scheduler, the store, the runtime and the
-//! person at the terminal: the start-up report, the decisions logged once,
+//! person at the terminal, from [`assemble`] (the one composition root,
+//! for `hellowatt run` and `hellowatt demo --serve`) on: the start-up report, the decisions logged once,
 //! the requests filed by `hellowatt reset` / `refresh`, graceful shutdown.
 //! It must never decide *when* to run (the scheduler does) nor parse the
 //! site (the guest does).
@@ -46,6 +47,97 @@ impl Guests {
             Guests::Registry(r) => r.active(),
         }
     }
+}
+
+/// Where [`assemble`] takes the guests from.
+pub enum GuestSource {
+    /// `hellowatt run`: the configured `guest` file pinned for the helloWatt
+    /// slot, else that slot's registry (its drop folder, hot swap); the
+    /// Tempo slot's registry when the Tempo service is on.
+    Configured,
+    /// `hellowatt demo --serve`: this helloWatt guest, and the bundled Tempo
+    /// guest when the Tempo service is on, for the life of the process.
+    Fixed(Box<Guest>),
+}
+
+/// The guest `config` names (`guest`), or the bundled one.
+pub async fn configured_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
+    match &config.guest {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the guest {}", path.display()))?;
+            runtime
+                .load(bytes, &config.limits)
+                .await
+                .with_context(|| format!("loading the guest {}", path.display()))
+        }
+        None => runtime
+            .load(crate::BUNDLED_GUEST.to_vec(), &config.limits)
+            .await
+            .context("loading the bundled guest"),
+    }
+}
+
+/// Builds the service from its configuration: the guests, the store, MQTT.
+/// Everything that runs the service starts here, so that `run` and the
+/// demo cannot drift apart.
+pub async fn assemble(
+    config: Config,
+    runtime: Arc<Runtime>,
+    source: GuestSource,
+) -> Result<Arc<Shared>> {
+    use crate::registry::{GuestSettings, open_slot};
+    use crate::slot::Slot;
+    let settings = GuestSettings::from_config(&config);
+    let registry = |slot: Slot| {
+        let (runtime, config, settings) = (Arc::clone(&runtime), &config, &settings);
+        async move {
+            let registry = open_slot(runtime, config, settings, slot)
+                .await
+                .with_context(|| format!("opening the {slot} guest registry"))?;
+            anyhow::Ok(Guests::Registry(Arc::new(registry)))
+        }
+    };
+    let (guests, tempo) = match source {
+        GuestSource::Configured => {
+            let guests = match &config.guest {
+                Some(_) => {
+                    tracing::info!("`guest` is configured: hot swap from the guest folder is off");
+                    Guests::Fixed(Arc::new(configured_guest(&runtime, &config).await?))
+                }
+                None => registry(Slot::Hellowatt).await?,
+            };
+            // `guest` pins the helloWatt scraper only.
+            let tempo = match &config.tempo {
+                Some(_) => Some(registry(Slot::Tempo).await?),
+                None => None,
+            };
+            (guests, tempo)
+        }
+        GuestSource::Fixed(guest) => {
+            let tempo = match &config.tempo {
+                Some(_) => Some(Guests::Fixed(Arc::new(
+                    runtime
+                        .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
+                        .await
+                        .context("loading the bundled Tempo guest")?,
+                ))),
+                None => None,
+            };
+            (Guests::Fixed(Arc::new(*guest)), tempo)
+        }
+    };
+    let store =
+        Store::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+    let mqtt = match &config.mqtt {
+        Some(m) => Some(crate::mqtt::MqttPublisher::connect(m).context("starting MQTT")?),
+        None => None,
+    };
+    let mut shared = Shared::new(runtime, guests, store, config, mqtt);
+    if let Some(tempo) = tempo {
+        shared = shared.with_tempo(tempo);
+    }
+    Ok(Arc::new(shared))
 }
 
 /// What every account task shares.

@@ -40,7 +40,7 @@
 //!   every accepted guest are copied to `STATE/accepted/SHA256.wasm`, so the
 //!   active and the previous guest do not depend on the files people keep
 //!   in (or delete from) the guest folder; `STATE` is a private folder
-//!   beside the database (see `cli_guest::GuestSettings`). Compiled code is
+//!   beside the database (see `GuestSettings`). Compiled code is
 //!   cached in `STATE/cache` ([`crate::sandbox::cache`]): a restart maps it instead
 //!   of compiling. At start the active guest is restored from there; when
 //!   none was recorded, or the recorded one was the bundled guest of an
@@ -88,9 +88,11 @@ use std::time::{Duration, Instant};
 
 mod files;
 mod reason;
+mod settings;
 mod watch;
 
 pub use files::{candidates_in, fixtures_beside};
+pub use settings::{GuestSettings, open_slot, state_dir_for};
 pub use watch::{DEBOUNCE, POLL_EVERY, RECONCILE_EVERY};
 
 use files::{copy_atomically, copy_dir, files_under, load_beside};
