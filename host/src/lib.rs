@@ -12,13 +12,10 @@
 pub mod api;
 pub mod check;
 pub mod cli;
-pub mod cli_guest;
 pub mod clock;
 pub mod config;
-pub mod demo;
 pub mod export;
 pub mod mqtt;
-pub mod record;
 pub mod registry;
 pub mod sandbox;
 pub mod scheduler;
@@ -28,7 +25,6 @@ pub mod sim;
 pub mod slot;
 pub mod store;
 pub mod sync;
-pub mod tempo;
 
 /// The helloWatt guest built from `guest/` by the build script: the default
 /// when no `guest` is configured.

@@ -4,7 +4,7 @@
 //! refresh window afterwards), stored window by window.
 //!
 //! Beside the accounts, one task runs the Tempo slot's guest on the schedule
-//! of `crate::tempo` (its own origins and pacing, its own hot-swapped
+//! of `crate::sync::tempo` (its own origins and pacing, its own hot-swapped
 //! guest).
 //!
 //! It owns the wiring between the scheduler, the store, the runtime and the
@@ -709,13 +709,13 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     Ok(())
 }
 
-/// The Tempo slot's task: sleeps until [`crate::tempo::next_run`] says,
+/// The Tempo slot's task: sleeps until [`crate::sync::tempo::next_run`] says,
 /// runs, publishes, until `shutdown`.
 async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
     let (Some(config), Some(guests)) = (shared.config.tempo.clone(), shared.tempo.as_ref()) else {
         return;
     };
-    let mut attempts = crate::tempo::Attempts::default();
+    let mut attempts = crate::sync::tempo::Attempts::default();
     let mut said = String::new();
     let mut published_for = Date::paris_day_of(now_utc());
     loop {
@@ -730,19 +730,19 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             published_for = today;
             shared.publish().await;
         }
-        let facts = match crate::tempo::facts(&*shared.store.lock().await, today) {
+        let facts = match crate::sync::tempo::facts(&*shared.store.lock().await, today) {
             Ok(f) => f,
             Err(e) => {
                 tracing::error!("Tempo: reading the store: {e:#}");
                 attempts.failures += 1;
                 attempts.last = Some(now);
-                crate::tempo::Facts {
+                crate::sync::tempo::Facts {
                     first_missing: None,
                     tomorrow_known: false,
                 }
             }
         };
-        let (at, why) = crate::tempo::next_run(now, &facts, &attempts, &config);
+        let (at, why) = crate::sync::tempo::next_run(now, &facts, &attempts, &config);
         let next = format!("{why} at {}", hellowatt_snapshot::paris_iso(at.max(now)));
         if next != said {
             tracing::info!("Tempo: next run: {next}");
@@ -763,7 +763,7 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         attempts.last = Some(now);
         let result = {
             let mut store = shared.store.lock().await;
-            crate::tempo::run_once(
+            crate::sync::tempo::run_once(
                 &shared.runtime,
                 &guest,
                 &mut store,

@@ -411,9 +411,10 @@ async fn a_recorded_scenario_is_anonymised_and_replays() {
         Date::parse("2026-10-24").unwrap(),
         Date::parse("2026-10-26").unwrap(),
     );
-    let report = hellowatt::record::record(runtime, guest, &cfg, &cfg.accounts[0], from, to, &out)
-        .await
-        .unwrap();
+    let report =
+        hellowatt::cli::record::record(runtime, guest, &cfg, &cfg.accounts[0], from, to, &out)
+            .await
+            .unwrap();
     assert_eq!(report.outcome_kind, "snapshot");
     assert!(report.exchanges >= 6, "{report:?}");
 

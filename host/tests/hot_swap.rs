@@ -15,6 +15,7 @@
 mod common;
 
 use ed25519_dalek::{Signer, SigningKey};
+use hellowatt::cli::guest as cli_guest;
 use hellowatt::config::Config;
 use hellowatt::registry::{Registry, RegistryOptions, Verdict};
 use hellowatt::sandbox::cache::sha256_hex;
@@ -25,7 +26,7 @@ use hellowatt::signature;
 use hellowatt::sim::{self, SimMode};
 use hellowatt::slot::Slot;
 use hellowatt::store::{GuestState, RunOutcome, Store};
-use hellowatt::{cli_guest, sync};
+use hellowatt::sync;
 use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
 use hellowatt_snapshot::SyncError;
 use std::path::{Path, PathBuf};

@@ -208,7 +208,7 @@ fn code(c: Option<Colour>) -> u8 {
 }
 
 fn season_label(d: Date) -> String {
-    let first = crate::tempo::season_start(d).year;
+    let first = crate::sync::tempo::season_start(d).year;
     format!("{first}-{}", first + 1)
 }
 
@@ -260,7 +260,7 @@ fn answer(state: &mut State_, method: &http::Method, path: &str) -> Reply {
             return not_found();
         }
         let today = state.today();
-        let start = crate::tempo::season_start(today);
+        let start = crate::sync::tempo::season_start(today);
         let mut values = Map::new();
         let mut d = start;
         while d <= today.succ() {

@@ -3,11 +3,15 @@
 //! wording of what a person sees on the terminal and the exit codes; it
 //! must never hold logic that a test or another output would need.
 
+pub mod demo;
+pub mod guest;
+pub mod record;
+
 use crate::clock::today;
 use crate::config::Config;
 use crate::sandbox::runtime::Runtime;
 use crate::store::{Granularity, RunOutcome, Store};
-use crate::{check, demo, export, sim, sync};
+use crate::{check, export, sim, sync};
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
 use hellowatt_snapshot::Date;
@@ -133,7 +137,7 @@ enum Command {
 #[derive(Subcommand)]
 enum GuestCommand {
     #[command(flatten)]
-    Registry(crate::cli_guest::RegistryCommand),
+    Registry(guest::RegistryCommand),
     /// Replay every recorded scenario through FILE.wasm (no network) and
     /// compare with the golden snapshots. Exit code 0 only if all pass.
     /// The scenarios are those of the guest's slot (hellowatt or tempo).
@@ -424,7 +428,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let runtime = Runtime::new()?;
             let guest = crate::service::configured_guest(&runtime, &config).await?;
             let report =
-                crate::record::record(&runtime, &guest, &config, account, from, to, &out).await?;
+                crate::cli::record::record(&runtime, &guest, &config, account, from, to, &out)
+                    .await?;
             println!(
                 "recorded {} exchanges into {} (outcome: {}); {} values anonymised. Check it with \
                  `hellowatt guest check GUEST.wasm --fixtures {}` (the scenario's parent folder).",
@@ -439,7 +444,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Command::Guest(GuestCommand::Registry(command)) => {
             let config = Config::load(cli.config.as_deref())?;
-            crate::cli_guest::run(command, &config).await
+            guest::run(command, &config).await
         }
         Command::Guest(GuestCommand::Check { file, fixtures }) => {
             let config = Config::load(cli.config.as_deref())?;
@@ -498,7 +503,7 @@ async fn sync_tempo(
         )
         .await?;
         let guest = registry.active();
-        crate::tempo::run_once(&runtime, &guest, store, tempo, &config.limits, today()).await
+        crate::sync::tempo::run_once(&runtime, &guest, store, tempo, &config.limits, today()).await
     }
     .await;
     match result {
@@ -660,7 +665,7 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
             crate::service::describe_state(store, a, config, &guest_sha)?
         );
     }
-    out.push_str(&crate::cli_guest::status_lines(store)?);
+    out.push_str(&guest::status_lines(store)?);
     if !out.ends_with('\n') {
         out.push('\n');
     }

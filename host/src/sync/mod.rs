@@ -7,6 +7,8 @@
 //! the policy do): a guest's records are checked by `validate` before the
 //! store sees them.
 
+pub mod tempo;
+
 use crate::config::{Account, Config};
 use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks, Traffic};
 use crate::sandbox::redact::Redactor;
@@ -97,7 +99,7 @@ pub async fn run(
 }
 
 /// What a run talks to and files its rows under: an account on the
-/// helloWatt site, or the Tempo service (see `crate::tempo`).
+/// helloWatt site, or the Tempo service (see `crate::sync::tempo`).
 pub struct Target<'a> {
     /// The name the store files the run under.
     pub account: &'a str,

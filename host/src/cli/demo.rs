@@ -90,7 +90,7 @@ pub async fn run(
         .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
         .await
         .context("loading the bundled Tempo guest")?;
-    let tempo_run = crate::tempo::run_once(
+    let tempo_run = crate::sync::tempo::run_once(
         runtime,
         &tempo_guest,
         &mut store,
