@@ -414,7 +414,8 @@ impl AccountRunner {
     async fn run_once(&mut self, why: Why) -> Outcome {
         let today = crate::clock::today();
         let shared = Arc::clone(&self.shared);
-        let mut store = shared.store.lock().await;
+        // Held to choose the windows only: the run locks it per window.
+        let store = shared.store.lock().await;
         // A retry after a failed backfill goes on with the backfill.
         let backfill = why == Why::Backfill || (why == Why::Retry && self.backfill_pending);
         let windows = if backfill {
@@ -443,18 +444,20 @@ impl AccountRunner {
             windows.iter().map(|w| w.0).min().map_or(String::new(), |d| d.to_string()),
             windows.iter().map(|w| w.1).max().map_or(String::new(), |d| d.to_string()),
         );
+        drop(store);
         // The guest of this run: a swap meanwhile serves the next one.
         let guest = shared.guests.active();
         let started = std::time::Instant::now();
         let result = sync::run_windows(
             &shared.runtime,
             &guest,
-            &mut store,
+            &mut &shared.store,
             &shared.config,
             &self.account,
             &windows,
         )
         .await;
+        let store = shared.store.lock().await;
         self.backfill_pending = pending(&store, &self.account, &shared.config);
         let newest = newest_day(&store, &self.account.name).ok().flatten();
         drop(store);
@@ -761,18 +764,15 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         }
         let guest = guests.active();
         attempts.last = Some(now);
-        let result = {
-            let mut store = shared.store.lock().await;
-            crate::sync::tempo::run_once(
-                &shared.runtime,
-                &guest,
-                &mut store,
-                &config,
-                &shared.config.limits,
-                today,
-            )
-            .await
-        };
+        let result = crate::sync::tempo::run_once(
+            &shared.runtime,
+            &guest,
+            &mut &shared.store,
+            &config,
+            &shared.config.limits,
+            today,
+        )
+        .await;
         match result {
             Ok(Some(summary)) if summary.failure.is_none() => {
                 attempts.failures = 0;

@@ -470,3 +470,100 @@ async fn a_recorded_scenario_is_anonymised_and_replays() {
     );
     server.shutdown().await;
 }
+
+/// How long a probe waited, at the most, for the shared store while one
+/// sync of `windows` ran; `hold` makes the sync hold the store throughout,
+/// as the service did before a run locked it per window.
+async fn longest_wait_for_the_store(
+    hold: bool,
+    windows: &[(Date, Date)],
+    cfg: &hellowatt::config::Config,
+    store: &tokio::sync::Mutex<Store>,
+) -> (std::time::Duration, std::time::Duration) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let (runtime, guest) = runtime().await;
+    let done = AtomicBool::new(false);
+    let run = async {
+        let started = Instant::now();
+        let summary = if hold {
+            let mut whole_run = store.lock().await;
+            sync::run_windows(
+                runtime,
+                guest,
+                &mut *whole_run,
+                cfg,
+                &cfg.accounts[0],
+                windows,
+            )
+            .await
+        } else {
+            sync::run_windows(runtime, guest, &mut &*store, cfg, &cfg.accounts[0], windows).await
+        }
+        .unwrap();
+        done.store(true, Ordering::SeqCst);
+        assert!(summary.failure.is_none(), "{:?}", summary.failure);
+        assert_eq!(summary.windows as usize, windows.len());
+        started.elapsed()
+    };
+    let probe = async {
+        // Give the run its start, then ask for the store as another task
+        // of the service would (MQTT, requests, the Tempo slot).
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut longest = Duration::ZERO;
+        while !done.load(Ordering::SeqCst) {
+            let asked = Instant::now();
+            drop(store.lock().await);
+            longest = longest.max(asked.elapsed());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        longest
+    };
+    let (took, longest) = tokio::join!(run, probe);
+    (took, longest)
+}
+
+/// A 24-month backfill against a slow site (every request paced) holds the
+/// shared store only while it writes a window: another task gets it within
+/// a window's write, not after the whole run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_holds_the_shared_store_only_while_it_writes() {
+    use std::time::Duration;
+    let today = Date::parse("2026-11-28").unwrap();
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut from = today.first_of_month();
+    for _ in 0..24 {
+        from = from.add_days(-1).first_of_month();
+    }
+    let mut windows = sync::month_windows(from, today.add_days(-1));
+    windows.reverse();
+    let mut results = Vec::new();
+    for hold in [true, false] {
+        let db = dir.path().join(format!("hold-{hold}.db"));
+        let mut cfg = common::demo_config(&server.url(), &db);
+        cfg.http.pacing = Duration::from_millis(25);
+        let store = tokio::sync::Mutex::new(Store::open(&db).unwrap());
+        results.push(longest_wait_for_the_store(hold, &windows, &cfg, &store).await);
+    }
+    let [(held_run, held_wait), (run, wait)] = results[..] else {
+        unreachable!()
+    };
+    println!(
+        "24-month backfill: held throughout, a task waited up to {held_wait:?} (run {held_run:?}); \
+         locked per window, up to {wait:?} (run {run:?})"
+    );
+    // The probe sees a whole-run hold when there is one.
+    assert!(held_wait > held_run / 2, "{held_wait:?} of {held_run:?}");
+    assert!(
+        run > Duration::from_secs(1),
+        "the site was not slow: {run:?}"
+    );
+    assert!(
+        wait < Duration::from_millis(500) && wait < run / 4,
+        "waited {wait:?} during a {run:?} run"
+    );
+    server.shutdown().await;
+}

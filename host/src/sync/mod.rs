@@ -17,6 +17,8 @@ use crate::sandbox::validate;
 use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
 use anyhow::{Context, Result};
 use hellowatt_snapshot::{DataKind, Date, SyncError};
+use std::future::Future;
+use std::ops::DerefMut;
 use std::sync::Arc;
 
 /// Why a run ended early.
@@ -75,13 +77,42 @@ pub fn month_windows(from: Date, to: Date) -> Vec<(Date, Date)> {
     out
 }
 
+/// How a run reaches the store: a command-line sync owns its [`Store`];
+/// the service shares one behind a mutex and a run locks it only while it
+/// records the run or writes a window, never while the guest waits on the
+/// site, so MQTT, the refresh requests and the Tempo slot do not queue
+/// behind a backfill.
+pub trait StoreAccess: Send {
+    type Guard<'a>: DerefMut<Target = Store> + Send
+    where
+        Self: 'a;
+    fn lock(&mut self) -> impl Future<Output = Self::Guard<'_>> + Send;
+}
+
+impl StoreAccess for Store {
+    type Guard<'a> = &'a mut Store;
+    fn lock(&mut self) -> impl Future<Output = &mut Store> + Send {
+        std::future::ready(self)
+    }
+}
+
+impl StoreAccess for &tokio::sync::Mutex<Store> {
+    type Guard<'a>
+        = tokio::sync::MutexGuard<'a, Store>
+    where
+        Self: 'a;
+    fn lock(&mut self) -> impl Future<Output = tokio::sync::MutexGuard<'_, Store>> + Send {
+        tokio::sync::Mutex::lock(self)
+    }
+}
+
 /// Runs one sync of `[from, to]` for the configured account, one calendar
 /// month per guest call, through the network (or the simulated site the
 /// configuration points at).
-pub async fn run(
+pub async fn run<S: StoreAccess>(
     runtime: &Runtime,
     guest: &Guest,
-    store: &mut Store,
+    store: &mut S,
     config: &Config,
     account: &Account,
     from: Date,
@@ -113,10 +144,10 @@ pub struct Target<'a> {
 }
 
 /// Runs one sync over the given windows, in order, on one guest instance.
-pub async fn run_windows(
+pub async fn run_windows<S: StoreAccess>(
     runtime: &Runtime,
     guest: &Guest,
-    store: &mut Store,
+    store: &mut S,
     config: &Config,
     account: &Account,
     windows: &[(Date, Date)],
@@ -136,10 +167,10 @@ pub async fn run_windows(
 
 /// Runs one sync of `target` over the given windows, in order, on one guest
 /// instance.
-pub async fn run_target(
+pub async fn run_target<S: StoreAccess>(
     runtime: &Runtime,
     guest: &Guest,
-    store: &mut Store,
+    store: &mut S,
     target: &Target<'_>,
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
@@ -158,6 +189,8 @@ pub async fn run_target(
         redactor,
     );
     let run_id = store
+        .lock()
+        .await
         .begin_run(
             target.account,
             &guest_identity(guest),
@@ -193,6 +226,8 @@ pub async fn run_target(
         },
     };
     store
+        .lock()
+        .await
         .finish_run(
             run_id,
             &record,
@@ -209,10 +244,10 @@ pub async fn run_target(
 }
 
 #[allow(clippy::too_many_arguments)] // one run's parts, all distinct
-async fn fetch_and_store(
+async fn fetch_and_store<S: StoreAccess>(
     runtime: &Runtime,
     guest: &Guest,
-    store: &mut Store,
+    store: &mut S,
     target: &Target<'_>,
     run_id: crate::store::RunId,
     hooks: PolicyHooks,
@@ -247,7 +282,11 @@ async fn fetch_and_store(
             Err(e) => return Err(RunFailure::Sandbox(e)),
         };
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
+        // The store is held for this write only, never while the guest
+        // waits on the site.
         let stats = store
+            .lock()
+            .await
             .ingest(run_id, target.account, &snapshot, crate::clock::now_utc())
             .map_err(|e| match crate::store::storage_trouble(&e) {
                 Some(fix) => RunFailure::Store(format!("{fix} ({e:#})")),

@@ -159,15 +159,15 @@ fn worth_the_fallback(failure: &RunFailure) -> bool {
 /// default source, then from the fallback if the default one failed in a
 /// way another source can help with. Returns the last run's summary (and
 /// `None` when nothing was missing).
-pub async fn run_once(
+pub async fn run_once<S: sync::StoreAccess>(
     runtime: &Runtime,
     guest: &Guest,
-    store: &mut Store,
+    store: &mut S,
     config: &TempoConfig,
     limits: &crate::sandbox::runtime::Limits,
     today: Date,
 ) -> Result<Option<RunSummary>> {
-    let facts = facts(store, today)?;
+    let facts = facts(&*store.lock().await, today)?;
     let (from, to) = window(&facts, today);
     let windows = month_windows(from, to);
     let mut sources = vec![&config.primary];
