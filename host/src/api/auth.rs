@@ -34,11 +34,7 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 
 /// Equality that takes the same time whatever the inputs.
 fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    std::hint::black_box(diff) == 0
+    subtle::ConstantTimeEq::ct_eq(&a[..], &b[..]).into()
 }
 
 /// How the request proved itself.

@@ -406,15 +406,7 @@ pub(crate) mod testing {
     }
 
     pub fn encode(s: &str) -> String {
-        let mut out = String::new();
-        for b in s.bytes() {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                out.push(b as char);
-            } else {
-                out.push_str(&format!("%{b:02X}"));
-            }
-        }
-        out
+        crate::sandbox::redact::percent_encode(s)
     }
 
     impl Client {

@@ -323,22 +323,9 @@ pub(crate) fn csrf_failure_page() -> Reply {
 
 /// `Sat, 28 Nov 2026 17:40:00 GMT` (IMF-fixdate).
 pub(crate) fn http_date(unix: i64) -> String {
-    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let date = Date::from_days_since_epoch(unix.div_euclid(86_400));
-    let secs = unix.rem_euclid(86_400);
-    format!(
-        "{}, {:02} {} {:04} {:02}:{:02}:{:02} GMT",
-        DAYS[usize::from(date.weekday() % 7)],
-        date.day,
-        MONTHS[usize::from(date.month.clamp(1, 12) - 1)],
-        date.year,
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    // Before 1970 is not a date this site ever sends.
+    let secs = u64::try_from(unix).unwrap_or(0);
+    httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs))
 }
 
 const CSRF_COOKIE_AGE: i64 = 31_449_600;
