@@ -10,7 +10,7 @@
 // Each bench binary uses its own part of this module.
 #![allow(dead_code)]
 
-#[path = "../../tests/common/nonce.rs"]
+#[path = "../../tests/it/common/nonce.rs"]
 pub mod nonce;
 
 use criterion::Criterion;

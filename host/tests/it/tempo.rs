@@ -11,8 +11,6 @@
 //! - the helloWatt tariff keys and the service agree on the simulated
 //!   household, and a disagreement shows.
 
-mod common;
-
 use hellowatt::config::TempoConfig;
 use hellowatt::sandbox::policy::{HttpLimits, Origin};
 use hellowatt::sandbox::runtime::{Guest, Limits};
@@ -30,7 +28,7 @@ static TEMPO_GUEST: OnceCell<Guest> = OnceCell::const_new();
 async fn tempo_guest() -> &'static Guest {
     TEMPO_GUEST
         .get_or_init(|| async {
-            let (runtime, _) = common::runtime().await;
+            let (runtime, _) = crate::common::runtime().await;
             runtime
                 .load(hellowatt::BUNDLED_TEMPO_GUEST.to_vec(), &Limits::default())
                 .await
@@ -51,7 +49,7 @@ async fn tempo_run(
     cfg: &TempoConfig,
     today: Date,
 ) -> hellowatt::sync::RunSummary {
-    let (runtime, _) = common::runtime().await;
+    let (runtime, _) = crate::common::runtime().await;
     let guest = match guest {
         Some(g) => g,
         None => tempo_guest().await,
@@ -216,7 +214,7 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
 
 #[tokio::test]
 async fn each_slot_reaches_only_its_own_origins() {
-    let (runtime, _) = common::runtime().await;
+    let (runtime, _) = crate::common::runtime().await;
     let hostile = runtime
         .load(
             std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap(),
@@ -255,7 +253,7 @@ async fn each_slot_reaches_only_its_own_origins() {
 
     // The helloWatt slot (an account on the helloWatt site) asking for the
     // Tempo service: refused the same way.
-    let account = common::config(
+    let account = crate::common::config(
         hellowatt::sandbox::policy::DEFAULT_SITE,
         "foreign:https://www.api-couleur-tempo.fr/api/jourTempo/today",
         "x",
@@ -296,7 +294,7 @@ async fn tariff_keys_and_the_service_agree_on_the_simulated_household() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("t.db");
     let today = d("2026-11-28");
-    let mut store = common::demo_store(&db, today, d("2026-11-01"), d("2026-11-27")).await;
+    let mut store = crate::common::demo_store(&db, today, d("2026-11-01"), d("2026-11-27")).await;
     let service = sim::start_tempo("127.0.0.1:0".parse().unwrap(), TempoSimMode::Both)
         .await
         .unwrap();

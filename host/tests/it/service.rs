@@ -5,8 +5,6 @@
 //! a rejected password it never tries to log in again, even across a
 //! restart.
 
-mod common;
-
 use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
 use hellowatt::store::Store;
 use hellowatt_snapshot::Date;
@@ -385,7 +383,8 @@ async fn killed_during_a_guest_swap_it_restarts_and_finishes_the_swap() {
     // 0 ms: before the debounce ends; 600-900 ms: during validation (the
     // debounce is 500 ms, validation ~0.5 s here); 3 s: after the swap.
     for (i, delay) in [0u64, 600, 900, 3000].into_iter().enumerate() {
-        let candidate = common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, &format!("kill-{i}"));
+        let candidate =
+            crate::common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, &format!("kill-{i}"));
         let sha = hellowatt::sandbox::cache::sha256_hex(&candidate);
         std::fs::write(guests.join(format!("kill-{i}.wasm")), &candidate).unwrap();
         tokio::time::sleep(Duration::from_millis(delay)).await;

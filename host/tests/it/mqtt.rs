@@ -4,12 +4,10 @@
 //! and its last will, idempotent publishes, TLS with a password, a broker
 //! that restarts empty and one that is down. mosquitto (with its
 //! `mosquitto_passwd`) and openssl are required under CI; elsewhere a test
-//! that needs them says it did not run (`common::tools`):
+//! that needs them says it did not run (`crate::common::tools`):
 //! `apt-get install mosquitto openssl`.
 
-mod common;
-
-use common::runtime;
+use crate::common::runtime;
 use hellowatt::mqtt::{
     self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS, masked,
 };
@@ -32,14 +30,14 @@ use std::time::{Duration, Instant};
 
 /// The mosquitto binary, once `have_mosquitto` has found it.
 fn mosquitto_binary() -> PathBuf {
-    common::tools::program("mqtt", &["mosquitto"], "mosquitto")
+    crate::common::tools::program("mqtt", &["mosquitto"], "mosquitto")
         .expect("the test checked for mosquitto first")
 }
 
-/// Whether the broker (and, for TLS, openssl) can be had: see `common::tools`.
+/// Whether the broker (and, for TLS, openssl) can be had: see `crate::common::tools`.
 fn have(test: &str, tls: bool) -> bool {
-    common::tools::program(test, &["mosquitto"], "mosquitto").is_some()
-        && (!tls || common::tools::program(test, &["openssl"], "openssl").is_some())
+    crate::common::tools::program(test, &["mosquitto"], "mosquitto").is_some()
+        && (!tls || crate::common::tools::program(test, &["openssl"], "openssl").is_some())
 }
 
 fn free_port() -> u16 {
@@ -244,7 +242,7 @@ async fn demo_store(dir: &Path) -> (Store, String) {
     .unwrap();
     let db = dir.join("demo.db");
     let mut store = Store::open(&db).unwrap();
-    let cfg = common::demo_config(&server.url(), &db);
+    let cfg = crate::common::demo_config(&server.url(), &db);
     let summary = sync::run(
         runtime,
         guest,

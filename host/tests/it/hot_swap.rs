@@ -12,8 +12,6 @@
 //! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
 //! nothing changed. Timings are printed: run with `--nocapture` to see them.
 
-mod common;
-
 use ed25519_dalek::{Signer, SigningKey};
 use hellowatt::cli::guest as cli_guest;
 use hellowatt::config::Config;
@@ -147,7 +145,7 @@ fn shipped() -> Vec<Scenario> {
 // ------------------------------------------------------------- plumbing
 
 fn config(url: &str, s: &Scenario, db: &Path) -> Config {
-    common::config(
+    crate::common::config(
         url,
         &s.request.login,
         &s.request.password,
@@ -427,7 +425,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 
     // v1 (under another hash) with the changed site's cassette: it fails
     // exactly that one, and the reason names it, the field, expected, got.
-    let v1b = common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, "v1b");
+    let v1b = crate::common::nonce::with_nonce(hellowatt::BUNDLED_GUEST, "v1b");
     write_renamed_scenario(&s.guests.join("v1b.fixtures"));
     let r = drop_refused(&reg, "v1b.wasm", &v1b, Some(&publisher)).await;
     assert!(
@@ -453,7 +451,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     );
 
     // Signatures: another publisher's key, then none at all.
-    let v2b = common::nonce::with_nonce(&variants.v2, "v2b");
+    let v2b = crate::common::nonce::with_nonce(&variants.v2, "v2b");
     let r = drop_refused(&reg, "v2b.wasm", &v2b, Some(&stranger)).await;
     assert!(r.starts_with("bad signature"), "{r}");
     std::fs::remove_file(signature::sig_path(&s.guests.join("v2b.wasm"))).unwrap();
@@ -638,7 +636,7 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
     // (what SIGHUP does).
     stop.send(true).unwrap();
     watcher.await.unwrap();
-    let v2c = common::nonce::with_nonce(&variants.v2, "v2c");
+    let v2c = crate::common::nonce::with_nonce(&variants.v2, "v2c");
     std::fs::write(s.guests.join("v2c.wasm"), &v2c).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(service.active().sha256, v1.sha256);
@@ -677,7 +675,7 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
     );
     assert_eq!(hw.active().sha256, sha256_hex(hellowatt::BUNDLED_GUEST));
 
-    let v2 = common::nonce::with_nonce(hellowatt::BUNDLED_TEMPO_GUEST, "tempo-v2");
+    let v2 = crate::common::nonce::with_nonce(hellowatt::BUNDLED_TEMPO_GUEST, "tempo-v2");
     let misplaced = s.guests.join("tempo-v2.wasm");
     std::fs::write(&misplaced, &v2).unwrap();
     match hw.consider(&misplaced).await.unwrap() {

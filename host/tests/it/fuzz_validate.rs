@@ -7,7 +7,7 @@
 //! accepted and every record stored.
 //!
 //! CI runs `PROPTEST_CASES` (default 64 here) cases per property; a longer
-//! run: `PROPTEST_CASES=20000 cargo test -p hellowatt --test fuzz_validate`.
+//! run: `PROPTEST_CASES=20000 cargo test -p hellowatt --test it fuzz_validate::`.
 
 use hellowatt::sandbox::validate;
 use hellowatt::store::{GuestIdentity, RunId, Store};

@@ -6,9 +6,7 @@
 //! (only the sync-run journal grows; `PRAGMA integrity_check` passes).
 //! The table in `docs/hardening.md` ("Site faults") lists every case.
 
-mod common;
-
-use common::{demo_config, demo_store, runtime};
+use crate::common::{demo_config, demo_store, runtime};
 use hellowatt::config::Config;
 use hellowatt::scheduler::{AccountState, Facts, Next, Schedule, Scheduler, Why};
 use hellowatt::service::outcome_of;

@@ -4,8 +4,6 @@
 //! out-of-range records before the store sees them, and the host carries
 //! on. The table of cases is in `docs/hardening.md` (## Hostile guests).
 
-mod common;
-
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
@@ -353,7 +351,7 @@ fn seeded_store() -> Store {
 /// One real sync run (`sync::run_windows`: sandbox, validation, store) of
 /// January 2026 with the hostile guest in `mode`.
 async fn store_run(runtime: &Runtime, guest: &Guest, store: &mut Store, mode: &str) -> RunSummary {
-    let mut cfg = common::config(
+    let mut cfg = crate::common::config(
         "https://www.hellowatt.fr",
         mode,
         "Not-a-secret-2026!",
@@ -594,7 +592,7 @@ async fn hostile_runs_store_nothing_and_name_the_limit() {
 
 /// Host memory for the largest snapshots a guest can return: not run in CI
 /// (it takes the host process to hundreds of MiB on purpose). Run with
-/// `cargo test -p hellowatt --test sandbox -- --ignored --nocapture host_memory`
+/// `cargo test -p hellowatt --test it -- --ignored --nocapture host_memory`
 /// (`HOSTILE_MODES=a,b` runs other modes; the four below are the default).
 /// Each documented mode must end as `docs/hardening.md` says ("The host's
 /// own memory"), and raise the host's peak RSS by less than 256 MiB; the

@@ -3,18 +3,14 @@
 //! seconds, so that it cannot rot. No figure is judged here; the figures
 //! and their targets are in docs/benchmarks.md.
 
-#![cfg(target_os = "linux")]
-
-mod common;
-
 use std::process::Command;
 
 #[test]
 fn the_whole_process_benchmark_runs_in_quick_mode() {
     let test = "the_whole_process_benchmark_runs_in_quick_mode";
     // wrk is optional in quick mode, except under CI: bench.sh fails there.
-    if common::tools::program(test, &["curl"], "curl").is_none()
-        || common::tools::program(test, &["python3"], "python3").is_none()
+    if crate::common::tools::program(test, &["curl"], "curl").is_none()
+        || crate::common::tools::program(test, &["python3"], "python3").is_none()
     {
         return;
     }
@@ -29,7 +25,8 @@ fn the_whole_process_benchmark_runs_in_quick_mode() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     // Without wrk (outside CI) the script skips its API part: said here.
-    let wrk = common::tools::program(&format!("{test} (its API part)"), &["wrk"], "wrk").is_some();
+    let wrk =
+        crate::common::tools::program(&format!("{test} (its API part)"), &["wrk"], "wrk").is_some();
     let mut figures = vec!["start.", "rss.", "backfill."];
     if wrk {
         figures.push("api.");

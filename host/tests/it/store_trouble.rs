@@ -10,8 +10,6 @@
 //! fails as `store`; a read-only file refuses the run's own record, so
 //! the sync stops before it starts.
 
-mod common;
-
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{RunOutcome, RunRecord, Store};
 use hellowatt::sync::{self, RunFailure, RunSummary};
@@ -34,16 +32,16 @@ struct Troubled {
 /// trouble; checks that nothing changed and that the next sync, the
 /// trouble gone, stores November.
 async fn sync_in_trouble(full_disk: bool, read_only: bool) -> Troubled {
-    let (runtime, guest) = common::runtime().await;
+    let (runtime, guest) = crate::common::runtime().await;
     let today = d("2026-11-28");
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("t.db");
-    let mut store = common::demo_store(&db, today, d("2026-10-01"), d("2026-10-31")).await;
+    let mut store = crate::common::demo_store(&db, today, d("2026-10-01"), d("2026-10-31")).await;
     let before = store.content_digest().unwrap();
     let server = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
         .await
         .unwrap();
-    let cfg = common::demo_config(&server.url(), &db);
+    let cfg = crate::common::demo_config(&server.url(), &db);
     let (from, to) = (d("2026-11-01"), d("2026-11-27"));
 
     store.simulate_write_trouble(full_disk, read_only).unwrap();

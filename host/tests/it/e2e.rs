@@ -4,9 +4,7 @@
 //! stored rows are checked against the golden outcome, and a second sync of
 //! the same range leaves the database content unchanged.
 
-mod common;
-
-use common::{config, runtime};
+use crate::common::{config, runtime};
 use hellowatt::sandbox::runtime::Limits;
 use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
@@ -543,7 +541,7 @@ async fn a_backfill_holds_the_shared_store_only_while_it_writes() {
     let mut results = Vec::new();
     for hold in [true, false] {
         let db = dir.path().join(format!("hold-{hold}.db"));
-        let mut cfg = common::demo_config(&server.url(), &db);
+        let mut cfg = crate::common::demo_config(&server.url(), &db);
         cfg.http.pacing = Duration::from_millis(25);
         let store = tokio::sync::Mutex::new(Store::open(&db).unwrap());
         results.push(longest_wait_for_the_store(hold, &windows, &cfg, &store).await);

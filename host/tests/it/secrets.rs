@@ -7,8 +7,6 @@
 //! password, the wrong password, the API token, and every cookie value and
 //! CSRF token the simulated site handed out.
 
-#![cfg(unix)]
-
 use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, TempoSimMode};
 use hellowatt::store::Store;
 use std::io::{Read, Write};

@@ -1,11 +1,9 @@
 //! The dashboard in a real browser: `hellowatt demo --serve` (the service
 //! on the simulated site) and headless Chromium (Debian's `chromium`, which
-//! `.ci/run` installs; `common::tools` says what happens without it). The
+//! `.ci/run` installs; `crate::common::tools` says what happens without it). The
 //! tile's values must be the store's, the charts must have drawn bars, and
 //! a screenshot is kept at
 //! `target/dashboard.png` (and `target/dashboard-phone.png`).
-
-mod common;
 
 use hellowatt::store::{Granularity, Store};
 use hellowatt_snapshot::{Energy, TempoColour};
@@ -105,7 +103,7 @@ fn field(dom: &str, field: &str) -> Option<String> {
 
 #[test]
 fn the_dashboard_shows_the_store_and_draws_its_charts() {
-    let Some(chromium) = common::tools::program(
+    let Some(chromium) = crate::common::tools::program(
         "the_dashboard_shows_the_store_and_draws_its_charts",
         &["chromium", "chromium-browser", "google-chrome"],
         "chromium",

@@ -5,10 +5,8 @@
 //! token must be enforced; `/metrics` must pass a strict text-format parser;
 //! no answer may carry a secret.
 
-mod common;
-
+use crate::common::runtime;
 use bytes::Bytes;
-use common::runtime;
 use hellowatt::api::{
     self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo,
 };
@@ -79,7 +77,7 @@ async fn fixture() -> &'static Fixture {
             let dir = tempfile::tempdir().unwrap();
             let db = dir.path().join("api.db");
             let mut store = Store::open(&db).unwrap();
-            let config = common::demo_config(&server.url(), &db);
+            let config = crate::common::demo_config(&server.url(), &db);
             let summary = sync::run(
                 runtime,
                 guest,

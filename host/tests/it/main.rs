@@ -1,0 +1,23 @@
+//! The host's integration tests, one binary (wasmtime is linked once, and
+//! one engine and one compiled guest serve every module: `common`). A
+//! module per topic; `cargo test -p hellowatt --test it faults::` runs one.
+
+mod common;
+
+mod api;
+#[cfg(target_os = "linux")]
+mod bench_script;
+mod browser;
+mod cli_errors;
+mod e2e;
+mod faults;
+mod fuzz_validate;
+mod guest_check;
+mod hot_swap;
+mod mqtt;
+mod sandbox;
+#[cfg(unix)]
+mod secrets;
+mod service;
+mod store_trouble;
+mod tempo;
