@@ -120,17 +120,19 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 /// Makes sure the compiler running this build has the guests' standard
 /// library. rustup applies rust-toolchain.toml's `targets` only when it
 /// installs the toolchain, so a machine that already had 1.95.0 lacks it.
-/// Runs first, so that a machine that cannot get it fails in seconds,
-/// not after wasmtime has compiled.
+/// Runs before the guests are built. (Cargo runs this script only once
+/// most dependencies have compiled: it cannot fail any earlier.)
 fn ensure_wasm_target() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let libdir = wasm_libdir(&rustc);
     // Watched, so that the run after an addition (the folder is newer than
     // that run's start) does it again without the warning, which cargo
     // would otherwise replay on every build; and a removal is noticed.
-    if let Some(dir) = wasm_libdir(&rustc) {
+    if let Some(dir) = &libdir {
         println!("cargo:rerun-if-changed={}", dir.display());
     }
-    if has_wasm_target(&rustc) {
+    let present = || libdir.as_deref().is_some_and(holds_core);
+    if present() {
         return;
     }
     // The rustup proxy that started cargo names its toolchain; without
@@ -146,7 +148,7 @@ fn ensure_wasm_target() {
         None => format!("rustup target add {WASM_TARGET}"),
     };
     match add.output() {
-        Ok(out) if out.status.success() && has_wasm_target(&rustc) => {
+        Ok(out) if out.status.success() && present() => {
             println!("cargo:warning=the {WASM_TARGET} target was missing: added it with `{shown}`");
         }
         Ok(out) => fail(&format!(
@@ -175,14 +177,11 @@ fn wasm_libdir(rustc: &str) -> Option<PathBuf> {
         .then(|| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
 
-/// Whether `rustc`'s sysroot holds the standard library for the guests.
-fn has_wasm_target(rustc: &str) -> bool {
-    wasm_libdir(rustc)
-        .and_then(|dir| dir.read_dir().ok())
-        .is_some_and(|mut entries| {
-            entries
-                .any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
-        })
+/// Whether `libdir` holds the guests' standard library (its `core`).
+fn holds_core(libdir: &Path) -> bool {
+    libdir.read_dir().is_ok_and(|mut entries| {
+        entries.any(|e| e.is_ok_and(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
+    })
 }
 
 /// Stops the build with `message`, shown both as a cargo warning (always
