@@ -27,19 +27,14 @@
 use crate::config::TempoConfig;
 use crate::sandbox::runtime::{Guest, Runtime};
 use crate::slot::TEMPO_ACCOUNT;
-use crate::store::{Store, TempoSeason};
+use crate::store::Store;
 use crate::sync::{self, RunFailure, RunSummary, Target, month_windows};
 use anyhow::Result;
-use hellowatt_snapshot::{DataKind, Date, SyncError, TempoSource};
+use hellowatt_snapshot::{DataKind, Date, SyncError, TempoSeason, TempoSource};
 use std::time::Duration;
 
 /// Longest wait between two attempts after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4 * 3600);
-
-/// 1 September of the Tempo season holding `d`.
-pub fn season_start(d: Date) -> Date {
-    TempoSeason::holding(d).start
-}
 
 /// What the store says, for the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,13 +50,13 @@ pub struct Facts {
 pub fn facts(store: &Store, today: Date) -> Result<Facts> {
     let tomorrow = today.succ();
     let known: std::collections::HashSet<Date> = store
-        .tempo_days(season_start(today), tomorrow)?
+        .tempo_days(TempoSeason::holding(today).start, tomorrow)?
         .into_iter()
         .filter(|t| t.source == TempoSource::Service && t.colour.is_some())
         .map(|t| t.date)
         .collect();
     let mut first_missing = None;
-    let mut d = season_start(today);
+    let mut d = TempoSeason::holding(today).start;
     while d <= today {
         if !known.contains(&d) {
             first_missing = Some(d);
@@ -301,9 +296,9 @@ mod tests {
 
     #[test]
     fn seasons_start_on_the_first_of_september() {
-        assert_eq!(season_start(d("2026-08-31")), d("2025-09-01"));
-        assert_eq!(season_start(d("2026-09-01")), d("2026-09-01"));
-        assert_eq!(season_start(d("2027-02-28")), d("2026-09-01"));
+        assert_eq!(TempoSeason::holding(d("2026-08-31")).start, d("2025-09-01"));
+        assert_eq!(TempoSeason::holding(d("2026-09-01")).start, d("2026-09-01"));
+        assert_eq!(TempoSeason::holding(d("2027-02-28")).start, d("2026-09-01"));
         let f = Facts {
             first_missing: Some(d("2026-09-01")),
             tomorrow_known: false,
