@@ -55,7 +55,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::PI;
 
-use hellowatt_snapshot::{Date, paris_iso, paris_offset_at};
+use hellowatt_snapshot::{Date, RED_DAYS, TempoSeason, WHITE_DAYS, paris_iso, paris_offset_at};
 use serde_json::{Map, Value, json};
 
 use super::{DEMO_HOME_ID, DEMO_LOGIN};
@@ -77,9 +77,6 @@ const INJECTION_PRICE: f64 = 0.04;
 const GAS_PRICE: f64 = 0.1084;
 const GAS_SUBSCRIPTION_PER_DAY: f64 = 0.7004;
 const GAS_CO2_PER_KWH: f64 = 0.227;
-
-const RED_DAYS: usize = 22;
-const WHITE_DAYS: usize = 43;
 
 // Salts of the per-day hash, one per quantity.
 const SALT_TEMP_SPELL: u64 = 1;
@@ -171,16 +168,6 @@ impl Colour {
     }
 }
 
-/// 1 September of the Tempo season holding `d`.
-fn season_start(d: Date) -> Date {
-    let year = if d.month >= 9 { d.year } else { d.year - 1 };
-    Date {
-        year,
-        month: 9,
-        day: 1,
-    }
-}
-
 fn red_allowed(d: Date) -> bool {
     let holiday = matches!((d.month, d.day), (1, 1) | (11, 1) | (11, 11) | (12, 25));
     d.weekday() < 5 && matches!(d.month, 11 | 12 | 1 | 2 | 3) && !holiday
@@ -229,7 +216,7 @@ pub(crate) struct TempoCalendar {
 
 impl TempoCalendar {
     pub fn colour(&mut self, d: Date) -> Colour {
-        let start = season_start(d);
+        let start = TempoSeason::holding(d).start;
         let colours = self
             .seasons
             .entry(start.year)

@@ -32,7 +32,8 @@ use hellowatt_snapshot::{Date, parse_timestamp};
 use http_body::Frame;
 use serde_json::{Value, json};
 
-use super::site::{Reply, http_date, unauthenticated};
+use super::tokens::http_date;
+use super::wire::{Reply, unauthenticated};
 
 /// How a `Retry-After` header is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +138,7 @@ fn with_retry_after(reply: Reply, retry_after: Option<RetryAfter>) -> Reply {
         None => reply,
         Some(RetryAfter::Seconds(s)) => reply.header("Retry-After", s.to_string()),
         Some(RetryAfter::DateIn(s)) => {
-            let now = crate::clock::now_utc();
+            let now = crate::now_utc();
             let until = now.saturating_add(i64::try_from(s).unwrap_or(i64::MAX / 2));
             // The reference the client reads the date against, written here
             // (not left to the server) so both come from the same second.

@@ -25,6 +25,14 @@
 //! Beside it, `tempo.rs` simulates the public Tempo services
 //! (api-couleur-tempo.fr and RTE's tempoLight) for the `tempo` guest.
 //!
+//! By file: `wire.rs` (requests, replies, DRF's stock answers), `tokens.rs`
+//! (HTTP dates, cookies, CSRF secrets and the CSRF check), `window.rs`
+//! (the `startDate`/`endDate` window), `site.rs` (the demo site: accounts,
+//! log-in, sessions, routes), `demo.rs` (its data), `scenario.rs` (a
+//! cassette replayed statefully), `faults.rs` (injected faults), `tempo.rs`.
+//! A crate of its own so that it and its tests build without wasmtime: it
+//! is only the other end of the wire.
+//!
 //! # What it must never do
 //! - Reach the real site, or any address: it only answers, it never
 //!   connects anywhere.
@@ -41,9 +49,12 @@ mod faults;
 mod scenario;
 mod site;
 mod tempo;
+mod tokens;
+mod window;
+mod wire;
 
-pub use site::issued_secrets;
 pub use tempo::{ANNOUNCED_AT, TempoSim, TempoSimMode, start_tempo};
+pub use tokens::issued_secrets;
 
 pub use faults::{Fault, FaultScope, RetryAfter};
 
@@ -59,6 +70,16 @@ use axum::extract::{Request, State};
 use axum::response::Response;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// The simulated site's clock, in Unix seconds: its own, apart from the
+/// host's (`hellowatt::clock`), as the real site's is. Cookie expiries and
+/// `Date` headers read it; tests that need a fixed day pass it instead.
+pub(crate) fn now_utc() -> i64 {
+    match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
+    }
+}
 
 /// The demo account's e-mail (log-in).
 pub const DEMO_LOGIN: &str = "demo@hellowatt.test";
@@ -311,14 +332,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     } else {
         match axum::body::to_bytes(body, MAX_BODY).await {
             Ok(body) => {
-                let req = site::SimRequest::new(parts, body);
+                let req = wire::SimRequest::new(parts, body);
                 match &shared.backend {
                     Backend::Demo(site) => site.handle(&req),
                     Backend::Scenario(site) => site.handle(&req),
                 }
             }
             Err(_) => (
-                site::Reply::json(
+                wire::Reply::json(
                     413,
                     &serde_json::json!({"detail": "Request body too large."}),
                 )
@@ -406,7 +427,13 @@ pub(crate) mod testing {
     }
 
     pub fn encode(s: &str) -> String {
-        crate::sandbox::redact::percent_encode(s)
+        // RFC 3986's unreserved characters stay as they are.
+        const KEPT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'.')
+            .remove(b'_')
+            .remove(b'~');
+        percent_encoding::utf8_percent_encode(s, KEPT).to_string()
     }
 
     impl Client {
@@ -457,13 +484,11 @@ pub(crate) mod testing {
                 body,
             };
             for c in resp.set_cookies() {
-                let pair = c.split(';').next().unwrap();
-                let (k, v) = pair.split_once('=').unwrap();
-                let expired = c.contains("Max-Age=0");
-                if expired {
-                    self.jar.remove(k.trim());
+                let c = cookie::Cookie::parse(c).unwrap();
+                if c.max_age() == Some(cookie::time::Duration::ZERO) {
+                    self.jar.remove(c.name());
                 } else {
-                    self.jar.insert(k.trim().to_string(), v.trim().to_string());
+                    self.jar.insert(c.name().to_string(), c.value().to_string());
                 }
             }
             resp

@@ -41,7 +41,8 @@ use hellowatt_fixtures::{
     Exchange, RecordedResponse, Replay, ReplayRequest, SITE_ORIGIN, Scenario, query_pairs,
 };
 
-use super::site::{Reply, SimRequest, csrf_check, csrf_failure_page, not_found, unauthenticated};
+use super::tokens::csrf_check;
+use super::wire::{Reply, SimRequest, csrf_failure_page, not_found, unauthenticated};
 use super::{SimOptions, lock};
 
 pub(crate) struct ScenarioSite {
@@ -174,7 +175,7 @@ impl ScenarioSite {
             reply = reply.header(&name, value);
         }
         if !has_date {
-            reply = reply.header("Date", super::site::http_date(crate::clock::now_utc()));
+            reply = reply.header("Date", super::tokens::http_date(crate::now_utc()));
         }
         reply.body = recorded.body;
         reply
@@ -219,10 +220,10 @@ impl State {
 }
 
 fn cookie_of(header: &str, name: &str) -> Option<String> {
-    header.split(';').find_map(|p| {
-        let (k, v) = p.split_once('=')?;
-        (k.trim() == name).then(|| v.trim().to_string())
-    })
+    cookie::Cookie::split_parse(header)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// A recorded `Set-Cookie` without `Domain` and `Secure`.

@@ -22,12 +22,12 @@
 //! the demo start it.
 
 use super::demo::{Colour, TempoCalendar};
-use super::site::Reply;
+use super::wire::Reply;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use hellowatt_snapshot::Date;
+use hellowatt_snapshot::{Date, TempoSeason};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -175,7 +175,7 @@ impl Drop for TempoSim {
 
 impl State_ {
     fn now(&self) -> i64 {
-        self.now.unwrap_or_else(crate::clock::now_utc)
+        self.now.unwrap_or_else(crate::now_utc)
     }
 
     fn today(&self) -> Date {
@@ -208,7 +208,7 @@ fn code(c: Option<Colour>) -> u8 {
 }
 
 fn season_label(d: Date) -> String {
-    let first = crate::sync::tempo::season_start(d).year;
+    let first = TempoSeason::holding(d).start.year;
     format!("{first}-{}", first + 1)
 }
 
@@ -260,7 +260,7 @@ fn answer(state: &mut State_, method: &http::Method, path: &str) -> Reply {
             return not_found();
         }
         let today = state.today();
-        let start = crate::sync::tempo::season_start(today);
+        let start = TempoSeason::holding(today).start;
         let mut values = Map::new();
         let mut d = start;
         while d <= today.succ() {

@@ -9,10 +9,10 @@
 use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig, TempoConfig};
 use crate::sandbox::policy::HttpLimits;
 use crate::sandbox::runtime::{Guest, Runtime};
-use crate::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use crate::store::{Granularity, Store};
 use crate::sync::{self, RunSummary};
 use anyhow::{Context, Result};
+use hellowatt_sim::{self as sim, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use hellowatt_snapshot::{Date, Energy};
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -41,7 +41,7 @@ fn demo_tempo(url: &str) -> Result<TempoConfig> {
             pacing: Duration::ZERO,
             ..HttpLimits::default()
         },
-        announce_at: crate::sim::ANNOUNCED_AT,
+        announce_at: hellowatt_sim::ANNOUNCED_AT,
         retry_every: Duration::from_secs(1800),
     })
 }
@@ -221,17 +221,17 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
             let mut line = format!(
                 "  {}  {}  {}  ({}/{} days)",
                 t.bucket,
-                fmt(t.kwh, "kWh"),
-                fmt(t.eur, "EUR"),
+                fmt(t.amounts.kwh, "kWh"),
+                fmt(t.amounts.eur, "EUR"),
                 t.value_count,
                 t.day_count
             );
-            if m.energy == Energy::Electricity && t.solar_production_kwh.is_some() {
+            if m.energy == Energy::Electricity && t.amounts.solar_production_kwh.is_some() {
                 let _ = write!(
                     line,
                     "  solar {}  injected {}",
-                    fmt(t.solar_production_kwh, "kWh"),
-                    fmt(t.injection_kwh, "kWh")
+                    fmt(t.amounts.solar_production_kwh, "kWh"),
+                    fmt(t.amounts.injection_kwh, "kWh")
                 );
             }
             let _ = writeln!(out, "{line}");

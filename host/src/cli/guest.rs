@@ -11,9 +11,9 @@
 //! watcher reconciles with the store) or at once on SIGHUP.
 
 use crate::config::Config;
+use crate::registry::signature;
 use crate::registry::{GuestSettings, Registry, Verdict};
 use crate::sandbox::runtime::Runtime;
-use crate::signature;
 use crate::slot::Slot;
 use crate::store::{GuestRecord, GuestState, Store};
 use anyhow::{Context, Result, bail};

@@ -7,13 +7,16 @@ pub mod demo;
 pub mod guest;
 pub mod record;
 
+use crate::api::export;
 use crate::clock::today;
 use crate::config::Config;
+use crate::registry::check;
 use crate::sandbox::runtime::Runtime;
 use crate::store::{Granularity, RunOutcome, Store};
-use crate::{check, export, sim, sync};
+use crate::sync;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
+use hellowatt_sim as sim;
 use hellowatt_snapshot::Date;
 use std::net::SocketAddr;
 use std::path::PathBuf;

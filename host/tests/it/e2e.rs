@@ -6,10 +6,10 @@
 
 use crate::common::{config, runtime};
 use hellowatt::sandbox::runtime::Limits;
-use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync::{self, RunFailure};
 use hellowatt_fixtures::{Scenario, load_scenarios, scenarios_dir};
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{Date, Outcome, Snapshot};
 
 /// Syncs a scenario's whole range in one guest call, as it was recorded.
@@ -84,17 +84,29 @@ fn check_stored(name: &str, store: &Store, golden: &Snapshot, from: Date, to: Da
                     )
                 });
             for (field, a, b) in [
-                ("kwh", r.kwh, g.kwh),
-                ("eur", r.eur, g.eur),
-                ("subscription_eur", r.subscription_eur, g.subscription_eur),
-                ("co2_kg", r.co2_kg, g.co2_kg),
+                ("kwh", r.amounts.kwh, g.amounts.kwh),
+                ("eur", r.amounts.eur, g.amounts.eur),
+                (
+                    "subscription_eur",
+                    r.amounts.subscription_eur,
+                    g.amounts.subscription_eur,
+                ),
+                ("co2_kg", r.amounts.co2_kg, g.amounts.co2_kg),
                 (
                     "solar_production_kwh",
-                    r.solar_production_kwh,
-                    g.solar_production_kwh,
+                    r.amounts.solar_production_kwh,
+                    g.amounts.solar_production_kwh,
                 ),
-                ("injection_kwh", r.injection_kwh, g.injection_kwh),
-                ("injection_eur", r.injection_eur, g.injection_eur),
+                (
+                    "injection_kwh",
+                    r.amounts.injection_kwh,
+                    g.amounts.injection_kwh,
+                ),
+                (
+                    "injection_eur",
+                    r.amounts.injection_eur,
+                    g.amounts.injection_eur,
+                ),
             ] {
                 assert!(
                     approx(a, b),
@@ -304,7 +316,7 @@ async fn demo_account_month_by_month() {
     for m in &meters {
         let daily = store.daily(&m.meter_id, from, to).unwrap();
         assert_eq!(daily.len(), days, "{} {:?}", m.meter_id, m.energy);
-        assert!(daily.iter().all(|d| d.reading.kwh.is_some()));
+        assert!(daily.iter().all(|d| d.reading.amounts.kwh.is_some()));
     }
     let elec = meters
         .iter()
@@ -314,7 +326,7 @@ async fn demo_account_month_by_month() {
     assert!(
         daily
             .iter()
-            .any(|d| d.reading.solar_production_kwh.unwrap_or(0.0) > 0.0),
+            .any(|d| d.reading.amounts.solar_production_kwh.unwrap_or(0.0) > 0.0),
         "solar production stored"
     );
     let dst = Date::parse("2026-10-25").unwrap();
@@ -458,13 +470,14 @@ async fn a_recorded_scenario_is_anonymised_and_replays() {
 
     // The anonymised scenario replays: the bundled guest reproduces its golden.
     let scenario = hellowatt_fixtures::load_scenario(&out).unwrap();
-    let result = hellowatt::check::check_scenario(runtime, guest, &scenario, &Limits::default())
-        .await
-        .unwrap();
+    let result =
+        hellowatt::registry::check::check_scenario(runtime, guest, &scenario, &Limits::default())
+            .await
+            .unwrap();
     assert!(
         result.passed(),
         "{}",
-        hellowatt::check::report(guest, std::slice::from_ref(&result))
+        hellowatt::registry::check::report(guest, std::slice::from_ref(&result))
     );
     server.shutdown().await;
 }

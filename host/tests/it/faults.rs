@@ -1,5 +1,5 @@
 //! Site faults, end to end: the simulated site fails in one way (see
-//! `host/src/sim/faults.rs`), the bundled guest syncs through the HTTP
+//! `sim/src/faults.rs`), the bundled guest syncs through the HTTP
 //! policy into a store that already holds a clean month, and each test
 //! checks the typed outcome, its message (key words, no secrets), the
 //! scheduler's decision on it, and that the stored data did not change
@@ -10,9 +10,9 @@ use crate::common::{demo_config, demo_store, runtime};
 use hellowatt::config::Config;
 use hellowatt::scheduler::{AccountState, Facts, Next, Schedule, Scheduler, Why};
 use hellowatt::service::outcome_of;
-use hellowatt::sim::{self, Fault, FaultScope, RetryAfter, SimMode};
 use hellowatt::store::{RunOutcome, Store};
 use hellowatt::sync::{self, RunFailure, RunSummary};
+use hellowatt_sim::{self as sim, Fault, FaultScope, RetryAfter, SimMode};
 use hellowatt_snapshot::{Date, Energy, SyncError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

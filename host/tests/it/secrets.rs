@@ -7,8 +7,8 @@
 //! password, the wrong password, the API token, and every cookie value and
 //! CSRF token the simulated site handed out.
 
-use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, TempoSimMode};
 use hellowatt::store::Store;
+use hellowatt_sim::{self as sim, DEMO_LOGIN, DEMO_PASSWORD, SimMode, TempoSimMode};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

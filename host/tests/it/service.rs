@@ -5,8 +5,8 @@
 //! a rejected password it never tries to log in again, even across a
 //! restart.
 
-use hellowatt::sim::{self, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
 use hellowatt::store::Store;
+use hellowatt_sim::{self as sim, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
 use hellowatt_snapshot::Date;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

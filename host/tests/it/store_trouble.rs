@@ -10,9 +10,9 @@
 //! fails as `store`; a read-only file refuses the run's own record, so
 //! the sync stops before it starts.
 
-use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{RunOutcome, RunRecord, Store};
 use hellowatt::sync::{self, RunFailure, RunSummary};
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::Date;
 
 fn d(s: &str) -> Date {

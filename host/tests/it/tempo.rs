@@ -14,11 +14,11 @@
 use hellowatt::config::TempoConfig;
 use hellowatt::sandbox::policy::{HttpLimits, Origin};
 use hellowatt::sandbox::runtime::{Guest, Limits};
-use hellowatt::sim::{self, TempoSimMode};
 use hellowatt::slot::TEMPO_ACCOUNT;
 use hellowatt::store::Store;
 use hellowatt::sync::tempo::{self, Attempts, Why};
 use hellowatt::sync::{self, RunFailure};
+use hellowatt_sim::{self as sim, TempoSimMode};
 use hellowatt_snapshot::{Date, SyncError, TempoSource};
 use std::time::Duration;
 use tokio::sync::OnceCell;

@@ -8,9 +8,9 @@
 use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
 use hellowatt::sandbox::policy::Origin;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
-use hellowatt::sim::{self, SimMode};
 use hellowatt::store::Store;
 use hellowatt::sync;
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{DataKind, Date};
 use std::path::Path;
 use tokio::sync::OnceCell;

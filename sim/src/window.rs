@@ -1,0 +1,182 @@
+//! The measure window: `startDate`/`endDate` decoded and read as DRF
+//! does (ISO-8601 with an offset, naive times as Europe/Paris wall time),
+//! turned into the Paris days it covers, and DRF's 400 when they are
+//! wrong.
+//!
+//! It owns the rules listed under "`startDate`/`endDate`" in `site.rs`'s
+//! doc. It must never look at a home or a session: the routes that use a
+//! window are the demo site's and the scenario's.
+
+use hellowatt_snapshot::{Date, paris_offset_at, parse_timestamp};
+use serde_json::{Value, json};
+
+use super::wire::{Reply, decode_pairs, last_value};
+
+/// `[start, end)` in seconds since the epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Window {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// The longest window served, in days (a guard of the simulation).
+const MAX_WINDOW_DAYS: i64 = 3_700;
+
+impl Window {
+    /// The days d with start <= local midnight of d < end.
+    pub fn days(&self) -> Vec<Date> {
+        if self.start >= self.end {
+            return Vec::new();
+        }
+        let first = Date::paris_day_of(self.start).add_days(-1);
+        let last = Date::paris_day_of(self.end).add_days(1);
+        let mut days = Vec::new();
+        let mut d = first;
+        while d <= last {
+            let midnight = d.paris_midnight_utc();
+            if self.start <= midnight && midnight < self.end {
+                days.push(d);
+            }
+            d = d.succ();
+        }
+        days
+    }
+}
+
+pub(crate) const DRF_DATETIME_FORMAT: &str = "Datetime has wrong format. Use one of these formats instead: \
+     YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].";
+
+/// A query timestamp: with an offset, or without one read as Europe/Paris
+/// wall time.
+pub(crate) fn parse_query_timestamp(s: &str) -> Option<i64> {
+    if let Ok(t) = parse_timestamp(s) {
+        return Some(t);
+    }
+    // Naive: `YYYY-MM-DDThh:mm:ss[.f]` and nothing after.
+    let naive = s.len() >= 19
+        && s.is_char_boundary(19)
+        && s[19..]
+            .strip_prefix('.')
+            .is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+        && (s.len() == 19 || s.as_bytes()[19] == b'.');
+    if !naive {
+        return None;
+    }
+    let wall = parse_timestamp(&format!("{s}Z")).ok()?;
+    // The offset in force at that wall time (the earlier one when ambiguous).
+    [7200, 3600]
+        .into_iter()
+        .map(|off| wall - off)
+        .find(|&utc| i64::from(paris_offset_at(utc)) == wall - utc)
+        .or(Some(wall - 3600))
+}
+
+/// `startDate` and `endDate` of a raw query, or DRF's 400.
+pub(crate) fn parse_window(query: &str) -> Result<Window, Reply> {
+    let pairs = decode_pairs(query);
+    let mut errors = serde_json::Map::new();
+    let mut field = |name: &str| -> Option<i64> {
+        match last_value(&pairs, name) {
+            None => {
+                errors.insert(name.into(), json!(["This field is required."]));
+                None
+            }
+            Some(v) => {
+                let t = parse_query_timestamp(&v);
+                if t.is_none() {
+                    errors.insert(name.into(), json!([DRF_DATETIME_FORMAT]));
+                }
+                t
+            }
+        }
+    };
+    let (start, end) = (field("startDate"), field("endDate"));
+    match (start, end) {
+        (Some(start), Some(end)) => {
+            if (end - start) / 86_400 > MAX_WINDOW_DAYS {
+                return Err(Reply::json(
+                    400,
+                    &json!({"non_field_errors": [format!(
+                        "The period is too long (at most {MAX_WINDOW_DAYS} days)."
+                    )]}),
+                ));
+            }
+            Ok(Window { start, end })
+        }
+        _ => Err(Reply::json(400, &Value::Object(errors))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    #[test]
+    fn windows_on_both_sides_of_dst() {
+        let w = |a: &str, b: &str| {
+            parse_window(&format!(
+                "startDate={}&endDate={}",
+                super::super::testing::encode(a),
+                super::super::testing::encode(b)
+            ))
+            .unwrap()
+            .days()
+        };
+        let march = w("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+02:00");
+        assert_eq!(march.len(), 31);
+        assert_eq!(march[0], d("2026-03-01"));
+        assert_eq!(march[30], d("2026-03-31"));
+        let october = w("2026-10-01T00:00:00+02:00", "2026-11-01T00:00:00+01:00");
+        assert_eq!(october.len(), 31);
+        assert_eq!(october[30], d("2026-10-31"));
+        // The same instants in UTC.
+        assert_eq!(w("2026-02-28T23:00:00Z", "2026-03-31T22:00:00Z"), march);
+        // Exclusive end; a single day; an empty window.
+        assert_eq!(
+            w("2026-03-29T00:00:00+01:00", "2026-03-30T00:00:00+02:00"),
+            vec![d("2026-03-29")]
+        );
+        assert!(w("2026-03-29T00:00:00+01:00", "2026-03-29T00:00:00+01:00").is_empty());
+        assert!(w("2026-04-01T00:00:00+02:00", "2026-03-01T00:00:00+01:00").is_empty());
+        // A start one second after midnight leaves that day out.
+        assert_eq!(
+            w("2026-03-01T00:00:01+01:00", "2026-03-03T00:00:00+01:00"),
+            vec![d("2026-03-02")]
+        );
+        // A wrong offset (CET in summer) is an hour later: the window takes
+        // in 1 April, and in June it loses the first day.
+        assert_eq!(
+            w("2026-03-01T00:00:00+01:00", "2026-04-01T00:00:00+01:00").len(),
+            32
+        );
+        let june = w("2026-06-01T00:00:00+01:00", "2026-07-01T00:00:00+01:00");
+        assert_eq!(june.first(), Some(&d("2026-06-02")));
+        assert_eq!(june.last(), Some(&d("2026-07-01")));
+        // Naive timestamps read as Paris wall time.
+        assert_eq!(w("2026-03-01T00:00:00", "2026-04-01T00:00:00"), march);
+    }
+
+    #[test]
+    fn window_errors_are_drf_style() {
+        let e =
+            parse_window("startDate=2026-03-01T00:00:00+01:00&endDate=2026-04-01T00:00:00+02:00")
+                .unwrap_err();
+        assert_eq!(e.status, 400);
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], DRF_DATETIME_FORMAT);
+        assert_eq!(v["endDate"][0], DRF_DATETIME_FORMAT);
+        let e = parse_window("endDate=2026-04-01T00%3A00%3A00%2B02%3A00").unwrap_err();
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], "This field is required.");
+        assert!(v.get("endDate").is_none());
+        assert!(parse_window("startDate=2026-01-01&endDate=2026-02-01").is_err());
+        assert!(
+            parse_window("startDate=2000-01-01T00%3A00%3A00Z&endDate=2026-01-01T00%3A00%3A00Z")
+                .is_err()
+        );
+    }
+}
