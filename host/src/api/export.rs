@@ -90,13 +90,13 @@ pub fn export(
                     t.day_count,
                     t.stored_days,
                     t.value_count,
-                    num(t.kwh),
-                    num(t.eur),
-                    num(t.subscription_eur),
-                    num(t.solar_production_kwh),
-                    num(t.solar_production_eur),
-                    num(t.injection_kwh),
-                    num(t.injection_eur),
+                    num(t.amounts.kwh),
+                    num(t.amounts.eur),
+                    num(t.amounts.subscription_eur),
+                    num(t.amounts.solar_production_kwh),
+                    num(t.amounts.solar_production_eur),
+                    num(t.amounts.injection_kwh),
+                    num(t.amounts.injection_eur),
                 );
             }
             out

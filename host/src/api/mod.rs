@@ -6,8 +6,10 @@
 //! - The routes ([`ROUTES`], the one list the router and the OpenAPI test
 //!   are built from), their parameters and defaults (`params.rs`), the JSON
 //!   shapes they answer (`routes.rs`), the OpenAPI document that describes
-//!   them (`openapi.rs`), the metrics text (`metrics.rs`) and the embedded
-//!   dashboard (`dashboard.rs`, files in `host/assets/dashboard/`).
+//!   them (`openapi.rs`), the metrics text (`metrics.rs`), the CSV/JSON
+//!   export that `/api/v1/export` and `hellowatt export` share
+//!   (`export.rs`) and the embedded dashboard (`dashboard.rs`, files in
+//!   `host/assets/dashboard/`).
 //! - Authentication: with a configured token every route but `/healthz`
 //!   needs `Authorization: Bearer <token>`, compared in constant time
 //!   (`auth.rs`). The dashboard page also takes `?token=` for browsers and
@@ -35,6 +37,7 @@
 mod auth;
 mod cache;
 mod dashboard;
+pub mod export;
 mod metrics;
 mod openapi;
 mod params;

@@ -7,7 +7,7 @@
 //! - **The slot's guest folder** (`guests/` by default, `guests/tempo/` for
 //!   the Tempo slot): a person drops
 //!   `NAME.wasm` there, optionally with `NAME.wasm.sig` (a publisher's
-//!   signature, see [`crate::signature`]) and `NAME.fixtures/` (cassettes
+//!   signature, see [`crate::registry::signature`]) and `NAME.fixtures/` (cassettes
 //!   shipped with the guest, in the format of `fixtures/scenarios/`: one
 //!   scenario per sub-folder, or the folder itself is one scenario).
 //!   [`Registry::watch`] watches it (inotify and friends through the
@@ -70,15 +70,14 @@
 //! - Let a candidate serve before it passed the whole gate, or let a
 //!   refusal change the active guest.
 
-use crate::check::{self, ScenarioResult};
 use crate::sandbox::cache::sha256_hex;
 use crate::sandbox::cache::{ArtifactCache, create_private_dir};
 use crate::sandbox::runtime::{Guest, Limits, Runtime};
-use crate::signature;
 use crate::slot::Slot;
 use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};
 use anyhow::{Context, Result, anyhow, bail};
 use arc_swap::ArcSwap;
+use check::ScenarioResult;
 use ed25519_dalek::VerifyingKey;
 use hellowatt_fixtures::Scenario;
 use sha2::{Digest, Sha256};
@@ -86,9 +85,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+pub mod check;
 mod files;
 mod reason;
 mod settings;
+pub mod signature;
 mod watch;
 
 pub use files::{candidates_in, fixtures_beside};

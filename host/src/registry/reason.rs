@@ -3,7 +3,7 @@
 //! folded onto one line, for the log, the store's history and `hellowatt
 //! status`. The full `guest check` report goes to the log beside it.
 
-use crate::check::ScenarioResult;
+use crate::registry::check::ScenarioResult;
 
 /// Differences quoted per failed scenario in a refusal reason, when few
 /// scenarios failed (the log and the verdict's report have them all); one

@@ -3,8 +3,8 @@
 
 use super::{Registry, RegistryOptions};
 use crate::config::Config;
+use crate::registry::signature;
 use crate::sandbox::runtime::Runtime;
-use crate::signature;
 use crate::slot::Slot;
 use crate::store::Store;
 use anyhow::{Context, Result};

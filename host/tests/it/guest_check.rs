@@ -2,7 +2,7 @@
 //! its cassette is replayed inside the policy (no socket), and a guest that
 //! does not is refused with a report naming the scenario and the field.
 
-use hellowatt::check;
+use hellowatt::registry::check;
 use hellowatt::sandbox::runtime::{Limits, Runtime};
 use hellowatt_fixtures::{load_scenarios, scenarios_dir};
 
