@@ -133,14 +133,14 @@ pub fn daily_to_wit(r: model::DailyReading) -> wit::DailyReading {
                 eur: p.eur,
             })
             .collect(),
-        kwh: r.kwh,
-        eur: r.eur,
-        subscription_eur: r.subscription_eur,
-        co2_kg: r.co2_kg,
-        solar_production_kwh: r.solar_production_kwh,
-        solar_production_eur: r.solar_production_eur,
-        injection_kwh: r.injection_kwh,
-        injection_eur: r.injection_eur,
+        kwh: r.amounts.kwh,
+        eur: r.amounts.eur,
+        subscription_eur: r.amounts.subscription_eur,
+        co2_kg: r.amounts.co2_kg,
+        solar_production_kwh: r.amounts.solar_production_kwh,
+        solar_production_eur: r.amounts.solar_production_eur,
+        injection_kwh: r.amounts.injection_kwh,
+        injection_eur: r.amounts.injection_eur,
     }
 }
 

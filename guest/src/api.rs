@@ -427,7 +427,11 @@ mod tests {
         ]});
         let page = crate::parse::daily(&v, "m", d("2026-01-01"), d("2026-01-31")).unwrap();
         assert_eq!(page.records.len(), 1);
-        assert_eq!(page.records[0].kwh, Some(2.0), "the first value is kept");
+        assert_eq!(
+            page.records[0].amounts.kwh,
+            Some(2.0),
+            "the first value is kept"
+        );
         let mut log = crate::logging::Collect::default();
         warn_set_aside(&mut log, &page, "electricity-daily", "m");
         assert_eq!(

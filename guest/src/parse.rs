@@ -10,8 +10,8 @@
 //! location.
 
 use hellowatt_snapshot::{
-    Contract, CurvePoint, DailyReading, Date, Energy, Home, Meter, PeriodValue, Temperature,
-    TempoColour, TempoDay, TempoSource, WindowStatus, parse_timestamp,
+    Amounts, Contract, CurvePoint, DailyReading, Date, Energy, Home, Meter, PeriodValue,
+    Temperature, TempoColour, TempoDay, TempoSource, WindowStatus, parse_timestamp,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -422,15 +422,17 @@ pub fn daily_reading(item: &Value, path: &str, meter_id: &str) -> Parsed<DailyRe
     Ok(DailyReading {
         meter_id: meter_id.to_string(),
         date,
-        kwh: sum(periods.iter().map(|p| p.kwh)),
-        eur: sum(periods.iter().map(|p| p.eur)),
+        amounts: Amounts {
+            kwh: sum(periods.iter().map(|p| p.kwh)),
+            eur: sum(periods.iter().map(|p| p.eur)),
+            subscription_eur: subscription,
+            co2_kg: opt_f64(o, "valueCo2", path)?,
+            solar_production_kwh: opt_f64(o, "solarProductionValueKwh", path)?,
+            solar_production_eur: opt_f64(o, "solarProductionValueEur", path)?,
+            injection_kwh: opt_f64(o, "injectionValueKwh", path)?,
+            injection_eur: opt_f64(o, "injectionValueEur", path)?,
+        },
         periods,
-        subscription_eur: subscription,
-        co2_kg: opt_f64(o, "valueCo2", path)?,
-        solar_production_kwh: opt_f64(o, "solarProductionValueKwh", path)?,
-        solar_production_eur: opt_f64(o, "solarProductionValueEur", path)?,
-        injection_kwh: opt_f64(o, "injectionValueKwh", path)?,
-        injection_eur: opt_f64(o, "injectionValueEur", path)?,
     })
 }
 
@@ -639,9 +641,9 @@ mod tests {
         });
         let page = daily(&v, "01234567890123", d("2026-01-01"), d("2026-01-31")).unwrap();
         let r = &page.records[0];
-        assert_eq!(r.kwh, Some(10.25));
-        assert_eq!(r.eur, Some(2.0));
-        assert_eq!(r.subscription_eur, Some(0.45));
+        assert_eq!(r.amounts.kwh, Some(10.25));
+        assert_eq!(r.amounts.eur, Some(2.0));
+        assert_eq!(r.amounts.subscription_eur, Some(0.45));
         for bad in ["1e3", "NaN", " 1", "1.", ".5", "inf", ""] {
             let v = json!({"values": [{"datetime": "2026-01-05T00:00:00+01:00",
                                         "kwhDetailed": {"HP": bad}}]});
@@ -669,15 +671,15 @@ mod tests {
         assert_eq!(page.status, WindowStatus::Complete);
         let r = &page.records[0];
         assert_eq!(r.date, d("2026-01-05"));
-        assert_eq!(r.kwh, Some(16.0));
-        assert_eq!(r.eur, Some(2.75));
-        assert_eq!(r.subscription_eur, Some(0.45));
+        assert_eq!(r.amounts.kwh, Some(16.0));
+        assert_eq!(r.amounts.eur, Some(2.75));
+        assert_eq!(r.amounts.subscription_eur, Some(0.45));
         assert_eq!(r.periods.len(), 3);
         assert!(r.periods.iter().all(|p| p.period != "subscription"));
-        assert_eq!(r.co2_kg, Some(0.8));
-        assert_eq!(r.injection_kwh, Some(3.2));
-        assert_eq!(r.solar_production_kwh, Some(5.1));
-        assert_eq!(r.solar_production_eur, Some(0.0));
+        assert_eq!(r.amounts.co2_kg, Some(0.8));
+        assert_eq!(r.amounts.injection_kwh, Some(3.2));
+        assert_eq!(r.amounts.solar_production_kwh, Some(5.1));
+        assert_eq!(r.amounts.solar_production_eur, Some(0.0));
     }
 
     #[test]
@@ -694,16 +696,21 @@ mod tests {
         let [a, b, c] = &page.records[..] else {
             panic!()
         };
-        assert_eq!(a.kwh, Some(3.0));
-        assert_eq!(a.eur, None);
+        assert_eq!(a.amounts.kwh, Some(3.0));
+        assert_eq!(a.amounts.eur, None);
         assert_eq!(
             a.periods.iter().find(|p| p.period == "HP").unwrap().kwh,
             None
         );
-        assert_eq!(b.kwh, None);
+        assert_eq!(b.amounts.kwh, None);
         assert_eq!(b.periods, vec![pv("Base", None)]);
         assert_eq!(
-            (c.kwh, c.eur, c.subscription_eur, c.co2_kg),
+            (
+                c.amounts.kwh,
+                c.amounts.eur,
+                c.amounts.subscription_eur,
+                c.amounts.co2_kg
+            ),
             (None, None, None, None)
         );
         assert!(c.periods.is_empty());
@@ -715,8 +722,8 @@ mod tests {
                        "kwhDetailed": {"HP": 1.0}, "eurosDetailed": {"HC": 0.5}});
         let r = daily_reading(&v, "values[0]", "m").unwrap();
         assert_eq!(r.periods.len(), 2);
-        assert_eq!(r.kwh, Some(1.0));
-        assert_eq!(r.eur, Some(0.5));
+        assert_eq!(r.amounts.kwh, Some(1.0));
+        assert_eq!(r.amounts.eur, Some(0.5));
     }
 
     #[test]
@@ -730,7 +737,7 @@ mod tests {
         ]});
         let page = daily(&v, "m", d("2026-01-01"), d("2026-01-31")).unwrap();
         assert_eq!(page.records.len(), 1);
-        assert_eq!(page.records[0].kwh, Some(2.0));
+        assert_eq!(page.records[0].amounts.kwh, Some(2.0));
         assert_eq!(page.outside, vec![d("2026-02-01"), d("2025-12-31")]);
         assert_eq!(page.duplicates, vec![d("2026-01-31")]);
     }

@@ -198,14 +198,10 @@ mod tests {
             meter_id: "m".into(),
             date: Date::parse(date).unwrap(),
             periods: vec![],
-            kwh,
-            eur: None,
-            subscription_eur: None,
-            co2_kg: None,
-            solar_production_kwh: None,
-            solar_production_eur: None,
-            injection_kwh: None,
-            injection_eur: None,
+            amounts: Amounts {
+                kwh,
+                ..Amounts::default()
+            },
         }
     }
 

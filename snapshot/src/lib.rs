@@ -5,13 +5,17 @@
 //! cassette) and the comparison of two snapshots. The guest builds its
 //! answer in these types and converts them to the WIT types at its edge; the
 //! host converts the WIT types back. It must never hold behaviour of either
-//! side: no parsing of the site, no storage.
+//! side: no parsing of the site, no storage. Beside the records it holds
+//! the calendar facts that host, guests and the simulated site share:
+//! Europe/Paris dates ([`Date`]) and the Tempo season ([`TempoSeason`]).
 
 mod date;
 mod diff;
+mod tempo;
 
 pub use date::{Date, DateError, days_in_month, paris_iso, paris_offset_at, parse_timestamp};
 pub use diff::{Difference, diff_outcomes};
+pub use tempo::{RED_DAYS, TempoSeason, WHITE_DAYS};
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +148,16 @@ pub struct DailyReading {
     pub meter_id: String,
     pub date: Date,
     pub periods: Vec<PeriodValue>,
+    /// Flattened: the golden JSON and the API keep `kwh`, `eur`, … beside
+    /// `meter_id` and `date`.
+    #[serde(flatten)]
+    pub amounts: Amounts,
+}
+
+/// What a day (or a sum of days) amounts to beside its tariff periods:
+/// energy, cost, CO2 and the solar side. `None` is "no value", never zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Amounts {
     pub kwh: Option<f64>,
     pub eur: Option<f64>,
     pub subscription_eur: Option<f64>,
@@ -152,6 +166,65 @@ pub struct DailyReading {
     pub solar_production_eur: Option<f64>,
     pub injection_kwh: Option<f64>,
     pub injection_eur: Option<f64>,
+}
+
+impl Amounts {
+    /// The amounts' names, in the order of [`Amounts::values`]: the JSON
+    /// keys, and the store's column names.
+    pub const NAMES: [&'static str; 8] = [
+        "kwh",
+        "eur",
+        "subscription_eur",
+        "co2_kg",
+        "solar_production_kwh",
+        "solar_production_eur",
+        "injection_kwh",
+        "injection_eur",
+    ];
+
+    /// The amounts in the order of [`Amounts::NAMES`], for code that walks
+    /// them all (columns, checks) instead of naming each.
+    pub fn values(&self) -> [Option<f64>; 8] {
+        [
+            self.kwh,
+            self.eur,
+            self.subscription_eur,
+            self.co2_kg,
+            self.solar_production_kwh,
+            self.solar_production_eur,
+            self.injection_kwh,
+            self.injection_eur,
+        ]
+    }
+
+    /// The inverse of [`Amounts::values`].
+    pub fn from_values(v: [Option<f64>; 8]) -> Amounts {
+        let [
+            kwh,
+            eur,
+            subscription_eur,
+            co2_kg,
+            solar_production_kwh,
+            solar_production_eur,
+            injection_kwh,
+            injection_eur,
+        ] = v;
+        Amounts {
+            kwh,
+            eur,
+            subscription_eur,
+            co2_kg,
+            solar_production_kwh,
+            solar_production_eur,
+            injection_kwh,
+            injection_eur,
+        }
+    }
+
+    /// No amount has a value.
+    pub fn is_empty(&self) -> bool {
+        self.values().iter().all(Option::is_none)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -354,5 +427,44 @@ impl Outcome {
         if let Outcome::Snapshot(s) = self {
             s.normalize();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_names_are_their_json_keys_in_order() {
+        let a = Amounts::from_values([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0].map(Some));
+        assert_eq!(Amounts::from_values(a.values()), a);
+        let json = serde_json::to_value(a).unwrap();
+        let object = json.as_object().unwrap();
+        let keys: Vec<&str> = object.keys().map(String::as_str).collect();
+        let mut sorted_names = Amounts::NAMES.to_vec();
+        sorted_names.sort_unstable();
+        // serde_json's map is sorted: compare as sets, then each value.
+        assert_eq!(keys, sorted_names);
+        for (name, value) in Amounts::NAMES.iter().zip(a.values()) {
+            assert_eq!(object[*name].as_f64(), value, "{name}");
+        }
+        assert!(Amounts::default().is_empty() && !a.is_empty());
+    }
+
+    #[test]
+    fn a_reading_keeps_its_amounts_flat_in_json() {
+        let r = DailyReading {
+            meter_id: "m".into(),
+            date: Date::parse("2026-01-05").unwrap(),
+            periods: Vec::new(),
+            amounts: Amounts {
+                kwh: Some(1.5),
+                ..Amounts::default()
+            },
+        };
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["kwh"], 1.5);
+        assert!(json["eur"].is_null() && json.get("amounts").is_none());
+        assert_eq!(serde_json::from_value::<DailyReading>(json).unwrap(), r);
     }
 }

@@ -96,7 +96,7 @@ impl Auth {
             wrong = true;
         }
         if (page || path.starts_with("/assets/"))
-            && cookies(req.headers()).any(|(k, v)| k == COOKIE && self.cookie_matches(v))
+            && cookies(req.headers()).any(|c| c.name() == COOKIE && self.cookie_matches(c.value()))
         {
             return Proof::Cookie;
         }
@@ -112,16 +112,14 @@ fn bearer(value: &str) -> Option<&str> {
         .then(|| rest.trim_start())
 }
 
-fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
+/// The cookies of every `Cookie` header; a malformed pair is skipped.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = cookie::Cookie<'_>> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            Some((k.trim(), v.trim()))
-        })
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
 }
 
 /// The middleware: lets a request through or answers 401.

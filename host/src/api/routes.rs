@@ -7,7 +7,7 @@
 
 use super::params::{self, MAX_CURVE_DAYS, MAX_DAYS, Params};
 use super::{ApiError, READY_WAIT, Shared, with_store, with_store_within};
-use crate::export::{self, Format};
+use crate::api::export::{self, Format};
 use crate::scheduler::AccountState;
 use crate::store::{
     Granularity, MeterRecord, Request, RunOutcome, RunRecord, Store, TempoOutlook, TotalRow,
@@ -550,9 +550,9 @@ fn figures(t: Option<&TotalRow>) -> Value {
         Some(t) => json!({
             "from": t.start, "to": t.end,
             "day_count": t.day_count, "value_count": t.value_count,
-            "kwh": t.kwh, "eur": t.eur,
-            "solar_production_kwh": t.solar_production_kwh,
-            "injection_kwh": t.injection_kwh, "injection_eur": t.injection_eur,
+            "kwh": t.amounts.kwh, "eur": t.amounts.eur,
+            "solar_production_kwh": t.amounts.solar_production_kwh,
+            "injection_kwh": t.amounts.injection_kwh, "injection_eur": t.amounts.injection_eur,
         }),
         None => Value::Null,
     }

@@ -206,66 +206,64 @@ impl MqttConfig {
     }
 }
 
-/// `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883).
+/// `mqtt://host[:port]` (1883) or `mqtts://host[:port]` (8883), read by
+/// the `url` crate; what it accepts beyond that (credentials, a path, a
+/// query) is refused here with what to write instead.
 fn parse_url(url: &str) -> Result<Broker> {
     let usage = "write it mqtt://host:1883 or mqtts://host:8883";
-    let Some((scheme, rest)) = url.split_once("://") else {
+    // `broker:1883` is a URL of scheme `broker` to the `url` crate: say
+    // what people meant instead.
+    if !url.contains("://") {
         bail!("mqtt_url: {url:?} is not a URL: {usage}");
+    }
+    let parsed = match url::Url::parse(url) {
+        Ok(parsed) => parsed,
+        // The error may quote the input, which may hold a password.
+        Err(_) if url.contains('@') => bail!(CREDENTIALS_IN_URL),
+        Err(url::ParseError::InvalidPort) => {
+            bail!("mqtt_url: {url:?}: the port is not a number from 1 to 65535: {usage}")
+        }
+        Err(url::ParseError::EmptyHost) => bail!("mqtt_url: {url:?} has no valid host: {usage}"),
+        Err(e) => bail!("mqtt_url: {url:?} is not a URL ({e}): {usage}"),
     };
-    let (tls, default_port) = match scheme.to_ascii_lowercase().as_str() {
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        // Never echo the URL: it holds a password.
+        bail!(CREDENTIALS_IN_URL);
+    }
+    let (tls, default_port) = match parsed.scheme() {
         "mqtt" | "tcp" => (false, 1883),
         "mqtts" | "ssl" => (true, 8883),
         other => bail!("mqtt_url: unknown scheme {other:?}: {usage}"),
     };
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains('@') {
-        // Never echo the URL: it holds a password.
-        bail!(
-            "mqtt_url must not hold credentials: put them in mqtt_username and \
-             mqtt_password (or mqtt_password_file)"
-        );
-    }
-    if authority.contains(['/', '?', '#']) {
+    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() || parsed.fragment().is_some()
+    {
         bail!("mqtt_url: {url:?} has a path or query: {usage}");
     }
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (addr, after) = v6
-            .split_once(']')
-            .ok_or_else(|| anyhow!("mqtt_url: {url:?}: unclosed '[' in the host: {usage}"))?;
-        if addr.parse::<std::net::Ipv6Addr>().is_err() {
-            bail!("mqtt_url: {url:?}: {addr:?} is not an IPv6 address: {usage}");
+    let host = match parsed.host() {
+        Some(url::Host::Domain(name))
+            if !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c)) =>
+        {
+            name.to_owned()
         }
-        let port = match after {
-            "" => None,
-            p => Some(p.strip_prefix(':').ok_or_else(|| {
-                anyhow!("mqtt_url: {url:?}: expected ':port' after the address: {usage}")
-            })?),
-        };
-        (format!("[{addr}]"), port)
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h.to_owned(), Some(p)),
-            None => (authority.to_owned(), None),
-        }
+        Some(url::Host::Ipv4(addr)) => addr.to_string(),
+        Some(url::Host::Ipv6(addr)) => format!("[{addr}]"),
+        _ => bail!("mqtt_url: {url:?} has no valid host: {usage}"),
     };
-    if host.is_empty()
-        || !host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._[]:".contains(c))
-    {
-        bail!("mqtt_url: {url:?} has no valid host: {usage}");
-    }
-    let port = match port {
+    let port = match parsed.port() {
         None => default_port,
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) if n > 0 => n,
-            _ => {
-                bail!("mqtt_url: {url:?}: the port {p:?} is not a number from 1 to 65535: {usage}")
-            }
-        },
+        Some(0) => {
+            bail!("mqtt_url: {url:?}: the port 0 is not a number from 1 to 65535: {usage}")
+        }
+        Some(n) => n,
     };
     Ok(Broker { host, port, tls })
 }
+
+const CREDENTIALS_IN_URL: &str = "mqtt_url must not hold credentials: put them in mqtt_username \
+     and mqtt_password (or mqtt_password_file)";
 
 fn topic_prefix(key: &str, value: Option<String>, default: &str) -> Result<String> {
     let Some(v) = value else {

@@ -494,9 +494,9 @@ fn meter_state(
     let year = store.totals(id, Granularity::Year, year_start, today)?;
 
     let electricity = meter.energy == Energy::Electricity;
-    let production_total = sum(&all, |r| r.solar_production_kwh);
-    let injection_total = sum(&all, |r| r.injection_kwh);
-    let injection_earnings_total = sum(&all, |r| r.injection_eur);
+    let production_total = sum(&all, |r| r.amounts.solar_production_kwh);
+    let injection_total = sum(&all, |r| r.amounts.injection_kwh);
+    let injection_earnings_total = sum(&all, |r| r.amounts.injection_eur);
     let solar = electricity
         && (production_total.is_some()
             || injection_total.is_some()
@@ -521,11 +521,14 @@ fn meter_state(
     s.insert("day".into(), json!(yesterday.to_string()));
     s.insert("month".into(), json!(&month_start.to_string()[..7]));
     s.insert("year".into(), json!(year_start.year.to_string()));
-    s.insert("energy_total".into(), kwh(sum(&all, |r| r.kwh)));
-    s.insert("cost_total".into(), eur(sum(&all, |r| r.eur)));
+    s.insert("energy_total".into(), kwh(sum(&all, |r| r.amounts.kwh)));
+    s.insert("cost_total".into(), eur(sum(&all, |r| r.amounts.eur)));
     for (suffix, rows) in [("yesterday", &day), ("month", &month), ("year", &year)] {
-        s.insert(format!("energy_{suffix}"), kwh(sum(rows, |r| r.kwh)));
-        s.insert(format!("cost_{suffix}"), eur(sum(rows, |r| r.eur)));
+        s.insert(
+            format!("energy_{suffix}"),
+            kwh(sum(rows, |r| r.amounts.kwh)),
+        );
+        s.insert(format!("cost_{suffix}"), eur(sum(rows, |r| r.amounts.eur)));
     }
     s.insert("production_total".into(), kwh(production_total));
     s.insert("injection_total".into(), kwh(injection_total));
@@ -536,11 +539,11 @@ fn meter_state(
     for (suffix, rows) in [("yesterday", &day), ("month", &month), ("year", &year)] {
         s.insert(
             format!("production_{suffix}"),
-            kwh(sum(rows, |r| r.solar_production_kwh)),
+            kwh(sum(rows, |r| r.amounts.solar_production_kwh)),
         );
         s.insert(
             format!("injection_{suffix}"),
-            kwh(sum(rows, |r| r.injection_kwh)),
+            kwh(sum(rows, |r| r.amounts.injection_kwh)),
         );
     }
     // Today and tomorrow are the household's: the outlook's, on every

@@ -162,14 +162,16 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
                         eur: p.eur,
                     })
                     .collect(),
-                kwh: r.kwh,
-                eur: r.eur,
-                subscription_eur: r.subscription_eur,
-                co2_kg: r.co2_kg,
-                solar_production_kwh: r.solar_production_kwh,
-                solar_production_eur: r.solar_production_eur,
-                injection_kwh: r.injection_kwh,
-                injection_eur: r.injection_eur,
+                amounts: model::Amounts {
+                    kwh: r.kwh,
+                    eur: r.eur,
+                    subscription_eur: r.subscription_eur,
+                    co2_kg: r.co2_kg,
+                    solar_production_kwh: r.solar_production_kwh,
+                    solar_production_eur: r.solar_production_eur,
+                    injection_kwh: r.injection_kwh,
+                    injection_eur: r.injection_eur,
+                },
             })
         })
         .collect::<Result<_, Unrepresentable>>()?;

@@ -143,18 +143,18 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             money(&format!("{what} period {}", p.period), p.eur)?;
         }
         for (field, v) in [
-            ("kwh", r.kwh),
-            ("co2_kg", r.co2_kg),
-            ("solar_production_kwh", r.solar_production_kwh),
-            ("injection_kwh", r.injection_kwh),
+            ("kwh", r.amounts.kwh),
+            ("co2_kg", r.amounts.co2_kg),
+            ("solar_production_kwh", r.amounts.solar_production_kwh),
+            ("injection_kwh", r.amounts.injection_kwh),
         ] {
             energy(&format!("{what} {field}"), v)?;
         }
         for (field, v) in [
-            ("eur", r.eur),
-            ("subscription_eur", r.subscription_eur),
-            ("solar_production_eur", r.solar_production_eur),
-            ("injection_eur", r.injection_eur),
+            ("eur", r.amounts.eur),
+            ("subscription_eur", r.amounts.subscription_eur),
+            ("solar_production_eur", r.amounts.solar_production_eur),
+            ("injection_eur", r.amounts.injection_eur),
         ] {
             money(&format!("{what} {field}"), v)?;
         }
@@ -231,8 +231,8 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
 mod tests {
     use super::*;
     use hellowatt_snapshot::{
-        CurvePoint, DailyReading, Home, Meter, PeriodValue, Temperature, TempoColour, TempoDay,
-        TempoSource,
+        Amounts, CurvePoint, DailyReading, Home, Meter, PeriodValue, Temperature, TempoColour,
+        TempoDay, TempoSource,
     };
 
     fn d(s: &str) -> Date {
@@ -244,14 +244,10 @@ mod tests {
             meter_id: "01234567890123".into(),
             date: d(date),
             periods: vec![],
-            kwh: Some(kwh),
-            eur: None,
-            subscription_eur: None,
-            co2_kg: None,
-            solar_production_kwh: None,
-            solar_production_eur: None,
-            injection_kwh: None,
-            injection_eur: None,
+            amounts: Amounts {
+                kwh: Some(kwh),
+                ..Amounts::default()
+            },
         }
     }
 
@@ -375,14 +371,14 @@ mod tests {
         let mut r = reading("2026-01-05", 1.0);
         let v = Some(v);
         match field {
-            "kwh" => r.kwh = v,
-            "co2_kg" => r.co2_kg = v,
-            "solar_production_kwh" => r.solar_production_kwh = v,
-            "injection_kwh" => r.injection_kwh = v,
-            "eur" => r.eur = v,
-            "subscription_eur" => r.subscription_eur = v,
-            "solar_production_eur" => r.solar_production_eur = v,
-            "injection_eur" => r.injection_eur = v,
+            "kwh" => r.amounts.kwh = v,
+            "co2_kg" => r.amounts.co2_kg = v,
+            "solar_production_kwh" => r.amounts.solar_production_kwh = v,
+            "injection_kwh" => r.amounts.injection_kwh = v,
+            "eur" => r.amounts.eur = v,
+            "subscription_eur" => r.amounts.subscription_eur = v,
+            "solar_production_eur" => r.amounts.solar_production_eur = v,
+            "injection_eur" => r.amounts.injection_eur = v,
             "period kwh" | "period eur" => {
                 r.periods = vec![PeriodValue {
                     period: "HC".into(),

@@ -1,11 +1,9 @@
 //! Ingest: a guest's snapshot into the tables, in one transaction.
 //!
-//! The snapshot is checked first, outside the transaction: every day must
-//! exist, every number be finite (SQLite would store NaN as NULL and break
-//! idempotence), every id be non-empty, and two records with the same key
-//! must be equal (equal duplicates are merged; different ones are a guest
-//! bug and fail the ingest). Then each record is compared with the stored
-//! one and counted as inserted, updated or unchanged:
+//! The snapshot is checked first, outside the transaction (`checked.rs`:
+//! days, finite numbers, ids, duplicate keys). Then each record is
+//! compared with the stored one and counted as inserted, updated or
+//! unchanged:
 //!
 //! | record | key | on a difference |
 //! | --- | --- | --- |
@@ -22,75 +20,18 @@
 //! revision: nothing is lost. Nothing is ever deleted by an ingest except a
 //! home's contracts that its new list no longer has.
 
+use super::checked::Checked;
+use super::values::{DAILY_COLUMNS, is_missing, read_amounts, reading_params};
 use super::{
-    IngestStats, RunId, Store, check_account_name, check_date, day, energy_str, status_parts,
-    tempo_source_str,
+    IngestStats, RunId, Store, check_account_name, day, energy_str, status_parts, tempo_source_str,
 };
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Contract, CurvePoint, DailyReading, Date, Home, Meter, PeriodValue, Snapshot, Temperature,
+    Amounts, Contract, CurvePoint, DailyReading, Home, Meter, PeriodValue, Snapshot, Temperature,
     TempoDay, Window,
 };
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
-use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
-
-/// The scalar columns of `daily_readings` (and `daily_revisions`), in the
-/// order of [`DailyValues`].
-pub(super) const DAILY_COLUMNS: &str = "kwh, eur, subscription_eur, co2_kg, \
-    solar_production_kwh, solar_production_eur, injection_kwh, injection_eur";
-
-/// A daily reading's scalar values, in the order of [`DAILY_COLUMNS`].
-pub(super) type DailyValues = [Option<f64>; 8];
-
-pub(super) fn daily_values(r: &DailyReading) -> DailyValues {
-    [
-        r.kwh,
-        r.eur,
-        r.subscription_eur,
-        r.co2_kg,
-        r.solar_production_kwh,
-        r.solar_production_eur,
-        r.injection_kwh,
-        r.injection_eur,
-    ]
-}
-
-/// Reads [`DailyValues`] from `row`, starting at column `first`.
-pub(super) fn read_daily_values(row: &Row<'_>, first: usize) -> rusqlite::Result<DailyValues> {
-    let mut values = [None; 8];
-    for (i, v) in values.iter_mut().enumerate() {
-        *v = row.get(first + i)?;
-    }
-    Ok(values)
-}
-
-/// Builds a reading back from its stored parts.
-pub(super) fn reading_from(
-    meter_id: String,
-    date: Date,
-    v: DailyValues,
-    periods: Vec<PeriodValue>,
-) -> DailyReading {
-    DailyReading {
-        meter_id,
-        date,
-        periods,
-        kwh: v[0],
-        eur: v[1],
-        subscription_eur: v[2],
-        co2_kg: v[3],
-        solar_production_kwh: v[4],
-        solar_production_eur: v[5],
-        injection_kwh: v[6],
-        injection_eur: v[7],
-    }
-}
-
-/// A day the site listed without a single value.
-pub(super) fn is_missing(values: &DailyValues, periods: &[PeriodValue]) -> bool {
-    values.iter().all(Option::is_none) && periods.iter().all(|p| p.kwh.is_none() && p.eur.is_none())
-}
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use std::collections::HashSet;
 
 impl Store {
     /// Stores one snapshot for `account` under `run`, in one transaction:
@@ -206,219 +147,6 @@ fn open_run_account(conn: &Connection, run: RunId, account: &str) -> Result<i64>
         bail!("run {} has already finished", run.0);
     }
     Ok(account_id)
-}
-
-/// A snapshot checked and put in key order, duplicates merged.
-struct Checked {
-    homes: Vec<Home>,
-    contracts: BTreeMap<String, Vec<Contract>>,
-    daily: Vec<DailyReading>,
-    curve: Vec<CurvePoint>,
-    temperatures: Vec<Temperature>,
-    tempo: Vec<TempoDay>,
-    windows: Vec<Window>,
-}
-
-fn non_empty(id: &str, what: &str) -> Result<()> {
-    if id.is_empty() {
-        bail!("{what} has an empty id");
-    }
-    Ok(())
-}
-
-fn finite(v: Option<f64>, what: impl FnOnce() -> String) -> Result<()> {
-    match v {
-        Some(x) if !x.is_finite() => bail!("{} is not a finite number ({x})", what()),
-        _ => Ok(()),
-    }
-}
-
-/// Merges records with equal keys, refusing two different records with the
-/// same key. The result is in key order.
-fn unique<K: Ord, T: PartialEq>(
-    items: impl IntoIterator<Item = T>,
-    key: impl Fn(&T) -> K,
-    what: impl Fn(&T) -> String,
-) -> Result<Vec<T>> {
-    let mut map = BTreeMap::new();
-    for item in items {
-        match map.entry(key(&item)) {
-            Entry::Vacant(v) => {
-                v.insert(item);
-            }
-            Entry::Occupied(o) => {
-                if *o.get() != item {
-                    bail!("the snapshot has two different {}", what(&item));
-                }
-            }
-        }
-    }
-    Ok(map.into_values().collect())
-}
-
-impl Checked {
-    fn from_snapshot(s: &Snapshot) -> Result<Checked> {
-        let mut homes = Vec::with_capacity(s.homes.len());
-        for h in &s.homes {
-            non_empty(&h.id, "a home")?;
-            for m in &h.meters {
-                non_empty(&m.id, &format!("a meter of home {:?}", h.id))?;
-            }
-            let meters = unique(
-                h.meters.iter().cloned(),
-                |m| m.id.clone(),
-                |m| format!("meters {:?} in home {:?}", m.id, h.id),
-            )?;
-            homes.push(Home {
-                meters,
-                ..h.clone()
-            });
-        }
-        let homes = unique(homes, |h| h.id.clone(), |h| format!("homes {:?}", h.id))?;
-        // A meter belongs to one home.
-        unique(
-            homes
-                .iter()
-                .flat_map(|h| h.meters.iter().map(move |m| (h.id.as_str(), m))),
-            |(_, m)| m.id.clone(),
-            |(_, m)| format!("homes or energies for meter {:?}", m.id),
-        )?;
-
-        let mut contracts: BTreeMap<String, Vec<Contract>> = BTreeMap::new();
-        for c in &s.contracts {
-            non_empty(&c.home_id, "the home of a contract")?;
-            let list = contracts.entry(c.home_id.clone()).or_default();
-            if !list.contains(c) {
-                list.push(c.clone());
-            }
-        }
-        for list in contracts.values_mut() {
-            list.sort_by(|a, b| {
-                (a.energy, &a.provider, &a.offer, &a.state, a.active).cmp(&(
-                    b.energy,
-                    &b.provider,
-                    &b.offer,
-                    &b.state,
-                    b.active,
-                ))
-            });
-        }
-
-        let mut daily = Vec::with_capacity(s.daily.len());
-        for r in &s.daily {
-            non_empty(&r.meter_id, "the meter of a daily reading")?;
-            let what = || format!("daily reading of meter {:?} on {}", r.meter_id, r.date);
-            check_date(r.date).with_context(what)?;
-            for (name, v) in [
-                "kwh",
-                "eur",
-                "subscription_eur",
-                "co2_kg",
-                "solar_production_kwh",
-                "solar_production_eur",
-                "injection_kwh",
-                "injection_eur",
-            ]
-            .into_iter()
-            .zip(daily_values(r))
-            {
-                finite(v, || format!("{name} of the {}", what()))?;
-            }
-            for p in &r.periods {
-                finite(p.kwh, || {
-                    format!("kwh of period {:?} of the {}", p.period, what())
-                })?;
-                finite(p.eur, || {
-                    format!("eur of period {:?} of the {}", p.period, what())
-                })?;
-            }
-            let periods = unique(
-                r.periods.iter().cloned(),
-                |p| p.period.clone(),
-                |p| format!("values for period {:?} in the {}", p.period, what()),
-            )?;
-            daily.push(DailyReading {
-                periods,
-                ..r.clone()
-            });
-        }
-        let daily = unique(
-            daily,
-            |r| (r.meter_id.clone(), r.date),
-            |r| format!("daily readings of meter {:?} on {}", r.meter_id, r.date),
-        )?;
-
-        for p in &s.curve {
-            non_empty(&p.meter_id, "the meter of a curve point")?;
-            let what = || format!("curve point of meter {:?} at {}", p.meter_id, p.start);
-            check_date(p.date).with_context(what)?;
-            finite(p.kwh, || format!("kwh of the {}", what()))?;
-        }
-        let curve = unique(
-            s.curve.iter().cloned(),
-            |p| (p.meter_id.clone(), p.start),
-            |p| format!("curve points of meter {:?} at {}", p.meter_id, p.start),
-        )?;
-
-        for t in &s.temperatures {
-            non_empty(&t.home_id, "the home of a temperature")?;
-            let what = || format!("temperature of home {:?} on {}", t.home_id, t.date);
-            check_date(t.date).with_context(what)?;
-            finite(Some(t.celsius), || format!("the {}", what()))?;
-        }
-        let temperatures = unique(
-            s.temperatures.iter().cloned(),
-            |t| (t.home_id.clone(), t.date),
-            |t| format!("temperatures of home {:?} on {}", t.home_id, t.date),
-        )?;
-
-        for t in &s.tempo_days {
-            if let Some(m) = &t.meter_id {
-                non_empty(m, "the meter of a Tempo day")?;
-            }
-            check_date(t.date).with_context(|| format!("Tempo day {}", t.date))?;
-        }
-        let tempo = unique(
-            s.tempo_days.iter().cloned(),
-            |t| (t.date, tempo_source_str(t.source), t.meter_id.clone()),
-            |t| {
-                format!(
-                    "Tempo days for {} ({:?}, meter {:?})",
-                    t.date, t.source, t.meter_id
-                )
-            },
-        )?;
-
-        for w in &s.windows {
-            non_empty(&w.subject, "the subject of a window")?;
-            let what = || format!("{} window of {:?}", w.kind.as_str(), w.subject);
-            check_date(w.start).with_context(what)?;
-            check_date(w.end).with_context(what)?;
-        }
-        let windows = unique(
-            s.windows.iter().cloned(),
-            |w| (w.subject.clone(), w.kind, w.start, w.end),
-            |w| {
-                format!(
-                    "statuses for the {} window {}..{} of {:?}",
-                    w.kind.as_str(),
-                    w.start,
-                    w.end,
-                    w.subject
-                )
-            },
-        )?;
-
-        Ok(Checked {
-            homes,
-            contracts,
-            daily,
-            curve,
-            temperatures,
-            tempo,
-            windows,
-        })
-    }
 }
 
 /// Writes checked records inside the ingest transaction and counts.
@@ -674,8 +402,8 @@ impl Writer<'_> {
     fn daily(&mut self, r: &DailyReading) -> Result<()> {
         self.require_meter(&r.meter_id)?;
         let date = day(r.date);
-        let new = daily_values(r);
-        let old: Option<(DailyValues, i64, i64)> = self
+        let new = r.amounts;
+        let old: Option<(Amounts, i64, i64)> = self
             .conn
             .prepare_cached(&format!(
                 "SELECT {DAILY_COLUMNS}, first_run, updated_run FROM daily_readings \
@@ -683,7 +411,7 @@ impl Writer<'_> {
             ))
             .context("preparing the daily query")?
             .query_row([&r.meter_id, &date], |row| {
-                Ok((read_daily_values(row, 0)?, row.get(8)?, row.get(9)?))
+                Ok((read_amounts(row, 0)?, row.get(8)?, row.get(9)?))
             })
             .optional()
             .context("reading the stored daily reading")?;
@@ -694,10 +422,7 @@ impl Writer<'_> {
                      updated_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
                 ))
                 .context("preparing the daily insert")?
-                .execute(params![
-                    r.meter_id, date, new[0], new[1], new[2], new[3], new[4], new[5], new[6],
-                    new[7], self.run
-                ])
+                .execute(reading_params(&r.meter_id, &date, &new.values(), &self.run).as_slice())
                 .context("inserting the daily reading")?;
             self.insert_periods(&r.meter_id, &date, &r.periods)?;
             self.count(Change::Inserted);
@@ -724,14 +449,14 @@ impl Writer<'_> {
                 .execute(params![
                     r.meter_id,
                     date,
-                    old[0],
-                    old[1],
-                    old[2],
-                    old[3],
-                    old[4],
-                    old[5],
-                    old[6],
-                    old[7],
+                    old.kwh,
+                    old.eur,
+                    old.subscription_eur,
+                    old.co2_kg,
+                    old.solar_production_kwh,
+                    old.solar_production_eur,
+                    old.injection_kwh,
+                    old.injection_eur,
                     periods_json,
                     old_first_run,
                     old_updated_run,
@@ -749,10 +474,7 @@ impl Writer<'_> {
                  WHERE meter_id = ?1 AND date = ?2",
             )
             .context("preparing the daily update")?
-            .execute(params![
-                r.meter_id, date, new[0], new[1], new[2], new[3], new[4], new[5], new[6], new[7],
-                self.run
-            ])
+            .execute(reading_params(&r.meter_id, &date, &new.values(), &self.run).as_slice())
             .context("updating the daily reading")?;
         self.conn
             .prepare_cached("DELETE FROM daily_periods WHERE meter_id = ?1 AND date = ?2")
@@ -991,7 +713,7 @@ mod tests {
     use super::super::test_support::*;
     use super::super::{Granularity, RunOutcome};
     use super::*;
-    use hellowatt_snapshot::{DataKind, TempoColour, TempoSource, WindowStatus};
+    use hellowatt_snapshot::{DataKind, Date, TempoColour, TempoSource, WindowStatus};
 
     /// A store with one run of `ACCOUNT` open.
     fn store() -> (Store, RunId) {
@@ -1163,11 +885,11 @@ mod tests {
             .daily(PDL, d("2026-01-07"), d("2026-01-07"))
             .unwrap()
             .remove(0);
-        assert_eq!(row.reading.kwh, Some(3.0));
+        assert_eq!(row.reading.amounts.kwh, Some(3.0));
 
         // A partly missing day is a correction (explicit values win).
         let mut partial = filled.clone();
-        partial.daily[2].eur = None;
+        partial.daily[2].amounts.eur = None;
         let stats = store.ingest(run2, ACCOUNT, &partial, 600).unwrap();
         assert_eq!((stats.updated, stats.revisions), (1, 1));
     }
@@ -1324,14 +1046,14 @@ mod tests {
             assert!(err.contains(needle), "{err}");
         };
         let mut s = sample();
-        s.daily[1].eur = Some(f64::NAN);
+        s.daily[1].amounts.eur = Some(f64::NAN);
         refuse(&mut store, s, "eur of the daily reading");
         let mut s = sample();
         s.curve[0].kwh = Some(f64::INFINITY);
         refuse(&mut store, s, "not a finite number");
         let mut s = sample();
         let mut twin = s.daily[0].clone();
-        twin.kwh = Some(1.0);
+        twin.amounts.kwh = Some(1.0);
         s.daily.push(twin);
         refuse(&mut store, s, "two different daily readings");
         let mut s = sample();

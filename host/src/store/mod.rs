@@ -6,7 +6,8 @@
 //!   user_version`, one transaction per migration, embedded SQL files).
 //! - Idempotent upserts of a guest's
 //!   [`Snapshot`](hellowatt_snapshot::Snapshot) ([`Store::ingest`], in
-//!   `ingest.rs`): one transaction per snapshot, so either every record of a
+//!   `ingest.rs`, after the structural check of `checked.rs`; how a day's
+//!   amounts map to columns is `values.rs`): one transaction per snapshot, so either every record of a
 //!   snapshot is stored or none is. Ingesting the same snapshot again changes
 //!   no row outside `sync_runs` ([`Store::content_digest`] proves it).
 //! - Revisions: a corrected daily reading (or curve point) replaces the
@@ -42,6 +43,7 @@
 //!   (the host wraps it). The file is in WAL mode, so readers in other
 //!   connections are not blocked; `busy_timeout` covers brief contention.
 
+mod checked;
 mod digest;
 mod guests;
 mod ingest;
@@ -49,6 +51,7 @@ pub mod migrations;
 mod query;
 mod state;
 mod tempo;
+mod values;
 
 #[cfg(test)]
 mod test_support;
@@ -60,8 +63,8 @@ pub use query::{
 };
 pub use state::Request;
 pub use tempo::{
-    ColourCount, ColourCounts, OutlookDay, RED_DAYS, ResolvedColour, SeasonCount, TEMPO_COLOURS,
-    TempoDisagreement, TempoOutlook, TempoSeason, WHITE_DAYS, tempo_status,
+    ColourCount, ColourCounts, OutlookDay, ResolvedColour, SeasonCount, TEMPO_COLOURS,
+    TempoDisagreement, TempoOutlook, tempo_status,
 };
 
 use anyhow::{Context, Result, bail};

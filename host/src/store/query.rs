@@ -4,15 +4,15 @@
 //! range (`from > to`) or an unknown meter gives an empty answer, not an
 //! error. Lists come in a stable order (by day, then key).
 
-use super::ingest::{DAILY_COLUMNS, DailyValues, is_missing, read_daily_values, reading_from};
+use super::values::{DAILY_COLUMNS, is_missing, read_amounts};
 use super::{
     GuestIdentity, IngestStats, RunId, RunOutcome, Store, colour_col, contract_from_row, date_col,
     day, energy_col, opt_date_col, status_col, tempo_source_col,
 };
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature, TempoDay,
-    Window,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature,
+    TempoDay, Window,
 };
 use rusqlite::params;
 use rusqlite::types::Type;
@@ -132,14 +132,9 @@ pub struct TotalRow {
     /// Days with a kWh value: `value_count < day_count` means days are
     /// missing from the sums.
     pub value_count: u32,
-    pub kwh: Option<f64>,
-    pub eur: Option<f64>,
-    pub subscription_eur: Option<f64>,
-    pub co2_kg: Option<f64>,
-    pub solar_production_kwh: Option<f64>,
-    pub solar_production_eur: Option<f64>,
-    pub injection_kwh: Option<f64>,
-    pub injection_eur: Option<f64>,
+    /// The days' sums; an amount no day has stays `None`.
+    #[serde(flatten)]
+    pub amounts: Amounts,
 }
 
 /// A fetch window's current status.
@@ -325,7 +320,7 @@ impl Store {
                 Ok((
                     r.get::<_, String>(0)?,
                     date_col(r, 0)?,
-                    read_daily_values(r, 1)?,
+                    read_amounts(r, 1)?,
                     run_id(r, 9)?,
                     run_id(r, 10)?,
                 ))
@@ -333,11 +328,15 @@ impl Store {
             .context("querying the daily readings")?;
         let mut out = Vec::new();
         for row in rows {
-            let (key, date, values, first_run, updated_run) =
+            let (key, date, amounts, first_run, updated_run) =
                 row.context("reading the daily readings")?;
-            let p = periods.remove(&key).unwrap_or_default();
             out.push(DailyRow {
-                reading: reading_from(meter_id.to_owned(), date, values, p),
+                reading: DailyReading {
+                    meter_id: meter_id.to_owned(),
+                    date,
+                    periods: periods.remove(&key).unwrap_or_default(),
+                    amounts,
+                },
                 first_run,
                 updated_run,
             });
@@ -382,11 +381,11 @@ impl Store {
                     r.get::<_, String>(0)?,
                     r.get::<_, u32>(1)?,
                     r.get::<_, u32>(2)?,
-                    read_daily_values(r, 3)?,
+                    read_amounts(r, 3)?,
                 ))
             })
             .context("querying the totals")?;
-        let mut sums: BTreeMap<String, (u32, u32, DailyValues)> = BTreeMap::new();
+        let mut sums: BTreeMap<String, (u32, u32, Amounts)> = BTreeMap::new();
         for row in rows {
             let (bucket, stored, with_value, values) = row.context("reading the totals")?;
             sums.insert(bucket, (stored, with_value, values));
@@ -396,7 +395,7 @@ impl Store {
         while start <= to {
             let end = granularity.bucket_end(start).min(to);
             let bucket = day(start)[..len].to_owned();
-            let (stored_days, value_count, v) = sums.remove(&bucket).unwrap_or((0, 0, [None; 8]));
+            let (stored_days, value_count, amounts) = sums.remove(&bucket).unwrap_or_default();
             out.push(TotalRow {
                 bucket,
                 start,
@@ -404,14 +403,7 @@ impl Store {
                 day_count: (end.days_since_epoch() - start.days_since_epoch() + 1) as u32,
                 stored_days,
                 value_count,
-                kwh: v[0],
-                eur: v[1],
-                subscription_eur: v[2],
-                co2_kg: v[3],
-                solar_production_kwh: v[4],
-                solar_production_eur: v[5],
-                injection_kwh: v[6],
-                injection_eur: v[7],
+                amounts,
             });
             start = end.succ();
         }
@@ -557,7 +549,7 @@ impl Store {
                 Ok((
                     r.get::<_, i64>(0)?,
                     date_col(r, 1)?,
-                    read_daily_values(r, 2)?,
+                    read_amounts(r, 2)?,
                     r.get::<_, String>(10)?,
                     run_id(r, 11)?,
                     run_id(r, 12)?,
@@ -571,7 +563,7 @@ impl Store {
             let (
                 id,
                 date,
-                values,
+                amounts,
                 periods,
                 old_first_run,
                 old_updated_run,
@@ -580,10 +572,15 @@ impl Store {
             ) = row.context("reading the revisions")?;
             let periods: Vec<PeriodValue> = serde_json::from_str(&periods)
                 .with_context(|| format!("decoding the periods of revision {id}"))?;
-            debug_assert!(!is_missing(&values, &periods));
+            debug_assert!(!is_missing(&amounts, &periods));
             out.push(RevisionRecord {
                 id,
-                old: reading_from(meter_id.to_owned(), date, values, periods),
+                old: DailyReading {
+                    meter_id: meter_id.to_owned(),
+                    date,
+                    periods,
+                    amounts,
+                },
                 old_first_run,
                 old_updated_run,
                 replaced_at,
@@ -653,21 +650,20 @@ mod tests {
                     kwh: Some(f64::from(n)),
                     eur: Some(0.5),
                 }],
-                kwh: Some(f64::from(n)),
-                eur: Some(0.5),
-                subscription_eur: Some(0.25),
-                co2_kg: (n % 2 == 0).then_some(1.0),
-                solar_production_kwh: None,
-                solar_production_eur: None,
-                injection_kwh: None,
-                injection_eur: None,
+                amounts: Amounts {
+                    kwh: Some(f64::from(n)),
+                    eur: Some(0.5),
+                    subscription_eur: Some(0.25),
+                    co2_kg: (n % 2 == 0).then_some(1.0),
+                    ..Amounts::default()
+                },
             });
         }
         s.daily.push(missing(PDL, "2026-02-21"));
         for date in ["2026-03-01", "2026-03-02"] {
             let mut r = missing(PDL, date);
             r.periods[0].kwh = Some(100.0);
-            r.kwh = Some(100.0);
+            r.amounts.kwh = Some(100.0);
             s.daily.push(r);
         }
         store.ingest(run, ACCOUNT, &s, 2).unwrap();
@@ -688,20 +684,20 @@ mod tests {
             (feb.day_count, feb.stored_days, feb.value_count),
             (28, 21, 20)
         );
-        assert_eq!(feb.kwh, Some(210.0));
-        assert_eq!(feb.eur, Some(10.0));
-        assert_eq!(feb.subscription_eur, Some(5.0));
-        assert_eq!(feb.co2_kg, Some(10.0));
+        assert_eq!(feb.amounts.kwh, Some(210.0));
+        assert_eq!(feb.amounts.eur, Some(10.0));
+        assert_eq!(feb.amounts.subscription_eur, Some(5.0));
+        assert_eq!(feb.amounts.co2_kg, Some(10.0));
         // No solar value at all: missing, not zero.
-        assert_eq!(feb.solar_production_kwh, None);
-        assert_eq!(feb.injection_eur, None);
+        assert_eq!(feb.amounts.solar_production_kwh, None);
+        assert_eq!(feb.amounts.injection_eur, None);
         let mar = &rows[1];
         assert_eq!(mar.bucket, "2026-03");
         assert_eq!(
             (mar.day_count, mar.stored_days, mar.value_count),
             (31, 2, 2)
         );
-        assert_eq!((mar.kwh, mar.eur), (Some(200.0), None));
+        assert_eq!((mar.amounts.kwh, mar.amounts.eur), (Some(200.0), None));
         // A month without any data is still listed, with nothing in it.
         let apr = &rows[2];
         assert_eq!(
@@ -713,7 +709,7 @@ mod tests {
             ),
             ("2026-04", 30, 0, 0)
         );
-        assert_eq!(apr.kwh, None);
+        assert_eq!(apr.amounts.kwh, None);
 
         // A range cutting months cuts their buckets.
         let rows = store
@@ -724,9 +720,9 @@ mod tests {
             (rows[0].start, rows[0].end, rows[0].day_count),
             (d("2026-02-10"), d("2026-02-28"), 19)
         );
-        assert_eq!(rows[0].kwh, Some((10..=20).sum::<u32>() as f64));
+        assert_eq!(rows[0].amounts.kwh, Some((10..=20).sum::<u32>() as f64));
         assert_eq!(
-            (rows[1].start, rows[1].end, rows[1].kwh),
+            (rows[1].start, rows[1].end, rows[1].amounts.kwh),
             (d("2026-03-01"), d("2026-03-01"), Some(100.0))
         );
     }
@@ -739,7 +735,11 @@ mod tests {
             .unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
-            (rows[0].bucket.as_str(), rows[0].day_count, rows[0].kwh),
+            (
+                rows[0].bucket.as_str(),
+                rows[0].day_count,
+                rows[0].amounts.kwh
+            ),
             ("2025", 31, None)
         );
         assert_eq!(rows[1].bucket, "2026");
@@ -747,7 +747,7 @@ mod tests {
             (rows[1].day_count, rows[1].stored_days, rows[1].value_count),
             (365, 23, 22)
         );
-        assert_eq!(rows[1].kwh, Some(410.0));
+        assert_eq!(rows[1].amounts.kwh, Some(410.0));
         assert!(
             store
                 .totals(PDL, Granularity::Year, d("2026-02-02"), d("2026-02-01"))
@@ -763,7 +763,7 @@ mod tests {
         let rows = store
             .totals(GAS, Granularity::Month, d("2026-02-01"), d("2026-02-28"))
             .unwrap();
-        assert_eq!((rows[0].stored_days, rows[0].kwh), (0, None));
+        assert_eq!((rows[0].stored_days, rows[0].amounts.kwh), (0, None));
     }
 
     #[test]
@@ -774,7 +774,14 @@ mod tests {
             .unwrap();
         let got: Vec<(&str, u32, u32, Option<f64>)> = rows
             .iter()
-            .map(|r| (r.bucket.as_str(), r.stored_days, r.value_count, r.kwh))
+            .map(|r| {
+                (
+                    r.bucket.as_str(),
+                    r.stored_days,
+                    r.value_count,
+                    r.amounts.kwh,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -785,11 +792,14 @@ mod tests {
             ]
         );
         // Odd days have no CO2: None, not 0.
-        assert_eq!(rows[0].co2_kg, Some(1.0));
+        assert_eq!(rows[0].amounts.co2_kg, Some(1.0));
         let odd = store
             .totals(PDL, Granularity::Day, d("2026-02-19"), d("2026-02-19"))
             .unwrap();
-        assert_eq!((odd[0].kwh, odd[0].co2_kg), (Some(19.0), None));
+        assert_eq!(
+            (odd[0].amounts.kwh, odd[0].amounts.co2_kg),
+            (Some(19.0), None)
+        );
     }
 
     #[test]

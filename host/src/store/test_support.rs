@@ -3,8 +3,8 @@
 
 use super::GuestIdentity;
 use hellowatt_snapshot::{
-    Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot,
-    Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue,
+    Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -92,14 +92,16 @@ pub fn reading(date: &str, hc: f64, hp: f64) -> DailyReading {
                 eur: Some(hp * 0.25),
             },
         ],
-        kwh: Some(hc + hp),
-        eur: Some(hc * 0.125 + hp * 0.25),
-        subscription_eur: Some(0.5),
-        co2_kg: Some(0.25),
-        solar_production_kwh: Some(2.0),
-        solar_production_eur: Some(0.0),
-        injection_kwh: Some(1.0),
-        injection_eur: Some(0.125),
+        amounts: Amounts {
+            kwh: Some(hc + hp),
+            eur: Some(hc * 0.125 + hp * 0.25),
+            subscription_eur: Some(0.5),
+            co2_kg: Some(0.25),
+            solar_production_kwh: Some(2.0),
+            solar_production_eur: Some(0.0),
+            injection_kwh: Some(1.0),
+            injection_eur: Some(0.125),
+        },
     }
 }
 
@@ -113,14 +115,7 @@ pub fn missing(meter: &str, date: &str) -> DailyReading {
             kwh: None,
             eur: None,
         }],
-        kwh: None,
-        eur: None,
-        subscription_eur: None,
-        co2_kg: None,
-        solar_production_kwh: None,
-        solar_production_eur: None,
-        injection_kwh: None,
-        injection_eur: None,
+        amounts: Amounts::default(),
     }
 }
 
@@ -171,14 +166,12 @@ pub fn sample() -> Snapshot {
                 meter_id: GAS.into(),
                 date: d("2026-01-05"),
                 periods: vec![],
-                kwh: Some(40.0),
-                eur: Some(4.5),
-                subscription_eur: Some(0.75),
-                co2_kg: None,
-                solar_production_kwh: None,
-                solar_production_eur: None,
-                injection_kwh: None,
-                injection_eur: None,
+                amounts: Amounts {
+                    kwh: Some(40.0),
+                    eur: Some(4.5),
+                    subscription_eur: Some(0.75),
+                    ..Amounts::default()
+                },
             },
         ],
         curve: vec![

@@ -11,9 +11,9 @@ use hellowatt::api::{
     self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo,
 };
 use hellowatt::scheduler::{AccountState, Breaker};
-use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, Request, RunOutcome, Store};
 use hellowatt::sync;
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{Date, Energy, Snapshot, TempoColour, TempoDay, TempoSource, paris_iso};
 use http_body_util::{BodyExt, Full};
 use hyper::header::{self, HeaderMap};
@@ -603,12 +603,12 @@ async fn readings_agree_with_the_store() {
             (Some(1), Some(1))
         );
         for (field, want) in [
-            ("kwh", got.kwh),
-            ("eur", got.eur),
-            ("subscription_eur", got.subscription_eur),
-            ("solar_production_kwh", got.solar_production_kwh),
-            ("injection_kwh", got.injection_kwh),
-            ("injection_eur", got.injection_eur),
+            ("kwh", got.amounts.kwh),
+            ("eur", got.amounts.eur),
+            ("subscription_eur", got.amounts.subscription_eur),
+            ("solar_production_kwh", got.amounts.solar_production_kwh),
+            ("injection_kwh", got.amounts.injection_kwh),
+            ("injection_eur", got.amounts.injection_eur),
         ] {
             assert!(approx(f(&row[field]), want), "{} {field}", got.date);
         }
@@ -656,9 +656,9 @@ async fn readings_agree_with_the_store() {
         );
         assert_eq!(row["bucket"], &start.to_string()[..7]);
         assert!(row.get("periods").is_none() && row.get("tempo").is_none());
-        let kwh = sum_daily(&store, elec, start, end, |r| r.kwh);
-        let eur = sum_daily(&store, elec, start, end, |r| r.eur);
-        let solar = sum_daily(&store, elec, start, end, |r| r.solar_production_kwh);
+        let kwh = sum_daily(&store, elec, start, end, |r| r.amounts.kwh);
+        let eur = sum_daily(&store, elec, start, end, |r| r.amounts.eur);
+        let solar = sum_daily(&store, elec, start, end, |r| r.amounts.solar_production_kwh);
         assert!(
             approx(f(&row["kwh"]), kwh),
             "{start}: {} vs {kwh:?}",
@@ -807,8 +807,8 @@ async fn summary_is_the_tile() {
         let y = d("2026-11-27");
         let day = &store.daily(id, y, y).unwrap()[0].reading;
         assert_eq!(m["yesterday"]["date"], "2026-11-27");
-        assert!(approx(f(&m["yesterday"]["kwh"]), day.kwh));
-        assert!(approx(f(&m["yesterday"]["eur"]), day.eur));
+        assert!(approx(f(&m["yesterday"]["kwh"]), day.amounts.kwh));
+        assert!(approx(f(&m["yesterday"]["eur"]), day.amounts.eur));
         let month = (d("2026-11-01"), y);
         let year = (d("2026-01-01"), y);
         for (key, (from, to)) in [("month", month), ("year", year)] {
@@ -816,19 +816,19 @@ async fn summary_is_the_tile() {
             assert_eq!(fig["from"], from.to_string(), "{id} {key}");
             assert!(approx(
                 f(&fig["kwh"]),
-                sum_daily(&store, id, from, to, |r| r.kwh)
+                sum_daily(&store, id, from, to, |r| r.amounts.kwh)
             ));
             assert!(approx(
                 f(&fig["eur"]),
-                sum_daily(&store, id, from, to, |r| r.eur)
+                sum_daily(&store, id, from, to, |r| r.amounts.eur)
             ));
             assert!(approx(
                 f(&fig["solar_production_kwh"]),
-                sum_daily(&store, id, from, to, |r| r.solar_production_kwh)
+                sum_daily(&store, id, from, to, |r| r.amounts.solar_production_kwh)
             ));
             assert!(approx(
                 f(&fig["injection_kwh"]),
-                sum_daily(&store, id, from, to, |r| r.injection_kwh)
+                sum_daily(&store, id, from, to, |r| r.amounts.injection_kwh)
             ));
         }
         if m["energy"] == "electricity" {
@@ -871,9 +871,9 @@ async fn export_refresh_openapi_and_dashboard() {
     assert_eq!(lines.len(), 1 + 2 * 27);
     assert_eq!(
         a.body,
-        hellowatt::export::export(
+        hellowatt::api::export::export(
             &store,
-            hellowatt::export::Format::Csv,
+            hellowatt::api::export::Format::Csv,
             hellowatt::store::Granularity::Day,
             d("2026-11-01"),
             d("2026-11-27"),
@@ -1990,7 +1990,7 @@ async fn answers_are_cached_until_the_data_changes() {
         .unwrap()
         .remove(0)
         .reading;
-    reading.kwh = Some(123.456);
+    reading.amounts.kwh = Some(123.456);
     reading.periods.clear();
     let identity = GuestIdentity {
         name: "test".into(),

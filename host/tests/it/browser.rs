@@ -168,7 +168,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     let yesterday = today.add_days(-1);
     for m in store.meters(None).unwrap() {
         let day = store.daily(&m.meter_id, yesterday, yesterday).unwrap();
-        let kwh = day[0].reading.kwh.unwrap();
+        let kwh = day[0].reading.amounts.kwh.unwrap();
         let shown: f64 = field(&dom, &format!("{}.yesterday.kwh", m.meter_id))
             .unwrap_or_else(|| panic!("no tile value for {}", m.meter_id))
             .parse()
@@ -191,7 +191,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             .parse()
             .unwrap();
         assert!(
-            (shown - month[0].kwh.unwrap()).abs() < 1e-6,
+            (shown - month[0].amounts.kwh.unwrap()).abs() < 1e-6,
             "{}: month {shown}",
             m.meter_id
         );

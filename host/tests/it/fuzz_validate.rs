@@ -12,8 +12,8 @@
 use hellowatt::sandbox::validate;
 use hellowatt::store::{GuestIdentity, RunId, Store};
 use hellowatt_snapshot::{
-    Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot,
-    Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue,
+    Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -158,14 +158,16 @@ fn arb_daily() -> impl Strategy<Value = DailyReading> {
             meter_id,
             date,
             periods,
-            kwh: v[0],
-            eur: v[1],
-            subscription_eur: v[2],
-            co2_kg: v[3],
-            solar_production_kwh: v[4],
-            solar_production_eur: v[5],
-            injection_kwh: v[6],
-            injection_eur: v[7],
+            amounts: Amounts {
+                kwh: v[0],
+                eur: v[1],
+                subscription_eur: v[2],
+                co2_kg: v[3],
+                solar_production_kwh: v[4],
+                solar_production_eur: v[5],
+                injection_kwh: v[6],
+                injection_eur: v[7],
+            },
         })
 }
 
@@ -307,14 +309,14 @@ fn tame(mut s: Snapshot) -> Snapshot {
     for r in &mut s.daily {
         good_id(&mut r.meter_id);
         in_jan(&mut r.date);
-        r.kwh = ok(r.kwh);
-        r.eur = ok(r.eur);
-        r.subscription_eur = ok(r.subscription_eur);
-        r.co2_kg = ok(r.co2_kg);
-        r.solar_production_kwh = ok(r.solar_production_kwh);
-        r.solar_production_eur = ok(r.solar_production_eur);
-        r.injection_kwh = ok(r.injection_kwh);
-        r.injection_eur = ok(r.injection_eur);
+        r.amounts.kwh = ok(r.amounts.kwh);
+        r.amounts.eur = ok(r.amounts.eur);
+        r.amounts.subscription_eur = ok(r.amounts.subscription_eur);
+        r.amounts.co2_kg = ok(r.amounts.co2_kg);
+        r.amounts.solar_production_kwh = ok(r.amounts.solar_production_kwh);
+        r.amounts.solar_production_eur = ok(r.amounts.solar_production_eur);
+        r.amounts.injection_kwh = ok(r.amounts.injection_kwh);
+        r.amounts.injection_eur = ok(r.amounts.injection_eur);
         for p in &mut r.periods {
             p.kwh = ok(p.kwh);
             p.eur = ok(p.eur);
@@ -496,14 +498,7 @@ proptest! {
                 periods: (0..periods)
                     .map(|i| PeriodValue { period: format!("p{i}"), kwh: None, eur: None })
                     .collect(),
-                kwh: None,
-                eur: None,
-                subscription_eur: None,
-                co2_kg: None,
-                solar_production_kwh: None,
-                solar_production_eur: None,
-                injection_kwh: None,
-                injection_eur: None,
+                amounts: Amounts::default(),
             }],
             ..Default::default()
         };

@@ -11,12 +11,12 @@ use crate::common::runtime;
 use hellowatt::mqtt::{
     self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS, masked,
 };
-use hellowatt::sim::{self, SimMode};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync;
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{
-    DailyReading, Date, Energy, Home, Meter, PeriodValue, Snapshot, Temperature, TempoColour,
-    TempoDay, TempoSource, paris_iso,
+    Amounts, DailyReading, Date, Energy, Home, Meter, PeriodValue, Snapshot, Temperature,
+    TempoColour, TempoDay, TempoSource, paris_iso,
 };
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use serde_json::Value;
@@ -273,14 +273,11 @@ fn reading(meter: &str, date: &str, kwh: Option<f64>, eur: Option<f64>) -> Daily
             kwh,
             eur,
         }],
-        kwh,
-        eur,
-        subscription_eur: None,
-        co2_kg: None,
-        solar_production_kwh: None,
-        solar_production_eur: None,
-        injection_kwh: None,
-        injection_eur: None,
+        amounts: Amounts {
+            kwh,
+            eur,
+            ..Amounts::default()
+        },
     }
 }
 
@@ -299,9 +296,9 @@ fn small_store() -> Store {
         .begin_run("home", &guest, d("2026-11-01"), d("2026-11-29"), 1)
         .unwrap();
     let mut solar_day = reading(PDL, "2026-11-26", Some(12.25), Some(2.5));
-    solar_day.solar_production_kwh = Some(3.0);
-    solar_day.injection_kwh = Some(1.0);
-    solar_day.injection_eur = Some(0.13);
+    solar_day.amounts.solar_production_kwh = Some(3.0);
+    solar_day.amounts.injection_kwh = Some(1.0);
+    solar_day.amounts.injection_eur = Some(0.13);
     let snapshot = Snapshot {
         homes: vec![Home {
             id: HOME.into(),
@@ -634,21 +631,31 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
             .map(|r| r.reading)
             .collect();
         assert!(!daily.is_empty());
-        let total = sum(daily.iter().map(|r| r.kwh));
+        let total = sum(daily.iter().map(|r| r.amounts.kwh));
         approx(&state["energy_total"], total, 1e-3, "energy_total");
         approx(
             &state["cost_total"],
-            sum(daily.iter().map(|r| r.eur)),
+            sum(daily.iter().map(|r| r.amounts.eur)),
             1e-3,
             "cost_total",
         );
         let y = daily.iter().find(|r| r.date == yesterday).unwrap();
-        approx(&state["energy_yesterday"], y.kwh, 1e-3, "energy_yesterday");
-        approx(&state["cost_yesterday"], y.eur, 1e-3, "cost_yesterday");
+        approx(
+            &state["energy_yesterday"],
+            y.amounts.kwh,
+            1e-3,
+            "energy_yesterday",
+        );
+        approx(
+            &state["cost_yesterday"],
+            y.amounts.eur,
+            1e-3,
+            "cost_yesterday",
+        );
         let november = daily.iter().filter(|r| r.date >= d("2026-11-01"));
         approx(
             &state["energy_month"],
-            sum(november.map(|r| r.kwh)),
+            sum(november.map(|r| r.amounts.kwh)),
             1e-3,
             "energy_month",
         );
@@ -697,13 +704,13 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
             Energy::Electricity => {
                 approx(
                     &state["production_total"],
-                    sum(daily.iter().map(|r| r.solar_production_kwh)),
+                    sum(daily.iter().map(|r| r.amounts.solar_production_kwh)),
                     1e-3,
                     "production_total",
                 );
                 approx(
                     &state["injection_total"],
-                    sum(daily.iter().map(|r| r.injection_kwh)),
+                    sum(daily.iter().map(|r| r.amounts.injection_kwh)),
                     1e-3,
                     "injection_total",
                 );

@@ -10,7 +10,7 @@ use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync::{self, RunSummary};
 use hellowatt_snapshot::{
-    DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot, SyncError,
+    Amounts, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot, SyncError,
 };
 use std::path::Path;
 use std::sync::Arc;
@@ -316,14 +316,13 @@ fn seed() -> Snapshot {
                     kwh: Some(11.5),
                     eur: Some(2.3),
                 }],
-                kwh: Some(11.5),
-                eur: Some(2.3),
-                subscription_eur: Some(0.45),
-                co2_kg: Some(0.6),
-                solar_production_kwh: None,
-                solar_production_eur: None,
-                injection_kwh: None,
-                injection_eur: None,
+                amounts: Amounts {
+                    kwh: Some(11.5),
+                    eur: Some(2.3),
+                    subscription_eur: Some(0.45),
+                    co2_kg: Some(0.6),
+                    ..Amounts::default()
+                },
             })
             .collect(),
         ..Default::default()
