@@ -1,11 +1,11 @@
 //! The only place where the contract's WIT types meet the plain model of
-//! `hellowatt-snapshot`, for every guest: the request's dates and kinds in,
-//! `describe`'s guest info, the snapshot and the error out.
+//! `hellowatt-snapshot`, for every guest: the request in, `describe`'s
+//! guest info, the snapshot and the error out.
 //!
 //! This module owns field-for-field conversions and nothing else. It must
 //! never hold flow or parsing logic, drop or invent data (a `None` stays a
-//! `None`, never a zero), or touch the credentials: each guest takes what
-//! it needs of `sync-request` itself.
+//! `None`, never a zero), or look at the credentials: they are moved into
+//! the model's request as they came, never read, logged or copied.
 
 use crate::bindings::hellowatt::scraper::types as wit;
 use hellowatt_snapshot as model;
@@ -25,6 +25,19 @@ pub fn guest_info(
         provides: provides.iter().map(|k| kind_to_wit(*k)).collect(),
         description: description.to_string(),
     }
+}
+
+/// The request of one `sync` call; a date that is no calendar day is
+/// refused.
+pub fn request_from_wit(r: wit::SyncRequest) -> Result<model::SyncRequest, model::SyncError> {
+    Ok(model::SyncRequest {
+        start: date_from_wit(&r.start)?,
+        end: date_from_wit(&r.end)?,
+        kinds: r.kinds.iter().map(|k| kind_from_wit(*k)).collect(),
+        base_url: r.base_url,
+        login: r.credentials.login,
+        password: r.credentials.password,
+    })
 }
 
 /// A day of the request; a WIT date that is no calendar day is refused.

@@ -1,14 +1,14 @@
 //! Helpers for the guests' native tests (feature `testing`, enabled as a
 //! dev-dependency feature only): building a response, answering from a
-//! cassette as the host's replay would, and running every scenario of a
-//! folder against its golden file.
+//! cassette as the host's replay would (a [`Transport`]), and running every
+//! scenario of a folder against its golden file.
 //!
 //! This module owns test plumbing only. It must never be enabled in a
 //! guest's normal dependencies (a component would carry the fixtures), and
-//! never know a guest's request shape: each guest maps its request to a
-//! `ReplayRequest` in its own test.
+//! never know a guest's flow: which requests a scenario expects is the
+//! cassette's business.
 
-use crate::transport::{Response, denied};
+use crate::transport::{Request, Response, Transport, denied};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest, Scenario};
 use hellowatt_snapshot::SyncError;
 
@@ -71,6 +71,19 @@ impl Replayer {
         let unused = self.replay.unused();
         (!unused.is_empty())
             .then(|| format!("recorded exchanges never asked: {}", unused.join(", ")))
+    }
+}
+
+/// The cassette answers every request, as the host's replay would.
+impl Transport for Replayer {
+    fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
+        self.answer(&ReplayRequest {
+            method: req.method,
+            path: &req.path,
+            query: &req.query,
+            headers: &req.headers,
+            body: &req.body,
+        })
     }
 }
 

@@ -1,11 +1,11 @@
 //! One HTTP exchange over `wasi:http/outgoing-handler`: a guest's only way
-//! out. Each guest implements its own `Transport` trait with
-//! [`WasiHttp::send`], mapping its request shape to an [`Outgoing`].
+//! out. [`WasiHttp`] implements the kit's [`Transport`]; the component
+//! adapter (`scraper`) hands it to the guest's flow.
 //!
 //! This module owns the `wasi:http` mechanics: building the outgoing
 //! request (method, scheme, authority, path with query, headers, a body
 //! with its `content-length`), sending it, waiting for the answer, reading
-//! its body up to the guest's limit, and turning a refusal or a failure
+//! its body up to the request's limit, and turning a refusal or a failure
 //! into `SyncError::Transport` with a readable detail. It must never set
 //! `Host` (the host derives it), follow a redirect, retry, or look at what
 //! it carries.
@@ -16,7 +16,7 @@ use crate::generated::wasi::http::types::{
     Scheme, http_error_code,
 };
 use crate::generated::wasi::io::streams::StreamError;
-use crate::transport::{BaseUrl, Response, denied};
+use crate::transport::{BaseUrl, Request, Response, TooLarge, Transport, denied};
 use hellowatt_snapshot::SyncError;
 
 /// `blocking-write-and-flush` takes at most 4096 bytes per call.
@@ -25,37 +25,8 @@ const WRITE_CHUNK: usize = 4096;
 /// The most one `blocking-read` is asked for.
 const READ_CHUNK: usize = 64 * 1024;
 
-/// One request as the guest means it, relative to the base URL.
-#[derive(Debug, Clone, Copy)]
-pub struct Outgoing<'a> {
-    /// `GET`, `POST`, ...; named in error details too.
-    pub method: &'a str,
-    /// The path, starting with `/`, without the query: named in errors.
-    pub path: &'a str,
-    /// The raw, percent-encoded query without `?`; empty when none.
-    pub query: &'a str,
-    /// A `Host` among them is skipped: the host derives it.
-    pub headers: &'a [(String, String)],
-    /// Sent with its `content-length` when not empty.
-    pub body: &'a [u8],
-    /// The largest response body the guest accepts.
-    pub max_body: usize,
-    /// What happens to a body beyond `max_body`.
-    pub too_large: TooLarge,
-}
-
-/// What a body beyond `Outgoing::max_body` becomes. Either way no more
-/// than `max_body + 1` bytes are read, so that a hostile answer cannot
-/// fill the guest's memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TooLarge {
-    /// A `SyncError::Transport` ("the response body is too large").
-    Fail,
-    /// The response, with its first `max_body + 1` bytes: the guest sees
-    /// the overflow and names it in its own words.
-    Truncate,
-}
-
+/// The guest's way out: [`Transport`] over `wasi:http`, relative to one
+/// base URL.
 pub struct WasiHttp {
     base: BaseUrl,
 }
@@ -66,11 +37,13 @@ impl WasiHttp {
             base: BaseUrl::parse(base_url)?,
         })
     }
+}
 
-    /// Sends one request and reads the answer. Any status is an answer; an
-    /// `Err` means there was none (denied by the host, network down, or a
-    /// body too large with `TooLarge::Fail`).
-    pub fn send(&self, req: &Outgoing<'_>) -> Result<Response, SyncError> {
+/// Sends one request and reads the answer. Any status is an answer; an
+/// `Err` means there was none (denied by the host, network down, or a body
+/// too large with `TooLarge::Fail`).
+impl Transport for WasiHttp {
+    fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
         let out = self.build(req)?;
         let body = out
             .body()
@@ -115,23 +88,25 @@ impl WasiHttp {
         }
         self.read(req, resp)
     }
+}
 
-    fn failure(&self, req: &Outgoing<'_>, what: &str) -> SyncError {
+impl WasiHttp {
+    fn failure(&self, req: &Request, what: &str) -> SyncError {
         SyncError::Transport {
             detail: format!("{} {}{}: {what}", req.method, self.base.origin(), req.path),
         }
     }
 
-    fn error_code(&self, req: &Outgoing<'_>, code: &ErrorCode) -> SyncError {
+    fn error_code(&self, req: &Request, code: &ErrorCode) -> SyncError {
         match code {
-            ErrorCode::HttpRequestDenied => denied(&self.base.origin(), req.path),
+            ErrorCode::HttpRequestDenied => denied(&self.base.origin(), &req.path),
             other => self.failure(req, &describe(other)),
         }
     }
 
-    fn build(&self, req: &Outgoing<'_>) -> Result<OutgoingRequest, SyncError> {
+    fn build(&self, req: &Request) -> Result<OutgoingRequest, SyncError> {
         let headers = Fields::new();
-        for (name, value) in req.headers {
+        for (name, value) in &req.headers {
             if name.eq_ignore_ascii_case("host") {
                 continue;
             }
@@ -156,11 +131,7 @@ impl WasiHttp {
         } else {
             Scheme::Https
         };
-        let path = if req.query.is_empty() {
-            format!("{}{}", self.base.prefix, req.path)
-        } else {
-            format!("{}{}?{}", self.base.prefix, req.path, req.query)
-        };
+        let path = format!("{}{}", self.base.prefix, req.path_with_query());
         let ok = out.set_method(&method).is_ok()
             && out.set_scheme(Some(&scheme)).is_ok()
             && out.set_authority(Some(&self.base.authority)).is_ok()
@@ -171,7 +142,7 @@ impl WasiHttp {
         Ok(out)
     }
 
-    fn read(&self, req: &Outgoing<'_>, resp: IncomingResponse) -> Result<Response, SyncError> {
+    fn read(&self, req: &Request, resp: IncomingResponse) -> Result<Response, SyncError> {
         let status = resp.status();
         let headers = {
             let fields = resp.headers();
@@ -203,7 +174,7 @@ impl WasiHttp {
 
     /// Reads until the end or until more than `max_body` bytes came; the
     /// rest is never read.
-    fn read_body(&self, req: &Outgoing<'_>, incoming: &IncomingBody) -> Result<Vec<u8>, SyncError> {
+    fn read_body(&self, req: &Request, incoming: &IncomingBody) -> Result<Vec<u8>, SyncError> {
         let stream = incoming
             .stream()
             .map_err(|_| self.failure(req, "the response body could not be read"))?;

@@ -6,19 +6,22 @@
 //! `jourTempo` otherwise), the switch to `tempoLight` on the same origin
 //! when the FIRST `jourTempo` request answers 404 (a mirror or test site
 //! that serves only the RTE API), the window's limits (start before end,
-//! at most 400 days) and the assembly of the snapshot: one `tempo-day` per
-//! day of the window, colour `none` when not known yet, and one `window`.
-//! It must never parse a payload itself (that is `parse`), talk to
-//! `wasi:http` (that is the `Transport`), retry, try another origin (the
-//! host may call again with RTE's origin: its choice), or return a day
-//! outside the window.
+//! at most 400 days), each request's body limit (an answer beyond it is
+//! handed back cut, `TooLarge::Truncate`, for `parse` to name), and the
+//! assembly of the snapshot: one `tempo-day` per day of the window, colour
+//! `none` when not known yet, and one `window`. It must never read the
+//! request's credentials, parse a payload itself (that is `parse`), talk
+//! to `wasi:http` (that is the `Transport`), retry, try another origin
+//! (the host may call again with RTE's origin: its choice), or return a
+//! day outside the window.
 
 use crate::errors::{check_status, site_changed};
 use crate::logging::Log;
 use crate::parse::{self, JOUR_TEMPO_MAX_BODY, TEMPO_LIGHT_MAX_BODY};
-use crate::transport::{BaseUrl, Request, Transport};
+use crate::transport::{BaseUrl, Request, TooLarge, Transport};
 use hellowatt_snapshot::{
-    DataKind, Date, Snapshot, SyncError, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
+    DataKind, Date, Snapshot, SyncError, SyncRequest, TempoColour, TempoDay, TempoSource, Window,
+    WindowStatus,
 };
 
 /// The data kinds this guest provides.
@@ -39,18 +42,6 @@ pub const TEMPO_LIGHT_PATH: &str = "/cms/open_data/v1/tempoLight";
 
 /// The `subject` of the window this guest returns.
 pub const SUBJECT: &str = "tempo";
-
-/// What the host asks of one `sync` call. The contract's credentials are
-/// not part of it: this guest has no use for them, so it never holds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyncRequest {
-    pub base_url: String,
-    /// First day, inclusive.
-    pub start: Date,
-    /// Last day, inclusive.
-    pub end: Date,
-    pub kinds: Vec<DataKind>,
-}
 
 /// Where the colours come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +67,9 @@ fn days(start: Date, end: Date) -> impl Iterator<Item = Date> {
     (first..=end.days_since_epoch()).map(Date::from_days_since_epoch)
 }
 
-/// Runs one `sync`.
+/// Runs one `sync`. Of the request it reads the base URL, the window and
+/// the kinds: never `login` or `password` (the host passes empty ones;
+/// this guest has no use for them).
 pub fn sync(
     transport: &mut dyn Transport,
     req: &SyncRequest,
@@ -142,7 +135,8 @@ fn from_jour_tempo(
 ) -> Result<Colours, SyncError> {
     let mut out = Vec::new();
     for day in days(start, end) {
-        let req = Request::get(format!("{JOUR_TEMPO_PATH}{day}"), JOUR_TEMPO_MAX_BODY)
+        let req = Request::get(format!("{JOUR_TEMPO_PATH}{day}"), "")
+            .max_body(JOUR_TEMPO_MAX_BODY, TooLarge::Truncate)
             .header("Accept", "application/json");
         let resp = t.send(&req)?;
         let location = req.location();
@@ -166,8 +160,9 @@ fn from_tempo_light(
     end: Date,
     log: &mut dyn Log,
 ) -> Result<Colours, SyncError> {
-    let req =
-        Request::get(TEMPO_LIGHT_PATH, TEMPO_LIGHT_MAX_BODY).header("Accept", "application/json");
+    let req = Request::get(TEMPO_LIGHT_PATH, "")
+        .max_body(TEMPO_LIGHT_MAX_BODY, TooLarge::Truncate)
+        .header("Accept", "application/json");
     let resp = t.send(&req)?;
     let location = req.location();
     check_status(&location, &resp)?;

@@ -4,34 +4,24 @@
 //! flow's own rules (source choice, fallback, limits, errors) against a
 //! programmable fake.
 
-use hellowatt_fixtures::{ReplayRequest, Scenario, TEMPO_SITE_ORIGIN, load_scenarios};
+use hellowatt_fixtures::{Scenario, TEMPO_SITE_ORIGIN, load_scenarios};
+use hellowatt_guest_kit::Scraper;
 use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
-use hellowatt_guest_tempo::api::{self, SyncRequest};
+use hellowatt_guest_tempo::api;
 use hellowatt_guest_tempo::logging::{Collect, Level};
-use hellowatt_guest_tempo::transport::{self, Request, Response, Transport};
+use hellowatt_guest_tempo::parse::{JOUR_TEMPO_MAX_BODY, TEMPO_LIGHT_MAX_BODY};
+use hellowatt_guest_tempo::transport::{self, Request, Response, TooLarge, Transport};
 use hellowatt_snapshot::{
-    DataKind, Date, Outcome, Snapshot, SyncError, TempoColour, Unavailable, diff_outcomes,
+    DataKind, Date, Outcome, Snapshot, SyncError, SyncRequest, TempoColour, Unavailable,
+    diff_outcomes,
 };
 
-/// A `Transport` answering from a cassette (the shared `Replayer`): each
-/// request is a bare GET.
-struct ReplayTransport(Replayer);
-
-impl Transport for ReplayTransport {
-    fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
-        self.0.answer(&ReplayRequest {
-            method: "GET",
-            path: &req.path,
-            query: "",
-            headers: &req.headers,
-            body: b"",
-        })
-    }
-}
-
+/// The host passes empty credentials to this guest.
 fn request(base_url: &str, start: &str, end: &str, kinds: &[DataKind]) -> SyncRequest {
     SyncRequest {
         base_url: base_url.to_string(),
+        login: String::new(),
+        password: String::new(),
         start: Date::parse(start).unwrap(),
         end: Date::parse(end).unwrap(),
         kinds: kinds.to_vec(),
@@ -40,9 +30,11 @@ fn request(base_url: &str, start: &str, end: &str, kinds: &[DataKind]) -> SyncRe
 
 /// Runs one scenario; returns what is wrong with it, if anything.
 fn check(s: &Scenario) -> Vec<String> {
-    let mut t = ReplayTransport(Replayer::new(s.exchanges.clone(), TEMPO_SITE_ORIGIN));
+    let mut t = Replayer::new(s.exchanges.clone(), TEMPO_SITE_ORIGIN);
     let req = SyncRequest {
         base_url: TEMPO_SITE_ORIGIN.to_string(),
+        login: s.request.login.clone(),
+        password: s.request.password.clone(),
         start: s.request.start,
         end: s.request.end,
         kinds: s.request.kinds.clone(),
@@ -54,8 +46,8 @@ fn check(s: &Scenario) -> Vec<String> {
         .map(|d| d.to_string())
         .collect();
     // The cassette records exactly the flow: every exchange is asked for.
-    problems.extend(t.0.unused_problem());
-    for refusal in &t.0.refusals {
+    problems.extend(t.unused_problem());
+    for refusal in &t.refusals {
         problems.push(format!("replay refused: {refusal}"));
     }
     if !problems.is_empty() && std::env::var_os("HELLOWATT_SHOW_GOT").is_some() {
@@ -316,6 +308,61 @@ fn window_limits() {
         ),
     );
     assert!(matches!(r, Err(SyncError::Other { .. })), "{r:?}");
+}
+
+#[test]
+fn every_request_is_a_bare_get_with_its_own_body_limit() {
+    let mut sent: Vec<Request> = Vec::new();
+    let mut t = fake(|req| {
+        sent.push(req.clone());
+        if req.path.starts_with(api::JOUR_TEMPO_PATH) {
+            json(404, "{}")
+        } else {
+            json(200, SEASON)
+        }
+    });
+    let (r, _) = run(
+        &mut t,
+        &request(API, "2026-11-27", "2026-11-28", &[DataKind::Tempo]),
+    );
+    assert!(r.is_ok(), "{r:?}");
+    drop(t);
+    let shape = |r: &Request| (r.method, r.query.clone(), r.body.clone(), r.too_large);
+    assert_eq!(sent.len(), 2);
+    for r in &sent {
+        assert_eq!(shape(r), ("GET", String::new(), vec![], TooLarge::Truncate));
+    }
+    assert_eq!(sent[0].max_body, JOUR_TEMPO_MAX_BODY);
+    assert_eq!(sent[1].path, api::TEMPO_LIGHT_PATH);
+    assert_eq!(sent[1].max_body, TEMPO_LIGHT_MAX_BODY);
+}
+
+/// The credentials are in the request the guest gets, and never read: no
+/// request carries them, and the answer is the same as without them.
+#[test]
+fn the_credentials_are_never_read() {
+    let mut with = request(API, "2026-11-27", "2026-11-28", &[DataKind::Tempo]);
+    with.login = "someone@example.com".into();
+    with.password = "Secret-123!".into();
+    let mut seen = Vec::new();
+    let mut t = fake(|req| {
+        seen.push(format!("{req:?} {}", String::from_utf8_lossy(&req.body)));
+        jour_blue(req)
+    });
+    let (got, log) = run(&mut t, &with);
+    drop(t);
+    for shown in seen.iter().chain(log.0.iter().map(|(_, m)| m)) {
+        assert!(!shown.contains("someone@example.com"), "{shown}");
+        assert!(!shown.contains("Secret-123!"), "{shown}");
+    }
+    let without = request(API, "2026-11-27", "2026-11-28", &[DataKind::Tempo]);
+    let mut t = fake(jour_blue);
+    assert_eq!(got, run(&mut t, &without).0);
+    // Through the `Scraper` trait, as the component calls it.
+    let mut t = fake(jour_blue);
+    let mut log = Collect::default();
+    let via_trait = hellowatt_guest_tempo::Tempo.sync(&mut t, &with, &mut log);
+    assert_eq!(got, via_trait);
 }
 
 #[test]

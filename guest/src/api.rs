@@ -34,29 +34,9 @@ pub const PROVIDES: [DataKind; 5] = [
 /// The window detail of a home whose gas endpoint answers 500.
 pub const NO_GAS_CONTRACT: &str = "no gas contract";
 
-/// What the host asks of one `sync` call (the contract's `sync-request`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct SyncRequest {
-    pub base_url: String,
-    pub login: String,
-    pub password: String,
-    /// First day, inclusive (Europe/Paris).
-    pub start: Date,
-    /// Last day, inclusive.
-    pub end: Date,
-    pub kinds: Vec<DataKind>,
-}
-
-impl std::fmt::Debug for SyncRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncRequest")
-            .field("base_url", &self.base_url)
-            .field("start", &self.start)
-            .field("end", &self.end)
-            .field("kinds", &self.kinds)
-            .finish_non_exhaustive()
-    }
-}
+/// What the host asks of one `sync` call (the model's, shared with the
+/// host and the other guests).
+pub use hellowatt_snapshot::SyncRequest;
 
 /// Runs one `sync`. `session` is the slot kept between calls of one
 /// instance: reused when it belongs to the same base URL and login.

@@ -6,35 +6,74 @@
 //! window, and returns them as a typed snapshot (or a typed error). It
 //! talks to the site only through `wasi:http/outgoing-handler`, which the
 //! host filters, and keeps its session in memory between `sync` calls of
-//! one instance.
+//! one instance ([`HelloWatt`], the guest's `Scraper`).
 //!
-//! Everything but the two wasm-only modules is plain Rust, tested natively
-//! (`cargo test -p hellowatt-guest`) against the cassettes of `fixtures/`:
-//! - [`transport`]: the request/response shapes and the `Transport` trait;
+//! All of it is plain Rust, tested natively (`cargo test -p
+//! hellowatt-guest`) against the cassettes of `fixtures/`:
 //! - [`session`]: cookies, CSRF token, log-in;
 //! - [`api`]: the flow of one `sync` call;
 //! - [`parse`]: JSON payloads to snapshot records;
 //! - [`errors`]: the site's answers to typed errors;
-//! - [`logging`]: diagnostics as a trait;
-//! - `component` (wasm32 only): `describe` and `sync` exported, the session
-//!   kept between calls, and `Transport` over `wasi:http`.
+//! - this root: [`HelloWatt`], the session slot kept between calls and
+//!   the guest's `describe` constants, registered as the component.
 //!
-//! What every guest needs alike (the contract's bindings, the conversions
-//! to and from WIT, the `wasi:http` mechanics, `Retry-After`, the logging
-//! trait) is in `hellowatt-guest-kit`; `logging` and parts of `transport`
-//! and `errors` re-export it.
+//! What every guest needs alike (the `Scraper` trait and the component
+//! adapter with the contract's bindings, the conversions to and from WIT,
+//! the request and response shapes and `Transport` over `wasi:http`,
+//! `Retry-After`, the logging trait) is in `hellowatt-guest-kit`;
+//! [`transport`] and [`logging`] are its modules, re-exported, and
+//! `errors` uses its wordings. The password is only ever in the call's
+//! request and the log-in form: never logged or kept.
 
 pub mod api;
 pub mod errors;
 pub mod parse;
 pub mod session;
-pub mod transport;
 
 /// Diagnostics as a trait (shared with the other guests).
 pub use hellowatt_guest_kit::logging;
+/// The request and response shapes and the `Transport` trait (shared with
+/// the other guests); every request of this flow has the default body
+/// limit, a body beyond it a transport error.
+pub use hellowatt_guest_kit::transport;
 
-#[cfg(target_arch = "wasm32")]
-mod component;
+use hellowatt_guest_kit::logging::Log;
+use hellowatt_guest_kit::transport::Transport;
+use hellowatt_guest_kit::{Info, Scraper};
+use hellowatt_snapshot::{Snapshot, SyncError, SyncRequest};
+use session::Session;
+
+/// The helloWatt scraper: the session of one instance (cookies and CSRF
+/// token of one base URL and login), reused by its next `sync` call.
+#[derive(Default)]
+pub struct HelloWatt {
+    session: Option<Session>,
+}
+
+impl Scraper for HelloWatt {
+    const INFO: Info = Info {
+        name: NAME,
+        version: VERSION,
+        contract: CONTRACT,
+        provides: &api::PROVIDES,
+        description: DESCRIPTION,
+    };
+
+    fn sync(
+        &mut self,
+        http: &mut dyn Transport,
+        request: &SyncRequest,
+        log: &mut dyn Log,
+    ) -> Result<Snapshot, SyncError> {
+        if cfg!(feature = "trap") {
+            panic!("the `trap` test build of the guest panics on purpose");
+        }
+        api::sync(http, &mut self.session, request, log)
+    }
+}
+
+// The component's exports (wasm32 only; nothing natively).
+hellowatt_guest_kit::register_scraper!(HelloWatt);
 
 /// Short stable name (`describe().name`).
 pub const NAME: &str = "hellowatt";

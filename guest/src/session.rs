@@ -242,20 +242,14 @@ impl Session {
             form_encode(&token)
         )
         .into_bytes();
-        let post = Request {
-            method: "POST",
-            path: LOGIN_PATH.to_string(),
-            query: String::new(),
-            headers: Vec::new(),
-            body,
-        }
-        .header("Content-Type", "application/x-www-form-urlencoded")
-        .header("X-CSRFToken", header_token)
-        .header("X-Requested-With", "XMLHttpRequest")
-        .header("Referer", format!("{origin}{LOGIN_PATH}"))
-        .header("Origin", origin)
-        .header("Accept", "application/json")
-        .header("User-Agent", USER_AGENT);
+        let post = Request::post(LOGIN_PATH, body)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("X-CSRFToken", header_token)
+            .header("X-Requested-With", "XMLHttpRequest")
+            .header("Referer", format!("{origin}{LOGIN_PATH}"))
+            .header("Origin", origin)
+            .header("Accept", "application/json")
+            .header("User-Agent", USER_AGENT);
         let location = post.location();
         let resp = self.send(t, post)?;
         read_login_answer(&location, &resp)?;

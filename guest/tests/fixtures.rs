@@ -6,11 +6,12 @@
 //! folder in the same on-disk format, cover the flow too (so the test is
 //! meaningful before and beside the shared scenarios).
 
-use hellowatt_fixtures::{ReplayRequest, Scenario, load_scenario, load_scenarios, scenarios_dir};
+use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
+use hellowatt_guest::HelloWatt;
 use hellowatt_guest::api::{self, SyncRequest};
 use hellowatt_guest::logging::{Collect, Level};
-use hellowatt_guest::session::Session;
 use hellowatt_guest::transport::{Request, Response, Transport};
+use hellowatt_guest_kit::Scraper;
 use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
 use hellowatt_snapshot::{Outcome, SyncError, diff_outcomes};
 use std::path::{Path, PathBuf};
@@ -36,13 +37,7 @@ impl ReplayTransport {
 impl Transport for ReplayTransport {
     fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
         self.sent += 1;
-        self.replayer.answer(&ReplayRequest {
-            method: req.method,
-            path: &req.path,
-            query: &req.query,
-            headers: &req.headers,
-            body: &req.body,
-        })
+        self.replayer.send(req)
     }
 }
 
@@ -501,21 +496,23 @@ fn two_calls_on_one_instance_log_in_once() {
         r#"{"snapshot": {"homes": [], "contracts": [], "daily": [],
         "curve": [], "temperatures": [], "tempo_days": [], "windows": []}}"#,
     );
+    // Through the `Scraper` trait, as the component calls it: the scraper
+    // value is the instance's state.
     let mut t = ReplayTransport::new(&s);
-    let mut slot: Option<Session> = None;
+    let mut scraper = HelloWatt::default();
     let mut log = Collect::default();
     let mut req = sync_request(&s);
-    let first = api::sync(&mut t, &mut slot, &req, &mut log).unwrap();
+    let first = scraper.sync(&mut t, &req, &mut log).unwrap();
     assert_eq!(first.temperatures.len(), 1);
     req.start = hellowatt_snapshot::Date::parse("2026-02-01").unwrap();
     req.end = hellowatt_snapshot::Date::parse("2026-02-28").unwrap();
-    let second = api::sync(&mut t, &mut slot, &req, &mut log).unwrap();
+    let second = scraper.sync(&mut t, &req, &mut log).unwrap();
     assert_eq!(second.temperatures[0].celsius, 6.0);
     assert_eq!(t.sent, 6, "refused: {:?}", t.replayer.refusals);
     assert!(t.replayer.replay.unused().is_empty());
     // Another login starts a new session (and here finds no cassette).
     req.login = "autre@example.org".into();
-    let third = api::sync(&mut t, &mut slot, &req, &mut log);
+    let third = scraper.sync(&mut t, &req, &mut log);
     assert!(
         matches!(third, Err(SyncError::Transport { .. })),
         "{third:?}"

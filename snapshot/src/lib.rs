@@ -1,11 +1,13 @@
-//! The snapshot a guest returns, as plain Rust with a stable JSON form.
+//! The snapshot a guest returns, as plain Rust with a stable JSON form,
+//! and the request it answers.
 //!
 //! This crate mirrors the records of `wit/scraper.wit` one for one. It owns
 //! the golden JSON format of `fixtures/` (what a guest must return for a
-//! cassette) and the comparison of two snapshots. The guest builds its
-//! answer in these types and converts them to the WIT types at its edge; the
-//! host converts the WIT types back. It must never hold behaviour of either
-//! side: no parsing of the site, no storage. Beside the records it holds
+//! cassette) and the comparison of two snapshots. The guest receives its
+//! request and builds its answer in these types, converted from and to the
+//! WIT types at its edge (by `hellowatt-guest-kit`); the host converts the
+//! WIT types back. It must never hold behaviour of either side: no parsing
+//! of the site, no storage. Beside the records it holds
 //! the calendar facts that host, guests and the simulated site share:
 //! Europe/Paris dates ([`Date`]) and the Tempo season ([`TempoSeason`]).
 
@@ -99,6 +101,37 @@ impl TempoColour {
             "red" => Some(TempoColour::Red),
             _ => None,
         }
+    }
+}
+
+/// What the host asks of one sync call (the contract's `sync-request`):
+/// the site, the account, the window and the kinds of data wanted.
+///
+/// Its `Debug` leaves out the login and the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SyncRequest {
+    /// The site's origin, e.g. `https://www.hellowatt.fr` (a path prefix
+    /// is allowed, a query is not).
+    pub base_url: String,
+    pub login: String,
+    /// Only for the site's log-in: never logged, stored, or echoed in a
+    /// snapshot or an error.
+    pub password: String,
+    /// First day, inclusive (Europe/Paris).
+    pub start: Date,
+    /// Last day, inclusive.
+    pub end: Date,
+    pub kinds: Vec<DataKind>,
+}
+
+impl std::fmt::Debug for SyncRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncRequest")
+            .field("base_url", &self.base_url)
+            .field("start", &self.start)
+            .field("end", &self.end)
+            .field("kinds", &self.kinds)
+            .finish_non_exhaustive()
     }
 }
 
@@ -466,5 +499,22 @@ mod tests {
         assert_eq!(json["kwh"], 1.5);
         assert!(json["eur"].is_null() && json.get("amounts").is_none());
         assert_eq!(serde_json::from_value::<DailyReading>(json).unwrap(), r);
+    }
+
+    #[test]
+    fn a_sync_request_never_shows_its_credentials() {
+        let req = SyncRequest {
+            base_url: "https://www.hellowatt.fr".into(),
+            login: "someone@example.com".into(),
+            password: "Secret-123!".into(),
+            start: Date::new(2026, 1, 1).unwrap(),
+            end: Date::new(2026, 1, 31).unwrap(),
+            kinds: vec![DataKind::Homes],
+        };
+        let shown = format!("{req:?}");
+        assert!(shown.contains("https://www.hellowatt.fr"), "{shown}");
+        assert!(!shown.contains("Secret-123!"), "{shown}");
+        assert!(!shown.contains("someone@example.com"), "{shown}");
+        assert!(shown.ends_with(".. }"), "{shown}");
     }
 }

@@ -17,7 +17,7 @@ use criterion::Criterion;
 use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
-use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SyncCall};
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest};
 use hellowatt_guest::api::{self, SyncRequest};
 use hellowatt_guest::logging::{Level, Log};
@@ -252,7 +252,7 @@ pub fn months_back(months: u32) -> Vec<(Date, Date)> {
 pub struct Cassette {
     pub origin: String,
     pub exchanges: Vec<Exchange>,
-    pub calls: Vec<SyncCall>,
+    pub calls: Vec<SyncRequest>,
 }
 
 impl Cassette {
@@ -268,7 +268,7 @@ impl Cassette {
 /// The calls of a backfill shaped like the service's, oldest month first:
 /// daily electricity and gas for `months` months, the load curve for the
 /// last `curve_months` of them, homes and contracts with the first.
-pub fn backfill_calls(origin: &str, months: u32, curve_months: u32) -> Vec<SyncCall> {
+pub fn backfill_calls(origin: &str, months: u32, curve_months: u32) -> Vec<SyncRequest> {
     let windows = months_back(months);
     let curve_from = windows.len().saturating_sub(curve_months as usize);
     windows
@@ -283,7 +283,7 @@ pub fn backfill_calls(origin: &str, months: u32, curve_months: u32) -> Vec<SyncC
             if i >= curve_from {
                 kinds.push(DataKind::ElectricityCurve);
             }
-            SyncCall {
+            SyncRequest {
                 base_url: origin.to_string(),
                 login: sim::DEMO_LOGIN.into(),
                 password: sim::DEMO_PASSWORD.into(),

@@ -15,9 +15,10 @@
 use crate::config::{Account, Config};
 use crate::sandbox::policy::{Backend, PolicyHooks};
 use crate::sandbox::redact::{Redactor, percent_encode};
-use crate::sandbox::runtime::{Guest, Runtime, SyncCall};
+use crate::sandbox::runtime::{Guest, Runtime};
 use anyhow::{Context, Result, bail};
 use hellowatt_fixtures::{Exchange, write_request, write_response};
+use hellowatt_snapshot::SyncRequest;
 use hellowatt_snapshot::{Date, Outcome};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -299,7 +300,7 @@ pub async fn record(
         redactor,
     );
     let mut run = runtime.start(guest, hooks.clone(), &config.limits).await?;
-    let call = SyncCall {
+    let call = SyncRequest {
         base_url: config.site.url(),
         login: login.to_string(),
         password: password.expose().to_string(),

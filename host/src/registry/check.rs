@@ -7,10 +7,11 @@
 
 use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use crate::sandbox::redact::Redactor;
-use crate::sandbox::runtime::{Guest, Limits, Runtime, SyncCall};
+use crate::sandbox::runtime::{Guest, Limits, Runtime};
 use crate::sandbox::validate;
 use anyhow::Result;
 use hellowatt_fixtures::{Replay, Scenario};
+use hellowatt_snapshot::SyncRequest;
 use hellowatt_snapshot::{Difference, Outcome, diff_outcomes};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
@@ -70,7 +71,7 @@ pub async fn check_scenario(
         unused: vec![],
     };
     let mut run = runtime.start(guest, hooks.clone(), limits).await?;
-    let call = SyncCall {
+    let call = SyncRequest {
         base_url: origin.to_string(),
         login: scenario.request.login.clone(),
         password: scenario.request.password.clone(),

@@ -13,7 +13,7 @@ use crate::sandbox::contract::{self, LogLevel, Scraper, ScraperPre};
 use crate::sandbox::policy::{PolicyHooks, Traffic};
 use crate::sandbox::redact::Redactor;
 use anyhow::{Context, Result, anyhow, bail};
-use hellowatt_snapshot::{DataKind, Date, GuestInfo, Snapshot, SyncError};
+use hellowatt_snapshot::{GuestInfo, Snapshot, SyncError, SyncRequest};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -494,17 +494,6 @@ pub struct GuestRun {
     deadline: tokio::time::Instant,
 }
 
-/// One window to fetch.
-#[derive(Debug, Clone)]
-pub struct SyncCall {
-    pub base_url: String,
-    pub login: String,
-    pub password: String,
-    pub start: Date,
-    pub end: Date,
-    pub kinds: Vec<DataKind>,
-}
-
 impl GuestRun {
     pub async fn describe(&mut self) -> Result<GuestInfo, SandboxError> {
         self.guarded(|run| {
@@ -518,7 +507,7 @@ impl GuestRun {
     /// over); the inner one is the guest's typed answer.
     pub async fn sync(
         &mut self,
-        call: &SyncCall,
+        call: &SyncRequest,
     ) -> Result<Result<Snapshot, SyncError>, SandboxError> {
         let request = contract::wit::SyncRequest {
             base_url: call.base_url.clone(),

@@ -12,10 +12,11 @@ pub mod tempo;
 use crate::config::{Account, Config};
 use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks, Traffic};
 use crate::sandbox::redact::Redactor;
-use crate::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
+use crate::sandbox::runtime::{Guest, Limits, Runtime, SandboxError};
 use crate::sandbox::validate;
 use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
 use anyhow::{Context, Result};
+use hellowatt_snapshot::SyncRequest;
 use hellowatt_snapshot::{DataKind, Date, SyncError};
 use std::future::Future;
 use std::ops::DerefMut;
@@ -267,7 +268,7 @@ async fn fetch_and_store<S: StoreAccess>(
             .copied()
             .filter(|k| i == 0 || *k != DataKind::Homes)
             .collect();
-        let call = SyncCall {
+        let call = SyncRequest {
             base_url: target.origin.url(),
             login: target.login.to_string(),
             password: target.password.to_string(),

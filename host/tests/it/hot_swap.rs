@@ -20,13 +20,14 @@ use hellowatt::registry::{Registry, RegistryOptions, Verdict};
 use hellowatt::sandbox::cache::sha256_hex;
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
-use hellowatt::sandbox::runtime::{Limits, Runtime, SyncCall};
+use hellowatt::sandbox::runtime::{Limits, Runtime};
 use hellowatt::slot::Slot;
 use hellowatt::store::{GuestState, RunOutcome, Store};
 use hellowatt::sync;
 use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
 use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::SyncError;
+use hellowatt_snapshot::SyncRequest;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -371,7 +372,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     assert_eq!(v2.info.version, "1.1.0-test");
 
     // ...and finishes on v1, which still fails on the changed site.
-    let call = SyncCall {
+    let call = SyncRequest {
         base_url: server.url(),
         login: renamed.request.login.clone(),
         password: renamed.request.password.clone(),

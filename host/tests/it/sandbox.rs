@@ -6,9 +6,10 @@
 
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
-use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError, SyncCall};
+use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync::{self, RunSummary};
+use hellowatt_snapshot::SyncRequest;
 use hellowatt_snapshot::{
     Amounts, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot, SyncError,
 };
@@ -34,8 +35,8 @@ async fn hostile(runtime: &Runtime) -> Guest {
         .expect("the hostile guest loads")
 }
 
-fn call(base_url: &str, mode: &str) -> SyncCall {
-    SyncCall {
+fn call(base_url: &str, mode: &str) -> SyncRequest {
+    SyncRequest {
         base_url: base_url.to_string(),
         login: mode.to_string(),
         password: "Not-a-secret-2026!".into(),
