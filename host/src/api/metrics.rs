@@ -1,22 +1,47 @@
-//! `/metrics`: the Prometheus text format 0.0.4.
+//! `/metrics`: the Prometheus text format 0.0.4, written by the
+//! `prometheus-client` crate (its `prometheus_text` encoder): HELP and TYPE
+//! lines, label escaping, number formatting and the histogram's cumulative
+//! buckets are the crate's, none is written here.
 //!
-//! Two sources: [`Metrics`], the in-process counters the service bumps after
-//! each run (durations, requests to the site, outcomes; they restart at 0
-//! with the process, as Prometheus counters may), and the store and the
-//! service at scrape time (last success, failures in a row and breaker per
-//! account from the saved scheduler state; days missing per meter; the
-//! Tempo season's counters and disagreements from the store's outlook; the
-//! active guest and its swap counters).
+//! Two sources: [`Metrics`], the in-process run figures the service bumps
+//! after each run (durations, requests to the site, outcomes; the crate's
+//! counter and histogram families; they restart at 0 with the process, as
+//! Prometheus counters may), and the store and the service at scrape time
+//! (last success, failures in a row and breaker per account from the saved
+//! scheduler state; days missing per meter; the Tempo season's counters and
+//! disagreements from the store's outlook; the active guest and its swap
+//! counters), put into a fresh `Registry` per scrape.
+//!
+//! Names: the crate adds `_total` to a counter, `_info` to an info metric
+//! and the unit to a metric registered with one, so each is registered
+//! without them (`hellowatt_runs` is exposed as `hellowatt_runs_total`); it
+//! adds the full stop to HELP, so the texts here have none.
+//!
+//! Never here:
+//! - a sample or a label written by hand: label values come from outside
+//!   (account names from the config, meter ids from the site, a dropped-in
+//!   guest's name and version) and only the crate's encoder, which escapes
+//!   `\`, `"` and newlines, writes them;
+//! - a secret, or anything the site answered beyond a meter's id: the labels
+//!   are account, meter, energy, colour, outcome, the guest's name, version
+//!   and digest, and the build's version;
+//! - a label whose values grow with time (a date, a run, an error's text):
+//!   series are per configured account, meter, colour or outcome.
 
 use super::{ApiError, Shared, with_store};
 use crate::scheduler::AccountState;
-use crate::store::{Granularity, TEMPO_COLOURS, TempoOutlook};
+use crate::store::{ColourCount, Granularity, TEMPO_COLOURS, TempoOutlook};
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, prometheus_text};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::{Registry, Unit};
 use std::time::Duration;
 
 /// Upper bounds of the sync-duration histogram, in seconds: a daily run
@@ -25,20 +50,59 @@ const BUCKETS: [f64; 10] = [
     1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
 ];
 
-/// In-process run figures, per account. Cheap to bump from any thread.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    accounts: Mutex<BTreeMap<String, RunFigures>>,
+/// The outcomes of `hellowatt_runs_total`, both exposed for every account.
+const OUTCOMES: [&str; 2] = ["success", "failure"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AccountLabels {
+    account: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
-struct RunFigures {
-    /// Runs per bucket of [`BUCKETS`] (not cumulative), then above the last.
-    buckets: [u64; BUCKETS.len() + 1],
-    duration_sum: f64,
-    requests: u64,
-    succeeded: u64,
-    failed: u64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RunLabels {
+    account: String,
+    outcome: &'static str,
+}
+
+#[derive(Debug, EncodeLabelSet)]
+struct MeterLabels {
+    meter: String,
+    energy: &'static str,
+}
+
+#[derive(Debug, EncodeLabelSet)]
+struct ColourLabels {
+    colour: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GuestLabels {
+    name: String,
+    version: String,
+    sha256: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+}
+
+/// In-process run figures, per account. Cheap to bump from any thread.
+#[derive(Debug)]
+pub struct Metrics {
+    durations: Family<AccountLabels, Histogram>,
+    requests: Family<AccountLabels, Counter>,
+    runs: Family<RunLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Metrics {
+        Metrics {
+            durations: Family::new_with_constructor(|| Histogram::new(BUCKETS)),
+            requests: Family::default(),
+            runs: Family::default(),
+        }
+    }
 }
 
 impl Metrics {
@@ -49,88 +113,36 @@ impl Metrics {
     /// Records a finished run: how long it took, how many HTTP requests the
     /// guest made to the site, and whether it succeeded.
     pub fn record_run(&self, account: &str, duration: Duration, requests: u64, ok: bool) {
-        let secs = duration.as_secs_f64();
-        let mut accounts = self
-            .accounts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let f = accounts.entry(account.to_owned()).or_default();
-        let i = BUCKETS
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(BUCKETS.len());
-        f.buckets[i] += 1;
-        f.duration_sum += secs;
-        f.requests += requests;
-        if ok {
-            f.succeeded += 1;
-        } else {
-            f.failed += 1;
+        let labels = AccountLabels {
+            account: account.to_owned(),
+        };
+        self.durations
+            .get_or_create(&labels)
+            .observe(duration.as_secs_f64());
+        self.requests.get_or_create(&labels).inc_by(requests);
+        let outcome = if ok { OUTCOMES[0] } else { OUTCOMES[1] };
+        self.runs
+            .get_or_create(&RunLabels {
+                account: labels.account,
+                outcome,
+            })
+            .inc();
+    }
+
+    /// Gives the account its series (at 0) if it has none yet: every
+    /// configured account is exposed, even before its first run.
+    fn expose(&self, account: &str) {
+        let labels = AccountLabels {
+            account: account.to_owned(),
+        };
+        drop(self.durations.get_or_create(&labels));
+        drop(self.requests.get_or_create(&labels));
+        for outcome in OUTCOMES {
+            drop(self.runs.get_or_create(&RunLabels {
+                account: account.to_owned(),
+                outcome,
+            }));
         }
-    }
-
-    fn snapshot(&self) -> BTreeMap<String, RunFigures> {
-        self.accounts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
-/// A label value as the text format wants it.
-fn escape_label(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A float as the text format wants it.
-fn num(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "+Inf".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Inf".into()
-    } else {
-        format!("{v}")
-    }
-}
-
-/// Writes a metric family: HELP, TYPE, then its samples.
-struct Family<'a> {
-    out: &'a mut String,
-    name: &'static str,
-}
-
-impl<'a> Family<'a> {
-    fn new(out: &'a mut String, name: &'static str, kind: &str, help: &str) -> Family<'a> {
-        let help = help.replace('\\', "\\\\").replace('\n', "\\n");
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} {kind}");
-        Family { out, name }
-    }
-
-    fn sample(&mut self, suffix: &str, labels: &[(&str, &str)], value: f64) {
-        let _ = write!(self.out, "{}{suffix}", self.name);
-        if !labels.is_empty() {
-            self.out.push('{');
-            for (i, (k, v)) in labels.iter().enumerate() {
-                if i > 0 {
-                    self.out.push(',');
-                }
-                let _ = write!(self.out, "{k}=\"{}\"", escape_label(v));
-            }
-            self.out.push('}');
-        }
-        let _ = writeln!(self.out, " {}", num(value));
     }
 }
 
@@ -176,222 +188,175 @@ fn read_store(
     })
 }
 
-/// The whole exposition.
+/// A family filled at scrape time: its samples in the order given (the
+/// crate's `Family` keeps them in a hash map), and its HELP and TYPE even
+/// without a sample (before any account's first success, say), as the
+/// exposition always had them.
+#[derive(Debug)]
+struct Series<L, M>(Vec<(L, M)>);
+
+impl<L: EncodeLabelSet, M: EncodeMetric + TypedMetric> EncodeMetric for Series<L, M> {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        for (labels, metric) in &self.0 {
+            metric.encode(encoder.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+}
+
+/// A gauge per account, for the accounts `value` has one for.
+fn per_account(
+    stored: &Stored,
+    value: impl Fn(&AccountState) -> Option<i64>,
+) -> Series<AccountLabels, ConstGauge> {
+    Series(
+        stored
+            .accounts
+            .iter()
+            .filter_map(|(account, state)| {
+                let labels = AccountLabels {
+                    account: account.clone(),
+                };
+                Some((labels, ConstGauge::new(value(state)?)))
+            })
+            .collect(),
+    )
+}
+
+/// A gauge per Tempo colour, in the order of [`TEMPO_COLOURS`].
+fn per_colour(
+    tempo: &TempoOutlook,
+    value: impl Fn(&ColourCount) -> u32,
+) -> Series<ColourLabels, ConstGauge> {
+    Series(
+        TEMPO_COLOURS
+            .iter()
+            .map(|c| {
+                let n = value(tempo.season.colours.get(*c));
+                (
+                    ColourLabels { colour: c.as_str() },
+                    ConstGauge::new(i64::from(n)),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The whole exposition, in the order the families are registered.
 fn render(
     stored: &Stored,
-    runs: &BTreeMap<String, RunFigures>,
+    runs: &Metrics,
     guest: &super::GuestSummary,
     counters: super::GuestCounters,
-) -> String {
-    let mut out = String::new();
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_last_success_timestamp_seconds",
-            "gauge",
-            "Unix time of the account's last successful sync (absent before the first).",
-        );
-        for (a, s) in &stored.accounts {
-            if let Some(t) = s.last_success {
-                f.sample("", &[("account", a)], t as f64);
-            }
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_consecutive_failures",
-            "gauge",
-            "Failed syncs in a row for the account (rate limits do not count).",
-        );
-        for (a, s) in &stored.accounts {
-            f.sample("", &[("account", a)], f64::from(s.consecutive_failures));
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_breaker_open",
-            "gauge",
-            "1 when helloWatt rejected the account's credentials and no log-in is tried until \
-             they change or a reset.",
-        );
-        for (a, s) in &stored.accounts {
-            f.sample(
-                "",
-                &[("account", a)],
-                f64::from(u8::from(s.breaker.is_some())),
-            );
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_paused",
-            "gauge",
-            "1 when the account is paused because the site changed under the active guest.",
-        );
-        for (a, s) in &stored.accounts {
-            f.sample(
-                "",
-                &[("account", a)],
-                f64::from(u8::from(s.paused.is_some())),
-            );
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_days_missing",
-            "gauge",
-            "Days between the meter's first and last stored day that have no kWh value.",
-        );
-        for (meter, energy, gaps) in &stored.missing {
-            f.sample("", &[("meter", meter), ("energy", energy)], *gaps as f64);
-        }
-    }
+) -> Result<String, std::fmt::Error> {
+    let mut r = Registry::default();
+    r.register_with_unit(
+        "hellowatt_last_success_timestamp",
+        "Unix time of the account's last successful sync (absent before the first)",
+        Unit::Seconds,
+        per_account(stored, |s| s.last_success),
+    );
+    r.register(
+        "hellowatt_consecutive_failures",
+        "Failed syncs in a row for the account (rate limits do not count)",
+        per_account(stored, |s| Some(i64::from(s.consecutive_failures))),
+    );
+    r.register(
+        "hellowatt_breaker_open",
+        "1 when helloWatt rejected the account's credentials and no log-in is tried until \
+         they change or a reset",
+        per_account(stored, |s| Some(i64::from(s.breaker.is_some()))),
+    );
+    r.register(
+        "hellowatt_paused",
+        "1 when the account is paused because the site changed under the active guest",
+        per_account(stored, |s| Some(i64::from(s.paused.is_some()))),
+    );
+    let missing = stored.missing.iter().map(|(meter, energy, gaps)| {
+        let labels = MeterLabels {
+            meter: meter.clone(),
+            energy,
+        };
+        (labels, ConstGauge::new(*gaps))
+    });
+    r.register(
+        "hellowatt_days_missing",
+        "Days between the meter's first and last stored day that have no kWh value",
+        Series(missing.collect()),
+    );
     // Always exposed, even before any Tempo day is stored: the quotas are
     // known, and a series that appears later is harder to alert on.
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_tempo_days_used",
-            "gauge",
-            "Days of the current Tempo season (1 September to 31 August), up to and including \
-             tomorrow, whose colour is known, by colour.",
-        );
-        for c in TEMPO_COLOURS {
-            let n = stored.tempo.season.colours.get(c);
-            f.sample("", &[("colour", c.as_str())], f64::from(n.used));
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_tempo_days_remaining",
-            "gauge",
-            "Days of the colour left in the current Tempo season (quota minus used, never \
-             below 0: compare used with the quota to see an excess).",
-        );
-        for c in TEMPO_COLOURS {
-            let n = stored.tempo.season.colours.get(c);
-            f.sample("", &[("colour", c.as_str())], f64::from(n.remaining));
-        }
-    }
-    Family::new(
-        &mut out,
-        "hellowatt_tempo_disagreements",
-        "gauge",
-        "Days of the current Tempo season where the Tempo service and a meter's tariff keys \
-         give different colours (one per meter and day).",
-    )
-    .sample("", &[], stored.tempo.disagreements.len() as f64);
-    // Every configured account has its series, even before its first run.
-    let mut names: Vec<&str> = stored.accounts.iter().map(|(a, _)| a.as_str()).collect();
-    for a in runs.keys() {
-        if !names.contains(&a.as_str()) {
-            names.push(a);
-        }
-    }
-    let empty = RunFigures::default();
-    let figures = |a: &str| runs.get(a).unwrap_or(&empty);
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_sync_duration_seconds",
-            "histogram",
-            "Duration of the syncs run since the service started.",
-        );
-        for a in &names {
-            let r = figures(a);
-            let mut cumulative = 0;
-            for (i, le) in BUCKETS.iter().enumerate() {
-                cumulative += r.buckets[i];
-                f.sample(
-                    "_bucket",
-                    &[("account", a), ("le", &num(*le))],
-                    cumulative as f64,
-                );
-            }
-            cumulative += r.buckets[BUCKETS.len()];
-            f.sample(
-                "_bucket",
-                &[("account", a), ("le", "+Inf")],
-                cumulative as f64,
-            );
-            f.sample("_sum", &[("account", a)], r.duration_sum);
-            f.sample("_count", &[("account", a)], cumulative as f64);
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_site_requests_total",
-            "counter",
-            "HTTP requests the guest made to the site since the service started.",
-        );
-        for a in &names {
-            f.sample("", &[("account", a)], figures(a).requests as f64);
-        }
-    }
-    {
-        let mut f = Family::new(
-            &mut out,
-            "hellowatt_runs_total",
-            "counter",
-            "Syncs run since the service started, by outcome.",
-        );
-        for a in &names {
-            let r = figures(a);
-            f.sample(
-                "",
-                &[("account", a), ("outcome", "success")],
-                r.succeeded as f64,
-            );
-            f.sample(
-                "",
-                &[("account", a), ("outcome", "failure")],
-                r.failed as f64,
-            );
-        }
-    }
-    Family::new(
-        &mut out,
-        "hellowatt_guest_info",
-        "gauge",
-        "The active guest (always 1).",
-    )
-    .sample(
-        "",
-        &[
-            ("name", &guest.name),
-            ("version", &guest.version),
-            ("sha256", &guest.sha256),
-        ],
-        1.0,
+    r.register(
+        "hellowatt_tempo_days_used",
+        "Days of the current Tempo season (1 September to 31 August), up to and including \
+         tomorrow, whose colour is known, by colour",
+        per_colour(&stored.tempo, |n| n.used),
     );
-    Family::new(
-        &mut out,
-        "hellowatt_guest_swaps_total",
-        "counter",
-        "Guests swapped in since the service started.",
-    )
-    .sample("", &[], counters.swaps as f64);
-    Family::new(
-        &mut out,
-        "hellowatt_guest_refusals_total",
-        "counter",
-        "Guests refused by the validation gate since the service started.",
-    )
-    .sample("", &[], counters.refusals as f64);
-    Family::new(
-        &mut out,
-        "hellowatt_build_info",
-        "gauge",
-        "The running hellowatt (always 1).",
-    )
-    .sample("", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
-    out
+    r.register(
+        "hellowatt_tempo_days_remaining",
+        "Days of the colour left in the current Tempo season (quota minus used, never \
+         below 0: compare used with the quota to see an excess)",
+        per_colour(&stored.tempo, |n| n.remaining),
+    );
+    r.register(
+        "hellowatt_tempo_disagreements",
+        "Days of the current Tempo season where the Tempo service and a meter's tariff keys \
+         give different colours (one per meter and day)",
+        ConstGauge::new(stored.tempo.disagreements.len() as u64),
+    );
+    // Every configured account has its series, even before its first run.
+    for (account, _) in &stored.accounts {
+        runs.expose(account);
+    }
+    r.register_with_unit(
+        "hellowatt_sync_duration",
+        "Duration of the syncs run since the service started",
+        Unit::Seconds,
+        runs.durations.clone(),
+    );
+    r.register(
+        "hellowatt_site_requests",
+        "HTTP requests the guest made to the site since the service started",
+        runs.requests.clone(),
+    );
+    r.register(
+        "hellowatt_runs",
+        "Syncs run since the service started, by outcome",
+        runs.runs.clone(),
+    );
+    r.register(
+        "hellowatt_guest",
+        "The active guest (always 1)",
+        Info::new(GuestLabels {
+            name: guest.name.clone(),
+            version: guest.version.clone(),
+            sha256: guest.sha256.clone(),
+        }),
+    );
+    r.register(
+        "hellowatt_guest_swaps",
+        "Guests swapped in since the service started",
+        ConstCounter::new(counters.swaps),
+    );
+    r.register(
+        "hellowatt_guest_refusals",
+        "Guests refused by the validation gate since the service started",
+        ConstCounter::new(counters.refusals),
+    );
+    r.register(
+        "hellowatt_build",
+        "The running hellowatt (always 1)",
+        Info::new(BuildLabels {
+            version: env!("CARGO_PKG_VERSION"),
+        }),
+    );
+    let mut out = String::new();
+    prometheus_text::encode(&mut out, &r)?;
+    Ok(out)
 }
 
 pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
@@ -401,14 +366,15 @@ pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, Ap
     let stored = with_store(&ctx, move |store| Ok(read_store(store, &accounts, today)?)).await?;
     let text = render(
         &stored,
-        &ctx.api.metrics.snapshot(),
+        &ctx.api.metrics,
         &ctx.api.service.guest(),
         ctx.api.service.counters(),
-    );
+    )
+    .map_err(anyhow::Error::from)?;
     let mut res = text.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
     );
     Ok(res)
 }
@@ -417,39 +383,62 @@ pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, Ap
 mod tests {
     use super::*;
 
+    fn stored(accounts: &[&str]) -> Stored {
+        Stored {
+            accounts: accounts
+                .iter()
+                .map(|a| (a.to_string(), AccountState::default()))
+                .collect(),
+            missing: vec![],
+            tempo: crate::store::Store::open_in_memory()
+                .unwrap()
+                .tempo_outlook(hellowatt_snapshot::Date::parse("2026-11-28").unwrap())
+                .unwrap(),
+        }
+    }
+
+    fn guest() -> super::super::GuestSummary {
+        super::super::GuestSummary {
+            name: "g".into(),
+            version: "1".into(),
+            sha256: "ab".into(),
+            contract: "1.0.0".into(),
+        }
+    }
+
     #[test]
     fn runs_land_in_their_buckets() {
         let m = Metrics::new();
         m.record_run("home", Duration::from_millis(500), 3, true);
         m.record_run("home", Duration::from_secs(45), 10, false);
         m.record_run("home", Duration::from_secs(7200), 100, true);
-        let s = m.snapshot();
-        let f = &s["home"];
-        assert_eq!(f.buckets[0], 1);
-        assert_eq!(f.buckets[4], 1); // 30 < 45 <= 60
-        assert_eq!(f.buckets[BUCKETS.len()], 1);
-        assert_eq!((f.requests, f.succeeded, f.failed), (113, 2, 1));
+        let text = render(&stored(&[]), &m, &guest(), Default::default()).unwrap();
+        // Cumulative: 0.5 s in the first bucket, 45 s in (30, 60], 7200 s
+        // above the last.
+        for (le, n) in [("1", 1), ("30", 1), ("60", 2), ("3600", 2), ("+Inf", 3)] {
+            let line = format!(
+                "hellowatt_sync_duration_seconds_bucket{{account=\"home\",le=\"{le}\"}} {n}\n"
+            );
+            assert!(text.contains(&line), "no {line:?} in\n{text}");
+        }
+        assert!(text.contains("hellowatt_sync_duration_seconds_sum{account=\"home\"} 7245.5\n"));
+        assert!(text.contains("hellowatt_sync_duration_seconds_count{account=\"home\"} 3\n"));
+        assert!(text.contains("hellowatt_site_requests_total{account=\"home\"} 113\n"));
+        assert!(text.contains("hellowatt_runs_total{account=\"home\",outcome=\"success\"} 2\n"));
+        assert!(text.contains("hellowatt_runs_total{account=\"home\",outcome=\"failure\"} 1\n"));
     }
 
     #[test]
     fn labels_are_escaped() {
-        assert_eq!(escape_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
-        let stored = Stored {
-            accounts: vec![("we\"ird".into(), AccountState::default())],
-            missing: vec![],
-            tempo: crate::store::Store::open_in_memory()
-                .unwrap()
-                .tempo_outlook(hellowatt_snapshot::Date::parse("2026-11-28").unwrap())
-                .unwrap(),
-        };
-        let guest = super::super::GuestSummary {
-            name: "g".into(),
-            version: "1".into(),
-            sha256: "ab".into(),
-            contract: "1.0.0".into(),
-        };
-        let text = render(&stored, &BTreeMap::new(), &guest, Default::default());
+        let text = render(
+            &stored(&["we\"ird", "a\"b\\c\nd"]),
+            &Metrics::new(),
+            &guest(),
+            Default::default(),
+        )
+        .unwrap();
         assert!(text.contains("hellowatt_consecutive_failures{account=\"we\\\"ird\"} 0\n"));
+        assert!(text.contains("hellowatt_consecutive_failures{account=\"a\\\"b\\\\c\\nd\"} 0\n"));
         assert!(text.contains(
             "hellowatt_sync_duration_seconds_bucket{account=\"we\\\"ird\",le=\"+Inf\"} 0\n"
         ));
@@ -458,5 +447,36 @@ mod tests {
         assert!(text.contains("hellowatt_tempo_days_remaining{colour=\"red\"} 22\n"));
         assert!(text.contains("hellowatt_tempo_days_used{colour=\"blue\"} 0\n"));
         assert!(text.contains("hellowatt_tempo_disagreements 0\n"));
+    }
+
+    /// The names, types and HELP texts the crate writes are those of the
+    /// hand-written exposition before it: `_total`, `_info` and the unit
+    /// once, the full stop once.
+    #[test]
+    fn names_types_and_help_are_kept() {
+        let text = render(
+            &stored(&["home"]),
+            &Metrics::new(),
+            &guest(),
+            Default::default(),
+        )
+        .unwrap();
+        for lines in [
+            "# HELP hellowatt_runs_total Syncs run since the service started, by outcome.\n\
+             # TYPE hellowatt_runs_total counter\n",
+            "# HELP hellowatt_consecutive_failures Failed syncs in a row for the account \
+             (rate limits do not count).\n# TYPE hellowatt_consecutive_failures gauge\n",
+            "# HELP hellowatt_sync_duration_seconds Duration of the syncs run since the \
+             service started.\n# TYPE hellowatt_sync_duration_seconds histogram\n",
+            "# HELP hellowatt_guest_info The active guest (always 1).\n\
+             # TYPE hellowatt_guest_info gauge\n",
+            "# TYPE hellowatt_guest_swaps_total counter\nhellowatt_guest_swaps_total 0\n",
+            "# TYPE hellowatt_build_info gauge\nhellowatt_build_info{version=\"",
+        ] {
+            assert!(text.contains(lines), "no {lines:?} in\n{text}");
+        }
+        for line in text.lines().filter(|l| l.starts_with("# HELP ")) {
+            assert!(line.ends_with('.') && !line.ends_with(".."), "{line}");
+        }
     }
 }
