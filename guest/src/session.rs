@@ -103,7 +103,8 @@ pub fn form_token(html: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `application/x-www-form-urlencoded` encoding of one component.
+/// `application/x-www-form-urlencoded` encoding of one component. Ten
+/// lines here against about 1 KB more of component with `form_urlencoded`.
 pub fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

@@ -44,7 +44,21 @@ pub fn check_contract_version(declared: &str) -> Result<(), String> {
 
 // ---- host → guest ----
 
-pub fn date_to_wit(d: model::Date) -> wit::Date {
+/// The request of one `sync` call, as the contract carries it.
+pub fn request_to_wit(r: &model::SyncRequest) -> wit::SyncRequest {
+    wit::SyncRequest {
+        base_url: r.base_url.clone(),
+        credentials: wit::Credentials {
+            login: r.login.clone(),
+            password: r.password.clone(),
+        },
+        start: date_to_wit(r.start),
+        end: date_to_wit(r.end),
+        kinds: r.kinds.iter().copied().map(kind_to_wit).collect(),
+    }
+}
+
+fn date_to_wit(d: model::Date) -> wit::Date {
     wit::Date {
         year: d.year,
         month: d.month,
@@ -52,7 +66,7 @@ pub fn date_to_wit(d: model::Date) -> wit::Date {
     }
 }
 
-pub fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
+fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
     match k {
         model::DataKind::Homes => wit::DataKind::Homes,
         model::DataKind::ElectricityDaily => wit::DataKind::ElectricityDaily,

@@ -509,21 +509,7 @@ impl GuestRun {
         &mut self,
         call: &SyncRequest,
     ) -> Result<Result<Snapshot, SyncError>, SandboxError> {
-        let request = contract::wit::SyncRequest {
-            base_url: call.base_url.clone(),
-            credentials: contract::wit::Credentials {
-                login: call.login.clone(),
-                password: call.password.clone(),
-            },
-            start: contract::date_to_wit(call.start),
-            end: contract::date_to_wit(call.end),
-            kinds: call
-                .kinds
-                .iter()
-                .copied()
-                .map(contract::kind_to_wit)
-                .collect(),
-        };
+        let request = contract::request_to_wit(call);
         let answer = self
             .guarded(move |run| {
                 Box::pin(async move { run.instance.call_sync(&mut run.store, &request).await })
