@@ -28,6 +28,13 @@
 //!   The reason of a refusal is precise (the scenario, the field, expected
 //!   against got, or the failing step), logged, kept in the store's guest
 //!   history and returned in the [`Verdict`].
+//! - **Signatures at every load**: an accepted guest's signature is kept
+//!   beside its copy (`STATE/accepted/SHA256.wasm.sig`) and verified again,
+//!   under the keys trusted at that moment, whenever the guest is loaded
+//!   later: at start-up, at a roll-back, and when another process activated
+//!   it. A guest that no longer verifies is not loaded (at start-up the
+//!   slot falls back to the bundled guest and its history says why); only
+//!   bundled guests, which came with the binary, need no signature.
 //! - **The atomic swap**: the active guest is an `ArcSwap<Guest>`; a run
 //!   takes the `Arc` from [`Registry::active`] when it starts, so runs in
 //!   flight finish on the guest they started with, and every run started
@@ -278,6 +285,7 @@ impl Registry {
             accepted_dir: &accepted_dir,
             limits: &options.limits,
             bundled_sha256: &bundled_sha256,
+            trusted_keys: &options.trusted_keys,
         };
         let active = match recorded {
             None => {
@@ -302,7 +310,7 @@ impl Registry {
                 ));
                 g
             }
-            Some(r) => match loader.restore(&r.sha256).await {
+            Some(r) => match loader.restore(&r.sha256, &r.source).await {
                 Ok(g) => g,
                 Err(e) => {
                     let why = format!(
@@ -404,6 +412,7 @@ impl Registry {
             accepted_dir: &self.accepted_dir,
             limits: &self.limits,
             bundled_sha256: &self.bundled_sha256,
+            trusted_keys: &self.trusted_keys,
         }
     }
 
@@ -531,6 +540,8 @@ impl Registry {
         {
             Ok((guest, scenarios)) => {
                 self.loader().keep(&guest.sha256, &bytes)?;
+                self.loader()
+                    .keep_signature(&guest.sha256, signature.as_deref())?;
                 let took = started.elapsed();
                 let before = self.active();
                 let detail = format!(
@@ -673,7 +684,7 @@ impl Registry {
             .ok_or_else(|| anyhow!("there is no previous {} guest to roll back to", self.slot))?;
         let guest = self
             .loader()
-            .restore(&previous.sha256)
+            .restore(&previous.sha256, &previous.source)
             .await
             .with_context(|| {
                 format!(
@@ -722,7 +733,7 @@ impl Registry {
         }
         let guest = self
             .loader()
-            .restore(&recorded.sha256)
+            .restore(&recorded.sha256, &recorded.source)
             .await
             .with_context(|| {
                 format!(
@@ -844,6 +855,8 @@ struct Loader<'a> {
     accepted_dir: &'a Path,
     limits: &'a Limits,
     bundled_sha256: &'a str,
+    /// Checked every time a kept guest is loaded, not only at admission.
+    trusted_keys: &'a [VerifyingKey],
 }
 
 impl Loader<'_> {
@@ -864,6 +877,23 @@ impl Loader<'_> {
         if path.is_file() {
             return Ok(());
         }
+        self.write_atomically(&path, bytes)
+            .with_context(|| format!("keeping a copy of the guest {sha256}"))
+    }
+
+    /// Keeps the detached signature an accepted guest came with, beside its
+    /// kept copy, so that every later load can verify it again under the
+    /// keys trusted then. A guest accepted without one keeps none.
+    fn keep_signature(&self, sha256: &str, signature: Option<&[u8]>) -> Result<()> {
+        let Some(signature) = signature else {
+            return Ok(());
+        };
+        let path = signature::sig_path(&self.accepted_path(sha256));
+        self.write_atomically(&path, signature)
+            .with_context(|| format!("keeping the signature of the guest {sha256}"))
+    }
+
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let mut tmp = tempfile::Builder::new()
             .prefix(".partial-")
             .tempfile_in(self.accepted_dir)
@@ -871,16 +901,21 @@ impl Loader<'_> {
         use std::io::Write as _;
         tmp.write_all(bytes)
             .and_then(|()| tmp.as_file().sync_all())
-            .with_context(|| format!("keeping a copy of the guest {sha256}"))?;
-        tmp.persist(&path)
+            .context("writing the copy")?;
+        tmp.persist(path)
             .map_err(|e| anyhow!(e.error))
-            .with_context(|| format!("keeping a copy of the guest in {}", path.display()))?;
+            .with_context(|| format!("writing {}", path.display()))?;
         Ok(())
     }
 
     /// Loads an accepted guest by SHA-256 from the kept bytes (the bundled
-    /// one from the binary), checking that they still hash to it.
-    async fn restore(&self, sha256: &str) -> Result<Guest> {
+    /// one from the binary), checking that they still hash to it and, when
+    /// publisher keys are trusted now, that its kept signature verifies
+    /// under one of them: keys trusted at admission may have been removed
+    /// since, and another process may have activated it without keys. A
+    /// bundled guest (this hellowatt's, or an older one's, `source`
+    /// [`BUNDLED_SOURCE`]) came with the binary and needs no signature.
+    async fn restore(&self, sha256: &str, source: &str) -> Result<Guest> {
         let bytes = if sha256 == self.bundled_sha256 {
             self.slot.bundled().to_vec()
         } else {
@@ -894,6 +929,23 @@ impl Loader<'_> {
                     path.display()
                 );
             }
+            let sig_path = signature::sig_path(&path);
+            let kept_signature = match std::fs::read(&sig_path) {
+                Ok(b) => Some(b),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("reading {}", sig_path.display()));
+                }
+            };
+            let keys: &[VerifyingKey] = if source == BUNDLED_SOURCE {
+                &[]
+            } else {
+                self.trusted_keys
+            };
+            signature::check(&bytes, kept_signature.as_deref(), keys).context(
+                "it is not signed by a key trusted now (trusted_keys): sign it with \
+                 `hellowatt guest sign` and install it again, or trust its publisher's key",
+            )?;
             bytes
         };
         self.runtime

@@ -560,6 +560,95 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 /// `hellowatt guest install` and `guest rollback` run in their own process
 /// (here: a second registry on the same files); the running service (the
 /// first one, watching) follows them.
+/// A guest's signature is checked whenever the guest is loaded, not only
+/// when it was admitted: at start-up, at a roll-back, and when another
+/// process activated it, each time under the keys trusted at that moment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_is_verified_again_every_time_it_is_loaded() {
+    let variants = variants_async().await;
+    let s = setup();
+    let publisher = signature::generate().unwrap();
+    let other = signature::generate().unwrap();
+    let runtime = Arc::new(Runtime::new().unwrap());
+    let v2_sha = sha256_hex(&variants.v2);
+    let bundled_sha = sha256_hex(hellowatt::BUNDLED_GUEST);
+    let kept_sig = signature::sig_path(&s.state.join("accepted").join(format!("{v2_sha}.wasm")));
+
+    // Admitted under the publisher's key: the signature is kept with it.
+    let reg = open(&s, Arc::clone(&runtime), &[publisher.verifying_key()]).await;
+    write_renamed_scenario(&s.guests.join("v2.fixtures"));
+    let path = s.guests.join("v2.wasm");
+    std::fs::write(&path, &variants.v2).unwrap();
+    std::fs::write(
+        signature::sig_path(&path),
+        hex::encode(publisher.sign(&variants.v2).to_bytes()),
+    )
+    .unwrap();
+    let verdict = reg.consider(&path).await.unwrap();
+    assert!(matches!(verdict, Verdict::Activated { .. }));
+    assert!(kept_sig.is_file(), "{} was not kept", kept_sig.display());
+    drop(reg);
+    // The dropped files are gone: what is loaded from now on is the kept copy.
+    std::fs::remove_dir_all(&s.guests).unwrap();
+
+    // Still trusted: restored at start-up.
+    let reg = open(&s, Arc::clone(&runtime), &[publisher.verifying_key()]).await;
+    assert_eq!(reg.active().sha256, v2_sha);
+    drop(reg);
+
+    // Its key is no longer trusted: at start-up it is not loaded, the
+    // bundled guest serves, and the slot's history says why.
+    let reg = open(&s, Arc::clone(&runtime), &[other.verifying_key()]).await;
+    assert_eq!(reg.active().sha256, bundled_sha);
+    let why = reg
+        .history(20)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.event == "fallback")
+        .and_then(|e| e.detail)
+        .unwrap_or_default();
+    assert!(
+        why.contains(&v2_sha)
+            && why.contains("not signed by a key trusted now")
+            && why.contains("bad signature"),
+        "{why}"
+    );
+
+    // v2 is the previous guest now: a roll-back to it is refused too.
+    let Err(e) = reg.rollback().await else {
+        panic!("rolled back to a guest no trusted key signed");
+    };
+    let e = format!("{e:#}");
+    assert!(e.contains("not signed by a key trusted now"), "{e}");
+    assert_eq!(reg.active().sha256, bundled_sha);
+
+    // Another process that trusts no key rolls back to it; this one,
+    // which trusts another key, does not load it and keeps its guest.
+    let lax = open(&s, Arc::clone(&runtime), &[]).await;
+    lax.rollback().await.unwrap();
+    assert_eq!(lax.active().sha256, v2_sha);
+    let e = format!("{:#}", reg.reconcile().await.unwrap_err());
+    assert!(
+        e.contains("another hellowatt process activated") && e.contains("bad signature"),
+        "{e}"
+    );
+    assert_eq!(reg.active().sha256, bundled_sha);
+
+    // Without its kept signature, even the publisher's key cannot vouch
+    // for it any more.
+    std::fs::remove_file(&kept_sig).unwrap();
+    let reg = open(&s, Arc::clone(&runtime), &[publisher.verifying_key()]).await;
+    assert_eq!(reg.active().sha256, bundled_sha);
+    assert!(
+        reg.history(1).unwrap()[0]
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("no signature")),
+        "{:?}",
+        reg.history(1).unwrap()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_follows_install_and_rollback_from_another_process() {
     let variants = variants_async().await;
