@@ -216,6 +216,7 @@ fn registry_options(dir: &Path) -> RegistryOptions {
         guests_dir: dir.join("guests"),
         state_dir: dir.join("hellowatt.guests"),
         limits: Limits::default(),
+        requests: hellowatt::slot::Slot::Hellowatt.default_requests(),
         fixtures: hellowatt_fixtures::embedded_scenarios().expect("the shipped scenarios"),
         trusted_keys: Vec::new(),
     }

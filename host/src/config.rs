@@ -6,7 +6,7 @@
 //! key (and the variable it came from) and how to fix it. It must never
 //! print a password: `Secret` has no readable `Debug` or `Display`.
 
-use crate::sandbox::policy::{DEFAULT_SITE, HttpLimits, Origin};
+use crate::sandbox::policy::{DEFAULT_SITE, HttpLimits, Origin, RequestRules};
 use crate::sandbox::runtime::Limits;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::DataKind;
@@ -32,6 +32,7 @@ struct FileConfig {
     request_timeout_seconds: Option<u64>,
     max_response_mib: Option<u64>,
     max_requests: Option<u32>,
+    allowed_requests: Option<Vec<String>>,
     memory_mib: Option<u64>,
     cpu_seconds: Option<u64>,
     call_timeout_seconds: Option<u64>,
@@ -57,6 +58,7 @@ struct FileConfig {
     trusted_keys: Option<Vec<String>>,
     tempo: Option<String>,
     tempo_url: Option<String>,
+    tempo_allowed_requests: Option<Vec<String>>,
     tempo_fallback_url: Option<String>,
     tempo_pacing_ms: Option<u64>,
     tempo_announce_at: Option<String>,
@@ -79,7 +81,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 41] = [
+const KEYS: [(&str, ValueKind); 43] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -92,6 +94,7 @@ const KEYS: [(&str, ValueKind); 41] = [
     ("request_timeout_seconds", ValueKind::Integer),
     ("max_response_mib", ValueKind::Integer),
     ("max_requests", ValueKind::Integer),
+    ("allowed_requests", ValueKind::List),
     ("memory_mib", ValueKind::Integer),
     ("cpu_seconds", ValueKind::Integer),
     ("call_timeout_seconds", ValueKind::Integer),
@@ -117,6 +120,7 @@ const KEYS: [(&str, ValueKind); 41] = [
     ("trusted_keys", ValueKind::List),
     ("tempo", ValueKind::Text),
     ("tempo_url", ValueKind::Text),
+    ("tempo_allowed_requests", ValueKind::List),
     ("tempo_fallback_url", ValueKind::Text),
     ("tempo_pacing_ms", ValueKind::Integer),
     ("tempo_announce_at", ValueKind::Text),
@@ -259,6 +263,18 @@ pub struct Config {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
 impl Config {
+    /// The requests `slot`'s guest may make: its configured rules, or the
+    /// slot's defaults.
+    pub fn requests_for(&self, slot: crate::slot::Slot) -> RequestRules {
+        match slot {
+            crate::slot::Slot::Hellowatt => self.http.requests.clone(),
+            crate::slot::Slot::Tempo => self
+                .tempo
+                .as_ref()
+                .map_or_else(|| slot.default_requests(), |t| t.http.requests.clone()),
+        }
+    }
+
     /// One account against `site`, stored in `db`, with no pacing, nothing
     /// served, no MQTT, the bundled guests and every other key at its
     /// default: what the demo, the tests and the benchmarks run against the
@@ -551,6 +567,12 @@ impl FileConfig {
                 Some(n) => n,
                 None => defaults.max_requests,
             },
+            requests: match &self.allowed_requests {
+                Some(items) => RequestRules::parse(items).map_err(|e| {
+                    anyhow!("allowed_requests: {e} (default: {})", defaults.requests)
+                })?,
+                None => defaults.requests.clone(),
+            },
         };
         let limit_defaults = Limits::default();
         let memory_mib = positive(
@@ -644,6 +666,15 @@ impl FileConfig {
                 },
                 http: HttpLimits {
                     pacing: Duration::from_millis(self.tempo_pacing_ms.unwrap_or(1000)),
+                    requests: match &self.tempo_allowed_requests {
+                        Some(items) => RequestRules::parse(items).map_err(|e| {
+                            anyhow!(
+                                "tempo_allowed_requests: {e} (default: {})",
+                                RequestRules::tempo()
+                            )
+                        })?,
+                        None => RequestRules::tempo(),
+                    },
                     ..http.clone()
                 },
                 announce_at: match &self.tempo_announce_at {
@@ -713,6 +744,7 @@ fn check_private(_: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::slot::Slot;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -1079,6 +1111,20 @@ mod tests {
                 &["tempo_retry_minutes", "greater than 0"],
             ),
             (
+                "allowed requests",
+                file("allowed_requests = [\"DELETE /api/*\"]\n"),
+                &[
+                    "allowed_requests",
+                    "GET, POST or HEAD",
+                    "default: GET /accounts/login/",
+                ],
+            ),
+            (
+                "tempo allowed requests",
+                file("tempo_allowed_requests = [\"GET api\"]\n"),
+                &["tempo_allowed_requests", "METHOD /path", "default: GET /*"],
+            ),
+            (
                 "mqtt url",
                 file("mqtt_url = \"http://broker\"\n"),
                 &["mqtt_url", "mqtt://"],
@@ -1109,6 +1155,38 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// Each slot's allowed requests: its defaults, or the configured list
+    /// (a file's array, or a variable's comma-separated items).
+    #[test]
+    fn allowed_requests_per_slot() {
+        let c = Config::load_from(None, env(&[])).unwrap();
+        assert_eq!(
+            c.requests_for(Slot::Hellowatt).to_string(),
+            "GET /accounts/login/, POST /accounts/login/, GET /api/*"
+        );
+        assert_eq!(c.requests_for(Slot::Tempo).to_string(), "GET /*");
+        let c = Config::load_from(
+            None,
+            env(&[
+                (
+                    "HELLOWATT_ALLOWED_REQUESTS",
+                    "GET /login, POST /login, GET /v2/api/*",
+                ),
+                ("HELLOWATT_TEMPO_ALLOWED_REQUESTS", "GET /api/jourTempo/*"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            c.requests_for(Slot::Hellowatt).to_string(),
+            "GET /login, POST /login, GET /v2/api/*"
+        );
+        assert_eq!(
+            c.requests_for(Slot::Tempo).to_string(),
+            "GET /api/jourTempo/*"
+        );
+        assert!(c.requests_for(Slot::Tempo).allows("GET", "/cms/x").is_err());
     }
 
     #[test]

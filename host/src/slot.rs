@@ -10,6 +10,7 @@
 //!
 //! This file only names things; it must never run or judge a guest.
 
+use crate::sandbox::policy::RequestRules;
 use anyhow::{Result, anyhow, bail};
 use hellowatt_fixtures::Scenario;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,16 @@ impl Slot {
         match self {
             Slot::Hellowatt => hellowatt_fixtures::SITE_ORIGIN,
             Slot::Tempo => hellowatt_fixtures::TEMPO_SITE_ORIGIN,
+        }
+    }
+
+    /// The requests this slot's guest may make when the configuration
+    /// names none: the helloWatt scraper's log-in and API, the Tempo
+    /// services' bare GETs.
+    pub fn default_requests(self) -> RequestRules {
+        match self {
+            Slot::Hellowatt => RequestRules::hellowatt(),
+            Slot::Tempo => RequestRules::tempo(),
         }
     }
 

@@ -39,6 +39,7 @@ fn demo_tempo(url: &str) -> Result<TempoConfig> {
         fallback: None,
         http: HttpLimits {
             pacing: Duration::ZERO,
+            requests: crate::slot::Slot::Tempo.default_requests(),
             ..HttpLimits::default()
         },
         announce_at: hellowatt_sim::ANNOUNCED_AT,

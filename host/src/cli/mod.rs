@@ -464,19 +464,26 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
             // The built-in scenarios of the guest's slot (helloWatt's for a
             // guest of another name), unless a folder is given.
+            let slot =
+                crate::slot::Slot::parse(&guest.info.name).unwrap_or(crate::slot::Slot::Hellowatt);
             let scenarios = match &fixtures {
                 Some(dir) => hellowatt_fixtures::load_scenarios(dir)
                     .with_context(|| format!("loading the scenarios in {}", dir.display()))?,
-                None => crate::slot::Slot::parse(&guest.info.name)
-                    .unwrap_or(crate::slot::Slot::Hellowatt)
-                    .scenarios(None)?,
+                None => slot.scenarios(None)?,
             };
             if scenarios.is_empty() {
                 bail!(
                     "no scenario to check against: give --fixtures DIR (a folder of scenario folders)"
                 );
             }
-            let results = check::check_all(&runtime, &guest, &scenarios, &config.limits).await?;
+            let results = check::check_all(
+                &runtime,
+                &guest,
+                &scenarios,
+                &config.limits,
+                &config.requests_for(slot),
+            )
+            .await?;
             print!("{}", check::report(&guest, &results));
             Ok(if results.iter().all(|r| r.passed()) {
                 ExitCode::SUCCESS

@@ -5,7 +5,7 @@
 //! outcome is compared field by field with the golden one. This part owns
 //! that verdict and its report; it must never change a guest or a fixture.
 
-use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use crate::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks, RequestRules};
 use crate::sandbox::redact::Redactor;
 use crate::sandbox::runtime::{Guest, Limits, Runtime};
 use crate::sandbox::validate;
@@ -37,12 +37,13 @@ impl ScenarioResult {
     }
 }
 
-/// Replays one scenario.
+/// Replays one scenario, under the requests its slot allows in production.
 pub async fn check_scenario(
     runtime: &Runtime,
     guest: &Guest,
     scenario: &Scenario,
     limits: &Limits,
+    requests: &RequestRules,
 ) -> Result<ScenarioResult> {
     let redactor = Arc::new(Redactor::with_secrets([scenario.request.password.as_str()]));
     // The scenarios of a slot were recorded against its site; a guest of
@@ -54,6 +55,7 @@ pub async fn check_scenario(
         Origin::parse(origin).map_err(anyhow::Error::msg)?,
         HttpLimits {
             pacing: std::time::Duration::ZERO,
+            requests: requests.clone(),
             ..HttpLimits::default()
         },
         Backend::Replay(Mutex::new(Replay::new(
@@ -106,10 +108,11 @@ pub async fn check_all(
     guest: &Guest,
     scenarios: &[Scenario],
     limits: &Limits,
+    requests: &RequestRules,
 ) -> Result<Vec<ScenarioResult>> {
     let mut out = Vec::with_capacity(scenarios.len());
     for s in scenarios {
-        out.push(check_scenario(runtime, guest, s, limits).await?);
+        out.push(check_scenario(runtime, guest, s, limits, requests).await?);
     }
     Ok(out)
 }

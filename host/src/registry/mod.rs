@@ -79,6 +79,7 @@
 
 use crate::sandbox::cache::sha256_hex;
 use crate::sandbox::cache::{ArtifactCache, create_private_dir};
+use crate::sandbox::policy::RequestRules;
 use crate::sandbox::runtime::{Guest, Limits, Runtime};
 use crate::slot::Slot;
 use crate::store::{GuestEvent, GuestRecord, GuestState, NewGuest, Store};
@@ -121,6 +122,9 @@ pub struct RegistryOptions {
     pub state_dir: PathBuf,
     /// The production sandbox limits: candidates are proven under them.
     pub limits: Limits,
+    /// The requests the slot's guest may make in production: candidates
+    /// are replayed under them too.
+    pub requests: RequestRules,
     /// The slot's scenarios shipped with the host: every candidate must
     /// pass them.
     pub fixtures: Vec<Scenario>,
@@ -222,6 +226,7 @@ pub struct Registry {
     accepted_dir: PathBuf,
     cache: Arc<ArtifactCache>,
     limits: Limits,
+    requests: RequestRules,
     fixtures: Vec<Scenario>,
     /// Fingerprint of the shipped scenarios (part of a refusal's inputs).
     fixtures_digest: String,
@@ -371,6 +376,7 @@ impl Registry {
             accepted_dir,
             cache,
             limits: options.limits,
+            requests: options.requests,
             fixtures: options.fixtures,
             fixtures_digest,
             trusted_keys: options.trusted_keys,
@@ -653,7 +659,14 @@ impl Registry {
                 guest: Some(guest),
             });
         }
-        let results = match check::check_all(&self.runtime, &guest, &scenarios, &self.limits).await
+        let results = match check::check_all(
+            &self.runtime,
+            &guest,
+            &scenarios,
+            &self.limits,
+            &self.requests,
+        )
+        .await
         {
             Ok(r) => r,
             Err(e) => {
@@ -786,6 +799,8 @@ impl Registry {
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(sha256.as_bytes());
         h.update(self.fixtures_digest.as_bytes());
+        // A refusal under other allowed requests is judged again.
+        h.update(format!("\nrequests {}", self.requests).as_bytes());
         match signature_file {
             Some(s) => {
                 h.update(b"\nsig ");

@@ -94,6 +94,7 @@ pub async fn open_slot(
             guests_dir: slot.folder(&settings.dir),
             state_dir: settings.state_dir.clone(),
             limits: config.limits.clone(),
+            requests: config.requests_for(slot),
             fixtures,
             trusted_keys,
         },

@@ -2,7 +2,7 @@
 //! network.
 //!
 //! It owns the allow-list (exactly one origin: the configured site), the
-//! accepted methods, the pacing between requests, the per-request timeout,
+//! methods and paths the slot allows there ([`RequestRules`]), the pacing between requests, the per-request timeout,
 //! the response size cap and the request count cap, and it routes allowed
 //! requests either to the network or to a cassette replay (`guest check`).
 //! Everything refused answers `HttpRequestDenied` and is recorded with the
@@ -91,6 +91,136 @@ impl Origin {
     }
 }
 
+/// The requests a slot's guest may make of its origin: a method and a path
+/// each (`GET /api/*`: a trailing `*` allows every path under it), from
+/// the slot's configuration (`allowed_requests`, `tempo_allowed_requests`)
+/// or its defaults. Everything else is refused with the rules named: a
+/// guest that may log in may not also post to a profile or a sign-up form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRules {
+    rules: Vec<RequestRule>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RequestRule {
+    method: String,
+    path: String,
+    /// `path` ends with `/*`, kept without the `*`.
+    prefix: bool,
+}
+
+/// What the helloWatt guest needs: the log-in page and form, and the API.
+pub const HELLOWATT_REQUESTS: [&str; 3] = [
+    "GET /accounts/login/",
+    "POST /accounts/login/",
+    "GET /api/*",
+];
+/// What the Tempo guest needs: both services answer a bare GET.
+pub const TEMPO_REQUESTS: [&str; 1] = ["GET /*"];
+
+impl RequestRules {
+    /// Parses `METHOD /path` items; `*` only as the last segment.
+    pub fn parse<S: AsRef<str>>(items: &[S]) -> Result<RequestRules, String> {
+        let usage = "write each as METHOD /path, e.g. \"GET /api/*\" or \"POST /accounts/login/\"";
+        if items.is_empty() {
+            return Err(format!("no request is allowed at all: {usage}"));
+        }
+        let mut rules = Vec::with_capacity(items.len());
+        for item in items {
+            let item = item.as_ref().trim();
+            let Some((method, path)) = item.split_once(' ') else {
+                return Err(format!("{item:?} has no path: {usage}"));
+            };
+            let method = method.trim();
+            let path = path.trim();
+            if !matches!(method, "GET" | "POST" | "HEAD") {
+                return Err(format!(
+                    "{item:?}: the method must be GET, POST or HEAD: {usage}"
+                ));
+            }
+            let (path, prefix) = match path.strip_suffix('*') {
+                Some(p) if p.ends_with('/') => (p, true),
+                Some(_) => return Err(format!("{item:?}: '*' only after a '/': {usage}")),
+                None => (path, false),
+            };
+            if !path.starts_with('/') || path.contains('*') || plain_path(path).is_err() {
+                return Err(format!(
+                    "{item:?}: the path must start with '/', in plain form: {usage}"
+                ));
+            }
+            rules.push(RequestRule {
+                method: method.to_string(),
+                path: path.to_string(),
+                prefix,
+            });
+        }
+        Ok(RequestRules { rules })
+    }
+
+    /// The defaults of a slot's guest.
+    pub fn hellowatt() -> RequestRules {
+        Self::parse(&HELLOWATT_REQUESTS).expect("the default rules parse")
+    }
+
+    pub fn tempo() -> RequestRules {
+        Self::parse(&TEMPO_REQUESTS).expect("the default rules parse")
+    }
+
+    /// `Ok` when a rule allows `method` on `path` (the path without its
+    /// query); else the reason, naming the rules.
+    pub fn allows(&self, method: &str, path: &str) -> Result<(), String> {
+        plain_path(path)?;
+        let hit = self.rules.iter().any(|r| {
+            r.method == method
+                && if r.prefix {
+                    path.starts_with(&r.path)
+                } else {
+                    path == r.path
+                }
+        });
+        if hit {
+            Ok(())
+        } else {
+            Err(format!(
+                "{method} {path} is not an allowed request (allowed: {self})"
+            ))
+        }
+    }
+}
+
+impl std::fmt::Display for RequestRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, r) in self.rules.iter().enumerate() {
+            let star = if r.prefix { "*" } else { "" };
+            write!(
+                f,
+                "{}{} {}{star}",
+                if i > 0 { ", " } else { "" },
+                r.method,
+                r.path
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A path a server reads as written: no `.` or `..` segment, no empty
+/// segment, no encoded dot, slash or backslash, so that a path under an
+/// allowed prefix cannot name another place once normalised.
+fn plain_path(path: &str) -> Result<(), String> {
+    let lower = path.to_ascii_lowercase();
+    let odd = path.contains("//")
+        || path.contains('\\')
+        || ["%2e", "%2f", "%5c"].iter().any(|e| lower.contains(e))
+        || path.split('/').any(|seg| seg == "." || seg == "..");
+    if odd {
+        return Err(format!(
+            "the path {path:?} is not in plain form (dot segments, '//' or encoded separators)"
+        ));
+    }
+    Ok(())
+}
+
 /// Limits on one run's traffic.
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
@@ -101,6 +231,8 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
     pub max_response_bytes: u64,
     pub max_requests: u32,
+    /// The methods and paths allowed on the origin.
+    pub requests: RequestRules,
 }
 
 impl Default for HttpLimits {
@@ -110,6 +242,7 @@ impl Default for HttpLimits {
             request_timeout: Duration::from_secs(30),
             max_response_bytes: 8 * 1024 * 1024,
             max_requests: 500,
+            requests: RequestRules::hellowatt(),
         }
     }
 }
@@ -286,6 +419,7 @@ impl Shared {
                 "method {method} is not allowed (only GET, POST, HEAD)"
             ));
         }
+        self.limits.requests.allows(method, uri.path())?;
         let mut t = lock(&self.traffic);
         if t.requests >= self.limits.max_requests {
             return Err(format!(
@@ -573,6 +707,56 @@ mod tests {
     use super::*;
 
     #[test]
+    fn request_rules_parse_match_and_refuse() {
+        let rules = RequestRules::hellowatt();
+        assert!(rules.allows("GET", "/accounts/login/").is_ok());
+        assert!(rules.allows("POST", "/accounts/login/").is_ok());
+        assert!(
+            rules
+                .allows("GET", "/api/homes/1/sge_measures/courbe")
+                .is_ok()
+        );
+        for (method, path) in [
+            ("POST", "/api/user"),
+            ("GET", "/accounts/signup/"),
+            ("POST", "/accounts/login"),
+            ("HEAD", "/api/homes"),
+            ("GET", "/api"),
+            ("GET", "/api/../admin/"),
+            ("GET", "/api/./homes"),
+            ("GET", "/api/%2E%2E/admin/"),
+            ("GET", "/api/a%2fb"),
+            ("GET", "/api//homes"),
+            ("GET", "/api/a\\b"),
+        ] {
+            assert!(rules.allows(method, path).is_err(), "{method} {path}");
+        }
+        assert_eq!(
+            rules.to_string(),
+            "GET /accounts/login/, POST /accounts/login/, GET /api/*"
+        );
+        let tempo = RequestRules::tempo();
+        assert!(tempo.allows("GET", "/cms/open_data/v1/tempoLight").is_ok());
+        assert!(tempo.allows("POST", "/api/jourTempo/2026-01-01").is_err());
+
+        for bad in [
+            vec![],
+            vec!["GET"],
+            vec!["DELETE /api/*"],
+            vec!["GET api/*"],
+            vec!["GET /api*"],
+            vec!["GET /a/*/b"],
+            vec!["GET /api/../x"],
+        ] {
+            let e = RequestRules::parse(&bad).unwrap_err();
+            assert!(
+                e.contains("METHOD /path") || e.contains("GET, POST or HEAD"),
+                "{bad:?}: {e}"
+            );
+        }
+    }
+
+    #[test]
     fn origins() {
         let o = Origin::parse("https://www.hellowatt.fr/").unwrap();
         assert_eq!(o.url(), "https://www.hellowatt.fr");
@@ -664,8 +848,15 @@ mod tests {
                 .contains("only https://www.hellowatt.fr")
         );
         assert!(s.admit("DELETE", &ok).unwrap_err().contains("DELETE"));
+        let login: http::Uri = "https://www.hellowatt.fr/accounts/login/".parse().unwrap();
+        // Refused by the slot's rules, before it is counted.
+        assert!(
+            s.admit("POST", &ok)
+                .unwrap_err()
+                .contains("not an allowed request")
+        );
         assert!(s.admit("GET", &ok).is_ok());
-        assert!(s.admit("POST", &ok).is_ok());
+        assert!(s.admit("POST", &login).is_ok());
         assert!(s.admit("GET", &ok).unwrap_err().contains("cap of 2"));
     }
 }

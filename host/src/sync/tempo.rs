@@ -207,7 +207,10 @@ mod tests {
         TempoConfig {
             primary: Origin::parse(crate::config::DEFAULT_TEMPO_URL).unwrap(),
             fallback: None,
-            http: HttpLimits::default(),
+            http: HttpLimits {
+                requests: crate::slot::Slot::Tempo.default_requests(),
+                ..HttpLimits::default()
+            },
             announce_at: (11, 0),
             retry_every: Duration::from_secs(1800),
         }

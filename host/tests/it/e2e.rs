@@ -6,6 +6,7 @@
 
 use crate::common::{config, runtime};
 use hellowatt::sandbox::runtime::Limits;
+use hellowatt::slot::Slot;
 use hellowatt::store::Store;
 use hellowatt::sync::{self, RunFailure};
 use hellowatt_fixtures::{Scenario, load_scenarios, scenarios_dir};
@@ -470,10 +471,15 @@ async fn a_recorded_scenario_is_anonymised_and_replays() {
 
     // The anonymised scenario replays: the bundled guest reproduces its golden.
     let scenario = hellowatt_fixtures::load_scenario(&out).unwrap();
-    let result =
-        hellowatt::registry::check::check_scenario(runtime, guest, &scenario, &Limits::default())
-            .await
-            .unwrap();
+    let result = hellowatt::registry::check::check_scenario(
+        runtime,
+        guest,
+        &scenario,
+        &Limits::default(),
+        &Slot::Hellowatt.default_requests(),
+    )
+    .await
+    .unwrap();
     assert!(
         result.passed(),
         "{}",

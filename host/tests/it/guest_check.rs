@@ -4,6 +4,7 @@
 
 use hellowatt::registry::check;
 use hellowatt::sandbox::runtime::{Limits, Runtime};
+use hellowatt::slot::Slot;
 use hellowatt_fixtures::{load_scenarios, scenarios_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,9 +17,15 @@ async fn the_bundled_guest_passes_every_scenario() {
     assert_eq!(guest.info.name, "hellowatt");
     assert_eq!(guest.info.contract, hellowatt_snapshot::CONTRACT_VERSION);
     let scenarios = load_scenarios(&scenarios_dir()).unwrap();
-    let results = check::check_all(&runtime, &guest, &scenarios, &Limits::default())
-        .await
-        .unwrap();
+    let results = check::check_all(
+        &runtime,
+        &guest,
+        &scenarios,
+        &Limits::default(),
+        &Slot::Hellowatt.default_requests(),
+    )
+    .await
+    .unwrap();
     let report = check::report(&guest, &results);
     assert!(results.iter().all(|r| r.passed()), "{report}");
     assert_eq!(results.len(), scenarios.len());
@@ -37,9 +44,15 @@ async fn a_wrong_guest_is_refused_with_the_reason() {
         .iter()
         .find(|s| s.name == "base-electricity")
         .unwrap();
-    let r = check::check_scenario(&runtime, &guest, base, &Limits::default())
-        .await
-        .unwrap();
+    let r = check::check_scenario(
+        &runtime,
+        &guest,
+        base,
+        &Limits::default(),
+        &Slot::Hellowatt.default_requests(),
+    )
+    .await
+    .unwrap();
     assert!(!r.passed());
     let report = check::report(&guest, std::slice::from_ref(&r));
     assert!(report.contains("FAIL  base-electricity"), "{report}");

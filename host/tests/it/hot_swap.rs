@@ -197,6 +197,7 @@ async fn open_slot(
                 guests_dir: slot.folder(&s.guests),
                 state_dir: s.state.clone(),
                 limits: Limits::default(),
+                requests: slot.default_requests(),
                 fixtures,
                 trusted_keys: keys.to_vec(),
             },

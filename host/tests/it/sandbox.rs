@@ -185,6 +185,69 @@ async fn requests_outside_the_allow_list_are_denied() {
     }
 }
 
+/// On the allowed origin, only the slot's requests leave: the helloWatt
+/// guest may fetch the log-in page, post the log-in form and read the API,
+/// nothing else (a profile update, a sign-up, a path that climbs out of
+/// `/api/`), and the denial names the rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_slots_methods_and_paths_leave() {
+    let runtime = Runtime::new().unwrap();
+    let guest = hostile(&runtime).await;
+    let site = "https://www.hellowatt.fr";
+    for (mode, why) in [
+        (
+            "post:https://www.hellowatt.fr/api/user",
+            "POST /api/user is not an allowed request",
+        ),
+        (
+            "post:https://www.hellowatt.fr/accounts/signup/",
+            "POST /accounts/signup/ is not an allowed request",
+        ),
+        (
+            "foreign:https://www.hellowatt.fr/accounts/signup/",
+            "GET /accounts/signup/ is not an allowed request",
+        ),
+        (
+            "post:https://www.hellowatt.fr/api/homes",
+            "POST /api/homes is not an allowed request",
+        ),
+        (
+            "foreign:https://www.hellowatt.fr/api/../accounts/signup/",
+            "not in plain form",
+        ),
+        (
+            "foreign:https://www.hellowatt.fr/api/%2e%2e/admin/",
+            "not in plain form",
+        ),
+        (
+            "foreign:https://www.hellowatt.fr/api//admin/",
+            "not in plain form",
+        ),
+        (
+            "foreign:https://www.hellowatt.fr/apix",
+            "GET /apix is not an allowed request",
+        ),
+    ] {
+        let (r, h) = run_mode(&runtime, &guest, site, mode).await;
+        match r {
+            Ok(Err(SyncError::Transport { detail })) => {
+                assert!(detail.contains("HttpRequestDenied"), "{mode}: {detail}")
+            }
+            other => panic!("{mode}: expected a denied request, got {other:?}"),
+        }
+        let t = h.traffic();
+        assert_eq!(t.denied.len(), 1, "{mode}: {:?}", t.denied);
+        let reason = &t.denied[0].reason;
+        assert!(reason.contains(why), "{mode}: {reason}");
+        if !why.contains("plain form") {
+            assert!(
+                reason.contains("allowed: GET /accounts/login/, POST /accounts/login/, GET /api/*"),
+                "{mode}: {reason}"
+            );
+        }
+    }
+}
+
 /// `file:`, `ftp:`, `gopher:`, `data:` go out as wasi:http `Scheme::Other`:
 /// wasmtime asks the policy whether the scheme is supported before it
 /// builds the request; the policy refuses and records why.

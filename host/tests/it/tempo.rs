@@ -14,7 +14,7 @@
 use hellowatt::config::TempoConfig;
 use hellowatt::sandbox::policy::{HttpLimits, Origin};
 use hellowatt::sandbox::runtime::{Guest, Limits};
-use hellowatt::slot::TEMPO_ACCOUNT;
+use hellowatt::slot::{Slot, TEMPO_ACCOUNT};
 use hellowatt::store::Store;
 use hellowatt::sync::tempo::{self, Attempts, Why};
 use hellowatt::sync::{self, RunFailure};
@@ -66,6 +66,7 @@ fn config(primary: &str, fallback: Option<&str>) -> TempoConfig {
         fallback: fallback.map(|f| Origin::parse(f).unwrap()),
         http: HttpLimits {
             pacing: Duration::ZERO,
+            requests: Slot::Tempo.default_requests(),
             ..HttpLimits::default()
         },
         announce_at: (11, 0),

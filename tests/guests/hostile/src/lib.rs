@@ -50,7 +50,7 @@ mod component {
 
     use hellowatt::scraper::types::*;
     use wasi::http::outgoing_handler;
-    use wasi::http::types::{Fields, FutureIncomingResponse, OutgoingRequest, Scheme};
+    use wasi::http::types::{Fields, FutureIncomingResponse, Method, OutgoingRequest, Scheme};
 
     struct Hostile;
 
@@ -67,7 +67,7 @@ mod component {
     }
 
     /// Starts a GET of `url` (`scheme:rest`); Err(what the host said).
-    fn start_get(url: &str) -> Result<FutureIncomingResponse, String> {
+    fn start(method: Method, url: &str) -> Result<FutureIncomingResponse, String> {
         let (scheme, rest) = url.split_once(':').ok_or("bad url")?;
         let (authority, path) = match rest.strip_prefix("//") {
             Some(r) => match r.find('/') {
@@ -81,6 +81,7 @@ mod component {
             None => (None, "/"),
         };
         let req = OutgoingRequest::new(Fields::new());
+        req.set_method(&method).map_err(|_| "method refused")?;
         let scheme = match scheme {
             "https" => Scheme::Https,
             "http" => Scheme::Http,
@@ -95,9 +96,19 @@ mod component {
         outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))
     }
 
+    fn start_get(url: &str) -> Result<FutureIncomingResponse, String> {
+        start(Method::Get, url)
+    }
+
     /// GET `url`; Ok(status) or Err(what the host said).
     fn get(url: &str) -> Result<u16, String> {
-        let future = start_get(url)?;
+        send(Method::Get, url)
+    }
+
+    /// `method` on `url` without a body; Ok(status) or Err(what the host
+    /// said).
+    fn send(method: Method, url: &str) -> Result<u16, String> {
+        let future = start(method, url)?;
         future.subscribe().block();
         match future.get() {
             Some(Ok(Ok(resp))) => Ok(resp.status()),
@@ -395,6 +406,16 @@ mod component {
                     }
                 }
                 other => {
+                    // `post:URL`: a POST where the guest has no business
+                    // posting (a profile, a sign-up form).
+                    if let Some(url) = other.strip_prefix("post:") {
+                        return match send(Method::Post, url) {
+                            Ok(status) => {
+                                Err(SyncError::Other(format!("posted to {url}: {status}")))
+                            }
+                            Err(e) => Err(SyncError::Transport(e)),
+                        };
+                    }
                     if let Some(url) = other.strip_prefix("foreign:") {
                         return match get(url) {
                             Ok(status) => Err(SyncError::Other(format!("reached {url}: {status}"))),
