@@ -2,7 +2,9 @@
 //! network.
 //!
 //! It owns the allow-list (exactly one origin: the configured site), the
-//! methods and paths the slot allows there ([`RequestRules`]), the pacing between requests, the per-request timeout,
+//! methods and paths the slot allows there ([`RequestRules`]), the refusal
+//! of an origin name that resolves inside this machine or its network
+//! ([`is_inside`]; a site configured by such an address is exempt), the pacing between requests, the per-request timeout,
 //! the response size cap and the request count cap, and it routes allowed
 //! requests either to the network or to a cassette replay (`guest check`).
 //! Everything refused answers `HttpRequestDenied` and is recorded with the
@@ -15,6 +17,7 @@ use bytes::Bytes;
 use hellowatt_fixtures::{Exchange, RecordedRequest, RecordedResponse, Replay, ReplayRequest};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody, WasiHttpHooks};
@@ -327,9 +330,49 @@ struct Shared {
     origin: Origin,
     limits: HttpLimits,
     backend: Backend,
+    resolver: Resolver,
     redactor: Arc<Redactor>,
     traffic: Mutex<Traffic>,
     next_slot: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// Where the network backend learns what the origin's name points to.
+#[derive(Debug, Clone)]
+pub enum Resolver {
+    /// The system's resolver.
+    System,
+    /// These addresses, whatever the name: for tests of a name that
+    /// resolves inside.
+    Fixed(Vec<IpAddr>),
+}
+
+/// An address of this machine or of a private network: loopback, private
+/// and shared ranges, link-local, unspecified, broadcast, IPv6 unique-local,
+/// and IPv4 addresses mapped into IPv6.
+pub fn is_inside(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || a == 0
+                // 100.64.0.0/10, carrier-grade NAT.
+                || (a == 100 && (b & 0xc0) == 64)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_inside(&IpAddr::V4(v4)))
+        }
+    }
 }
 
 /// The `WasiHttpHooks` of one run. Cheap to clone; clones share state.
@@ -356,11 +399,24 @@ impl PolicyHooks {
                 origin,
                 limits,
                 backend,
+                resolver: Resolver::System,
                 redactor,
                 traffic: Mutex::new(Traffic::default()),
                 next_slot: tokio::sync::Mutex::new(None),
             }),
         }
+    }
+
+    /// Sets how the origin's name is resolved (the system's resolver by
+    /// default). Call it on the hooks `new` returned, before any clone:
+    /// clones share the first setting.
+    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.resolver = resolver;
+        } else {
+            debug_assert!(false, "with_resolver called on shared hooks");
+        }
+        self
     }
 
     pub fn origin(&self) -> &Origin {
@@ -429,6 +485,37 @@ impl Shared {
         }
         t.requests += 1;
         Ok(())
+    }
+
+    /// A name that points inside this machine or its network (DNS
+    /// rebinding, a hostile resolver) is refused, unless the configured
+    /// origin is such an address itself (a local test site). The
+    /// connection resolves again afterwards: this narrows the window, it
+    /// does not pin the address. A name that does not resolve is left to
+    /// the connection, which reports it.
+    async fn check_resolution(&self) -> Result<(), String> {
+        let host = self
+            .origin
+            .host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if host.parse::<IpAddr>().is_ok() || host.eq_ignore_ascii_case("localhost") {
+            return Ok(());
+        }
+        let addrs: Vec<IpAddr> = match &self.resolver {
+            Resolver::System => match tokio::net::lookup_host((host, self.origin.port)).await {
+                Ok(found) => found.map(|a| a.ip()).collect(),
+                Err(_) => return Ok(()),
+            },
+            Resolver::Fixed(addrs) => addrs.clone(),
+        };
+        match addrs.iter().find(|a| is_inside(a)) {
+            Some(inside) => Err(format!(
+                "{host} resolves to {inside}, an address of this machine or its network: \
+                 refused (configure the site by such an address to reach a local test site)"
+            )),
+            None => Ok(()),
+        }
     }
 
     async fn pace(&self) {
@@ -515,6 +602,9 @@ impl Shared {
 
         let response = match &self.backend {
             Backend::Network => {
+                if let Err(reason) = self.check_resolution().await {
+                    return Err(self.deny(line, reason));
+                }
                 let opts = self.options(options);
                 let timeout = self.limits.request_timeout;
                 let deadline = tokio::time::Instant::now() + timeout;
@@ -705,6 +795,41 @@ impl WasiHttpHooks for PolicyHooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inside_addresses() {
+        for inside in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "::1",
+            "::",
+            "fc00::1",
+            "fdff::1",
+            "fe80::1",
+            "febf::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(is_inside(&inside.parse().unwrap()), "{inside}");
+        }
+        for outside in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "93.184.216.34",
+            "2001:4860::8888",
+            "fec0::1",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(!is_inside(&outside.parse().unwrap()), "{outside}");
+        }
+    }
 
     #[test]
     fn request_rules_parse_match_and_refuse() {

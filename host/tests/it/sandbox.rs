@@ -4,11 +4,12 @@
 //! out-of-range records before the store sees them, and the host carries
 //! on. The table of cases is in `docs/hardening.md` (## Hostile guests).
 
-use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
+use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks, Resolver};
 use hellowatt::sandbox::redact::Redactor;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime, SandboxError};
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync::{self, RunSummary};
+use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::SyncRequest;
 use hellowatt_snapshot::{
     Amounts, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue, Snapshot, SyncError,
@@ -246,6 +247,95 @@ async fn only_the_slots_methods_and_paths_leave() {
             );
         }
     }
+}
+
+/// The allowed name may itself point inside this machine or its network
+/// (DNS rebinding, a hostile resolver): such a request is refused, unless
+/// the site is configured by such an address (a local test site).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_resolves_inside_is_refused() {
+    let runtime = Runtime::new().unwrap();
+    let guest = hostile(&runtime).await;
+    let public: std::net::IpAddr = "93.184.216.34".parse().unwrap();
+    async fn one(
+        runtime: &Runtime,
+        guest: &Guest,
+        site: &str,
+        resolver: Resolver,
+    ) -> (Result<Result<(), SyncError>, SandboxError>, PolicyHooks) {
+        let h = hooks(site, 20).with_resolver(resolver);
+        let mut run = runtime.start(guest, h.clone(), &limits()).await.unwrap();
+        let mode = format!("foreign:{site}/api/homes");
+        let r = run.sync(&call(site, &mode)).await.map(|i| i.map(|_| ()));
+        (r, h)
+    }
+    let site = "https://www.hellowatt.fr";
+    for inside in [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.0.10",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "::1",
+        "fd00::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+    ] {
+        let ip: std::net::IpAddr = inside.parse().unwrap();
+        // One inside address among public ones is enough to refuse.
+        let (r, h) = one(&runtime, &guest, site, Resolver::Fixed(vec![public, ip])).await;
+        match r {
+            Ok(Err(SyncError::Transport { detail })) => {
+                assert!(detail.contains("HttpRequestDenied"), "{inside}: {detail}")
+            }
+            other => panic!("{inside}: expected a denied request, got {other:?}"),
+        }
+        let denied = h.traffic().denied;
+        assert_eq!(denied.len(), 1, "{inside}: {denied:?}");
+        assert!(
+            denied[0]
+                .reason
+                .contains(&format!("www.hellowatt.fr resolves to {ip}")),
+            "{denied:?}"
+        );
+    }
+
+    // Public addresses pass this check: the request goes on to connect
+    // (and fails here, offline, without a denial).
+    let (r, h) = one(
+        &runtime,
+        &guest,
+        "http://site.invalid:9",
+        Resolver::Fixed(vec![public]),
+    )
+    .await;
+    assert!(matches!(r, Ok(Err(SyncError::Transport { .. }))), "{r:?}");
+    assert!(h.traffic().denied.is_empty(), "{:?}", h.traffic().denied);
+
+    // A site configured by an inside address is a local test site: asked.
+    let server = sim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo {
+            today: Date::parse("2026-11-28").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let (r, h) = one(
+        &runtime,
+        &guest,
+        &server.url(),
+        Resolver::Fixed(vec!["127.0.0.1".parse().unwrap()]),
+    )
+    .await;
+    assert!(
+        matches!(&r, Ok(Err(SyncError::Other { detail })) if detail.starts_with("reached")),
+        "{r:?}"
+    );
+    assert!(h.traffic().denied.is_empty(), "{:?}", h.traffic().denied);
+    server.shutdown().await;
 }
 
 /// `file:`, `ftp:`, `gopher:`, `data:` go out as wasi:http `Scheme::Other`:
