@@ -17,8 +17,13 @@
 //! - days: inside the asked window (Tempo: one day past it, for tomorrow),
 //!   so a day in 1900 or 2100 is refused for any window the host asks; a
 //!   curve point's start instant inside the window too, and on its day;
-//! - ids: non-empty (the store keys rows by them), at most `MAX_ID` bytes;
-//!   free text at most `MAX_TEXT` bytes; no control characters;
+//! - ids: non-empty (the store keys rows by them), at most `MAX_ID` bytes,
+//!   and of the shape the site gives them: a home id is an integer, a
+//!   meter its 14-digit PDL or PCE (or `GI` and 6 digits, or `<home
+//!   id>-gas`), a tariff period a bounded name, a window's subject one of
+//!   these or `tempo` (an id of another shape could carry other data out);
+//!   free text at most `MAX_TEXT` bytes; no control characters, zero-width
+//!   characters or bidirectional overrides;
 //! - counts: at most `MAX_RECORDS` records, counting meters and tariff
 //!   periods (a list inside a record is as costly to store as a list of
 //!   records).
@@ -86,10 +91,89 @@ fn text(what: &str, s: &str, max: usize) -> Result<(), String> {
     if s.len() > max {
         return Err(format!("{what}: {} characters, more than {max}", s.len()));
     }
-    if s.chars().any(|c| c.is_control()) {
-        return Err(format!("{what}: contains control characters"));
+    if s.chars().any(|c| c.is_control() || invisible(c)) {
+        return Err(format!(
+            "{what}: contains control characters (or invisible formatting ones)"
+        ));
     }
     Ok(())
+}
+
+/// Zero-width characters and bidirectional overrides: printable text has
+/// no use for them, and they hide what a string says from a reader.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+    )
+}
+
+/// The longest home id: the site's are integers (six digits seen).
+const MAX_HOME_DIGITS: usize = 12;
+/// The longest name of a tariff period the site does not use today.
+const MAX_PERIOD: usize = 32;
+
+fn digits(s: &str, len: std::ops::RangeInclusive<usize>) -> bool {
+    len.contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+// The shapes of the site's identifiers (site notes, "GET /api/homes"):
+// anything else is no identifier the site sends, and could carry other
+// data out (a password in a meter id). The messages never quote the
+// value, for the same reason.
+
+/// A home id: an integer.
+fn home_id(what: &str, s: &str) -> Result<(), String> {
+    id(what, s)?;
+    if digits(s, 1..=MAX_HOME_DIGITS) {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: not a home id (digits, at most {MAX_HOME_DIGITS})"
+    ))
+}
+
+/// A meter id: the 14-digit PDL (electricity) or PCE (gas; also `GI` and 6
+/// digits in its older form), or `<home id>-gas` for a gas meter the site
+/// does not name.
+fn meter_id(what: &str, s: &str) -> Result<(), String> {
+    id(what, s)?;
+    if digits(s, 14..=14)
+        || s.strip_prefix("GI").is_some_and(|n| digits(n, 6..=6))
+        || s.strip_suffix("-gas")
+            .is_some_and(|h| digits(h, 1..=MAX_HOME_DIGITS))
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: not a meter id (a 14-digit PDL or PCE, GI and 6 digits, or <home id>-gas)"
+    ))
+}
+
+/// A tariff period key: the site's (`Base`, `HP`, `HC`,
+/// `Tempo-<colour>-HP|HC`) or the name of a tariff it may add: letters,
+/// digits, `-` and `_`, at most `MAX_PERIOD`.
+fn period_key(what: &str, s: &str) -> Result<(), String> {
+    id(what, s)?;
+    if s.len() <= MAX_PERIOD
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: not a tariff period (letters, digits, '-' and '_', at most {MAX_PERIOD})"
+    ))
+}
+
+/// What a window is about: a meter, a home, or the Tempo calendar.
+fn subject(what: &str, s: &str) -> Result<(), String> {
+    if s == "tempo" || meter_id(what, s).is_ok() || home_id(what, s).is_ok() {
+        return Ok(());
+    }
+    id(what, s)?;
+    Err(format!("{what}: not a meter id, a home id or \"tempo\""))
 }
 
 /// Checks a snapshot returned for the window `[start, end]`.
@@ -112,7 +196,7 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         ));
     }
     for h in &s.homes {
-        id("home id", &h.id)?;
+        home_id("home id", &h.id)?;
         for (what, v) in [
             ("home address", &h.address),
             ("home postal code", &h.postal_code),
@@ -123,11 +207,11 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             }
         }
         for m in &h.meters {
-            id(&format!("home {} meter id", label(&h.id)), &m.id)?;
+            meter_id(&format!("home {} meter id", label(&h.id)), &m.id)?;
         }
     }
     for c in &s.contracts {
-        id("contract home id", &c.home_id)?;
+        home_id("contract home id", &c.home_id)?;
         text("contract state", &c.state, MAX_TEXT)?;
         for v in [&c.provider, &c.offer].into_iter().flatten() {
             text("contract text", v, MAX_TEXT)?;
@@ -135,10 +219,10 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     }
     for r in &s.daily {
         let what = format!("daily reading {} {}", label(&r.meter_id), r.date);
-        id(&format!("{what} meter id"), &r.meter_id)?;
+        meter_id(&format!("{what} meter id"), &r.meter_id)?;
         in_window(&what, r.date, start, end)?;
         for p in &r.periods {
-            text(&format!("{what} period name"), &p.period, MAX_ID)?;
+            period_key(&format!("{what} period name"), &p.period)?;
             energy(&format!("{what} period {}", p.period), p.kwh)?;
             money(&format!("{what} period {}", p.period), p.eur)?;
         }
@@ -161,7 +245,7 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     }
     for p in &s.curve {
         let what = format!("curve point {} at {}", label(&p.meter_id), p.start);
-        id(&format!("{what} meter id"), &p.meter_id)?;
+        meter_id(&format!("{what} meter id"), &p.meter_id)?;
         in_window(&what, p.date, start, end)?;
         // The start instant must lie inside the window before any calendar
         // arithmetic on it: an instant near `i64::MAX` would overflow it.
@@ -185,7 +269,7 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     }
     for t in &s.temperatures {
         let what = format!("temperature {} {}", label(&t.home_id), t.date);
-        id(&format!("{what} home id"), &t.home_id)?;
+        home_id(&format!("{what} home id"), &t.home_id)?;
         in_window(&what, t.date, start, end)?;
         if !t.celsius.is_finite() || !(-60.0..=60.0).contains(&t.celsius) {
             return Err(format!(
@@ -203,11 +287,11 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             ));
         }
         if let Some(m) = &t.meter_id {
-            id("tempo day meter id", m)?;
+            meter_id("tempo day meter id", m)?;
         }
     }
     for w in &s.windows {
-        id("window subject", &w.subject)?;
+        subject("window subject", &w.subject)?;
         if let WindowStatus::SiteError(detail) | WindowStatus::NotAvailable(detail) = &w.status {
             text(
                 &format!("window {} detail", label(&w.subject)),
@@ -282,7 +366,7 @@ mod tests {
         assert!(snapshot(&t, a, b).unwrap_err().contains("°C"));
         let c = Snapshot {
             curve: vec![CurvePoint {
-                meter_id: "m".into(),
+                meter_id: "01234567890123".into(),
                 start: d("2026-01-03").paris_midnight_utc(),
                 date: d("2026-01-02"),
                 minutes: 30,
@@ -310,7 +394,7 @@ mod tests {
         for start in [i64::MAX, i64::MIN] {
             let s = Snapshot {
                 curve: vec![CurvePoint {
-                    meter_id: "m".into(),
+                    meter_id: "01234567890123".into(),
                     start,
                     date: d("2026-01-02"),
                     minutes: 30,
@@ -325,7 +409,7 @@ mod tests {
         // A window's detail is text like any other.
         let s = Snapshot {
             windows: vec![hellowatt_snapshot::Window {
-                subject: "m".into(),
+                subject: "01234567890123".into(),
                 kind: hellowatt_snapshot::DataKind::ElectricityDaily,
                 start: a,
                 end: a,
@@ -333,7 +417,11 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert!(snapshot(&s, a, b).unwrap_err().contains("window m detail"));
+        assert!(
+            snapshot(&s, a, b)
+                .unwrap_err()
+                .contains("window 01234567890123 detail")
+        );
 
         // Periods count towards the record cap, and a huge id is not
         // copied whole into the message.
@@ -450,7 +538,7 @@ mod tests {
         }
         let point = |kwh: f64| Snapshot {
             curve: vec![CurvePoint {
-                meter_id: "m".into(),
+                meter_id: "01234567890123".into(),
                 start: d("2026-01-05").paris_midnight_utc(),
                 date: d("2026-01-05"),
                 minutes: 30,
@@ -540,7 +628,7 @@ mod tests {
         // A curve point's instant: inside the window, on its own day.
         let at = |start: i64, date: &str| Snapshot {
             curve: vec![CurvePoint {
-                meter_id: "m".into(),
+                meter_id: "01234567890123".into(),
                 start,
                 date: d(date),
                 minutes: 30,
@@ -562,7 +650,8 @@ mod tests {
             "starts outside the asked window",
         );
 
-        // Ids: non-empty, at most 64 bytes (bytes, not characters).
+        // Ids: non-empty, at most 64 bytes (bytes, not characters), then
+        // of the site's shapes.
         let meter = |id: String| {
             let mut r = reading("2026-01-05", 1.0);
             r.meter_id = id;
@@ -571,8 +660,8 @@ mod tests {
                 ..Default::default()
             }
         };
-        accepted(&meter("m".repeat(64)), "a 64-byte id");
-        accepted(&meter("é".repeat(32)), "a 64-byte id of 32 characters");
+        refused(&meter("m".repeat(64)), "meter id: not a meter id");
+        refused(&meter("é".repeat(32)), "meter id: not a meter id");
         refused(
             &meter("m".repeat(65)),
             "meter id: 65 characters, more than 64",
@@ -631,7 +720,7 @@ mod tests {
         );
         let detail = |text: String| Snapshot {
             windows: vec![hellowatt_snapshot::Window {
-                subject: "m".into(),
+                subject: "01234567890123".into(),
                 kind: hellowatt_snapshot::DataKind::ElectricityDaily,
                 start: a,
                 end: b,
@@ -642,7 +731,7 @@ mod tests {
         accepted(&detail("x".repeat(1000)), "a 1000-byte window detail");
         refused(
             &detail("x".repeat(1001)),
-            "window m detail: 1001 characters, more than 1000",
+            "window 01234567890123 detail: 1001 characters, more than 1000",
         );
         // No control characters, in text or in ids.
         for bad in [
@@ -681,8 +770,113 @@ mod tests {
         );
         // One home and 199 999 meters are 200 000 records; one more meter
         // is past the cap.
-        let meters = |n: usize| home_with("x".into(), (0..n).map(|i| format!("m{i}")).collect());
+        let meters = |n: usize| home_with("x".into(), (0..n).map(|i| format!("{i:014}")).collect());
         accepted(&meters(199_999), "1 home and 199 999 meters");
         refused(&meters(200_000), "200001 records in one window");
+    }
+
+    /// Identifiers have the shapes the site gives them (site notes), and a
+    /// refusal names the rule, never the value: an identifier of another
+    /// shape could carry a secret out, and its message is stored.
+    #[test]
+    fn identifiers_have_the_sites_shapes() {
+        let (a, b) = (d("2026-01-01"), d("2026-01-31"));
+        let home = |id: &str, meters: &[&str]| Snapshot {
+            homes: vec![Home {
+                id: id.into(),
+                address: None,
+                postal_code: None,
+                city: None,
+                meters: meters
+                    .iter()
+                    .map(|m| Meter {
+                        id: (*m).into(),
+                        energy: hellowatt_snapshot::Energy::Gas,
+                    })
+                    .collect(),
+            }],
+            ..Default::default()
+        };
+        let period = |name: &str| {
+            let mut r = reading("2026-01-05", 1.0);
+            r.periods = vec![PeriodValue {
+                period: name.into(),
+                kwh: Some(1.0),
+                eur: None,
+            }];
+            Snapshot {
+                daily: vec![r],
+                ..Default::default()
+            }
+        };
+        let window = |subject: &str| Snapshot {
+            windows: vec![hellowatt_snapshot::Window {
+                subject: subject.into(),
+                kind: hellowatt_snapshot::DataKind::ElectricityDaily,
+                start: a,
+                end: b,
+                status: WindowStatus::Complete,
+            }],
+            ..Default::default()
+        };
+        for ok in [
+            home("193728", &["09517384620417", "GI012345", "193728-gas"]),
+            home("1", &[]),
+            home("123456789012", &[]),
+            period("Base"),
+            period("HP"),
+            period("Tempo-red-HC"),
+            period("Heures_Creuses-2"),
+            period(&"P".repeat(32)),
+            window("tempo"),
+            window("193728"),
+            window("09517384620417"),
+            window("193728-gas"),
+        ] {
+            assert!(
+                snapshot(&ok, a, b).is_ok(),
+                "{ok:?}: {:?}",
+                snapshot(&ok, a, b)
+            );
+        }
+        let secret = "Hunter2-S3cret";
+        for (bad, rule) in [
+            (home(secret, &[]), "home id: not a home id"),
+            (home("1234567890123", &[]), "home id: not a home id"),
+            (home("-1", &[]), "home id: not a home id"),
+            (home("1", &[secret]), "home 1 meter id: not a meter id"),
+            (home("1", &["0951738462041"]), "meter id: not a meter id"),
+            (home("1", &["095173846204170"]), "meter id: not a meter id"),
+            (home("1", &["GI12345"]), "meter id: not a meter id"),
+            (home("1", &["abc-gas"]), "meter id: not a meter id"),
+            (home("1", &["-gas"]), "meter id: not a meter id"),
+            (
+                period(secret.replace('-', " ").as_str()),
+                "period name: not a tariff period",
+            ),
+            (period(&"P".repeat(33)), "period name: not a tariff period"),
+            (
+                window(secret),
+                "window subject: not a meter id, a home id or \"tempo\"",
+            ),
+        ] {
+            let e = snapshot(&bad, a, b).unwrap_err();
+            assert!(e.contains(rule), "{e}");
+            assert!(!e.contains("Hunter") && !e.contains("S3cret"), "{e}");
+        }
+        // Printable text: no zero-width characters or bidirectional
+        // overrides either.
+        for hidden in [
+            "1 rue\u{202E}xiaP",
+            "1\u{200B}rue",
+            "\u{FEFF}1 rue",
+            "1 rue\u{2066}x",
+        ] {
+            let e = snapshot(&home_with(hidden.into(), vec![]), a, b).unwrap_err();
+            assert!(
+                e.contains("home address: contains control characters"),
+                "{e}"
+            );
+        }
     }
 }

@@ -318,6 +318,13 @@ fn tame(mut s: Snapshot) -> Snapshot {
         r.amounts.injection_kwh = ok(r.amounts.injection_kwh);
         r.amounts.injection_eur = ok(r.amounts.injection_eur);
         for p in &mut r.periods {
+            // A tariff period's shape: letters, digits, '-', '_'; at most 32.
+            p.period
+                .retain(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            p.period.truncate(32);
+            if p.period.is_empty() {
+                p.period = "Base".into();
+            }
             p.kwh = ok(p.kwh);
             p.eur = ok(p.eur);
         }
@@ -354,7 +361,8 @@ fn tame(mut s: Snapshot) -> Snapshot {
                 end -= 1;
             }
             x.truncate(end);
-            x.retain(|c| !c.is_control());
+            // Printable: no control or invisible formatting characters.
+            x.retain(|c| c.is_ascii_graphic() || c == ' ');
         }
     }
     // One record per store key (`host/src/store/ingest.rs`): the store
@@ -481,7 +489,7 @@ proptest! {
     /// above it with the cap named, quickly, whatever the content.
     #[test]
     fn counts_around_the_cap(homes in 0usize..3, meters in 0usize..120_000, periods in 0usize..120_000) {
-        let meter = |i: usize| Meter { id: format!("m{i}"), energy: Energy::Electricity };
+        let meter = |i: usize| Meter { id: format!("{i:014}"), energy: Energy::Electricity };
         let s = Snapshot {
             homes: (0..homes)
                 .map(|h| Home {
@@ -493,7 +501,7 @@ proptest! {
                 })
                 .collect(),
             daily: vec![DailyReading {
-                meter_id: "m0".into(),
+                meter_id: "00000000000000".into(),
                 date: Date::parse("2026-01-02").unwrap(),
                 periods: (0..periods)
                     .map(|i| PeriodValue { period: format!("p{i}"), kwh: None, eur: None })
