@@ -8,6 +8,7 @@
 
 use crate::sandbox::policy::{DEFAULT_SITE, HttpLimits, Origin, RequestRules};
 use crate::sandbox::runtime::Limits;
+use crate::slot::Slot;
 use anyhow::{Context, Result, anyhow, bail};
 use hellowatt_snapshot::DataKind;
 use serde::Deserialize;
@@ -265,10 +266,10 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 impl Config {
     /// The requests `slot`'s guest may make: its configured rules, or the
     /// slot's defaults.
-    pub fn requests_for(&self, slot: crate::slot::Slot) -> RequestRules {
+    pub fn requests_for(&self, slot: Slot) -> RequestRules {
         match slot {
-            crate::slot::Slot::Hellowatt => self.http.requests.clone(),
-            crate::slot::Slot::Tempo => self
+            Slot::Hellowatt => self.http.requests.clone(),
+            Slot::Tempo => self
                 .tempo
                 .as_ref()
                 .map_or_else(|| slot.default_requests(), |t| t.http.requests.clone()),
@@ -469,6 +470,15 @@ fn kinds(key: &str, list: Option<Vec<String>>) -> Result<Vec<DataKind>> {
         .collect()
 }
 
+/// A slot's allowed requests: the configured list, or the slot's defaults.
+fn request_rules(key: &str, items: Option<&[String]>, slot: Slot) -> Result<RequestRules> {
+    match items {
+        Some(items) => RequestRules::parse(items)
+            .map_err(|e| anyhow!("{key}: {e} (default: {})", slot.default_requests())),
+        None => Ok(slot.default_requests()),
+    }
+}
+
 fn positive(key: &str, v: Option<u64>, default: u64) -> Result<u64> {
     match v {
         Some(0) => bail!("{key} must be greater than 0"),
@@ -567,12 +577,11 @@ impl FileConfig {
                 Some(n) => n,
                 None => defaults.max_requests,
             },
-            requests: match &self.allowed_requests {
-                Some(items) => RequestRules::parse(items).map_err(|e| {
-                    anyhow!("allowed_requests: {e} (default: {})", defaults.requests)
-                })?,
-                None => defaults.requests.clone(),
-            },
+            requests: request_rules(
+                "allowed_requests",
+                self.allowed_requests.as_deref(),
+                Slot::Hellowatt,
+            )?,
         };
         let limit_defaults = Limits::default();
         let memory_mib = positive(
@@ -666,15 +675,11 @@ impl FileConfig {
                 },
                 http: HttpLimits {
                     pacing: Duration::from_millis(self.tempo_pacing_ms.unwrap_or(1000)),
-                    requests: match &self.tempo_allowed_requests {
-                        Some(items) => RequestRules::parse(items).map_err(|e| {
-                            anyhow!(
-                                "tempo_allowed_requests: {e} (default: {})",
-                                RequestRules::tempo()
-                            )
-                        })?,
-                        None => RequestRules::tempo(),
-                    },
+                    requests: request_rules(
+                        "tempo_allowed_requests",
+                        self.tempo_allowed_requests.as_deref(),
+                        Slot::Tempo,
+                    )?,
                     ..http.clone()
                 },
                 announce_at: match &self.tempo_announce_at {
@@ -744,7 +749,6 @@ fn check_private(_: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::slot::Slot;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {

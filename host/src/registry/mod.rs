@@ -513,14 +513,7 @@ impl Registry {
                 });
             }
         }
-        let sig_path = signature::sig_path(path);
-        let signature = match tokio::fs::read(&sig_path).await {
-            Ok(b) => Some(b),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                return Err(e).with_context(|| format!("reading {}", sig_path.display()));
-            }
-        };
+        let signature = read_signature(path).await?;
         let beside = fixtures_beside(path);
         let inputs = self.inputs_digest(&sha256, signature.as_deref(), beside.as_deref())?;
         if let Some(record) = &known
@@ -863,6 +856,16 @@ impl Registry {
 }
 
 /// Loads guests from the bytes the registry keeps.
+/// The detached signature beside `wasm` (`NAME.wasm.sig`), if there is one.
+async fn read_signature(wasm: &Path) -> Result<Option<Vec<u8>>> {
+    let path = signature::sig_path(wasm);
+    match tokio::fs::read(&path).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
 struct Loader<'a> {
     slot: Slot,
     runtime: &'a Runtime,
@@ -944,14 +947,7 @@ impl Loader<'_> {
                     path.display()
                 );
             }
-            let sig_path = signature::sig_path(&path);
-            let kept_signature = match std::fs::read(&sig_path) {
-                Ok(b) => Some(b),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => {
-                    return Err(e).with_context(|| format!("reading {}", sig_path.display()));
-                }
-            };
+            let kept_signature = read_signature(&path).await?;
             let keys: &[VerifyingKey] = if source == BUNDLED_SOURCE {
                 &[]
             } else {
