@@ -3,9 +3,8 @@
 //! guest info, the snapshot and the error out.
 //!
 //! This module owns field-for-field conversions and nothing else. It must
-//! never hold flow or parsing logic, drop or invent data (a `None` stays a
-//! `None`, never a zero), or look at the credentials: they are moved into
-//! the model's request as they came, never read, logged or copied.
+//! never hold flow or parsing logic, or drop or invent data (a `None` stays
+//! a `None`, never a zero).
 
 use crate::bindings::hellowatt::scraper::types as wit;
 use hellowatt_snapshot as model;
@@ -36,7 +35,7 @@ pub fn request_from_wit(r: wit::SyncRequest) -> Result<model::SyncRequest, model
         kinds: r.kinds.iter().map(|k| kind_from_wit(*k)).collect(),
         base_url: r.base_url,
         login: r.credentials.login,
-        password: r.credentials.password,
+        password_placeholder: r.credentials.password_placeholder,
     })
 }
 

@@ -1,7 +1,9 @@
 //! Helpers for the guests' native tests (feature `testing`, enabled as a
 //! dev-dependency feature only): building a response, answering from a
-//! cassette as the host's replay would (a [`Transport`]), and running every
-//! scenario of a folder against its golden file.
+//! cassette as the host's replay would (a [`Transport`], with the host's
+//! browser between: the password filled into the log-in, the cookies
+//! held, the answers scrubbed), and running every scenario of a folder
+//! against its golden file.
 //!
 //! This module owns test plumbing only. It must never be enabled in a
 //! guest's normal dependencies (a component would carry the fixtures), and
@@ -9,8 +11,17 @@
 //! cassette's business.
 
 use crate::transport::{Request, Response, Transport, denied};
+use hellowatt_browser::{Browser, LogIn, header_map, header_pairs};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest, Scenario};
 use hellowatt_snapshot::SyncError;
+
+/// The password placeholder native tests give their guests (the host
+/// draws a random one per run).
+pub const PLACEHOLDER: &str = "hellowatt-password-00000000000000000000000000000000";
+
+/// The log-in the cassettes were recorded with (the host's default).
+pub const LOGIN_METHOD: &str = "POST";
+pub const LOGIN_PATH: &str = "/accounts/login/";
 
 /// A response with these headers and body.
 pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
@@ -29,18 +40,53 @@ pub fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
 /// the host's policy would make it, and its reason is kept.
 pub struct Replayer {
     pub replay: Replay,
-    /// Why the cassette refused requests, in order.
+    /// Why the cassette or the browser refused requests, in order.
     pub refusals: Vec<String>,
     origin: String,
+    browser: Browser,
 }
 
 impl Replayer {
-    /// `origin` is the site the guest believes it talks to.
+    /// `origin` is the site the guest believes it talks to. No account:
+    /// the placeholder is refused everywhere.
     pub fn new(exchanges: Vec<Exchange>, origin: &str) -> Replayer {
+        Replayer::from_replay(Replay::new(exchanges, origin, true), origin)
+    }
+
+    /// [`Replayer::new`] over a replay made already.
+    pub fn from_replay(replay: Replay, origin: &str) -> Replayer {
         Replayer {
-            replay: Replay::new(exchanges, origin, true),
+            replay,
             refusals: Vec::new(),
             origin: origin.to_string(),
+            browser: Browser::new(PLACEHOLDER.to_string(), None, origin.starts_with("https:")),
+        }
+    }
+
+    /// The browser holds this account's password for the log-in (the
+    /// host's default log-in request), as the host does.
+    pub fn logging_in(mut self, login: &str, password: &str) -> Replayer {
+        self.browser = Browser::new(
+            PLACEHOLDER.to_string(),
+            Some(LogIn {
+                method: LOGIN_METHOD.into(),
+                path: LOGIN_PATH.into(),
+                login: login.to_string(),
+                password: password.to_string(),
+            }),
+            self.origin.starts_with("https:"),
+        );
+        self
+    }
+
+    /// A scenario's cassette, its account's password held by the browser
+    /// for the log-in (as the host's `guest check` does).
+    pub fn for_scenario(s: &Scenario, origin: &str) -> Replayer {
+        let r = Replayer::new(s.exchanges.clone(), origin);
+        if s.request.password.is_empty() {
+            r
+        } else {
+            r.logging_in(&s.request.login, &s.request.password)
         }
     }
 
@@ -51,17 +97,44 @@ impl Replayer {
                 .any(|(k, _)| k.eq_ignore_ascii_case("host")),
             "a guest never sets Host"
         );
-        match self.replay.answer(req) {
-            Ok(resp) => Ok(Response {
-                status: resp.status,
-                headers: resp.headers,
-                body: resp.body,
-            }),
-            Err(e) => {
-                self.refusals.push(e.to_string());
-                Err(denied(&self.origin, req.path))
-            }
+        let mut headers = match header_map(req.headers) {
+            Ok(h) => h,
+            Err(e) => return Err(self.refuse(req.path, e)),
+        };
+        let mut body = req.body.to_vec();
+        if let Err(e) =
+            self.browser
+                .outgoing(req.method, req.path, req.query, &mut headers, &mut body)
+        {
+            return Err(self.refuse(req.path, e));
         }
+        let sent = header_pairs(&headers);
+        let answer = self.replay.answer(&ReplayRequest {
+            headers: &sent,
+            body: &body,
+            ..*req
+        });
+        match answer {
+            Ok(resp) => {
+                let mut headers = match header_map(&resp.headers) {
+                    Ok(h) => h,
+                    Err(e) => return Err(self.refuse(req.path, e)),
+                };
+                let mut body = resp.body;
+                self.browser.incoming(&mut headers, &mut body);
+                Ok(Response {
+                    status: resp.status,
+                    headers: header_pairs(&headers),
+                    body,
+                })
+            }
+            Err(e) => Err(self.refuse(req.path, e.to_string())),
+        }
+    }
+
+    fn refuse(&mut self, path: &str, why: String) -> SyncError {
+        self.refusals.push(why);
+        denied(&self.origin, path)
     }
 
     /// The problem of a run that left recorded exchanges unasked: the

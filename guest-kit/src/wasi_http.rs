@@ -205,6 +205,9 @@ impl WasiHttp {
 pub fn describe(code: &ErrorCode) -> String {
     match code {
         ErrorCode::InternalError(Some(m)) => format!("internal error: {m}"),
+        ErrorCode::HttpResponseBodySize(Some(limit)) => {
+            format!("the answer is larger than the host's limit of {limit} bytes")
+        }
         // One allocation for all the fixed names keeps this small in every
         // component (a `String` built per arm cost about 1 KB).
         other => match fixed_name(other) {
@@ -234,7 +237,7 @@ fn fixed_name(code: &ErrorCode) -> Option<&'static str> {
         ErrorCode::HttpResponseTimeout => "response timeout",
         ErrorCode::HttpProtocolError => "the connection broke off or the answer is not valid HTTP",
         ErrorCode::HttpResponseIncomplete => "the answer was cut off before its end",
-        ErrorCode::HttpResponseBodySize(_) => "response body too large for the host",
+        ErrorCode::HttpResponseBodySize(_) => "the answer is larger than the host's limit",
         _ => return None,
     })
 }

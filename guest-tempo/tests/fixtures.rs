@@ -16,12 +16,13 @@ use hellowatt_snapshot::{
     diff_outcomes,
 };
 
-/// The host passes empty credentials to this guest.
+/// The host passes no account to this guest (an empty login, a
+/// placeholder no request may carry).
 fn request(base_url: &str, start: &str, end: &str, kinds: &[DataKind]) -> SyncRequest {
     SyncRequest {
         base_url: base_url.to_string(),
         login: String::new(),
-        password: String::new(),
+        password_placeholder: hellowatt_guest_kit::testing::PLACEHOLDER.to_string(),
         start: Date::parse(start).unwrap(),
         end: Date::parse(end).unwrap(),
         kinds: kinds.to_vec(),
@@ -34,7 +35,7 @@ fn check(s: &Scenario) -> Vec<String> {
     let req = SyncRequest {
         base_url: TEMPO_SITE_ORIGIN.to_string(),
         login: s.request.login.clone(),
-        password: s.request.password.clone(),
+        password_placeholder: hellowatt_guest_kit::testing::PLACEHOLDER.to_string(),
         start: s.request.start,
         end: s.request.end,
         kinds: s.request.kinds.clone(),
@@ -337,13 +338,14 @@ fn every_request_is_a_bare_get_with_its_own_body_limit() {
     assert_eq!(sent[1].max_body, TEMPO_LIGHT_MAX_BODY);
 }
 
-/// The credentials are in the request the guest gets, and never read: no
-/// request carries them, and the answer is the same as without them.
+/// The login and a placeholder are in the request the guest gets, and
+/// never read: no request carries them, and the answer is the same as
+/// without them.
 #[test]
 fn the_credentials_are_never_read() {
     let mut with = request(API, "2026-11-27", "2026-11-28", &[DataKind::Tempo]);
     with.login = "someone@example.com".into();
-    with.password = "Secret-123!".into();
+    with.password_placeholder = "hellowatt-password-0123456789abcdef".into();
     let mut seen = Vec::new();
     let mut t = fake(|req| {
         seen.push(format!("{req:?} {}", String::from_utf8_lossy(&req.body)));
@@ -353,7 +355,7 @@ fn the_credentials_are_never_read() {
     drop(t);
     for shown in seen.iter().chain(log.0.iter().map(|(_, m)| m)) {
         assert!(!shown.contains("someone@example.com"), "{shown}");
-        assert!(!shown.contains("Secret-123!"), "{shown}");
+        assert!(!shown.contains("hellowatt-password-0123"), "{shown}");
     }
     let without = request(API, "2026-11-27", "2026-11-28", &[DataKind::Tempo]);
     let mut t = fake(jour_blue);

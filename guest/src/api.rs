@@ -46,7 +46,7 @@ pub fn sync(
     req: &SyncRequest,
     log: &mut dyn Log,
 ) -> Result<Snapshot, SyncError> {
-    redact(run(transport, session, req, log), &req.password)
+    run(transport, session, req, log)
 }
 
 /// Calendar months of `start..=end`, clipped to it.
@@ -113,14 +113,14 @@ fn run(
         t: transport,
         session,
         origin,
-        password: &req.password,
+        placeholder: &req.password_placeholder,
         relogged: false,
         log,
     };
     if c.session.is_logged_in() {
         c.log.info("reusing the session of a previous call");
     } else {
-        c.session.login(c.t, &c.origin, c.password, c.log)?;
+        c.session.login(c.t, &c.origin, c.placeholder, c.log)?;
     }
 
     let homes = {
@@ -298,7 +298,8 @@ struct Client<'a> {
     t: &'a mut dyn Transport,
     session: &'a mut Session,
     origin: String,
-    password: &'a str,
+    /// What the log-in form's password field takes (the host fills it).
+    placeholder: &'a str,
     /// Logged in again during this call already (allowed once).
     relogged: bool,
     log: &'a mut dyn Log,
@@ -323,7 +324,7 @@ impl Client<'_> {
             resp.status
         ));
         self.session
-            .login(self.t, &self.origin, self.password, self.log)?;
+            .login(self.t, &self.origin, self.placeholder, self.log)?;
         let req = self
             .session
             .api_request(&self.origin, path.to_string(), query);
@@ -346,44 +347,6 @@ impl Client<'_> {
 fn session_lost(status: u16) -> SyncError {
     SyncError::SessionLost {
         detail: format!("the site answered {status} again after logging in again"),
-    }
-}
-
-/// Last guard: the password never leaves in a free-text field, whatever
-/// the site echoed.
-fn redact(result: Result<Snapshot, SyncError>, password: &str) -> Result<Snapshot, SyncError> {
-    if password.is_empty() {
-        return result;
-    }
-    let scrub = |s: &mut String| {
-        if s.contains(password) {
-            *s = s.replace(password, "[redacted]");
-        }
-    };
-    match result {
-        Ok(mut snap) => {
-            for w in &mut snap.windows {
-                if let WindowStatus::SiteError(d) | WindowStatus::NotAvailable(d) = &mut w.status {
-                    scrub(d);
-                }
-            }
-            Ok(snap)
-        }
-        Err(mut e) => {
-            match &mut e {
-                SyncError::CredentialsRejected { detail }
-                | SyncError::SessionLost { detail }
-                | SyncError::Transport { detail }
-                | SyncError::Other { detail } => scrub(detail),
-                SyncError::RateLimited(r) => scrub(&mut r.detail),
-                SyncError::SiteUnavailable(u) => scrub(&mut u.detail),
-                SyncError::SiteChanged(c) => {
-                    scrub(&mut c.location);
-                    scrub(&mut c.detail);
-                }
-            }
-            Err(e)
-        }
     }
 }
 
@@ -469,18 +432,5 @@ mod tests {
         );
         assert!(month_windows(d("2026-05-06"), d("2026-05-05")).is_empty());
         assert_eq!(month_windows(d("2025-12-31"), d("2026-01-01")).len(), 2);
-    }
-
-    #[test]
-    fn the_password_is_scrubbed() {
-        let e = SyncError::CredentialsRejected {
-            detail: "bad password Secret-123!".into(),
-        };
-        match redact(Err(e), "Secret-123!") {
-            Err(SyncError::CredentialsRejected { detail }) => {
-                assert_eq!(detail, "bad password [redacted]")
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }

@@ -1,5 +1,5 @@
 //! The helloWatt scraper guest: a WASI preview-2 component on the
-//! `hellowatt:scraper@1.0.0` contract (`wit/scraper.wit`).
+//! `hellowatt:scraper@2.0.0` contract (`wit/scraper.wit`).
 //!
 //! It logs in to the helloWatt customer area, reads the homes, contracts,
 //! daily electricity and gas, the load curve and temperatures of one
@@ -22,8 +22,9 @@
 //! the request and response shapes and `Transport` over `wasi:http`,
 //! `Retry-After`, the logging trait) is in `hellowatt-guest-kit`;
 //! [`transport`] and [`logging`] are its modules, re-exported, and
-//! `errors` uses its wordings. The password is only ever in the call's
-//! request and the log-in form: never logged or kept.
+//! `errors` uses its wordings. The guest never sees the password: it puts
+//! the host's placeholder in the log-in form, and the host, which also
+//! keeps the session cookie, fills in the password.
 
 pub mod api;
 pub mod errors;
@@ -87,9 +88,9 @@ pub const VERSION: &str = if cfg!(feature = "v2") {
 };
 
 /// The contract version the guest declares (`describe().contract`). The
-/// test-only `contract2` feature declares `2.0.0`, which no host runs.
-pub const CONTRACT: &str = if cfg!(feature = "contract2") {
-    "2.0.0"
+/// test-only `contract3` feature declares `3.0.0`, which no host runs.
+pub const CONTRACT: &str = if cfg!(feature = "contract3") {
+    "3.0.0"
 } else {
     hellowatt_snapshot::CONTRACT_VERSION
 };

@@ -28,7 +28,7 @@ struct ReplayTransport {
 impl ReplayTransport {
     fn new(s: &Scenario) -> ReplayTransport {
         ReplayTransport {
-            replayer: Replayer::new(s.exchanges.clone(), ORIGIN),
+            replayer: Replayer::for_scenario(s, ORIGIN),
             sent: 0,
         }
     }
@@ -53,7 +53,7 @@ fn sync_request(s: &Scenario) -> SyncRequest {
     SyncRequest {
         base_url: ORIGIN.to_string(),
         login: s.request.login.clone(),
-        password: s.request.password.clone(),
+        password_placeholder: hellowatt_guest_kit::testing::PLACEHOLDER.to_string(),
         start: s.request.start,
         end: s.request.end,
         kinds: s.request.kinds.clone(),

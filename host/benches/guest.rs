@@ -139,6 +139,88 @@ fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime,
             result("sync_call.replay_only", format!("{:.1}", r / 1e6), "ms");
         }
     }
+    browser(c, &cassette);
+}
+
+/// The cassette's exchanges with the requests as the guest writes them
+/// (no cookie, the placeholder in the log-in).
+fn guest_side(cassette: &Cassette, placeholder: &str) -> Vec<hellowatt_fixtures::Exchange> {
+    // The demo password as a form carries it ("!" is its one reserved
+    // character).
+    let password = hellowatt_sim::DEMO_PASSWORD.replace('!', "%21");
+    let mut side = cassette.exchanges.clone();
+    for e in &mut side {
+        let r = &mut e.request;
+        r.headers.retain(|(k, _)| !k.eq_ignore_ascii_case("cookie"));
+        r.body = String::from_utf8_lossy(&r.body)
+            .replace(&password, placeholder)
+            .into_bytes();
+    }
+    side
+}
+
+/// What the browser adds to each exchange (the password filled into the
+/// log-in, the jar, the scrubbing of the answer), side by side with the
+/// same exchanges handled without it (the header maps and body copies the
+/// policy makes either way).
+fn browser(c: &mut Criterion, cassette: &Cassette) {
+    use hellowatt_browser::{Browser, LogIn, header_map};
+    let placeholder = hellowatt_browser::placeholder([9; 16]);
+    let side = guest_side(cassette, &placeholder);
+    let login = LogIn {
+        method: "POST".into(),
+        path: "/accounts/login/".into(),
+        login: hellowatt_sim::DEMO_LOGIN.into(),
+        password: hellowatt_sim::DEMO_PASSWORD.into(),
+    };
+    let run = |with: bool| {
+        let mut browser = Browser::new(placeholder.clone(), Some(login.clone()), false);
+        let mut bytes = 0;
+        for e in &side {
+            let r = &e.request;
+            let mut headers = header_map(&r.headers).expect("recorded headers");
+            let mut body = r.body.clone();
+            if with {
+                browser
+                    .outgoing(&r.method, &r.path, &r.query, &mut headers, &mut body)
+                    .expect("the browser lets the guest's own requests through");
+            }
+            let mut answer_headers = header_map(&e.response.headers).expect("recorded headers");
+            let mut answer_body = e.response.body.clone();
+            if with {
+                browser.incoming(&mut answer_headers, &mut answer_body);
+            }
+            bytes += body.len() + answer_body.len() + headers.len() + answer_headers.len();
+        }
+        bytes
+    };
+    assert!(run(true) > 0);
+    let mut g = c.benchmark_group("browser");
+    g.bench_function("without", |b| b.iter(|| run(false)));
+    g.bench_function("with", |b| b.iter(|| run(true)));
+    g.finish();
+    let n = side.len() as f64;
+    if let (Some(without), Some(with)) = (
+        common::median_ns("browser", "without"),
+        common::median_ns("browser", "with"),
+    ) {
+        result("browser.exchanges", format!("{n}"), "");
+        result(
+            "browser.without_per_exchange",
+            format!("{:.2}", without / n / 1e3),
+            "µs",
+        );
+        result(
+            "browser.with_per_exchange",
+            format!("{:.2}", with / n / 1e3),
+            "µs",
+        );
+        result(
+            "browser.added_per_exchange",
+            format!("{:.2}", (with - without) / n / 1e3),
+            "µs",
+        );
+    }
 }
 
 /// The replay's answers to the requests the native run makes, without the

@@ -6,7 +6,9 @@
 //! key (and the variable it came from) and how to fix it. It must never
 //! print a password: `Secret` has no readable `Debug` or `Display`.
 
-use crate::sandbox::policy::{DEFAULT_SITE, HttpLimits, Origin, RequestRules};
+use crate::sandbox::policy::{
+    DEFAULT_SITE, HELLOWATT_LOGIN, HttpLimits, LoginRequest, Origin, RequestRules,
+};
 use crate::sandbox::runtime::Limits;
 use crate::slot::Slot;
 use anyhow::{Context, Result, anyhow, bail};
@@ -34,6 +36,7 @@ struct FileConfig {
     max_response_mib: Option<u64>,
     max_requests: Option<u32>,
     allowed_requests: Option<Vec<String>>,
+    login_request: Option<String>,
     memory_mib: Option<u64>,
     cpu_seconds: Option<u64>,
     call_timeout_seconds: Option<u64>,
@@ -82,7 +85,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 43] = [
+const KEYS: [(&str, ValueKind); 44] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -96,6 +99,7 @@ const KEYS: [(&str, ValueKind); 43] = [
     ("max_response_mib", ValueKind::Integer),
     ("max_requests", ValueKind::Integer),
     ("allowed_requests", ValueKind::List),
+    ("login_request", ValueKind::Text),
     ("memory_mib", ValueKind::Integer),
     ("cpu_seconds", ValueKind::Integer),
     ("call_timeout_seconds", ValueKind::Integer),
@@ -582,6 +586,20 @@ impl FileConfig {
                 self.allowed_requests.as_deref(),
                 Slot::Hellowatt,
             )?,
+        };
+        let login = match &self.login_request {
+            Some(item) => LoginRequest::parse(item, &http.requests)
+                .map_err(|e| anyhow!("login_request: {e}"))?,
+            None => LoginRequest::parse(HELLOWATT_LOGIN, &http.requests).map_err(|e| {
+                anyhow!(
+                    "allowed_requests must allow the log-in ({HELLOWATT_LOGIN}), or set \
+                     login_request to the log-in the rules allow: {e}"
+                )
+            })?,
+        };
+        let http = HttpLimits {
+            requests: http.requests.clone().with_login(Some(login)),
+            ..http
         };
         let limit_defaults = Limits::default();
         let memory_mib = positive(
@@ -1178,10 +1196,47 @@ mod tests {
                     "HELLOWATT_ALLOWED_REQUESTS",
                     "GET /login, POST /login, GET /v2/api/*",
                 ),
+                ("HELLOWATT_LOGIN_REQUEST", "POST /login"),
                 ("HELLOWATT_TEMPO_ALLOWED_REQUESTS", "GET /api/jourTempo/*"),
             ]),
         )
         .unwrap();
+        assert_eq!(
+            c.requests_for(Slot::Hellowatt)
+                .login()
+                .map(|l| l.to_string()),
+            Some("POST /login".into())
+        );
+        assert_eq!(c.requests_for(Slot::Tempo).login(), None);
+        // The log-in must be one of the allowed requests, a POST to one
+        // path: the password goes nowhere else.
+        for (rules, login, says) in [
+            (
+                "GET /login, POST /login",
+                None,
+                "allowed_requests must allow the log-in",
+            ),
+            (
+                "GET /api/*, POST /accounts/login/",
+                Some("POST /api/user"),
+                "allow it there too",
+            ),
+            (
+                "GET /api/*, POST /accounts/login/",
+                Some("GET /api/x"),
+                "a POST to one exact path",
+            ),
+            (
+                "GET /api/*, POST /accounts/*",
+                Some("POST /accounts/*"),
+                "a POST to one exact path",
+            ),
+        ] {
+            let mut vars = vec![("HELLOWATT_ALLOWED_REQUESTS", rules)];
+            vars.extend(login.map(|l| ("HELLOWATT_LOGIN_REQUEST", l)));
+            let e = format!("{:#}", Config::load_from(None, env(&vars)).unwrap_err());
+            assert!(e.contains(says), "{rules} / {login:?}: {e}");
+        }
         assert_eq!(
             c.requests_for(Slot::Hellowatt).to_string(),
             "GET /login, POST /login, GET /v2/api/*"

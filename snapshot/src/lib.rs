@@ -22,7 +22,7 @@ pub use tempo::{RED_DAYS, TempoSeason, WHITE_DAYS};
 use serde::{Deserialize, Serialize};
 
 /// The contract version this crate mirrors (`package hellowatt:scraper@…`).
-pub const CONTRACT_VERSION: &str = "1.0.0";
+pub const CONTRACT_VERSION: &str = "2.0.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -107,16 +107,18 @@ impl TempoColour {
 /// What the host asks of one sync call (the contract's `sync-request`):
 /// the site, the account, the window and the kinds of data wanted.
 ///
-/// Its `Debug` leaves out the login and the password.
+/// It holds no secret: the host keeps the password and gives the guest a
+/// placeholder for it (see the contract's `credentials`). Its `Debug`
+/// leaves out the login, which is personal data.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SyncRequest {
     /// The site's origin, e.g. `https://www.hellowatt.fr` (a path prefix
     /// is allowed, a query is not).
     pub base_url: String,
     pub login: String,
-    /// Only for the site's log-in: never logged, stored, or echoed in a
-    /// snapshot or an error.
-    pub password: String,
+    /// What the guest puts in the log-in form's password field; the host
+    /// sends the real password in its place.
+    pub password_placeholder: String,
     /// First day, inclusive (Europe/Paris).
     pub start: Date,
     /// Last day, inclusive.
@@ -502,18 +504,17 @@ mod tests {
     }
 
     #[test]
-    fn a_sync_request_never_shows_its_credentials() {
+    fn a_sync_request_never_shows_the_login() {
         let req = SyncRequest {
             base_url: "https://www.hellowatt.fr".into(),
             login: "someone@example.com".into(),
-            password: "Secret-123!".into(),
+            password_placeholder: "hellowatt-password-00".into(),
             start: Date::new(2026, 1, 1).unwrap(),
             end: Date::new(2026, 1, 31).unwrap(),
             kinds: vec![DataKind::Homes],
         };
         let shown = format!("{req:?}");
         assert!(shown.contains("https://www.hellowatt.fr"), "{shown}");
-        assert!(!shown.contains("Secret-123!"), "{shown}");
         assert!(!shown.contains("someone@example.com"), "{shown}");
         assert!(shown.ends_with(".. }"), "{shown}");
     }

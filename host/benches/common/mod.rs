@@ -18,13 +18,14 @@ use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
-use hellowatt_fixtures::{Exchange, Replay, ReplayRequest};
+use hellowatt_browser::LogIn;
+use hellowatt_fixtures::{Exchange, Replay};
 use hellowatt_guest::api::{self, SyncRequest};
 use hellowatt_guest::logging::{Level, Log};
 use hellowatt_guest::session::Session;
-use hellowatt_guest::transport::{self, Request, Response, Transport};
+use hellowatt_guest_kit::testing::Replayer;
 use hellowatt_sim::{self as sim, SimMode};
-use hellowatt_snapshot::{DataKind, Date, Snapshot, SyncError};
+use hellowatt_snapshot::{DataKind, Date, Snapshot};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -286,7 +287,8 @@ pub fn backfill_calls(origin: &str, months: u32, curve_months: u32) -> Vec<SyncR
             SyncRequest {
                 base_url: origin.to_string(),
                 login: sim::DEMO_LOGIN.into(),
-                password: sim::DEMO_PASSWORD.into(),
+                // Each run gives its own (see `for_run`).
+                password_placeholder: String::new(),
                 start,
                 end,
                 kinds,
@@ -307,13 +309,14 @@ pub async fn record_cassette(runtime: &Runtime, guest: &Guest, url: &str) -> Cas
         unpaced(),
         Backend::Record(Mutex::new(Vec::new())),
         Arc::new(Redactor::with_secrets([sim::DEMO_PASSWORD])),
-    );
+    )
+    .with_login(demo_login());
     let mut run = runtime
         .start(guest, hooks.clone(), &Limits::default())
         .await
         .expect("an instance");
     for call in &calls {
-        run.sync(call)
+        run.sync(&for_run(call, &hooks.placeholder()))
             .await
             .expect("no sandbox error while recording")
             .expect("the recorded sync succeeds");
@@ -353,7 +356,9 @@ pub async fn replay_wasm_timed(
         unpaced(),
         Backend::Replay(Mutex::new(replay)),
         Arc::new(Redactor::with_secrets([sim::DEMO_PASSWORD])),
-    );
+    )
+    .with_login(demo_login());
+    let placeholder = hooks.placeholder();
     let mut run = runtime
         .start(guest, hooks, &Limits::default())
         .await
@@ -364,7 +369,7 @@ pub async fn replay_wasm_timed(
     let mut out = Vec::with_capacity(cassette.calls.len());
     for call in &cassette.calls {
         let snapshot = run
-            .sync(call)
+            .sync(&for_run(call, &placeholder))
             .await
             .expect("no sandbox error in the replay")
             .expect("the replayed sync succeeds");
@@ -391,53 +396,37 @@ impl Log for HostSink {
     }
 }
 
-/// A `Transport` answering from a replay, as the guest's native tests do.
-struct ReplayTransport {
-    replay: Replay,
-    origin: String,
+/// The demo account's log-in, held by the host's browser.
+fn demo_login() -> LogIn {
+    LogIn {
+        method: "POST".into(),
+        path: "/accounts/login/".into(),
+        login: sim::DEMO_LOGIN.into(),
+        password: sim::DEMO_PASSWORD.into(),
+    }
 }
 
-impl Transport for ReplayTransport {
-    fn send(&mut self, req: &Request) -> Result<Response, SyncError> {
-        let r = ReplayRequest {
-            method: req.method,
-            path: &req.path,
-            query: &req.query,
-            headers: &req.headers,
-            body: &req.body,
-        };
-        match self.replay.answer(&r) {
-            Ok(resp) => Ok(Response {
-                status: resp.status,
-                headers: resp.headers,
-                body: resp.body,
-            }),
-            Err(_) => Err(transport::denied(&self.origin, &req.path)),
-        }
+/// A recorded call, with the placeholder the run's browser gave.
+fn for_run(call: &SyncRequest, placeholder: &str) -> SyncRequest {
+    SyncRequest {
+        password_placeholder: placeholder.to_string(),
+        ..call.clone()
     }
 }
 
 /// Replays the cassette's calls through the guest's own code compiled
 /// natively: the same flow and parser, the same bytes, no sandbox.
 pub fn replay_native(cassette: &Cassette, replay: Replay) -> Vec<Snapshot> {
-    let mut t = ReplayTransport {
-        replay,
-        origin: cassette.origin.clone(),
-    };
+    // The host's browser sits between the native guest and the replay too.
+    let mut t = Replayer::from_replay(replay, &cassette.origin)
+        .logging_in(sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
     let mut session: Option<Session> = None;
     let mut log = HostSink(Redactor::with_secrets([sim::DEMO_PASSWORD]));
     cassette
         .calls
         .iter()
         .map(|call| {
-            let req = SyncRequest {
-                base_url: call.base_url.clone(),
-                login: call.login.clone(),
-                password: call.password.clone(),
-                start: call.start,
-                end: call.end,
-                kinds: call.kinds.clone(),
-            };
+            let req = for_run(call, hellowatt_guest_kit::testing::PLACEHOLDER);
             api::sync(&mut t, &mut session, &req, &mut log).expect("the native sync succeeds")
         })
         .collect()

@@ -293,17 +293,20 @@ pub async fn record(
     }
     let (login, password) = account.credentials()?;
     let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
-    let hooks = PolicyHooks::new(
+    let mut hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),
         Backend::Record(Mutex::new(Vec::new())),
         redactor,
     );
+    if let Some(rule) = config.http.requests.login() {
+        hooks = hooks.with_login(rule.for_account(login, password.expose()));
+    }
     let mut run = runtime.start(guest, hooks.clone(), &config.limits).await?;
     let call = SyncRequest {
         base_url: config.site.url(),
         login: login.to_string(),
-        password: password.expose().to_string(),
+        password_placeholder: hooks.placeholder(),
         start: from,
         end: to,
         kinds: account.kinds.clone(),

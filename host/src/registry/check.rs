@@ -51,7 +51,7 @@ pub async fn check_scenario(
     let origin = crate::slot::Slot::parse(&guest.info.name)
         .unwrap_or(crate::slot::Slot::Hellowatt)
         .recorded_origin();
-    let hooks = PolicyHooks::new(
+    let mut hooks = PolicyHooks::new(
         Origin::parse(origin).map_err(anyhow::Error::msg)?,
         HttpLimits {
             pacing: std::time::Duration::ZERO,
@@ -65,6 +65,12 @@ pub async fn check_scenario(
         ))),
         redactor,
     );
+    // The scenario's account logs in as the configured one would: the
+    // guest gets a placeholder, the replay sees the recorded password.
+    if let Some(rule) = requests.login() {
+        hooks =
+            hooks.with_login(rule.for_account(&scenario.request.login, &scenario.request.password));
+    }
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         differences: vec![],
@@ -76,7 +82,7 @@ pub async fn check_scenario(
     let call = SyncRequest {
         base_url: origin.to_string(),
         login: scenario.request.login.clone(),
-        password: scenario.request.password.clone(),
+        password_placeholder: hooks.placeholder(),
         start: scenario.request.start,
         end: scenario.request.end,
         kinds: scenario.request.kinds.clone(),

@@ -794,6 +794,9 @@ impl Registry {
         h.update(self.fixtures_digest.as_bytes());
         // A refusal under other allowed requests is judged again.
         h.update(format!("\nrequests {}", self.requests).as_bytes());
+        if let Some(login) = self.requests.login() {
+            h.update(format!("\nlog-in {login}").as_bytes());
+        }
         match signature_file {
             Some(s) => {
                 h.update(b"\nsig ");

@@ -23,7 +23,15 @@ pub use self::hellowatt::scraper::types as wit;
 
 /// The contract versions this host runs. A guest built for another major
 /// version is refused with both versions named.
-pub const SUPPORTED_MAJOR: u64 = 1;
+pub const SUPPORTED_MAJOR: u64 = 2;
+
+/// Why a guest on contract 1.x is refused, signed or not (see the
+/// versioning rules in `wit/scraper.wit`).
+pub const CONTRACT_1_REFUSED: &str = "the guest was built for contract hellowatt:scraper@1.x, \
+     which handed guests the user's password: this host runs contract 2.x guests only, which \
+     never see it. Rebuild the guest against wit/scraper.wit (2.0.0): the log-in form takes \
+     `credentials.password-placeholder` in its password field, and the host keeps the session \
+     cookie";
 
 /// Checks a guest's declared contract version against this host's.
 pub fn check_contract_version(declared: &str) -> Result<(), String> {
@@ -33,6 +41,7 @@ pub fn check_contract_version(declared: &str) -> Result<(), String> {
         .and_then(|m| m.parse::<u64>().ok());
     match major {
         Some(SUPPORTED_MAJOR) => Ok(()),
+        Some(1) => Err(CONTRACT_1_REFUSED.to_string()),
         _ => Err(format!(
             "the guest was built for contract hellowatt:scraper@{declared}, this host runs \
              hellowatt:scraper@{} (major version {SUPPORTED_MAJOR}): use a guest built for \
@@ -50,7 +59,7 @@ pub fn request_to_wit(r: &model::SyncRequest) -> wit::SyncRequest {
         base_url: r.base_url.clone(),
         credentials: wit::Credentials {
             login: r.login.clone(),
-            password: r.password.clone(),
+            password_placeholder: r.password_placeholder.clone(),
         },
         start: date_to_wit(r.start),
         end: date_to_wit(r.end),
@@ -289,10 +298,12 @@ mod tests {
 
     #[test]
     fn contract_versions() {
-        assert!(check_contract_version("1.0.0").is_ok());
-        assert!(check_contract_version("1.4.2").is_ok());
-        let err = check_contract_version("2.0.0").unwrap_err();
-        assert!(err.contains("2.0.0") && err.contains("1.0.0"), "{err}");
+        assert!(check_contract_version("2.0.0").is_ok());
+        assert!(check_contract_version("2.4.2").is_ok());
+        let err = check_contract_version("3.0.0").unwrap_err();
+        assert!(err.contains("3.0.0") && err.contains("2.0.0"), "{err}");
+        let err = check_contract_version("1.0.0").unwrap_err();
+        assert!(err.contains("password"), "{err}");
         assert!(check_contract_version("garbage").is_err());
     }
 

@@ -4,16 +4,21 @@
 //! It owns the allow-list (exactly one origin: the configured site), the
 //! methods and paths the slot allows there ([`RequestRules`]), the refusal
 //! of an origin name that resolves inside this machine or its network
-//! ([`is_inside`]; a site configured by such an address is exempt), the pacing between requests, the per-request timeout,
-//! the response size cap and the request count cap, and it routes allowed
-//! requests either to the network or to a cassette replay (`guest check`).
-//! Everything refused answers `HttpRequestDenied` and is recorded with the
-//! reason, so a report can say which rule was hit. It also learns the
-//! run's secrets as they pass (cookie values, CSRF tokens) so that guest
-//! logs can be redacted. It must never log a header value or a body.
+//! ([`is_inside`]; a site configured by such an address is exempt), the
+//! pacing between requests, the per-request timeout, the response size cap
+//! and the request count cap, and it routes allowed requests either to the
+//! network or to a cassette replay (`guest check`). Between the guest and
+//! the site it puts the run's browser (`hellowatt_browser`): the password
+//! filled into the log-in only, the session's cookies held, every answer
+//! read whole and scrubbed before the guest sees it. Everything refused
+//! answers `HttpRequestDenied` and is recorded with the reason, so a
+//! report can say which rule was hit. It also learns the run's secrets as
+//! they pass (cookie values, CSRF tokens) so that guest logs can be
+//! redacted. It must never log a header value or a body.
 
 use crate::sandbox::redact::Redactor;
 use bytes::Bytes;
+use hellowatt_browser::{Browser, LogIn, header_map, header_pairs};
 use hellowatt_fixtures::{Exchange, RecordedRequest, RecordedResponse, Replay, ReplayRequest};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use std::future::Future;
@@ -102,6 +107,9 @@ impl Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestRules {
     rules: Vec<RequestRule>,
+    /// Which allowed request is the log-in, for a slot that logs in (not
+    /// the Tempo services').
+    login: Option<LoginRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,12 +165,24 @@ impl RequestRules {
                 prefix,
             });
         }
-        Ok(RequestRules { rules })
+        Ok(RequestRules { rules, login: None })
+    }
+
+    /// These rules, with `login` as the log-in (see [`LoginRequest`]).
+    pub fn with_login(self, login: Option<LoginRequest>) -> RequestRules {
+        RequestRules { login, ..self }
+    }
+
+    /// The log-in, when the slot logs in.
+    pub fn login(&self) -> Option<&LoginRequest> {
+        self.login.as_ref()
     }
 
     /// The defaults of a slot's guest.
     pub fn hellowatt() -> RequestRules {
-        Self::parse(&HELLOWATT_REQUESTS).expect("the default rules parse")
+        let rules = Self::parse(&HELLOWATT_REQUESTS).expect("the default rules parse");
+        let login = LoginRequest::parse(HELLOWATT_LOGIN, &rules).expect("the default parses");
+        rules.with_login(Some(login))
     }
 
     pub fn tempo() -> RequestRules {
@@ -224,6 +244,58 @@ fn plain_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The one request that carries the password: a method and an exact path
+/// of the origin (`login_request`, default [`HELLOWATT_LOGIN`]). The
+/// host fills the password into its body and into no other request's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRequest {
+    pub method: String,
+    pub path: String,
+}
+
+/// The helloWatt site's log-in form (django-allauth).
+pub const HELLOWATT_LOGIN: &str = "POST /accounts/login/";
+
+impl LoginRequest {
+    /// Parses `METHOD /path` (an exact path), which `rules` must allow.
+    pub fn parse(item: &str, rules: &RequestRules) -> Result<LoginRequest, String> {
+        let usage = format!("write it as METHOD /path, e.g. \"{HELLOWATT_LOGIN}\"");
+        let (method, path) = item
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| format!("{item:?} has no path: {usage}"))?;
+        let (method, path) = (method.trim(), path.trim());
+        if method != "POST" || !path.starts_with('/') || path.contains('*') {
+            return Err(format!(
+                "{item:?}: the log-in is a POST to one exact path: {usage}"
+            ));
+        }
+        rules.allows(method, path).map_err(|_| {
+            format!("{item:?} is not among the allowed requests ({rules}): allow it there too")
+        })?;
+        Ok(LoginRequest {
+            method: method.to_string(),
+            path: path.to_string(),
+        })
+    }
+
+    /// This request, for this account.
+    pub fn for_account(&self, login: &str, password: &str) -> LogIn {
+        LogIn {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            login: login.to_string(),
+            password: password.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.path)
+    }
+}
+
 /// Limits on one run's traffic.
 #[derive(Debug, Clone)]
 pub struct HttpLimits {
@@ -234,7 +306,8 @@ pub struct HttpLimits {
     pub request_timeout: Duration,
     pub max_response_bytes: u64,
     pub max_requests: u32,
-    /// The methods and paths allowed on the origin.
+    /// The methods and paths allowed on the origin, and which is the
+    /// log-in.
     pub requests: RequestRules,
 }
 
@@ -279,18 +352,13 @@ const UNRECORDED_RESPONSE_HEADERS: [&str; 4] = [
     "keep-alive",
 ];
 
-fn to_response(recorded: &RecordedResponse) -> Result<http::Response<WasiBody>, HttpError> {
-    let mut builder = http::Response::builder().status(recorded.status);
-    for (k, v) in &recorded.headers {
-        builder = builder.header(k, v);
-    }
-    builder
-        .body(
-            Full::new(Bytes::from(recorded.body.clone()))
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        )
-        .map_err(|e| HttpError::InternalError(Some(format!("recorded response: {e}"))))
+/// A recorded answer's status and headers, as the network gives them.
+fn recorded_head(
+    recorded: &RecordedResponse,
+) -> Result<(http::StatusCode, http::HeaderMap), HttpError> {
+    let bad = |e: String| HttpError::InternalError(Some(format!("recorded response: {e}")));
+    let status = http::StatusCode::from_u16(recorded.status).map_err(|e| bad(e.to_string()))?;
+    Ok((status, header_map(&recorded.headers).map_err(bad)?))
 }
 
 /// A request body read whole, when it is a small form (see
@@ -301,13 +369,6 @@ async fn collect_request_body(body: WasiBody) -> Option<Bytes> {
         .await
         .ok()
         .map(|b| b.to_bytes())
-}
-
-fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-        .collect()
 }
 
 /// A refused request, for reports. Holds the path but no query, header or
@@ -326,12 +387,49 @@ pub struct Traffic {
     pub bytes_received: u64,
 }
 
+/// One crossing of the door, kept when the hooks trace
+/// ([`PolicyHooks::with_trace`]). It holds what left, secrets included:
+/// for tests that prove where the secrets went, never for a log.
+#[derive(Clone)]
+pub enum Crossing {
+    /// A request as it left for the site, the password and the session's
+    /// cookies in it.
+    Left {
+        method: String,
+        uri: String,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// An answer as the guest read it.
+    Handed {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for Crossing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Crossing::Left { method, body, .. } => {
+                write!(f, "Left({method}, {} body bytes)", body.len())
+            }
+            Crossing::Handed { status, body, .. } => {
+                write!(f, "Handed({status}, {} body bytes)", body.len())
+            }
+        }
+    }
+}
+
 struct Shared {
     origin: Origin,
     limits: HttpLimits,
     backend: Backend,
     resolver: Resolver,
     redactor: Arc<Redactor>,
+    /// The password, the session's cookies and the scrubbing of answers.
+    browser: Mutex<Browser>,
+    trace: Option<Mutex<Vec<Crossing>>>,
     traffic: Mutex<Traffic>,
     next_slot: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -383,6 +481,15 @@ pub struct PolicyHooks {
 
 const METHODS: [&str; 3] = ["GET", "POST", "HEAD"];
 
+/// A placeholder no guest can guess ahead of the run.
+fn new_placeholder() -> String {
+    let mut random = [0u8; 16];
+    // Without randomness the placeholder is still no secret: it only
+    // stands for one.
+    let _ = getrandom::getrandom(&mut random);
+    hellowatt_browser::placeholder(random)
+}
+
 /// Request bodies a scraper sends are small forms; anything larger is not
 /// a log-in.
 const MAX_REQUEST_BODY: usize = 64 * 1024;
@@ -394,6 +501,7 @@ impl PolicyHooks {
         backend: Backend,
         redactor: Arc<Redactor>,
     ) -> Self {
+        let https = origin.scheme == "https";
         PolicyHooks {
             shared: Arc::new(Shared {
                 origin,
@@ -401,22 +509,58 @@ impl PolicyHooks {
                 backend,
                 resolver: Resolver::System,
                 redactor,
+                browser: Mutex::new(Browser::new(new_placeholder(), None, https)),
+                trace: None,
                 traffic: Mutex::new(Traffic::default()),
                 next_slot: tokio::sync::Mutex::new(None),
             }),
         }
     }
 
-    /// Sets how the origin's name is resolved (the system's resolver by
-    /// default). Call it on the hooks `new` returned, before any clone:
-    /// clones share the first setting.
-    pub fn with_resolver(mut self, resolver: Resolver) -> Self {
-        if let Some(shared) = Arc::get_mut(&mut self.shared) {
-            shared.resolver = resolver;
-        } else {
-            debug_assert!(false, "with_resolver called on shared hooks");
+    /// Changes a setting of hooks that `new` returned. Call the `with_`
+    /// methods before any clone: clones share the first settings.
+    fn configure(mut self, what: &str, f: impl FnOnce(&mut Shared)) -> Self {
+        match Arc::get_mut(&mut self.shared) {
+            Some(shared) => f(shared),
+            None => debug_assert!(false, "{what} called on shared hooks"),
         }
         self
+    }
+
+    /// Sets how the origin's name is resolved (the system's resolver by
+    /// default).
+    pub fn with_resolver(self, resolver: Resolver) -> Self {
+        self.configure("with_resolver", |s| s.resolver = resolver)
+    }
+
+    /// The run logs in: the host fills `login`'s password into its log-in
+    /// request and scrubs it from answers. Without it, no request may
+    /// carry the placeholder (the Tempo slot).
+    pub fn with_login(self, login: LogIn) -> Self {
+        self.configure("with_login", |s| {
+            let browser = s.browser.get_mut().unwrap_or_else(|e| e.into_inner());
+            let https = s.origin.scheme == "https";
+            *browser = Browser::new(browser.placeholder().to_string(), Some(login), https);
+        })
+    }
+
+    /// Keeps every [`Crossing`] (tests only: they hold the secrets).
+    pub fn with_trace(self) -> Self {
+        self.configure("with_trace", |s| s.trace = Some(Mutex::new(Vec::new())))
+    }
+
+    /// What the guest receives in place of the password, this run.
+    pub fn placeholder(&self) -> String {
+        lock(&self.shared.browser).placeholder().to_string()
+    }
+
+    /// The crossings so far (empty unless tracing).
+    pub fn crossings(&self) -> Vec<Crossing> {
+        self.shared
+            .trace
+            .as_ref()
+            .map(|t| lock(t).clone())
+            .unwrap_or_default()
     }
 
     pub fn origin(&self) -> &Origin {
@@ -559,25 +703,60 @@ impl Shared {
         }
     }
 
-    fn limit_body<B>(self: &Arc<Self>, body: B) -> WasiBody
-    where
-        B: http_body::Body<Data = Bytes, Error = HttpError> + Send + 'static,
-    {
+    /// Sends a request on the network and reads its whole answer (within
+    /// the size cap), all of it within the request timeout. The answer is
+    /// read here, not by the guest, so that the browser can scrub it first.
+    async fn fetch(
+        &self,
+        parts: http::request::Parts,
+        body: Vec<u8>,
+        options: Option<RequestOptions>,
+    ) -> Result<(http::response::Parts, Vec<u8>), HttpError> {
+        let deadline = tokio::time::Instant::now() + self.limits.request_timeout;
+        let request = http::Request::from_parts(
+            parts,
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        let sent = tokio::time::timeout_at(
+            deadline,
+            wasmtime_wasi_http::default_send_request(request, Some(self.options(options))),
+        )
+        .await;
+        let (response, io) = match sent {
+            Ok(result) => result?,
+            Err(_) => return Err(HttpError::ConnectionReadTimeout),
+        };
+        // The connection is driven by `io`: it must run while the body is
+        // read.
+        let connection = tokio::spawn(io);
+        let (head, body) = response.into_parts();
         let max = self.limits.max_response_bytes;
-        let shared = Arc::clone(self);
-        Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX))
-            .map_frame(move |frame| {
-                if let Some(data) = frame.data_ref() {
-                    lock(&shared.traffic).bytes_received += data.len() as u64;
-                }
-                frame
-            })
-            .map_err(move |e| match e.downcast::<HttpError>() {
+        let body = tokio::time::timeout_at(
+            deadline,
+            Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).collect(),
+        )
+        .await;
+        connection.abort();
+        match body {
+            Ok(Ok(b)) => Ok((head, b.to_bytes().to_vec())),
+            Ok(Err(e)) => Err(match e.downcast::<HttpError>() {
                 Ok(inner) => *inner,
                 Err(e) if e.is::<LengthLimitError>() => HttpError::HttpResponseBodySize(Some(max)),
                 Err(e) => HttpError::InternalError(Some(e.to_string())),
-            })
-            .boxed_unsync()
+            }),
+            // The timeout covers the whole answer: wasmtime's own timers
+            // only bound the wait for each byte, so a slow drip would hold
+            // the run for as long as the drip lasts.
+            Err(_) => Err(HttpError::ConnectionReadTimeout),
+        }
+    }
+
+    fn trace(&self, crossing: impl FnOnce() -> Crossing) {
+        if let Some(trace) = &self.trace {
+            lock(trace).push(crossing());
+        }
     }
 
     async fn send(
@@ -596,40 +775,42 @@ impl Shared {
         if let Err(reason) = self.admit(&method, request.uri()) {
             return Err(self.deny(line, reason));
         }
-        self.learn_secrets(request.headers());
+        let (mut parts, body) = request.into_parts();
+        let Some(body) = collect_request_body(body).await else {
+            return Err(self.deny(line, "request body too large or broken".into()));
+        };
+        let mut body = body.to_vec();
+        // The browser's turn: the password in the log-in, the session's
+        // cookies, or a refusal naming what the guest tried.
+        let dressed = lock(&self.browser).outgoing(
+            &method,
+            parts.uri.path(),
+            parts.uri.query().unwrap_or(""),
+            &mut parts.headers,
+            &mut body,
+        );
+        if let Err(reason) = dressed {
+            return Err(self.deny(line, reason));
+        }
+        self.learn_secrets(&parts.headers);
         self.pace().await;
         tracing::debug!(target: "hellowatt::policy", request = %line, "request allowed");
+        self.trace(|| Crossing::Left {
+            method: method.clone(),
+            uri: parts.uri.to_string(),
+            headers: header_pairs(&parts.headers),
+            body: body.clone(),
+        });
 
-        let response = match &self.backend {
+        let (status, mut headers, mut body) = match &self.backend {
             Backend::Network => {
                 if let Err(reason) = self.check_resolution().await {
                     return Err(self.deny(line, reason));
                 }
-                let opts = self.options(options);
-                let timeout = self.limits.request_timeout;
-                let deadline = tokio::time::Instant::now() + timeout;
-                let sent = tokio::time::timeout(
-                    timeout,
-                    wasmtime_wasi_http::default_send_request(request, Some(opts)),
-                )
-                .await;
-                let (response, io) = match sent {
-                    Ok(result) => result?,
-                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
-                };
-                self.learn_secrets(response.headers());
-                // The timeout covers the whole answer: wasmtime's own timers
-                // only bound the wait for each byte, so a slow drip would
-                // hold the run for as long as the drip lasts.
-                let response =
-                    response.map(|b| Deadline::new(self.limit_body(b), deadline).boxed_unsync());
-                return Ok((response, Box::new(io) as IoFuture));
+                let (head, body) = self.fetch(parts, body, options).await?;
+                (head.status, head.headers, body)
             }
             Backend::Replay(replay) => {
-                let (parts, body) = request.into_parts();
-                let Some(body) = collect_request_body(body).await else {
-                    return Err(self.deny(line, "request body too large or broken".into()));
-                };
                 let headers = header_pairs(&parts.headers);
                 let answer = lock(replay).answer(&ReplayRequest {
                     method: parts.method.as_str(),
@@ -642,15 +823,10 @@ impl Shared {
                     Ok(r) => r,
                     Err(e) => return Err(self.deny(line, format!("replay: {e}"))),
                 };
-                let response = to_response(&recorded)?;
-                self.learn_secrets(response.headers());
-                response
+                let (status, headers) = recorded_head(&recorded)?;
+                (status, headers, recorded.body)
             }
             Backend::Record(tape) => {
-                let (parts, body) = request.into_parts();
-                let Some(body) = collect_request_body(body).await else {
-                    return Err(self.deny(line, "request body too large or broken".into()));
-                };
                 let recorded_request = RecordedRequest {
                     method: parts.method.as_str().to_string(),
                     path: parts.uri.path().to_string(),
@@ -659,107 +835,51 @@ impl Shared {
                         .into_iter()
                         .filter(|(k, _)| RECORDED_REQUEST_HEADERS.contains(&k.as_str()))
                         .collect(),
-                    body: body.to_vec(),
+                    body: body.clone(),
                 };
-                let request = http::Request::from_parts(
-                    parts,
-                    Full::new(body)
-                        .map_err(|never| match never {})
-                        .boxed_unsync(),
-                );
-                let sent = tokio::time::timeout(
-                    self.limits.request_timeout,
-                    wasmtime_wasi_http::default_send_request(request, Some(self.options(options))),
-                )
-                .await;
-                let (response, io) = match sent {
-                    Ok(result) => result?,
-                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
-                };
-                // The connection is driven by `io`: it must run while the
-                // body is read here (not by the guest, as on the network path).
-                let connection = tokio::spawn(io);
-                self.learn_secrets(response.headers());
-                let (head, body) = response.into_parts();
-                let max = usize::try_from(self.limits.max_response_bytes).unwrap_or(usize::MAX);
-                let body = tokio::time::timeout(
-                    self.limits.request_timeout,
-                    Limited::new(body, max).collect(),
-                )
-                .await;
-                connection.abort();
-                let body = match body {
-                    Ok(Ok(b)) => b.to_bytes(),
-                    Ok(Err(_)) => return Err(HttpError::HttpResponseBodySize(Some(max as u64))),
-                    Err(_) => return Err(HttpError::ConnectionReadTimeout),
-                };
-                let recorded = RecordedResponse {
-                    status: head.status.as_u16(),
-                    headers: header_pairs(&head.headers)
-                        .into_iter()
-                        .filter(|(k, _)| !UNRECORDED_RESPONSE_HEADERS.contains(&k.as_str()))
-                        .collect(),
-                    body: body.to_vec(),
-                };
-                let response = to_response(&recorded)?;
+                let (head, body) = self.fetch(parts, body, options).await?;
                 lock(tape).push(Exchange {
                     request: recorded_request,
-                    response: recorded,
+                    response: RecordedResponse {
+                        status: head.status.as_u16(),
+                        headers: header_pairs(&head.headers)
+                            .into_iter()
+                            .filter(|(k, _)| !UNRECORDED_RESPONSE_HEADERS.contains(&k.as_str()))
+                            .collect(),
+                        body: body.clone(),
+                    },
                 });
-                response
+                (head.status, head.headers, body)
             }
         };
-        let response = response.map(|b| self.limit_body(b));
+        if body.len() as u64 > self.limits.max_response_bytes {
+            return Err(HttpError::HttpResponseBodySize(Some(
+                self.limits.max_response_bytes,
+            )));
+        }
+        lock(&self.traffic).bytes_received += body.len() as u64;
+        self.learn_secrets(&headers);
+        for hop in UNRECORDED_RESPONSE_HEADERS {
+            if hop != "content-length" {
+                headers.remove(hop);
+            }
+        }
+        // The guest reads the answer only as the browser lets page script
+        // read it: no held cookie, no password.
+        lock(&self.browser).incoming(&mut headers, &mut body);
+        self.trace(|| Crossing::Handed {
+            status: status.as_u16(),
+            headers: header_pairs(&headers),
+            body: body.clone(),
+        });
+        let mut response = http::Response::new(
+            Full::new(Bytes::from(body))
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        );
+        *response.status_mut() = status;
+        *response.headers_mut() = headers;
         Ok((response, Box::new(async { Ok(()) }) as IoFuture))
-    }
-}
-
-/// A response body that fails with a read timeout once `deadline` has
-/// passed and no data is ready: the request timeout bounds the whole
-/// answer, headers and body.
-struct Deadline<B> {
-    inner: B,
-    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
-}
-
-impl<B> Deadline<B> {
-    fn new(inner: B, deadline: tokio::time::Instant) -> Self {
-        Deadline {
-            inner,
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
-        }
-    }
-}
-
-impl<B> http_body::Body for Deadline<B>
-where
-    B: http_body::Body<Data = Bytes, Error = HttpError> + Unpin,
-{
-    type Data = Bytes;
-    type Error = HttpError;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
-        use std::task::Poll;
-        let this = self.get_mut();
-        // What has arrived is delivered; only a wait past the deadline fails.
-        if let Poll::Ready(frame) = std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
-            return Poll::Ready(frame);
-        }
-        match this.sleep.as_mut().poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Some(Err(HttpError::ConnectionReadTimeout))),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -894,62 +1014,6 @@ mod tests {
         assert!(Origin::parse("ftp://x").is_err());
         assert!(Origin::parse("https://www.hellowatt.fr/api").is_err());
         assert!(Origin::parse("not a url").is_err());
-    }
-
-    /// A body that never sends anything (a site that stopped mid-answer).
-    struct Silent;
-
-    impl http_body::Body for Silent {
-        type Data = Bytes;
-        type Error = HttpError;
-        fn poll_frame(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
-            std::task::Poll::Pending
-        }
-    }
-
-    /// A byte every 100 ms, for ever: every gap is short, the whole endless.
-    struct Drip(tokio::time::Interval);
-
-    impl http_body::Body for Drip {
-        type Data = Bytes;
-        type Error = HttpError;
-        fn poll_frame(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
-            self.0
-                .poll_tick(cx)
-                .map(|_| Some(Ok(http_body::Frame::data(Bytes::from_static(b"x")))))
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_timeout_bounds_the_whole_answer() {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        let waited = Deadline::new(Silent, deadline).collect().await;
-        assert!(matches!(waited, Err(HttpError::ConnectionReadTimeout)));
-        assert!(tokio::time::Instant::now() >= deadline);
-        // Bytes that keep coming do not push the deadline back: the answer
-        // fails at it, not when the drip ends (never).
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        let drip = Drip(tokio::time::interval(Duration::from_millis(100)));
-        let dripped = Deadline::new(drip, deadline).collect().await;
-        assert!(matches!(dripped, Err(HttpError::ConnectionReadTimeout)));
-        let ended = tokio::time::Instant::now();
-        assert!(
-            ended >= deadline && ended - deadline < Duration::from_millis(100),
-            "ended {:?} after the deadline",
-            ended.saturating_duration_since(deadline)
-        );
-        // What has arrived is still delivered after the deadline.
-        let full = Full::new(Bytes::from_static(b"{}")).map_err(|never| match never {});
-        let late = Deadline::new(full, tokio::time::Instant::now())
-            .collect()
-            .await;
-        assert_eq!(late.unwrap().to_bytes(), Bytes::from_static(b"{}"));
     }
 
     #[tokio::test]

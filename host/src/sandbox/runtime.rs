@@ -36,8 +36,8 @@ const ALLOWED_IMPORTS: [&str; 8] = [
     "wasi:clocks/",
     "wasi:random/",
     "wasi:cli/",
-    "hellowatt:scraper/log@1.",
-    "hellowatt:scraper/types@1.",
+    "hellowatt:scraper/log@2.",
+    "hellowatt:scraper/types@2.",
 ];
 
 /// Host resources (headers, requests, bodies, pollables) a guest may hold
@@ -379,6 +379,9 @@ impl Runtime {
         let ty = component.component_type();
         let mut names = Vec::new();
         for (name, item) in ty.imports(&self.engine) {
+            if name.starts_with("hellowatt:scraper/") && name.contains("@1.") {
+                bail!(contract::CONTRACT_1_REFUSED);
+            }
             let allowed = ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p));
             if !allowed || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
                 bail!(

@@ -140,6 +140,8 @@ pub struct Target<'a> {
     pub http: &'a HttpLimits,
     pub limits: &'a Limits,
     pub login: &'a str,
+    /// Held by the host's browser for the log-in; the guest gets a
+    /// placeholder. Empty for a target without an account (Tempo).
     pub password: &'a str,
     pub kinds: &'a [DataKind],
 }
@@ -166,6 +168,25 @@ pub async fn run_windows<S: StoreAccess>(
     run_target(runtime, guest, store, &target, windows).await
 }
 
+/// The HTTP policy of one run of `target`: its origin and limits, the
+/// redaction of its secrets, and the browser that holds its password for
+/// the log-in (a target without a password has none).
+pub fn hooks_for(target: &Target<'_>) -> PolicyHooks {
+    let redactor = Arc::new(Redactor::with_secrets([target.password]));
+    let hooks = PolicyHooks::new(
+        target.origin.clone(),
+        target.http.clone(),
+        Backend::Network,
+        redactor,
+    );
+    match target.http.requests.login() {
+        Some(login) if !target.password.is_empty() => {
+            hooks.with_login(login.for_account(target.login, target.password))
+        }
+        _ => hooks,
+    }
+}
+
 /// Runs one sync of `target` over the given windows, in order, on one guest
 /// instance.
 pub async fn run_target<S: StoreAccess>(
@@ -175,6 +196,19 @@ pub async fn run_target<S: StoreAccess>(
     target: &Target<'_>,
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
+    run_with_hooks(runtime, guest, store, target, windows, hooks_for(target)).await
+}
+
+/// [`run_target`] under hooks of the caller's ([`hooks_for`] with a
+/// trace, in the tests that prove where secrets go).
+pub async fn run_with_hooks<S: StoreAccess>(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut S,
+    target: &Target<'_>,
+    windows: &[(Date, Date)],
+    hooks: PolicyHooks,
+) -> Result<RunSummary> {
     // Windows may come newest first (a backfill): the run spans them all.
     let (Some(first), Some(last)) = (
         windows.iter().map(|w| w.0).min(),
@@ -182,13 +216,6 @@ pub async fn run_target<S: StoreAccess>(
     ) else {
         anyhow::bail!("nothing to sync: the date range is empty");
     };
-    let redactor = Arc::new(Redactor::with_secrets([target.password]));
-    let hooks = PolicyHooks::new(
-        target.origin.clone(),
-        target.http.clone(),
-        Backend::Network,
-        redactor,
-    );
     let run_id = store
         .lock()
         .await
@@ -255,6 +282,7 @@ async fn fetch_and_store<S: StoreAccess>(
     windows: &[(Date, Date)],
     summary: &mut RunSummary,
 ) -> Result<(), RunFailure> {
+    let placeholder = hooks.placeholder();
     let mut run = runtime
         .start(guest, hooks, target.limits)
         .await
@@ -271,7 +299,7 @@ async fn fetch_and_store<S: StoreAccess>(
         let call = SyncRequest {
             base_url: target.origin.url(),
             login: target.login.to_string(),
-            password: target.password.to_string(),
+            password_placeholder: placeholder.clone(),
             start,
             end,
             kinds,

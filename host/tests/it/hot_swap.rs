@@ -8,7 +8,7 @@
 //! instead of compiling it.
 //!
 //! The variants are built once per test run, each in its own target folder
-//! (`target/guests-{v2,contract2,trap}`), by `cargo build --profile guest
+//! (`target/guests-{v2,contract3,trap}`), by `cargo build --profile guest
 //! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
 //! nothing changed. Timings are printed: run with `--nocapture` to see them.
 
@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 struct Variants {
     v2: Vec<u8>,
-    contract2: Vec<u8>,
+    contract3: Vec<u8>,
     trap: Vec<u8>,
 }
 
@@ -102,7 +102,7 @@ fn build_variant(feature: &str) -> Vec<u8> {
 fn variants() -> &'static Variants {
     VARIANTS.get_or_init(|| Variants {
         v2: build_variant("v2"),
-        contract2: build_variant("contract2"),
+        contract3: build_variant("contract3"),
         trap: build_variant("trap"),
     })
 }
@@ -115,6 +115,34 @@ async fn variants_async() -> &'static Variants {
 const EMPTY_COMPONENT: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 /// A core wasm module, not a component.
 const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+/// The smallest component a contract 1.x guest is: it imports
+/// `hellowatt:scraper/log@1.0.0` (an empty instance), which is what the
+/// host reads first. Binary format: the preamble; a type section (7) with
+/// one empty instance type (0x42 0x00); an import section (10, 32 bytes)
+/// with one plain name (0x00, 27 bytes) of that instance type (0x05, 0).
+const CONTRACT_1_COMPONENT: [u8; 47] = {
+    const HEAD: [u8; 18] = [
+        0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, // component preamble
+        0x07, 0x03, 0x01, 0x42, 0x00, // one empty instance type
+        0x0a, 0x20, 0x01, 0x00, 0x1b, // one import, a plain name of 27 bytes
+    ];
+    const NAME: &[u8; 27] = b"hellowatt:scraper/log@1.0.0";
+    let mut out = [0u8; 47];
+    let mut i = 0;
+    while i < HEAD.len() {
+        out[i] = HEAD[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < NAME.len() {
+        out[HEAD.len() + j] = NAME[j];
+        j += 1;
+    }
+    out[45] = 0x05; // an instance…
+    out[46] = 0x00; // …of type 0
+    out
+};
 
 // -------------------------------------------------------------- fixtures
 
@@ -337,7 +365,14 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         },
         Backend::Network,
         Arc::new(Redactor::with_secrets([renamed.request.password.as_str()])),
-    );
+    )
+    .with_login(hellowatt_browser::LogIn {
+        method: "POST".into(),
+        path: "/accounts/login/".into(),
+        login: renamed.request.login.clone(),
+        password: renamed.request.password.clone(),
+    });
+    let placeholder = hooks.placeholder();
     let mut in_flight = runtime
         .start(&reg.active(), hooks, &Limits::default())
         .await
@@ -376,7 +411,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     let call = SyncRequest {
         base_url: server.url(),
         login: renamed.request.login.clone(),
-        password: renamed.request.password.clone(),
+        password_placeholder: placeholder,
         start: renamed.request.start,
         end: renamed.request.end,
         kinds: renamed.request.kinds.clone(),
@@ -417,13 +452,28 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 
     let r = drop_refused(
         &reg,
-        "contract2.wasm",
-        &variants.contract2,
+        "contract3.wasm",
+        &variants.contract3,
         Some(&publisher),
     )
     .await;
+    assert!(r.contains("hellowatt:scraper@3.0.0"), "{r}");
     assert!(r.contains("hellowatt:scraper@2.0.0"), "{r}");
-    assert!(r.contains("hellowatt:scraper@1.0.0"), "{r}");
+
+    // A guest on contract 1.x (which took the password) is refused by its
+    // imports, signed by a trusted key or not, and told what to do.
+    let r = drop_refused(
+        &reg,
+        "contract1.wasm",
+        &CONTRACT_1_COMPONENT,
+        Some(&publisher),
+    )
+    .await;
+    assert!(r.contains("hellowatt:scraper@1.x"), "{r}");
+    assert!(
+        r.contains("password") && r.contains("Rebuild the guest"),
+        "{r}"
+    );
 
     // v1 (under another hash) with the changed site's cassette: it fails
     // exactly that one, and the reason names it, the field, expected, got.
@@ -499,7 +549,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         list.contains(&format!("previous: hellowatt 1.0.0 (sha256 {}", v1.sha256)),
         "{list}"
     );
-    assert_eq!(list.matches("refused:  ").count(), 7, "{list}");
+    assert_eq!(list.matches("refused:  ").count(), 8, "{list}");
 
     // A restart keeps v2 and maps it from the artifact cache.
     stop.send(true).unwrap();
@@ -709,8 +759,8 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
 
     // Installing a refused guest fails and changes nothing.
     let cli = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
-    let bad = outside.path().join("contract2.wasm");
-    std::fs::write(&bad, &variants.contract2).unwrap();
+    let bad = outside.path().join("contract3.wasm");
+    std::fs::write(&bad, &variants.contract3).unwrap();
     let verdict = cli.install(&bad).await.unwrap();
     let out = cli_guest::verdict_output(&verdict, &s.guests);
     assert!(!out.success);
@@ -719,7 +769,7 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
         "{}",
         out.text
     );
-    assert!(!s.guests.join("contract2.wasm").exists());
+    assert!(!s.guests.join("contract3.wasm").exists());
     assert_eq!(cli.active().sha256, v1.sha256);
     drop(cli);
 

@@ -13,6 +13,7 @@ mod e2e;
 mod faults;
 mod fuzz_validate;
 mod guest_check;
+mod guest_secrets;
 mod hot_swap;
 mod mqtt;
 mod sandbox;

@@ -40,7 +40,7 @@ fn call(base_url: &str, mode: &str) -> SyncRequest {
     SyncRequest {
         base_url: base_url.to_string(),
         login: mode.to_string(),
-        password: "Not-a-secret-2026!".into(),
+        password_placeholder: "hellowatt-password-not-given".into(),
         start: Date::parse("2026-01-01").unwrap(),
         end: Date::parse("2026-01-31").unwrap(),
         kinds: vec![],

@@ -35,6 +35,13 @@
 //!   Tempo slot): a Tempo guest gone rogue, it asks for the helloWatt site
 //!   (`https://www.hellowatt.fr/api/homes`) and reports what the host
 //!   answered as a transport error;
+//! - `demo@hellowatt.test`, the simulated site's demo account (the host
+//!   fills the password only into a log-in naming the configured account,
+//!   so the mode is that account): `leak`, every attempt at the user's
+//!   secrets a guest author could make on contract 2 (see [`leak`]). It
+//!   reports what each attempt got in its log, and returns one home whose
+//!   address holds what it read of the site's answers, so that whatever it
+//!   saw would reach the store, the API and MQTT;
 //! - anything else: an empty snapshot.
 //!
 //! Never built for production; the host's build script builds it beside the
@@ -50,9 +57,15 @@ mod component {
 
     use hellowatt::scraper::types::*;
     use wasi::http::outgoing_handler;
-    use wasi::http::types::{Fields, FutureIncomingResponse, Method, OutgoingRequest, Scheme};
+    use wasi::http::types::{
+        Fields, FutureIncomingResponse, Method, OutgoingBody, OutgoingRequest, Scheme,
+    };
+    use wasi::io::streams::StreamError;
 
     struct Hostile;
+
+    /// `hellowatt_sim::DEMO_LOGIN`: the account the `leak` mode runs as.
+    const LEAK_ACCOUNT: &str = "demo@hellowatt.test";
 
     fn empty() -> Snapshot {
         Snapshot {
@@ -114,6 +127,288 @@ mod component {
             Some(Ok(Ok(resp))) => Ok(resp.status()),
             Some(Ok(Err(e))) => Err(format!("{e:?}")),
             _ => Err("no response".into()),
+        }
+    }
+
+    /// What one exchange gave: the status, the headers and the body, or
+    /// what the host said.
+    struct Answer {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    }
+
+    /// Sends `method` `path` (with its query) to the base URL with these
+    /// headers and body, and reads the whole answer.
+    fn exchange(
+        base_url: &str,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Answer, String> {
+        let (scheme, authority) = base_url.split_once("://").ok_or("bad base url")?;
+        let fields = Fields::new();
+        for (k, v) in headers {
+            fields
+                .append(&k.to_string(), &v.as_bytes().to_vec())
+                .map_err(|e| format!("header {k}: {e:?}"))?;
+        }
+        let req = OutgoingRequest::new(fields);
+        req.set_method(&method).map_err(|_| "method refused")?;
+        req.set_scheme(Some(&if scheme == "https" {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        }))
+        .map_err(|_| "scheme refused")?;
+        req.set_authority(Some(authority))
+            .map_err(|_| "authority refused")?;
+        req.set_path_with_query(Some(path))
+            .map_err(|_| "path refused")?;
+        let outgoing = req.body().map_err(|_| "no body")?;
+        let future = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
+        {
+            let stream = outgoing.write().map_err(|_| "no body stream")?;
+            for chunk in body.chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| format!("writing the body: {e:?}"))?;
+            }
+        }
+        OutgoingBody::finish(outgoing, None).map_err(|e| format!("{e:?}"))?;
+        future.subscribe().block();
+        let resp = match future.get() {
+            Some(Ok(Ok(resp))) => resp,
+            Some(Ok(Err(e))) => return Err(format!("{e:?}")),
+            _ => return Err("no response".into()),
+        };
+        let headers = resp
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        let incoming = resp.consume().map_err(|_| "no answer body")?;
+        let stream = incoming.stream().map_err(|_| "no answer stream")?;
+        loop {
+            match stream.blocking_read(64 * 1024) {
+                Ok(chunk) => body.extend(chunk),
+                Err(StreamError::Closed) => break,
+                Err(e) => return Err(format!("reading the answer: {e:?}")),
+            }
+        }
+        Ok(Answer {
+            status: resp.status(),
+            headers,
+            body,
+        })
+    }
+
+    /// The `csrftoken` cookie an answer sets, as page script sees it.
+    fn csrf_set_by(answer: &Result<Answer, String>) -> Option<String> {
+        answer.as_ref().ok()?.headers.iter().find_map(|(k, v)| {
+            let value = v.strip_prefix("csrftoken=").filter(|_| k == "set-cookie")?;
+            Some(value.split(';').next().unwrap_or("").to_string())
+        })
+    }
+
+    /// Every way a guest on contract 2 could reach the user's password or
+    /// session, tried in turn against the configured site; then the
+    /// honest log-in and an API call. Each line of `report` says what one
+    /// attempt got; `seen` gathers everything the guest read.
+    pub(crate) fn leak(request: &SyncRequest) -> Snapshot {
+        let base = request.base_url.as_str();
+        let ph = request.credentials.password_placeholder.as_str();
+        let login = request.credentials.login.as_str();
+        let login_enc = login.replace('@', "%40");
+        let mut report: Vec<String> = Vec::new();
+        let mut seen = String::new();
+        let mut note = |what: &str, got: &Result<Answer, String>, seen: &mut String| {
+            let line = match got {
+                Ok(a) => {
+                    for (k, v) in &a.headers {
+                        seen.push_str(&format!("{k}: {v}\n"));
+                    }
+                    seen.push_str(&String::from_utf8_lossy(&a.body));
+                    format!("{what}: HTTP {}", a.status)
+                }
+                Err(e) => format!("{what}: refused ({e})"),
+            };
+            report.push(line);
+        };
+        let form = [("Content-Type", "application/x-www-form-urlencoded")];
+
+        // The log-in page: its token, and whatever cookies the guest sees.
+        let page = exchange(base, Method::Get, "/accounts/login/", &[], b"");
+        let csrf = csrf_set_by(&page).unwrap_or_default();
+        note("the log-in page", &page, &mut seen);
+        let with_token = [
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("X-CSRFToken", csrf.as_str()),
+        ];
+        let token = format!("&csrfmiddlewaretoken={csrf}");
+
+        let text = [("Content-Type", "text/plain")];
+        let x_note = [("X-Note", ph)];
+        let attempts: [(&str, Method, String, &[(&str, &str)], String); 8] = [
+            // A typed guess instead of the placeholder: an oracle on the
+            // user's password.
+            (
+                "a typed password",
+                Method::Post,
+                "/accounts/login/".into(),
+                &with_token,
+                format!("login={login_enc}&password=Guess-0000{token}"),
+            ),
+            // The placeholder, for the author's own account.
+            (
+                "another account",
+                Method::Post,
+                "/accounts/login/".into(),
+                &with_token,
+                format!("login=author%40evil.example&password={ph}{token}"),
+            ),
+            // The placeholder twice: the password and a note beside it.
+            (
+                "a second field",
+                Method::Post,
+                "/accounts/login/".into(),
+                &with_token,
+                format!("login={login_enc}&password={ph}&note={ph}{token}"),
+            ),
+            // The placeholder in a body the host cannot read as a form.
+            (
+                "a text body",
+                Method::Post,
+                "/accounts/login/".into(),
+                &text,
+                format!("login={login_enc}&password={ph}"),
+            ),
+            // A URL, a header, other paths.
+            (
+                "the URL",
+                Method::Get,
+                format!("/api/homes?q={ph}"),
+                &[],
+                String::new(),
+            ),
+            (
+                "a header",
+                Method::Get,
+                "/api/homes".into(),
+                &x_note,
+                String::new(),
+            ),
+            (
+                "a profile",
+                Method::Post,
+                "/api/user".into(),
+                &form,
+                format!("first_name={ph}"),
+            ),
+            (
+                "a sign-up form",
+                Method::Post,
+                "/accounts/signup/".into(),
+                &form,
+                format!("email={login_enc}&password1={ph}"),
+            ),
+        ];
+        for (what, method, path, headers, body) in attempts {
+            let got = exchange(base, method, &path, headers, body.as_bytes());
+            note(what, &got, &mut seen);
+        }
+
+        // The honest log-in: the host fills the password in.
+        let body = format!("login={login_enc}&password={ph}{token}");
+        let got = exchange(
+            base,
+            Method::Post,
+            "/accounts/login/",
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("X-CSRFToken", csrf.as_str()),
+                ("X-Requested-With", "XMLHttpRequest"),
+                ("Referer", &format!("{base}/accounts/login/")),
+                ("Origin", base),
+            ],
+            body.as_bytes(),
+        );
+        note("the log-in", &got, &mut seen);
+        let csrf_after = csrf_set_by(&got).unwrap_or_else(|| csrf.clone());
+        let api = [
+            ("Accept", "application/json; version=1.48"),
+            ("X-CSRFToken", csrf_after.as_str()),
+            ("X-Requested-With", "XMLHttpRequest"),
+        ];
+        // A forged session cookie, then the host's own.
+        let forged = [("Cookie", "sessionid=forged-by-the-guest")];
+        let got = exchange(base, Method::Get, "/api/homes", &forged, b"");
+        note("a forged session", &got, &mut seen);
+        let got = exchange(base, Method::Get, "/api/homes", &api, b"");
+        note("the homes", &got, &mut seen);
+        let got = exchange(base, Method::Get, "/api/user", &api, b"");
+        note("the profile", &got, &mut seen);
+        // Log-ins until the host stops them: guesses by repetition.
+        for i in 0..4 {
+            let got = exchange(
+                base,
+                Method::Post,
+                "/accounts/login/",
+                &with_token,
+                body.as_bytes(),
+            );
+            note(&format!("log-in again #{i}"), &got, &mut seen);
+        }
+
+        for line in &report {
+            hellowatt::scraper::log::log(
+                hellowatt::scraper::log::Level::Warn,
+                &format!("leak: {line}"),
+            );
+        }
+        // Everything read, into the log (in lines the host keeps whole)
+        // and into a home's address (as much as the host takes).
+        // ASCII only: the host refuses invisible and control characters in
+        // free text, and the secrets at stake are ASCII.
+        let printable: String = seen
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+            .collect();
+        let chars: Vec<char> = printable.chars().collect();
+        for part in chars.chunks(1500) {
+            let part: String = part.iter().collect();
+            hellowatt::scraper::log::log(
+                hellowatt::scraper::log::Level::Info,
+                &format!("seen: {part}"),
+            );
+        }
+        // The host takes 1000 bytes of free text: the end, where the
+        // log-in's answer and the API's are.
+        let address = printable[printable.len().saturating_sub(900)..].to_string();
+        Snapshot {
+            homes: vec![Home {
+                id: "1".into(),
+                address: Some(address),
+                postal_code: None,
+                city: Some(
+                    report
+                        .join("; ")
+                        .chars()
+                        .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+                        .take(900)
+                        .collect(),
+                ),
+                // A meter with a day of data, so that MQTT publishes it.
+                meters: vec![Meter {
+                    id: "01234567890123".into(),
+                    energy: Energy::Electricity,
+                }],
+            }],
+            daily: vec![reading(request.start)],
+            ..empty()
         }
     }
 
@@ -279,7 +574,7 @@ mod component {
             GuestInfo {
                 name: "hostile".into(),
                 version: "0.1.0".into(),
-                contract: "1.0.0".into(),
+                contract: "2.0.0".into(),
                 provides: vec![DataKind::Homes],
                 description: "misbehaves on purpose (tests only)".into(),
             }
@@ -405,6 +700,7 @@ mod component {
                         Err(e) => Err(SyncError::Transport(e)),
                     }
                 }
+                LEAK_ACCOUNT => Ok(leak(&request)),
                 other => {
                     // `post:URL`: a POST where the guest has no business
                     // posting (a profile, a sign-up form).
