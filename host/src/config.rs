@@ -57,6 +57,8 @@ struct FileConfig {
     listen: Option<String>,
     api_token: Option<String>,
     api_token_file: Option<PathBuf>,
+    allowed_hosts: Option<Vec<String>>,
+    api_open_to_network: Option<bool>,
     guests_dir: Option<PathBuf>,
     fixtures_dir: Option<PathBuf>,
     trusted_keys: Option<Vec<String>>,
@@ -85,7 +87,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 44] = [
+const KEYS: [(&str, ValueKind); 46] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -120,6 +122,8 @@ const KEYS: [(&str, ValueKind); 44] = [
     ("listen", ValueKind::Text),
     ("api_token", ValueKind::Text),
     ("api_token_file", ValueKind::Text),
+    ("allowed_hosts", ValueKind::List),
+    ("api_open_to_network", ValueKind::Bool),
     ("guests_dir", ValueKind::Text),
     ("fixtures_dir", ValueKind::Text),
     ("trusted_keys", ValueKind::List),
@@ -137,6 +141,7 @@ enum ValueKind {
     Text,
     Integer,
     List,
+    Bool,
 }
 
 /// The kinds a sync asks for when the configuration names none.
@@ -254,6 +259,10 @@ pub struct Config {
     pub listen: Option<std::net::SocketAddr>,
     /// When set, the API requires it as a bearer token.
     pub api_token: Option<Secret>,
+    /// Names the API is reached by, beside IP addresses and `localhost`.
+    pub allowed_hosts: Vec<String>,
+    /// The API is served to the network without a token, on purpose.
+    pub api_open_to_network: bool,
     /// The folder people drop guests into (`hellowatt run` watches it).
     pub guests_dir: PathBuf,
     /// Scenarios a candidate guest must pass; `None`: the built-in ones.
@@ -299,6 +308,8 @@ impl Config {
             mqtt: None,
             listen: None,
             api_token: None,
+            allowed_hosts: Vec::new(),
+            api_open_to_network: false,
             guests_dir: "guests".into(),
             fixtures_dir: None,
             trusted_keys: Vec::new(),
@@ -388,6 +399,11 @@ impl Config {
                     Ok(n) => toml::Value::Integer(n),
                     Err(_) => bail!("{var}={raw:?} is not a whole number"),
                 },
+                ValueKind::Bool => match raw.trim().to_ascii_lowercase().as_str() {
+                    "true" | "yes" | "on" | "1" => toml::Value::Boolean(true),
+                    "false" | "no" | "off" | "0" => toml::Value::Boolean(false),
+                    _ => bail!("{var}={raw:?} is neither true nor false"),
+                },
                 ValueKind::List => toml::Value::Array(
                     raw.split(',')
                         .map(|s| s.trim())
@@ -400,6 +416,11 @@ impl Config {
         }
         // Serde's "invalid type" would name neither the key nor the fix.
         for (key, kind) in KEYS {
+            if let (ValueKind::Bool, Some(v)) = (kind, table.get(key))
+                && !v.is_bool()
+            {
+                bail!("{key} = {v}: write true or false, without quotes");
+            }
             if let (ValueKind::Integer, Some(v)) = (kind, table.get(key))
                 && v.as_integer().is_none_or(|n| n < 0)
             {
@@ -664,7 +685,7 @@ impl FileConfig {
             client_id: self.mqtt_client_id,
         }
         .resolve()?;
-        let listen = match self.listen.as_deref().map(str::trim) {
+        let listen: Option<std::net::SocketAddr> = match self.listen.as_deref().map(str::trim) {
             Some("off") => None,
             other => Some(other.unwrap_or(DEFAULT_LISTEN).parse().map_err(|_| {
                 anyhow!(
@@ -680,6 +701,33 @@ impl FileConfig {
             }
             other => other,
         };
+        let api_open_to_network = self.api_open_to_network.unwrap_or(false);
+        if let Some(addr) = listen
+            && !addr.ip().is_loopback()
+            && api_token.is_none()
+            && !api_open_to_network
+        {
+            bail!(
+                "listen = {addr} serves the API and the dashboard to the network, and no \
+                 api_token is set: anyone there could read the meters, the address and every \
+                 reading, and start syncs. Set api_token (or api_token_file), or listen on \
+                 127.0.0.1:{}, or set api_open_to_network = true to serve it without a token \
+                 on purpose",
+                addr.port()
+            );
+        }
+        let allowed_hosts = self.allowed_hosts.unwrap_or_default();
+        for h in &allowed_hosts {
+            let plain = !h.is_empty()
+                && h.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+            if !plain {
+                bail!(
+                    "allowed_hosts: {h:?} is not a host name: write names only, without \
+                     scheme, port or path (e.g. \"nas.lan\")"
+                );
+            }
+        }
         let tempo = match self.tempo.as_deref().map(str::trim) {
             None | Some("on") => Some(TempoConfig {
                 primary: Origin::parse(self.tempo_url.as_deref().unwrap_or(DEFAULT_TEMPO_URL))
@@ -728,6 +776,8 @@ impl FileConfig {
             mqtt,
             listen,
             api_token,
+            allowed_hosts,
+            api_open_to_network,
             accounts,
             db: self.db.unwrap_or_else(|| PathBuf::from("hellowatt.db")),
             site,
@@ -1026,6 +1076,31 @@ mod tests {
                 &["max_requests", "greater than 0"],
             ),
             (
+                "the API on the network without a token",
+                file("listen = \"0.0.0.0:8080\"\n"),
+                &[
+                    "listen = 0.0.0.0:8080",
+                    "no api_token is set",
+                    "127.0.0.1:8080",
+                    "api_open_to_network = true",
+                ],
+            ),
+            (
+                "the API on a LAN address without a token",
+                file("listen = \"192.168.1.20:8080\"\n"),
+                &["no api_token is set"],
+            ),
+            (
+                "a switch in quotes",
+                file("api_open_to_network = \"yes\"\n"),
+                &["api_open_to_network", "true or false"],
+            ),
+            (
+                "an allowed host with a scheme",
+                file("allowed_hosts = [\"http://nas.lan\"]\n"),
+                &["allowed_hosts", "not a host name", "nas.lan"],
+            ),
+            (
                 "site path",
                 file("site_url = \"https://www.hellowatt.fr/fr\"\n"),
                 &["site_url", "path", "https://www.hellowatt.fr"],
@@ -1246,6 +1321,35 @@ mod tests {
             "GET /api/jourTempo/*"
         );
         assert!(c.requests_for(Slot::Tempo).allows("GET", "/cms/x").is_err());
+    }
+
+    /// The API may serve the network with a token, or without one when
+    /// the configuration says so in words; on loopback it needs neither.
+    #[test]
+    fn the_api_on_the_network() {
+        let token = ("HELLOWATT_API_TOKEN", "0123456789abcdef0123");
+        for vars in [
+            vec![("HELLOWATT_LISTEN", "0.0.0.0:8080"), token],
+            vec![
+                ("HELLOWATT_LISTEN", "0.0.0.0:8080"),
+                ("HELLOWATT_API_OPEN_TO_NETWORK", "yes"),
+            ],
+            vec![("HELLOWATT_LISTEN", "[::1]:8080")],
+            vec![],
+        ] {
+            let c = Config::load_from(None, env(&vars)).unwrap();
+            assert!(c.listen.is_some(), "{vars:?}");
+        }
+        let c = Config::load_from(
+            None,
+            env(&[("HELLOWATT_ALLOWED_HOSTS", "nas.lan, hellowatt.home.example")]),
+        )
+        .unwrap();
+        assert_eq!(c.allowed_hosts, ["nas.lan", "hellowatt.home.example"]);
+        assert!(!c.api_open_to_network);
+        let e = Config::load_from(None, env(&[("HELLOWATT_API_OPEN_TO_NETWORK", "maybe")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("neither true nor false"), "{e}");
     }
 
     #[test]

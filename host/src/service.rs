@@ -625,6 +625,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
                 .as_ref()
                 .map(|t| t.expose().to_string()),
             metrics: Arc::clone(&shared.metrics),
+            allowed_hosts: shared.config.allowed_hosts.clone(),
         };
         let mut stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

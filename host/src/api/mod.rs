@@ -10,6 +10,9 @@
 //!   export that `/api/v1/export` and `hellowatt export` share
 //!   (`export.rs`) and the embedded dashboard (`dashboard.rs`, files in
 //!   `host/assets/dashboard/`).
+//! - Its doors (`doors.rs`): only the names it is reached by (IP
+//!   addresses, `localhost`, `allowed_hosts`), and state changes only from
+//!   its own pages (a foreign `Origin` is refused).
 //! - Authentication: with a configured token every route but `/healthz`
 //!   needs `Authorization: Bearer <token>`, compared in constant time
 //!   (`auth.rs`). The dashboard page also takes `?token=` for browsers and
@@ -37,6 +40,7 @@
 mod auth;
 mod cache;
 mod dashboard;
+mod doors;
 pub mod export;
 mod metrics;
 mod openapi;
@@ -66,6 +70,10 @@ pub struct ApiState {
     /// When set, every route but `/healthz` requires it as a bearer token.
     pub token: Option<String>,
     pub metrics: Arc<Metrics>,
+    /// Names the service is reached by, beside IP addresses and
+    /// `localhost` (`allowed_hosts`); a request for another name is
+    /// refused (`doors.rs`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// What the running service knows that the store does not.
@@ -126,6 +134,8 @@ pub struct GuestCounters {
 pub(crate) struct Ctx {
     pub api: ApiState,
     pub auth: auth::Auth,
+    /// The names and origins the API answers (before the token).
+    pub doors: doors::Doors,
     /// Answers of the data routes, until the data changes.
     pub cache: cache::AnswerCache,
 }
@@ -266,6 +276,7 @@ routes! {
 pub fn router(state: ApiState) -> Router {
     let ctx = Arc::new(Ctx {
         auth: auth::Auth::new(state.token.as_deref()),
+        doors: doors::Doors::new(&state.allowed_hosts),
         api: state,
         cache: cache::AnswerCache::default(),
     });
@@ -282,6 +293,11 @@ pub fn router(state: ApiState) -> Router {
             Arc::clone(&ctx),
             auth::require_token,
         ))
+        // Outermost: a foreign name or page is refused before anything.
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&ctx),
+            doors::guard,
+        ))
         .with_state(ctx)
 }
 
@@ -295,14 +311,18 @@ pub async fn serve(
     let addr = listener
         .local_addr()
         .context("reading the HTTP listener's address")?;
+    let open = state.token.is_none();
     tracing::info!(
         "HTTP API and dashboard on http://{addr}/{}",
-        if state.token.is_some() {
-            " (token required)"
-        } else {
-            ""
-        }
+        if open { "" } else { " (token required)" }
     );
+    if open && !addr.ip().is_loopback() {
+        // The configuration allowed it (api_open_to_network); say so.
+        tracing::warn!(
+            "the API and the dashboard are open to the network without a token \
+             (api_open_to_network = true): anyone there can read the household's data"
+        );
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -33,6 +33,8 @@ const TOKEN: &str = "api-token-7Hq!x2-do-not-leak";
 /// The credentials' fingerprint saved with an open breaker: never served.
 const FINGERPRINT: &str = "fp-3b9c0d-credentials-fingerprint";
 const ACCOUNT: &str = "test";
+/// A name of the service's own (`allowed_hosts`).
+const ALLOWED_HOST: &str = "hellowatt.home.example";
 const BROKEN: &str = "other";
 
 static FIXTURE: OnceCell<Fixture> = OnceCell::const_new();
@@ -241,6 +243,7 @@ async fn setup_with(token: Option<&str>, accounts: &[&str], active: bool) -> Set
         }),
         token: token.map(str::to_owned),
         metrics: Arc::clone(&metrics),
+        allowed_hosts: vec![ALLOWED_HOST.into()],
     };
     Setup {
         fixture,
@@ -263,6 +266,7 @@ async fn setup_on(store: Store, fixture: &'static Fixture) -> Setup {
             }),
             token: None,
             metrics: Arc::new(Metrics::new()),
+            allowed_hosts: vec![],
         })
         .await,
     }
@@ -1574,6 +1578,91 @@ async fn the_token_is_enforced() {
         s.get(&format!("/assets/app.js?token={TOKEN}")).await.status,
         401
     );
+}
+
+/// Only the names the service is reached by are answered (a foreign
+/// `Host` is DNS rebinding), and a state change only from the service's
+/// own pages (a foreign `Origin` is another site's page), whatever the
+/// token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_names_and_pages_are_refused() {
+    let s = setup_with(Some(TOKEN), &[ACCOUNT, BROKEN], true).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let port = s.server.addr.port();
+    for route in [
+        "/healthz",
+        "/api/v1/status",
+        "/api/v1/meters",
+        "/",
+        "/metrics",
+    ] {
+        for host in [
+            "evil.example".to_string(),
+            format!("evil.example:{port}"),
+            format!("localhost.evil.example:{port}"),
+        ] {
+            let a = s
+                .call("GET", route, &[("host", &host), ("authorization", &bearer)])
+                .await;
+            assert_eq!(a.status, 421, "GET {route} as {host}: {}", a.body);
+            assert!(a.error().contains("allowed_hosts"), "{}", a.error());
+            assert!(
+                !a.body.contains(ACCOUNT) && !a.body.contains("evil"),
+                "{}",
+                a.body
+            );
+        }
+        for host in [
+            format!("localhost:{port}"),
+            format!("{ALLOWED_HOST}:{port}"),
+            format!("127.0.0.1:{port}"),
+        ] {
+            let a = s
+                .call("GET", route, &[("host", &host), ("authorization", &bearer)])
+                .await;
+            assert_eq!(a.status, 200, "GET {route} as {host}: {}", a.body);
+        }
+    }
+    // Every state-changing route, from another site's page: refused.
+    let own = format!("http://127.0.0.1:{port}");
+    let changing: Vec<&str> = api::ROUTES
+        .iter()
+        .filter(|(m, _)| *m != "get")
+        .map(|(_, p)| *p)
+        .collect();
+    assert!(!changing.is_empty());
+    for route in changing {
+        let path = route.replace("{name}", BROKEN);
+        for (name, value) in [
+            ("origin", "https://evil.example"),
+            ("origin", "http://127.0.0.1:1"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let a = s
+                .call("POST", &path, &[("authorization", &bearer), (name, value)])
+                .await;
+            assert_eq!(
+                a.status, 403,
+                "POST {path} with {name}: {value}: {}",
+                a.body
+            );
+            assert!(a.error().contains("another site"), "{}", a.error());
+        }
+        // From the service's own page, and from a client that is no
+        // browser (no Origin): accepted.
+        let a = s
+            .call(
+                "POST",
+                &path,
+                &[("authorization", &bearer), ("origin", &own)],
+            )
+            .await;
+        assert_eq!(a.status, 202, "POST {path} from its own page: {}", a.body);
+        let a = s.call("POST", &path, &[("authorization", &bearer)]).await;
+        assert_eq!(a.status, 202, "POST {path} without Origin: {}", a.body);
+    }
+    let _ = s.store().take_requests(BROKEN, now());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -344,6 +344,7 @@ async fn a_hostile_guest_never_holds_the_password_or_the_session() {
         service: Arc::new(NoService),
         token: None,
         metrics: Arc::new(Metrics::new()),
+        allowed_hosts: vec![],
     };
     let server = tokio::spawn(async move {
         api::serve(listener, state, async {
