@@ -885,6 +885,44 @@ mod tests {
     /// dist/hellowatt.service hands the password over as an encrypted
     /// credential: the variable names the file systemd decrypts it to, and
     /// the configuration it installs, with that variable, has credentials.
+    /// The unit's exposure as systemd rates it, where `systemd-analyze`
+    /// exists (skipped, and said, elsewhere): 3.0 or lower.
+    #[test]
+    fn the_service_unit_exposes_little() {
+        let unit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist/hellowatt.service");
+        let out = match std::process::Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--no-pager"])
+            .arg(&unit)
+            .output()
+        {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!("skipped: systemd-analyze is not here ({e})");
+                return;
+            }
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let level = text
+            .lines()
+            .find_map(|l| {
+                l.split("Overall exposure level for hellowatt.service: ")
+                    .nth(1)
+            })
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+            .unwrap_or_else(|| {
+                panic!(
+                    "no exposure level in systemd-analyze's answer:\n{text}\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+        println!("exposure level of dist/hellowatt.service: {level}");
+        assert!(level <= 3.0, "exposure {level} > 3.0:\n{text}");
+        // What the JIT needs stays allowed: writable-then-executable memory.
+        let unit_text = std::fs::read_to_string(&unit).unwrap();
+        assert!(!unit_text.contains("\nMemoryDenyWriteExecute=yes"));
+    }
+
     #[test]
     fn the_service_unit_passes_the_password_as_a_credential_file() {
         let unit = include_str!("../../dist/hellowatt.service");

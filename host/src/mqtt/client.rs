@@ -341,6 +341,13 @@ fn describe(e: &ConnectionError) -> String {
         ConnectionError::ConnectionRefused(code) => {
             format!("the broker refused the connection ({code:?})")
         }
+        // The handshake failed before any MQTT packet: the user name and
+        // password were not sent.
+        ConnectionError::Tls(e) if e.to_string().contains("certificate") => format!(
+            "the broker's TLS certificate is not trusted ({e}): it is not the broker mqtt_url \
+             names, or its certificate is not signed by mqtt_ca_file (or the system's \
+             authorities); nothing was sent to it"
+        ),
         other => other.to_string(),
     }
 }

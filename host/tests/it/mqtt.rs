@@ -931,6 +931,41 @@ async fn tls_with_a_password_and_a_refused_one() {
     assert!(e.contains("refused the user name or password"), "{e}");
     assert!(e.contains("mqtts://localhost:"), "{e}");
     assert!(!e.contains(wrong) && !e.contains(password), "{e}");
+
+    // An impostor: a broker whose certificate the configured authority did
+    // not sign (here the same broker, the client trusting another CA, as
+    // it would see a broker put on its address). The handshake fails, so
+    // the CONNECT that carries the password never leaves.
+    let other = tempfile::tempdir().unwrap();
+    make_certificates(other.path());
+    let mut impostor = cfg.clone();
+    impostor.ca_file = Some(other.path().join("ca.pem"));
+    impostor.client_id = "hellowatt-impostor".into();
+    impostor.ack_timeout = Duration::from_secs(2);
+    let publisher = MqttPublisher::connect(&impostor).unwrap();
+    let e = publisher
+        .publish_snapshot(&store, d_today())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("TLS certificate is not trusted"), "{e}");
+    assert!(
+        e.contains("mqtt_ca_file") && e.contains("nothing was sent"),
+        "{e}"
+    );
+    assert!(!e.contains(password), "{e}");
+    // The system's authorities (no mqtt_ca_file) do not vouch for it either.
+    let mut no_ca = impostor.clone();
+    no_ca.ca_file = None;
+    no_ca.client_id = "hellowatt-no-ca".into();
+    if let Ok(publisher) = MqttPublisher::connect(&no_ca) {
+        let e = publisher
+            .publish_snapshot(&store, d_today())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("TLS certificate is not trusted"), "{e}");
+    }
 }
 
 fn d_today() -> Date {
