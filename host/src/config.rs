@@ -1378,11 +1378,39 @@ mod tests {
             let c = Config::load_from(None, env(&vars)).unwrap();
             assert!(c.listen.is_some(), "{vars:?}");
         }
+        // `status` says which, in one line.
+        for (vars, says) in [
+            (
+                vec![("HELLOWATT_LISTEN", "0.0.0.0:8080"), token],
+                "api http://0.0.0.0:8080/: token required",
+            ),
+            (
+                vec![
+                    ("HELLOWATT_LISTEN", "0.0.0.0:8080"),
+                    ("HELLOWATT_API_OPEN_TO_NETWORK", "true"),
+                ],
+                "api http://0.0.0.0:8080/: OPEN to the network without a token (api_open_to_network = true)",
+            ),
+            (
+                vec![],
+                "api http://127.0.0.1:8080/: no token, this machine only",
+            ),
+            (
+                vec![("HELLOWATT_LISTEN", "off")],
+                "api off (listen = \"off\")",
+            ),
+        ] {
+            let c = Config::load_from(None, env(&vars)).unwrap();
+            assert_eq!(crate::cli::api_door(&c), says);
+        }
         let c = Config::load_from(
             None,
             env(&[("HELLOWATT_ALLOWED_HOSTS", "nas.lan, hellowatt.home.example")]),
         )
         .unwrap();
+        assert!(
+            crate::cli::api_door(&c).ends_with("; also reached as nas.lan, hellowatt.home.example")
+        );
         assert_eq!(c.allowed_hosts, ["nas.lan", "hellowatt.home.example"]);
         assert!(!c.api_open_to_network);
         let e = Config::load_from(None, env(&[("HELLOWATT_API_OPEN_TO_NETWORK", "maybe")]))

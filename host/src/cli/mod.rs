@@ -622,6 +622,26 @@ pub fn advice(kind: &str) -> &'static str {
     }
 }
 
+/// Who may reach the API, in one line of `status`.
+pub fn api_door(config: &Config) -> String {
+    let Some(addr) = config.listen else {
+        return "api off (listen = \"off\")".into();
+    };
+    let who = match (config.api_token.is_some(), addr.ip().is_loopback()) {
+        (true, _) => "token required",
+        (false, true) => "no token, this machine only",
+        (false, false) => "OPEN to the network without a token (api_open_to_network = true)",
+    };
+    let mut line = format!("api http://{addr}/: {who}");
+    if !config.allowed_hosts.is_empty() {
+        line.push_str(&format!(
+            "; also reached as {}",
+            config.allowed_hosts.join(", ")
+        ));
+    }
+    line
+}
+
 /// The `status` report.
 pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
     use std::fmt::Write as _;
@@ -633,6 +653,7 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
         store.schema_version()?
     );
     let _ = writeln!(out, "site {}", config.site.url());
+    let _ = writeln!(out, "{}", api_door(config));
     let meters = store.meters(None)?;
     if meters.is_empty() {
         let _ = writeln!(out, "no meter yet");
