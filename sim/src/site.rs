@@ -75,7 +75,9 @@
 //!   site's time zone. Anything else, e.g. a raw `+` that arrived as a space,
 //!   is a 400 `{"startDate": ["Datetime has wrong format. Use one of these
 //!   formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."]}`;
-//!   a missing one is `["This field is required."]`. The window's days are
+//!   a missing one is `["This field is required."]`, but for `conso_daily`
+//!   (electricity and gas), where `startDate` alone means the rest of its
+//!   month, as a public client (zotot's) asks it. The window's days are
 //!   the days d with start <= local midnight of d < end (`endDate` is
 //!   exclusive; a `+01:00` offset in summer shifts the window by a day);
 //!   start >= end gives no day. A window over 3 700 days is a 400 (a guard
@@ -98,7 +100,7 @@ use super::tokens::{
     csrf_check, csrf_secret_of, csrf_set_cookie, mask_csrf, new_csrf_secret, new_session_key,
     session_delete_cookie, session_set_cookie,
 };
-use super::window::parse_window;
+use super::window::{MissingEnd, parse_window};
 use super::wire::{
     Reply, SimRequest, csrf_failure_page, detail, last_value, not_found, unauthenticated,
 };
@@ -473,11 +475,11 @@ impl DemoSite {
             return (json_reply(detail(405, &message)), None);
         }
         let home_ok = |id: &str| id.parse::<u64>().ok() == Some(DEMO_HOME_ID);
-        let measures = |id: &str, build: &dyn Fn(&[Date]) -> Value| -> Reply {
+        let measures = |id: &str, missing_end, build: &dyn Fn(&[Date]) -> Value| -> Reply {
             if !home_ok(id) {
                 return not_found();
             }
-            match parse_window(&req.query) {
+            match parse_window(&req.query, missing_end) {
                 Ok(window) => Reply::json(200, &build(&window.days())),
                 Err(reply) => reply,
             }
@@ -490,13 +492,15 @@ impl DemoSite {
                 Reply::json(200, &self.demo.temperatures())
             }
             ApiRoute::Contracts(_) | ApiRoute::Temperatures(_) => not_found(),
-            ApiRoute::ElectricityDaily(id) => {
-                measures(id, &|days| self.demo.electricity_daily(days))
-            }
-            ApiRoute::ElectricityCurve(id) => {
-                measures(id, &|days| self.demo.electricity_curve(days))
-            }
-            ApiRoute::GasDaily(id) => measures(id, &|days| self.demo.gas_daily(days)),
+            ApiRoute::ElectricityDaily(id) => measures(id, MissingEnd::EndOfMonth, &|days| {
+                self.demo.electricity_daily(days)
+            }),
+            ApiRoute::ElectricityCurve(id) => measures(id, MissingEnd::Required, &|days| {
+                self.demo.electricity_curve(days)
+            }),
+            ApiRoute::GasDaily(id) => measures(id, MissingEnd::EndOfMonth, &|days| {
+                self.demo.gas_daily(days)
+            }),
         };
         (with_cookie(json_reply(reply)), None)
     }
@@ -1093,6 +1097,35 @@ mod tests {
         let body = r.json();
         assert_eq!(body["startDate"][0], DRF_DATETIME_FORMAT);
         assert!(body.get("endDate").is_none());
+        sim.shutdown().await;
+    }
+
+    /// zotot's `hellowatt-ha` asks `conso_daily` with `startDate` alone
+    /// (the first of a month) and reads that month: electricity and gas
+    /// answer it; the curve still wants both bounds.
+    #[tokio::test]
+    async fn a_month_asked_by_its_start_alone() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let start = "startDate=2026-03-01T00%3A00%3A00%2B01%3A00";
+        for kind in ["sge_measures/conso_daily", "adict_measures/conso_daily"] {
+            let r = c
+                .api(&format!("/api/homes/{DEMO_HOME_ID}/{kind}?{start}"))
+                .await;
+            assert_eq!(r.status, 200, "{kind}");
+            let values = r.json()["values"].as_array().unwrap().clone();
+            assert_eq!(values.len(), 31, "{kind}");
+            assert_eq!(values[0]["datetime"], "2026-03-01T00:00:00+01:00");
+            assert_eq!(values[30]["datetime"], "2026-03-31T00:00:00+02:00");
+        }
+        let r = c
+            .api(&format!(
+                "/api/homes/{DEMO_HOME_ID}/sge_measures/courbe?{start}"
+            ))
+            .await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["endDate"][0], "This field is required.");
         sim.shutdown().await;
     }
 

@@ -71,12 +71,25 @@ pub(crate) fn parse_query_timestamp(s: &str) -> Option<i64> {
         .or(Some(wall - 3600))
 }
 
+/// What a route makes of a query without `endDate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MissingEnd {
+    /// DRF's "This field is required." (the load curve).
+    Required,
+    /// The rest of the month `startDate` falls in: `conso_daily`, which a
+    /// public client (zotot's `hellowatt-ha`) asks with `startDate` alone,
+    /// the first of a month, and reads that month from the answer.
+    EndOfMonth,
+}
+
 /// `startDate` and `endDate` of a raw query, or DRF's 400.
-pub(crate) fn parse_window(query: &str) -> Result<Window, Reply> {
+pub(crate) fn parse_window(query: &str, missing_end: MissingEnd) -> Result<Window, Reply> {
     let pairs = decode_pairs(query);
     let mut errors = serde_json::Map::new();
+    let end_given = last_value(&pairs, "endDate").is_some();
     let mut field = |name: &str| -> Option<i64> {
         match last_value(&pairs, name) {
+            None if name == "endDate" && missing_end == MissingEnd::EndOfMonth => None,
             None => {
                 errors.insert(name.into(), json!(["This field is required."]));
                 None
@@ -90,7 +103,15 @@ pub(crate) fn parse_window(query: &str) -> Result<Window, Reply> {
             }
         }
     };
-    let (start, end) = (field("startDate"), field("endDate"));
+    let (start, mut end) = (field("startDate"), field("endDate"));
+    if let (Some(start), false, MissingEnd::EndOfMonth) = (start, end_given, missing_end) {
+        end = Some(
+            Date::paris_day_of(start)
+                .last_of_month()
+                .succ()
+                .paris_midnight_utc(),
+        );
+    }
     match (start, end) {
         (Some(start), Some(end)) => {
             if (end - start) / 86_400 > MAX_WINDOW_DAYS {
@@ -118,11 +139,14 @@ mod tests {
     #[test]
     fn windows_on_both_sides_of_dst() {
         let w = |a: &str, b: &str| {
-            parse_window(&format!(
-                "startDate={}&endDate={}",
-                super::super::testing::encode(a),
-                super::super::testing::encode(b)
-            ))
+            parse_window(
+                &format!(
+                    "startDate={}&endDate={}",
+                    super::super::testing::encode(a),
+                    super::super::testing::encode(b)
+                ),
+                MissingEnd::Required,
+            )
             .unwrap()
             .days()
         };
@@ -160,23 +184,63 @@ mod tests {
         assert_eq!(w("2026-03-01T00:00:00", "2026-04-01T00:00:00"), march);
     }
 
+    /// `conso_daily` with `startDate` alone answers the rest of that month;
+    /// the curve still wants both.
+    #[test]
+    fn start_alone_is_the_rest_of_its_month() {
+        let q = |s: &str| format!("startDate={}", super::super::testing::encode(s));
+        let march = parse_window(&q("2026-03-01T00:00:00+01:00"), MissingEnd::EndOfMonth)
+            .unwrap()
+            .days();
+        assert_eq!(march.len(), 31);
+        assert_eq!(march[0], d("2026-03-01"));
+        assert_eq!(march[30], d("2026-03-31"));
+        let rest = parse_window(&q("2026-02-20T00:00:00+01:00"), MissingEnd::EndOfMonth)
+            .unwrap()
+            .days();
+        assert_eq!((rest[0], rest.len()), (d("2026-02-20"), 9));
+        let e = parse_window(&q("2026-03-01T00:00:00+01:00"), MissingEnd::Required).unwrap_err();
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["endDate"][0], "This field is required.");
+        // Neither bound: startDate is still required.
+        let e = parse_window("", MissingEnd::EndOfMonth).unwrap_err();
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], "This field is required.");
+        assert!(v.get("endDate").is_none());
+    }
+
     #[test]
     fn window_errors_are_drf_style() {
-        let e =
-            parse_window("startDate=2026-03-01T00:00:00+01:00&endDate=2026-04-01T00:00:00+02:00")
-                .unwrap_err();
+        let e = parse_window(
+            "startDate=2026-03-01T00:00:00+01:00&endDate=2026-04-01T00:00:00+02:00",
+            MissingEnd::Required,
+        )
+        .unwrap_err();
         assert_eq!(e.status, 400);
         let v: Value = serde_json::from_slice(&e.body).unwrap();
         assert_eq!(v["startDate"][0], DRF_DATETIME_FORMAT);
         assert_eq!(v["endDate"][0], DRF_DATETIME_FORMAT);
-        let e = parse_window("endDate=2026-04-01T00%3A00%3A00%2B02%3A00").unwrap_err();
+        let e = parse_window(
+            "endDate=2026-04-01T00%3A00%3A00%2B02%3A00",
+            MissingEnd::Required,
+        )
+        .unwrap_err();
         let v: Value = serde_json::from_slice(&e.body).unwrap();
         assert_eq!(v["startDate"][0], "This field is required.");
         assert!(v.get("endDate").is_none());
-        assert!(parse_window("startDate=2026-01-01&endDate=2026-02-01").is_err());
         assert!(
-            parse_window("startDate=2000-01-01T00%3A00%3A00Z&endDate=2026-01-01T00%3A00%3A00Z")
-                .is_err()
+            parse_window(
+                "startDate=2026-01-01&endDate=2026-02-01",
+                MissingEnd::Required
+            )
+            .is_err()
+        );
+        assert!(
+            parse_window(
+                "startDate=2000-01-01T00%3A00%3A00Z&endDate=2026-01-01T00%3A00%3A00Z",
+                MissingEnd::Required
+            )
+            .is_err()
         );
     }
 }
