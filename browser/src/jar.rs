@@ -38,14 +38,14 @@ impl Jar {
     /// Keeps every `Set-Cookie` of an answer; a cookie whose `Max-Age` is
     /// zero or negative, or whose `Expires` has passed, is removed.
     pub fn absorb(&mut self, headers: &HeaderMap) {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
         for value in headers.get_all(SET_COOKIE) {
             let Ok(value) = value.to_str() else { continue };
             let Ok(c) = cookie::Cookie::parse(value) else {
                 continue;
             };
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
             let removed = c.max_age().is_some_and(|a| a.whole_seconds() <= 0)
                 || c.expires_datetime()
                     .is_some_and(|at| c.max_age().is_none() && at.unix_timestamp() <= now);

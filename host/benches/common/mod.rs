@@ -18,7 +18,6 @@ use hellowatt::config::{Account, Config, DEFAULT_KINDS, Secret};
 use hellowatt::sandbox::policy::{Backend, HttpLimits, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
-use hellowatt_browser::LogIn;
 use hellowatt_fixtures::{Exchange, Replay};
 use hellowatt_guest::api::{self, SyncRequest};
 use hellowatt_guest::logging::{Level, Log};
@@ -310,7 +309,7 @@ pub async fn record_cassette(runtime: &Runtime, guest: &Guest, url: &str) -> Cas
         Backend::Record(Mutex::new(Vec::new())),
         Arc::new(Redactor::with_secrets([sim::DEMO_PASSWORD])),
     )
-    .with_login(demo_login());
+    .with_account(sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
     let mut run = runtime
         .start(guest, hooks.clone(), &Limits::default())
         .await
@@ -357,7 +356,7 @@ pub async fn replay_wasm_timed(
         Backend::Replay(Mutex::new(replay)),
         Arc::new(Redactor::with_secrets([sim::DEMO_PASSWORD])),
     )
-    .with_login(demo_login());
+    .with_account(sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
     let placeholder = hooks.placeholder();
     let mut run = runtime
         .start(guest, hooks, &Limits::default())
@@ -393,16 +392,6 @@ impl Log for HostSink {
             Level::Error => tracing::Level::ERROR,
         };
         hellowatt::sandbox::runtime::guest_log(&self.0, "hellowatt", level, message);
-    }
-}
-
-/// The demo account's log-in, held by the host's browser.
-fn demo_login() -> LogIn {
-    LogIn {
-        method: "POST".into(),
-        path: "/accounts/login/".into(),
-        login: sim::DEMO_LOGIN.into(),
-        password: sim::DEMO_PASSWORD.into(),
     }
 }
 

@@ -293,15 +293,13 @@ pub async fn record(
     }
     let (login, password) = account.credentials()?;
     let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
-    let mut hooks = PolicyHooks::new(
+    let hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),
         Backend::Record(Mutex::new(Vec::new())),
         redactor,
-    );
-    if let Some(rule) = config.http.requests.login() {
-        hooks = hooks.with_login(rule.for_account(login, password.expose()));
-    }
+    )
+    .with_account(login, password.expose());
     let mut run = runtime.start(guest, hooks.clone(), &config.limits).await?;
     let call = SyncRequest {
         base_url: config.site.url(),

@@ -51,7 +51,9 @@ pub async fn check_scenario(
     let origin = crate::slot::Slot::parse(&guest.info.name)
         .unwrap_or(crate::slot::Slot::Hellowatt)
         .recorded_origin();
-    let mut hooks = PolicyHooks::new(
+    // The scenario's account logs in as the configured one would: the
+    // guest gets a placeholder, the replay sees the recorded password.
+    let hooks = PolicyHooks::new(
         Origin::parse(origin).map_err(anyhow::Error::msg)?,
         HttpLimits {
             pacing: std::time::Duration::ZERO,
@@ -64,13 +66,8 @@ pub async fn check_scenario(
             true,
         ))),
         redactor,
-    );
-    // The scenario's account logs in as the configured one would: the
-    // guest gets a placeholder, the replay sees the recorded password.
-    if let Some(rule) = requests.login() {
-        hooks =
-            hooks.with_login(rule.for_account(&scenario.request.login, &scenario.request.password));
-    }
+    )
+    .with_account(&scenario.request.login, &scenario.request.password);
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         differences: vec![],

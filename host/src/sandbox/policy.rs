@@ -278,16 +278,6 @@ impl LoginRequest {
             path: path.to_string(),
         })
     }
-
-    /// This request, for this account.
-    pub fn for_account(&self, login: &str, password: &str) -> LogIn {
-        LogIn {
-            method: self.method.clone(),
-            path: self.path.clone(),
-            login: login.to_string(),
-            password: password.to_string(),
-        }
-    }
 }
 
 impl std::fmt::Display for LoginRequest {
@@ -533,14 +523,27 @@ impl PolicyHooks {
         self.configure("with_resolver", |s| s.resolver = resolver)
     }
 
-    /// The run logs in: the host fills `login`'s password into its log-in
-    /// request and scrubs it from answers. Without it, no request may
-    /// carry the placeholder (the Tempo slot).
-    pub fn with_login(self, login: LogIn) -> Self {
-        self.configure("with_login", |s| {
+    /// The run logs in as this account: the host fills `password` into
+    /// the slot's log-in request ([`RequestRules::login`]) and scrubs it
+    /// from answers. A slot without a log-in (Tempo), or an empty password,
+    /// leaves the hooks as they are: no request may carry the placeholder.
+    pub fn with_account(self, login: &str, password: &str) -> Self {
+        let Some(rule) = self.shared.limits.requests.login().cloned() else {
+            return self;
+        };
+        if password.is_empty() {
+            return self;
+        }
+        let account = LogIn {
+            method: rule.method,
+            path: rule.path,
+            login: login.to_string(),
+            password: password.to_string(),
+        };
+        self.configure("with_account", |s| {
             let browser = s.browser.get_mut().unwrap_or_else(|e| e.into_inner());
             let https = s.origin.scheme == "https";
-            *browser = Browser::new(browser.placeholder().to_string(), Some(login), https);
+            *browser = Browser::new(browser.placeholder().to_string(), Some(account), https);
         })
     }
 

@@ -173,18 +173,13 @@ pub async fn run_windows<S: StoreAccess>(
 /// the log-in (a target without a password has none).
 pub fn hooks_for(target: &Target<'_>) -> PolicyHooks {
     let redactor = Arc::new(Redactor::with_secrets([target.password]));
-    let hooks = PolicyHooks::new(
+    PolicyHooks::new(
         target.origin.clone(),
         target.http.clone(),
         Backend::Network,
         redactor,
-    );
-    match target.http.requests.login() {
-        Some(login) if !target.password.is_empty() => {
-            hooks.with_login(login.for_account(target.login, target.password))
-        }
-        _ => hooks,
-    }
+    )
+    .with_account(target.login, target.password)
 }
 
 /// Runs one sync of `target` over the given windows, in order, on one guest

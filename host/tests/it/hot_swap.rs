@@ -366,12 +366,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         Backend::Network,
         Arc::new(Redactor::with_secrets([renamed.request.password.as_str()])),
     )
-    .with_login(hellowatt_browser::LogIn {
-        method: "POST".into(),
-        path: "/accounts/login/".into(),
-        login: renamed.request.login.clone(),
-        password: renamed.request.password.clone(),
-    });
+    .with_account(&renamed.request.login, &renamed.request.password);
     let placeholder = hooks.placeholder();
     let mut in_flight = runtime
         .start(&reg.active(), hooks, &Limits::default())

@@ -79,8 +79,14 @@ mod component {
         }
     }
 
-    /// Starts a GET of `url` (`scheme:rest`); Err(what the host said).
-    fn start(method: Method, url: &str) -> Result<FutureIncomingResponse, String> {
+    /// Starts `method` on `url` (`scheme:rest`) with these headers, and a
+    /// body when given (none is taken otherwise); Err(what the host said).
+    fn start(
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<FutureIncomingResponse, String> {
         let (scheme, rest) = url.split_once(':').ok_or("bad url")?;
         let (authority, path) = match rest.strip_prefix("//") {
             Some(r) => match r.find('/') {
@@ -93,7 +99,13 @@ mod component {
             // accepts so that only the scheme is what the host judges.
             None => (None, "/"),
         };
-        let req = OutgoingRequest::new(Fields::new());
+        let fields = Fields::new();
+        for (k, v) in headers {
+            fields
+                .append(&k.to_string(), &v.as_bytes().to_vec())
+                .map_err(|e| format!("header {k}: {e:?}"))?;
+        }
+        let req = OutgoingRequest::new(fields);
         req.set_method(&method).map_err(|_| "method refused")?;
         let scheme = match scheme {
             "https" => Scheme::Https,
@@ -106,11 +118,25 @@ mod component {
             .map_err(|_| "authority refused")?;
         req.set_path_with_query(Some(path))
             .map_err(|_| "path refused")?;
-        outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))
+        let Some(body) = body else {
+            return outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"));
+        };
+        let outgoing = req.body().map_err(|_| "no body")?;
+        let future = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
+        {
+            let stream = outgoing.write().map_err(|_| "no body stream")?;
+            for chunk in body.chunks(4096) {
+                stream
+                    .blocking_write_and_flush(chunk)
+                    .map_err(|e| format!("writing the body: {e:?}"))?;
+            }
+        }
+        OutgoingBody::finish(outgoing, None).map_err(|e| format!("{e:?}"))?;
+        Ok(future)
     }
 
     fn start_get(url: &str) -> Result<FutureIncomingResponse, String> {
-        start(Method::Get, url)
+        start(Method::Get, url, &[], None)
     }
 
     /// GET `url`; Ok(status) or Err(what the host said).
@@ -121,7 +147,7 @@ mod component {
     /// `method` on `url` without a body; Ok(status) or Err(what the host
     /// said).
     fn send(method: Method, url: &str) -> Result<u16, String> {
-        let future = start(method, url)?;
+        let future = start(method, url, &[], None)?;
         future.subscribe().block();
         match future.get() {
             Some(Ok(Ok(resp))) => Ok(resp.status()),
@@ -147,36 +173,7 @@ mod component {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<Answer, String> {
-        let (scheme, authority) = base_url.split_once("://").ok_or("bad base url")?;
-        let fields = Fields::new();
-        for (k, v) in headers {
-            fields
-                .append(&k.to_string(), &v.as_bytes().to_vec())
-                .map_err(|e| format!("header {k}: {e:?}"))?;
-        }
-        let req = OutgoingRequest::new(fields);
-        req.set_method(&method).map_err(|_| "method refused")?;
-        req.set_scheme(Some(&if scheme == "https" {
-            Scheme::Https
-        } else {
-            Scheme::Http
-        }))
-        .map_err(|_| "scheme refused")?;
-        req.set_authority(Some(authority))
-            .map_err(|_| "authority refused")?;
-        req.set_path_with_query(Some(path))
-            .map_err(|_| "path refused")?;
-        let outgoing = req.body().map_err(|_| "no body")?;
-        let future = outgoing_handler::handle(req, None).map_err(|e| format!("{e:?}"))?;
-        {
-            let stream = outgoing.write().map_err(|_| "no body stream")?;
-            for chunk in body.chunks(4096) {
-                stream
-                    .blocking_write_and_flush(chunk)
-                    .map_err(|e| format!("writing the body: {e:?}"))?;
-            }
-        }
-        OutgoingBody::finish(outgoing, None).map_err(|e| format!("{e:?}"))?;
+        let future = start(method, &format!("{base_url}{path}"), headers, Some(body))?;
         future.subscribe().block();
         let resp = match future.get() {
             Some(Ok(Ok(resp))) => resp,
