@@ -49,8 +49,14 @@
 //! - `adict_measures/conso_daily`: gas, 5–90 kWh a day following heating
 //!   degree days, key `Base`, euros with `subscription`, `valueCo2`.
 //! - `temperature_measures/yearly`: `{"values": [{"datetime",
-//!   "valueCelsius"}]}`, one per day (local midnight) for the 365 days
-//!   before `today`, one decimal.
+//!   "valueCelsius"}]}` (no `isFetchOngoing`), one decimal, for the days of
+//!   the `startDate`/`endDate` window before `today` (either bound may be
+//!   left out: the window defaults to the 365 days before `today`, so no
+//!   query gives those 365 days): one value per day (local midnight), or,
+//!   with `temperature_monthly`, one per calendar month of those days, at
+//!   the 1st of the month (local midnight, its offset), the mean of that
+//!   whole month's daily values up to yesterday, rounded to 0.1 (inferred:
+//!   hellowatt_hass calls the values monthly).
 
 use std::collections::{BTreeMap, HashMap};
 use std::f64::consts::PI;
@@ -554,18 +560,41 @@ impl Demo {
         Self::payload(values, ongoing)
     }
 
-    /// The 365 days before `today`.
-    pub fn temperatures(&self) -> Value {
-        let values: Vec<Value> = (1..=365)
-            .rev()
-            .map(|k| {
-                let d = self.today.add_days(-k);
-                json!({
-                    "datetime": d.paris_midnight_iso(),
-                    "valueCelsius": round_to(temperature(d), 1)
+    /// The window the temperatures answer without a query: the 365 days
+    /// before `today`.
+    pub fn temperature_days_default(&self) -> (Date, Date) {
+        (self.today.add_days(-365), self.today)
+    }
+
+    /// The temperatures of the days of a window that have data: one value
+    /// per day, or with `monthly` one per calendar month of those days, the
+    /// mean of the month's daily values up to yesterday.
+    pub fn temperatures(&self, days: &[Date], monthly: bool) -> Value {
+        let daily = |d: Date| round_to(temperature(d), 1);
+        let days: Vec<Date> = days.iter().copied().filter(|d| *d < self.today).collect();
+        let values: Vec<Value> = if monthly {
+            let mut months: Vec<Date> = days.iter().map(|d| d.first_of_month()).collect();
+            months.dedup();
+            months
+                .into_iter()
+                .map(|first| {
+                    let served: Vec<f64> = (0..)
+                        .map(|k| first.add_days(k))
+                        .take_while(|d| d.month == first.month && *d < self.today)
+                        .map(daily)
+                        .collect();
+                    let mean = served.iter().sum::<f64>() / served.len().max(1) as f64;
+                    json!({
+                        "datetime": first.paris_midnight_iso(),
+                        "valueCelsius": round_to(mean, 1)
+                    })
                 })
-            })
-            .collect();
+                .collect()
+        } else {
+            days.into_iter()
+                .map(|d| json!({"datetime": d.paris_midnight_iso(), "valueCelsius": daily(d)}))
+                .collect()
+        };
         json!({ "values": values })
     }
 }
@@ -725,6 +754,47 @@ mod tests {
     }
 
     #[test]
+    fn monthly_temperatures_are_the_means_of_the_daily_ones() {
+        let demo = Demo::new(d("2026-11-28"));
+        let days = range("2026-01-15", "2026-11-29");
+        let daily = demo.temperatures(&range("2026-01-01", "2026-11-28"), false);
+        let monthly = demo.temperatures(&days, true);
+        let months = monthly["values"].as_array().unwrap();
+        // January (partly asked) to November (to yesterday); today and
+        // after give nothing.
+        assert_eq!(months.len(), 11);
+        assert_eq!(months[0]["datetime"], "2026-01-01T00:00:00+01:00");
+        assert_eq!(months[5]["datetime"], "2026-06-01T00:00:00+02:00");
+        assert_eq!(months[10]["datetime"], "2026-11-01T00:00:00+01:00");
+        for (i, month) in months.iter().enumerate() {
+            let key = &month["datetime"].as_str().unwrap()[..7];
+            let of_month: Vec<f64> = daily["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| v["datetime"].as_str().unwrap().starts_with(key))
+                .map(|v| v["valueCelsius"].as_f64().unwrap())
+                .collect();
+            // The whole month, even January that the window starts in the
+            // middle of; November up to yesterday.
+            let whole = if i == 10 {
+                27
+            } else {
+                usize::from(hellowatt_snapshot::days_in_month(2026, i as u8 + 1))
+            };
+            assert_eq!(of_month.len(), whole, "{key}");
+            let mean = of_month.iter().sum::<f64>() / of_month.len() as f64;
+            assert_eq!(
+                month["valueCelsius"].as_f64().unwrap(),
+                round_to(mean, 1),
+                "{key}"
+            );
+        }
+        // Winter is colder than summer.
+        assert!(months[0]["valueCelsius"].as_f64() < months[6]["valueCelsius"].as_f64());
+    }
+
+    #[test]
     fn dst_days_have_46_and_50_points() {
         let demo = Demo::new(d("2027-01-01"));
         let points = |day: &str| {
@@ -798,7 +868,8 @@ mod tests {
             v["injectionValueKwh"].as_f64().unwrap()
                 <= v["solarProductionValueKwh"].as_f64().unwrap()
         );
-        let t = demo.temperatures();
+        let (first, end) = demo.temperature_days_default();
+        let t = demo.temperatures(&range(&first.to_string(), &end.to_string()), false);
         assert_eq!(t["values"].as_array().unwrap().len(), 365);
         assert!(t["values"][0]["valueCelsius"].is_f64());
     }

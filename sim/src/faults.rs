@@ -121,6 +121,10 @@ pub enum FaultScope {
     /// Calls under `/api/` whose path contains this text, e.g.
     /// `sge_measures/conso_daily`.
     PathContaining(String),
+    /// Calls under `/api/` whose path contains any of these texts, e.g.
+    /// `sge_measures/courbe` and `temperature_measures`: several endpoints
+    /// failing at once while the others answer. Empty: no call.
+    AnyOf(Vec<String>),
 }
 
 impl FaultScope {
@@ -129,6 +133,7 @@ impl FaultScope {
             && match self {
                 FaultScope::Api => true,
                 FaultScope::PathContaining(p) => path.contains(p.as_str()),
+                FaultScope::AnyOf(parts) => parts.iter().any(|p| path.contains(p.as_str())),
             }
     }
 }
@@ -410,6 +415,15 @@ mod tests {
         let gas = FaultScope::PathContaining("adict_measures".into());
         assert!(gas.applies("/api/homes/1/adict_measures/conso_daily"));
         assert!(!gas.applies("/api/homes"));
+        let two = FaultScope::AnyOf(vec![
+            "sge_measures/courbe".into(),
+            "temperature_measures".into(),
+        ]);
+        assert!(two.applies("/api/homes/1/sge_measures/courbe"));
+        assert!(two.applies("/api/homes/1/temperature_measures/yearly"));
+        assert!(!two.applies("/api/homes/1/sge_measures/conso_daily"));
+        assert!(!two.applies("/accounts/login/temperature_measures"));
+        assert!(!FaultScope::AnyOf(Vec::new()).applies("/api/homes"));
     }
 
     #[test]

@@ -102,7 +102,11 @@ pub enum SimMode {
     Scenario(hellowatt_fixtures::Scenario),
 }
 
-/// Knobs of the simulated site. [`start`] uses the defaults.
+/// Knobs of the simulated site. [`start`] uses the defaults. Each knob is
+/// a behaviour the real site has shown, or may show, that a client must
+/// tolerate; the defaults are the site as first simulated, but for the
+/// `Accept` version check, on from the start (`site.rs`'s doc says what
+/// each answer looks like on the wire).
 #[derive(Debug, Clone)]
 pub struct SimOptions {
     /// A session unused for this long is gone (Demo mode). Default 30 min.
@@ -116,6 +120,47 @@ pub struct SimOptions {
     pub max_failed_logins: u32,
     /// How long a locked account answers 429 (Demo mode). Default 1 hour.
     pub lockout: Duration,
+    /// The versions an `/api/` request may name in `Accept:
+    /// application/json; version=X` (DRF's `AcceptHeaderVersioning`); another
+    /// version answers 406 `{"detail": "Invalid version in \"Accept\"
+    /// header."}`, a request naming none is served (DRF's default version).
+    /// Empty: every version is accepted, as DRF without `ALLOWED_VERSIONS`.
+    /// Default `["1.48", "1.54"]` (the two versions public clients send).
+    /// Demo mode.
+    pub api_versions: Vec<String>,
+    /// `GET /accounts/login/` answers 301 to `/mon-compte/me-connecter`
+    /// (the human log-in page, always served), with no cookie; the log-in
+    /// POST stays at `/accounts/login/`. Default false. Demo mode.
+    pub login_page_moved: bool,
+    /// `/api/homes` answers 301 to `/api/homes/` (Django's `APPEND_SLASH`),
+    /// before any session check; `/api/homes/` is always served. Default
+    /// false. Demo mode.
+    pub homes_trailing_slash: bool,
+    /// The log-in pages set the `csrftoken` cookie. When false, a client
+    /// gets it from `GET /api/user`, as one public client does. Default
+    /// true. Demo mode.
+    pub login_page_sets_csrf_cookie: bool,
+    /// The log-in pages' form carries the hidden `csrfmiddlewaretoken`
+    /// input. When false, the client must send the cookie's value in
+    /// `X-CSRFToken`. Default true. Demo mode.
+    pub login_page_has_form_token: bool,
+    /// The status of an AJAX log-in refused for wrong credentials: 400
+    /// (allauth, the default) or 401 (which a public client reads as wrong
+    /// credentials); the body is allauth's form JSON either way. Demo mode.
+    pub login_refusal_status: u16,
+    /// When set, a log-in with the right credentials opens no session and
+    /// answers 200 `{"location": <this>, "form": {…}}` (AJAX) or a 302 to
+    /// it: the account needs a person to act on the site first (e-mail
+    /// check, two-factor, consent). A GET of that path is a small HTML
+    /// page. Must be a valid header value. Default none. Demo mode.
+    pub login_action: Option<String>,
+    /// The load curve (`sge_measures/courbe`) asked for more days than this
+    /// answers 400 `{"detail": "…"}`. Default none (no limit but the
+    /// simulation's own 3 700-day guard). Demo mode.
+    pub curve_max_days: Option<u32>,
+    /// `temperature_measures/yearly` answers one value per calendar month
+    /// (the month's mean) instead of one per day. Default false. Demo mode.
+    pub temperature_monthly: bool,
 }
 
 impl Default for SimOptions {
@@ -125,6 +170,15 @@ impl Default for SimOptions {
             unauthenticated_status: 403,
             max_failed_logins: 5,
             lockout: Duration::from_secs(3600),
+            api_versions: vec!["1.48".into(), "1.54".into()],
+            login_page_moved: false,
+            homes_trailing_slash: false,
+            login_page_sets_csrf_cookie: true,
+            login_page_has_form_token: true,
+            login_refusal_status: 400,
+            login_action: None,
+            curve_max_days: None,
+            temperature_monthly: false,
         }
     }
 }
@@ -163,6 +217,18 @@ pub async fn start_with(
         "unauthenticated_status must be 401 or 403, not {}",
         options.unauthenticated_status
     );
+    anyhow::ensure!(
+        options.login_refusal_status == 400 || options.login_refusal_status == 401,
+        "login_refusal_status must be 400 or 401, not {}",
+        options.login_refusal_status
+    );
+    if let Some(action) = &options.login_action {
+        // It goes out in a `Location` header (non-AJAX log-in).
+        anyhow::ensure!(
+            !action.is_empty() && http::HeaderValue::from_str(action).is_ok(),
+            "login_action must be a non-empty header value, not {action:?}"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("simulated site: cannot listen on {listen}"))?;
@@ -228,7 +294,8 @@ impl SimServer {
 
     /// `GET /api/homes -> 200` lines in order, for test diagnostics: method,
     /// path, raw query, status, and a note when the simulated site refused
-    /// on its own (`(no session)`, `(CSRF: …)`, `(not in cassette)`). Never
+    /// on its own (`(no session)`, `(CSRF: …)`, `(not in cassette)`, `(API
+    /// version refused)`, `(wrong credentials)`, `(action required)`). Never
     /// bodies, cookies or passwords. The last 10 000 are kept.
     pub fn served(&self) -> Vec<String> {
         lock(&self.shared.served).iter().cloned().collect()

@@ -14,17 +14,27 @@
 //!   Max-Age=31449600; Path=/; SameSite=Lax`. A valid `csrftoken` cookie sent
 //!   with the request is kept (same secret, cookie sent again), as Django
 //!   does. `/accounts/login` (no slash) redirects there (301).
+//!   `GET /mon-compte/me-connecter` (the real site's human log-in page) is
+//!   the same page, always; its form posts to `/accounts/login/` too (other
+//!   methods: 405). Knobs: `login_page_moved` makes `GET /accounts/login/`
+//!   a 301 to `/mon-compte/me-connecter` (the query kept, no body, no
+//!   cookie); `login_page_sets_csrf_cookie: false` drops the `Set-Cookie`
+//!   from both pages (the form token then masks the secret of the cookie
+//!   the request carried, or of a new one the client never gets);
+//!   `login_page_has_form_token: false` drops the hidden input.
 //! - CSRF, on every POST (Django's `CsrfViewMiddleware`, stateless): an
-//!   `Origin` header, when sent, must be `http://<Host>` (a client pointed at
-//!   the simulated site must send its own origin, not
-//!   `https://www.hellowatt.fr`); the `csrftoken` cookie must be there and
+//!   `Origin` header, when sent, must be `http://<Host>` or the real site's
+//!   `https://www.hellowatt.fr` (the simulated site stands for it: there it
+//!   is the request's own origin, and public clients send it hard-coded);
+//!   any other is refused; the `csrftoken` cookie must be there and
 //!   well formed (32 or 64 letters and digits); the token is the form's
 //!   `csrfmiddlewaretoken` when the body is a form and carries one, else the
 //!   `X-CSRFToken` header; it matches when it is the secret itself or any
 //!   masked form of it (so the page token and the cookie value both work).
 //!   Failure: 403, Django's HTML page "CSRF verification failed. Request
 //!   aborted." (the reason goes to `served()` only). No `Referer` check: the
-//!   simulated site is plain HTTP, where Django checks none.
+//!   simulated site is plain HTTP, where Django checks none (over HTTPS the
+//!   real site checks it when no `Origin` is sent).
 //! - `POST /accounts/login/`: fields `login`, `password` (and `remember`)
 //!   of an `application/x-www-form-urlencoded` body; any other body (JSON)
 //!   reads as an empty form: 400 with "Ce champ est obligatoire." on both
@@ -35,9 +45,14 @@
 //!   {"login": {"label", "value", "help_text", "errors", "widget"},
 //!   "password": {…, "value": <the typed password>}, "remember": {…}},
 //!   "field_order": ["login", "password", "remember"]}}` (allauth echoes
-//!   every typed value, the password included, in both). Without that
+//!   every typed value, the password included, in both); with
+//!   `login_refusal_status: 401` wrong credentials get that body with 401
+//!   instead (fields that do not validate stay a 400). Without that
 //!   header: success is a 302 to `/login/redirect/`, failure the HTML page
-//!   again (200) with the errors. Success sets `sessionid` (`sessionid=<32
+//!   again (200) with the errors. With `login_action` set, the right
+//!   credentials open no session and rotate nothing: AJAX 200
+//!   `{"location": <login_action>, "form": {…}}`, else a 302 there (whose
+//!   GET is a small French HTML page). Success sets `sessionid` (`sessionid=<32
 //!   chars>; expires=…; HttpOnly; Max-Age=1209600; Path=/; SameSite=Lax`)
 //!   and rotates the CSRF secret (a new `csrftoken` cookie in the same answer); a
 //!   session the request carried is ended. The e-mail is matched without
@@ -60,13 +75,21 @@
 //!   `sessionid`: 403 (or 401 with `WWW-Authenticate: Session`, by option)
 //!   `{"detail": "Authentication credentials were not provided."}`. `GET
 //!   /api/user` also sets the `csrftoken` cookie, answered or not (one
-//!   public client gets its cookie there). Unknown route: 404 `{"detail":
-//!   "Not found."}` (before any session check, like Django's URL resolver);
-//!   unknown or non-numeric home id: 404 `{"detail": "Not found."}` (after
-//!   it). OPTIONS: DRF's metadata (200). Other methods than GET, HEAD and
-//!   OPTIONS: CSRF-checked (403 `{"detail": "CSRF Failed: …"}`), then 405
-//!   `{"detail": "Method \"POST\" not allowed."}`. The `Accept` version is
-//!   not checked. Trailing slashes matter (`/api/homes/` is a 404).
+//!   public client gets its cookie there); with a session it answers 200
+//!   `{"id", "email", "firstName", "lastName"}`. Unknown route: 404
+//!   `{"detail": "Not found."}` (before any other check, like Django's URL
+//!   resolver); unknown or non-numeric home id: 404 `{"detail": "Not
+//!   found."}` (after the session check). The `Accept` header's `version`
+//!   parameter (DRF's `AcceptHeaderVersioning`, read before the session,
+//!   see `wire::accept_version`) must be one of `api_versions` (1.48, 1.54)
+//!   or absent; another answers 406 `{"detail": "Invalid version in
+//!   \"Accept\" header."}`. OPTIONS: DRF's metadata (200). Other methods
+//!   than GET, HEAD and OPTIONS: CSRF-checked (403 `{"detail": "CSRF
+//!   Failed: …"}`), then 405 `{"detail": "Method \"POST\" not allowed."}`.
+//!   `/api/homes/` is served like `/api/homes`; with `homes_trailing_slash`
+//!   `/api/homes` answers 301 `Location: /api/homes/` (the query kept),
+//!   before the version and session checks (Django's `APPEND_SLASH`). Other
+//!   trailing slashes are a 404.
 //! - `startDate`/`endDate` (measures): decoded from the raw query (`%XX`,
 //!   and `+` is a space as in any form decoding), the last value wins.
 //!   ISO-8601 with an offset (`T` or a space between date and time,
@@ -81,7 +104,10 @@
 //!   the days d with start <= local midnight of d < end (`endDate` is
 //!   exclusive; a `+01:00` offset in summer shifts the window by a day);
 //!   start >= end gives no day. A window over 3 700 days is a 400 (a guard
-//!   of the simulation only).
+//!   of the simulation only). With `curve_max_days`, a curve window of more
+//!   days than that is a 400 `{"detail": "The requested period is too long:
+//!   the load curve covers at most N days."}` (wording inferred). The
+//!   temperatures take both bounds as optional (see `demo.rs`).
 //! - Any other path: 404 `{"detail": "Not found."}`. `/login/redirect/`
 //!   sends a logged-in user to `/mon-compte/` (a small HTML page), anyone
 //!   else to the log-in page.
@@ -100,9 +126,10 @@ use super::tokens::{
     csrf_check, csrf_secret_of, csrf_set_cookie, mask_csrf, new_csrf_secret, new_session_key,
     session_delete_cookie, session_set_cookie,
 };
-use super::window::{MissingEnd, parse_window};
+use super::window::{MissingEnd, Window, parse_window, parse_window_or};
 use super::wire::{
-    Reply, SimRequest, csrf_failure_page, detail, last_value, not_found, unauthenticated,
+    Reply, SimRequest, accept_version, csrf_failure_page, detail, invalid_version, last_value,
+    not_found, unauthenticated,
 };
 use super::{DEMO_HOME_ID, DEMO_LOGIN, DEMO_PASSWORD, SimOptions, lock};
 
@@ -209,9 +236,17 @@ impl DemoSite {
         }
         match path {
             "/accounts/login/" => match req.method {
+                Method::GET | Method::HEAD if self.options.login_page_moved => {
+                    let target = with_query(HUMAN_LOGIN_PAGE, &req.query);
+                    (Reply::redirect(301, &target), None)
+                }
                 Method::GET | Method::HEAD => (self.login_page(req, &[], None), None),
                 Method::POST => self.login_post(req),
                 _ => (Reply::new(405).header("Allow", "GET, POST, HEAD"), None),
+            },
+            HUMAN_LOGIN_PAGE => match req.method {
+                Method::GET | Method::HEAD => (self.login_page(req, &[], None), None),
+                _ => (Reply::new(405).header("Allow", "GET, HEAD"), None),
             },
             "/accounts/login" => {
                 let target = if req.query.is_empty() {
@@ -222,6 +257,9 @@ impl DemoSite {
                 (Reply::redirect(301, &target), None)
             }
             "/accounts/logout/" if req.method == Method::POST => self.logout(req),
+            _ if req.method == Method::GET && self.is_login_action(path) => {
+                (Reply::html(200, action_page()), None)
+            }
             "/login/redirect/" | "/mon-compte/" => {
                 if self.session(req).is_none() {
                     let target = format!("/accounts/login/?next={path}");
@@ -234,6 +272,15 @@ impl DemoSite {
             }
             _ => (not_found(), None),
         }
+    }
+
+    /// Whether `path` is the page `login_action` sends a log-in to.
+    fn is_login_action(&self, path: &str) -> bool {
+        self.options
+            .login_action
+            .as_deref()
+            .and_then(|a| a.split(['?', '#']).next())
+            .is_some_and(|a| a == path)
     }
 
     /// The valid session of a request, if any; refreshes its clock.
@@ -260,12 +307,19 @@ impl DemoSite {
 
     fn login_page(&self, req: &SimRequest, errors: &[&str], login: Option<&str>) -> Reply {
         let secret = Self::csrf_secret_for(req);
-        Reply::html(200, login_page_html(&mask_csrf(&secret), errors, login))
-            .header(
-                "Cache-Control",
-                "max-age=0, no-cache, no-store, must-revalidate, private",
-            )
-            .header("Set-Cookie", csrf_set_cookie(&secret))
+        let token = self
+            .options
+            .login_page_has_form_token
+            .then(|| mask_csrf(&secret));
+        let reply = Reply::html(200, login_page_html(token.as_deref(), errors, login)).header(
+            "Cache-Control",
+            "max-age=0, no-cache, no-store, must-revalidate, private",
+        );
+        if self.options.login_page_sets_csrf_cookie {
+            reply.header("Set-Cookie", csrf_set_cookie(&secret))
+        } else {
+            reply
+        }
     }
 
     fn login_post(&self, req: &SimRequest) -> (Reply, Option<String>) {
@@ -361,7 +415,14 @@ impl DemoSite {
             all_errors.extend(password_errors.iter());
             let page = self.login_page(req, &all_errors, login.as_deref());
             if req.is_ajax() {
-                let mut reply = Reply::json(400, &json!({"form": form_json(false)}));
+                // Wrong credentials get the configured status; a form that
+                // does not validate stays a 400.
+                let status = if non_field.is_empty() {
+                    400
+                } else {
+                    self.options.login_refusal_status
+                };
+                let mut reply = Reply::json(status, &json!({"form": form_json(false)}));
                 reply.headers.extend(
                     page.headers
                         .into_iter()
@@ -371,6 +432,18 @@ impl DemoSite {
             }
             return (page, Some(note.into()));
         };
+
+        // Right credentials, but a person must act on the site first: no
+        // session, no rotation, the count of failures starts again.
+        if let Some(action) = &self.options.login_action {
+            lock(&self.state).failures.remove(&key);
+            let reply = if req.is_ajax() {
+                Reply::json(200, &json!({"location": action, "form": form_json(true)}))
+            } else {
+                Reply::redirect(302, action)
+            };
+            return (reply, Some("action required".into()));
+        }
 
         // Success: a new session (the old one, if any, is flushed) and a
         // rotated CSRF secret.
@@ -425,7 +498,13 @@ impl DemoSite {
         let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         let route = match segments.as_slice() {
             ["user"] => ApiRoute::User,
-            ["homes"] => ApiRoute::Homes,
+            // Django's `APPEND_SLASH` (CommonMiddleware): before any view,
+            // so before the version and the session.
+            ["homes"] if self.options.homes_trailing_slash => {
+                let target = with_query("/api/homes/", &req.query);
+                return (Reply::redirect(301, &target), None);
+            }
+            ["homes"] | ["homes", ""] => ApiRoute::Homes,
             ["homes", id, "contracts"] if numeric(id) => ApiRoute::Contracts(id.to_string()),
             ["homes", id, "sge_measures", "conso_daily"] if numeric(id) => {
                 ApiRoute::ElectricityDaily(id.to_string())
@@ -449,6 +528,17 @@ impl DemoSite {
             Some(c) => reply.header("Set-Cookie", c.clone()),
             None => reply,
         };
+        // DRF determines the version before it authenticates.
+        if let Some(version) = accept_version(req.header("accept")) {
+            let allowed = &self.options.api_versions;
+            if !allowed.is_empty() && !allowed.contains(&version) {
+                let reply = invalid_version();
+                return (
+                    with_cookie(json_reply(reply)),
+                    Some("API version refused".into()),
+                );
+            }
+        }
         if self.session(req).is_none() {
             let reply = unauthenticated(self.options.unauthenticated_status);
             return (with_cookie(json_reply(reply)), Some("no session".into()));
@@ -475,13 +565,23 @@ impl DemoSite {
             return (json_reply(detail(405, &message)), None);
         }
         let home_ok = |id: &str| id.parse::<u64>().ok() == Some(DEMO_HOME_ID);
-        let measures = |id: &str, missing_end, build: &dyn Fn(&[Date]) -> Value| -> Reply {
+        let measures = |id: &str,
+                        missing_end,
+                        max_days: Option<u32>,
+                        build: &dyn Fn(&[Date]) -> Value|
+         -> Reply {
             if !home_ok(id) {
                 return not_found();
             }
-            match parse_window(&req.query, missing_end) {
-                Ok(window) => Reply::json(200, &build(&window.days())),
-                Err(reply) => reply,
+            let days = match parse_window(&req.query, missing_end) {
+                Ok(window) => window.days(),
+                Err(reply) => return reply,
+            };
+            match max_days {
+                Some(max) if days.len() > usize::try_from(max).unwrap_or(usize::MAX) => {
+                    too_many_days(max)
+                }
+                _ => Reply::json(200, &build(&days)),
             }
         };
         let reply = match &route {
@@ -489,21 +589,60 @@ impl DemoSite {
             ApiRoute::Homes => Reply::json(200, &self.demo.homes()),
             ApiRoute::Contracts(id) if home_ok(id) => Reply::json(200, &self.demo.contracts()),
             ApiRoute::Temperatures(id) if home_ok(id) => {
-                Reply::json(200, &self.demo.temperatures())
+                let (first, end) = self.demo.temperature_days_default();
+                let default = Window {
+                    start: first.paris_midnight_utc(),
+                    end: end.paris_midnight_utc(),
+                };
+                match parse_window_or(&req.query, default) {
+                    Ok(window) => Reply::json(
+                        200,
+                        &self
+                            .demo
+                            .temperatures(&window.days(), self.options.temperature_monthly),
+                    ),
+                    Err(reply) => reply,
+                }
             }
             ApiRoute::Contracts(_) | ApiRoute::Temperatures(_) => not_found(),
-            ApiRoute::ElectricityDaily(id) => measures(id, MissingEnd::EndOfMonth, &|days| {
+            ApiRoute::ElectricityDaily(id) => measures(id, MissingEnd::EndOfMonth, None, &|days| {
                 self.demo.electricity_daily(days)
             }),
-            ApiRoute::ElectricityCurve(id) => measures(id, MissingEnd::Required, &|days| {
-                self.demo.electricity_curve(days)
-            }),
-            ApiRoute::GasDaily(id) => measures(id, MissingEnd::EndOfMonth, &|days| {
+            ApiRoute::ElectricityCurve(id) => measures(
+                id,
+                MissingEnd::Required,
+                self.options.curve_max_days,
+                &|days| self.demo.electricity_curve(days),
+            ),
+            ApiRoute::GasDaily(id) => measures(id, MissingEnd::EndOfMonth, None, &|days| {
                 self.demo.gas_daily(days)
             }),
         };
         (with_cookie(json_reply(reply)), None)
     }
+}
+
+/// The human log-in page of the real site (the same form as
+/// `/accounts/login/`, which it posts to).
+const HUMAN_LOGIN_PAGE: &str = "/mon-compte/me-connecter";
+
+/// A path with the request's raw query, if any (redirects keep it).
+fn with_query(path: &str, query: &str) -> String {
+    if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    }
+}
+
+/// The curve's answer to a window over `curve_max_days`. The wording is
+/// inferred (no public client quotes it): a DRF `detail`, in English like
+/// the API's other messages.
+fn too_many_days(max: u32) -> Reply {
+    detail(
+        400,
+        &format!("The requested period is too long: the load curve covers at most {max} days."),
+    )
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -539,8 +678,14 @@ fn escape_html(s: &str) -> String {
         .replace('\'', "&#x27;")
 }
 
-/// allauth's log-in page (the password is never rendered back).
-fn login_page_html(form_token: &str, errors: &[&str], login: Option<&str>) -> String {
+/// allauth's log-in page (the password is never rendered back), with the
+/// hidden form token when there is one.
+fn login_page_html(form_token: Option<&str>, errors: &[&str], login: Option<&str>) -> String {
+    let token = form_token
+        .map(|t| {
+            format!("      <input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"{t}\">\n")
+        })
+        .unwrap_or_default();
     let errors = if errors.is_empty() {
         String::new()
     } else {
@@ -558,9 +703,8 @@ fn login_page_html(form_token: &str, errors: &[&str], login: Option<&str>) -> St
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n  \
          <title>Connexion | helloWatt</title>\n</head>\n<body class=\"account-page\">\n  \
          <main class=\"account\">\n    <h1>Se connecter</h1>\n    \
-         <form class=\"login\" method=\"POST\" action=\"/accounts/login/\">\n      \
-         <input type=\"hidden\" name=\"csrfmiddlewaretoken\" value=\"{form_token}\">\n\
-         {errors}      <p>\n        <label for=\"id_login\">Adresse e-mail</label>\n        \
+         <form class=\"login\" method=\"POST\" action=\"/accounts/login/\">\n\
+         {token}{errors}      <p>\n        <label for=\"id_login\">Adresse e-mail</label>\n        \
          <input type=\"email\" name=\"login\" placeholder=\"Adresse e-mail\" \
          autocomplete=\"email\" maxlength=\"320\" required id=\"id_login\"{value}>\n      \
          </p>\n      <p>\n        <label for=\"id_password\">Mot de passe</label>\n        \
@@ -572,6 +716,16 @@ fn login_page_html(form_token: &str, errors: &[&str], login: Option<&str>) -> St
          oublié ?</a>\n      <button class=\"primaryAction\" type=\"submit\">Connexion</button>\n    \
          </form>\n  </main>\n</body>\n</html>\n"
     )
+}
+
+/// Where `login_action` sends a log-in: what a person must do is on the
+/// site, not in any answer a client can act on.
+fn action_page() -> String {
+    "<!DOCTYPE html>\n<html lang=\"fr\">\n<head><meta charset=\"utf-8\"><title>Action requise | \
+     helloWatt</title></head>\n<body>\n<main><h1>Une action est requise</h1><p>Suivez les \
+     instructions envoyées à votre adresse e-mail pour accéder à votre compte.</p></main>\n\
+     </body>\n</html>\n"
+        .to_string()
 }
 
 fn account_page() -> String {
@@ -889,16 +1043,18 @@ mod tests {
             )
             .await;
         assert_eq!(r.status, 403);
-        // A foreign Origin.
-        let r = c
-            .send(
-                "POST",
-                "/accounts/login/",
-                &[ct, ajax, ("Origin", "https://www.hellowatt.fr")],
-                creds(&token).as_bytes(),
-            )
-            .await;
-        assert_eq!(r.status, 403);
+        // A foreign Origin, and the real site's under another scheme.
+        for origin in ["https://elsewhere.example", "http://www.hellowatt.fr"] {
+            let r = c
+                .send(
+                    "POST",
+                    "/accounts/login/",
+                    &[ct, ajax, ("Origin", origin)],
+                    creds(&token).as_bytes(),
+                )
+                .await;
+            assert_eq!(r.status, 403, "{origin}");
+        }
         assert!(
             sim.served()
                 .iter()
@@ -1220,6 +1376,839 @@ mod tests {
         assert_eq!(values.len(), 365);
         assert_eq!(values[0]["datetime"], "2025-11-28T00:00:00+01:00");
         assert_eq!(values[364]["datetime"], "2026-11-27T00:00:00+01:00");
+        sim.shutdown().await;
+    }
+
+    // ----- The knobs of issue #17 and the public clients' request shapes.
+
+    use super::super::FaultScope;
+    use super::super::faults::Fault;
+    use super::super::testing::{Resp, encode};
+
+    /// The real site's origin, which public clients send hard-coded.
+    const SITE: &str = "https://www.hellowatt.fr";
+    const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
+    const AJAX: (&str, &str) = ("X-Requested-With", "XMLHttpRequest");
+
+    /// A timestamp in a query as aiohttp (yarl) writes it: `:` kept, `+`
+    /// escaped.
+    fn yarl(s: &str) -> String {
+        s.replace('+', "%2B")
+    }
+
+    async fn with_accept(c: &mut Client, target: &str, accept: &str) -> Resp {
+        c.send("GET", target, &[("Accept", accept)], b"").await
+    }
+
+    /// zotot's `_headers()` for an API call.
+    async fn zotot_get(c: &mut Client, target: &str) -> Resp {
+        let csrf = c.cookie("csrftoken").unwrap_or_default();
+        let referer = format!("{SITE}/mon-compte/");
+        c.send(
+            "GET",
+            target,
+            &[
+                ("accept", "application/json; version=1.54"),
+                ("content-type", "application/json"),
+                ("is-on-native-app", "false"),
+                ("x-csrftoken", &csrf),
+                ("x-requested-with", "XMLHttpRequest"),
+                ("x-app-version", ""),
+                ("origin", SITE),
+                ("referer", &referer),
+            ],
+            b"",
+        )
+        .await
+    }
+
+    /// zotot's `async_login`: `GET /api/user` for the cookie (its status
+    /// unread), then the form with the token in the header only.
+    async fn zotot_login(c: &mut Client, password: &str) -> (Resp, Resp) {
+        let referer = format!("{SITE}/mon-compte/");
+        let user = c
+            .send(
+                "GET",
+                "/api/user",
+                &[
+                    ("accept", "application/json; version=1.54"),
+                    ("content-type", "application/json"),
+                    ("is-on-native-app", "false"),
+                    ("x-csrftoken", ""),
+                    ("referer", &referer),
+                ],
+                b"",
+            )
+            .await;
+        let csrf = c.cookie("csrftoken").expect("zotot finds its CSRF cookie");
+        let page = format!("{SITE}/mon-compte/me-connecter");
+        let body = form(&[("login", DEMO_LOGIN), ("password", password)]);
+        let post = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[
+                    FORM,
+                    ("accept", "application/json; version=1.54"),
+                    ("x-csrftoken", &csrf),
+                    AJAX,
+                    ("x-app-version", ""),
+                    ("origin", SITE),
+                    ("referer", &page),
+                ],
+                body.as_bytes(),
+            )
+            .await;
+        (user, post)
+    }
+
+    /// hellowatt_hass's `authenticate`: the log-in page (aiohttp follows
+    /// redirects), then a plain form POST with the cookie's value as the
+    /// form token, `Referer` the log-in URL, no AJAX header, no `Origin`;
+    /// redirects followed. Returns the POST's first answer.
+    async fn hellowatt_hass_login(c: &mut Client, password: &str) -> Resp {
+        let mut page = c.get("/accounts/login/").await;
+        while page.status == 301 || page.status == 302 {
+            let next = page.header("location").unwrap();
+            page = c.get(&next).await;
+        }
+        assert_eq!(page.status, 200);
+        let csrf = c.cookie("csrftoken").unwrap_or_default();
+        let body = form(&[
+            ("login", DEMO_LOGIN),
+            ("password", password),
+            ("csrfmiddlewaretoken", &csrf),
+        ]);
+        let referer = format!("{SITE}/accounts/login/");
+        c.send(
+            "POST",
+            "/accounts/login/",
+            &[FORM, ("Referer", &referer)],
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    /// elmomotito's `login` (no redirect followed): the cookie from `GET
+    /// /accounts/login/`, then the form without a token field, the token in
+    /// `X-CSRFToken`, the real site's `Origin` and `Referer`.
+    async fn elmomotito_login(c: &mut Client) -> Resp {
+        let page = c.get("/accounts/login/").await;
+        assert_eq!(page.status, 200);
+        let csrf = c.cookie("csrftoken").expect("elmomotito finds its cookie");
+        let body = form(&[("login", DEMO_LOGIN), ("password", DEMO_PASSWORD)]);
+        let referer = format!("{SITE}/accounts/login/");
+        c.send(
+            "POST",
+            "/accounts/login/",
+            &[
+                FORM,
+                ("X-CSRFToken", &csrf),
+                AJAX,
+                ("Origin", SITE),
+                ("Referer", &referer),
+            ],
+            body.as_bytes(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn api_versions_in_accept_are_checked() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        for accept in [
+            "application/json; version=1.48",
+            "application/json; version=1.54",
+            "application/json",
+            "*/*",
+        ] {
+            let r = with_accept(&mut c, homes_path(), accept).await;
+            assert_eq!(r.status, 200, "{accept}");
+        }
+        let r = with_accept(&mut c, homes_path(), "application/json; version=1.30").await;
+        assert_eq!(r.status, 406);
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            api_versions: vec!["1.54".into()],
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        // Before the session is looked at, as DRF does.
+        let r = with_accept(&mut c, homes_path(), "application/json; version=1.48").await;
+        assert_eq!(r.status, 406);
+        assert_eq!(
+            r.json(),
+            json!({"detail": "Invalid version in \"Accept\" header."})
+        );
+        assert_eq!(r.header("content-type").unwrap(), "application/json");
+        assert!(
+            sim.served()
+                .last()
+                .unwrap()
+                .ends_with("(API version refused)")
+        );
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let r = with_accept(&mut c, homes_path(), "application/json; version=1.48").await;
+        assert_eq!(r.status, 406);
+        let r = with_accept(&mut c, homes_path(), "application/json; version=1.54").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()[0]["id"], DEMO_HOME_ID);
+        let r = with_accept(&mut c, homes_path(), "application/json").await;
+        assert_eq!(r.status, 200);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_human_log_in_page_and_the_moved_one() {
+        // By default both pages serve the form.
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let page = c.get("/mon-compte/me-connecter").await;
+        assert_eq!(page.status, 200);
+        assert!(page.set_cookies()[0].starts_with("csrftoken="));
+        let token = form_token(&page.text()).unwrap();
+        assert!(page.text().contains("action=\"/accounts/login/\""));
+        assert_eq!(
+            c.post_login(DEMO_LOGIN, DEMO_PASSWORD, &token).await.status,
+            200
+        );
+        assert_eq!(c.get("/accounts/login/").await.status, 200);
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            login_page_moved: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let r = c.get("/accounts/login/").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location").unwrap(), "/mon-compte/me-connecter");
+        assert!(r.set_cookies().is_empty(), "a redirect sets no cookie");
+        assert!(c.cookie("csrftoken").is_none());
+        let r = c.get("/accounts/login/?next=/mon-compte/").await;
+        assert_eq!(
+            r.header("location").unwrap(),
+            "/mon-compte/me-connecter?next=/mon-compte/"
+        );
+        let page = c.get("/mon-compte/me-connecter").await;
+        assert_eq!(page.status, 200);
+        let token = form_token(&page.text()).unwrap();
+        // The log-in POST has not moved.
+        let r = c.post_login(DEMO_LOGIN, DEMO_PASSWORD, &token).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["location"], "/login/redirect/");
+        assert_eq!(c.api(homes_path()).await.status, 200);
+        let r = c.send("POST", "/mon-compte/me-connecter", &[], b"").await;
+        assert_eq!(r.status, 405);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn homes_with_a_trailing_slash() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let plain = c.api("/api/homes").await;
+        let slash = c.api("/api/homes/").await;
+        assert_eq!((plain.status, slash.status), (200, 200));
+        assert_eq!(plain.json(), slash.json());
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            homes_trailing_slash: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        // Before the session: Django's middleware answers it.
+        let r = c.api("/api/homes").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location").unwrap(), "/api/homes/");
+        assert_eq!(c.api("/api/homes/").await.status, 403);
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let r = c.api("/api/homes?page=1").await;
+        assert_eq!(r.status, 301);
+        assert_eq!(r.header("location").unwrap(), "/api/homes/?page=1");
+        let r = c.api("/api/homes/").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()[0]["id"], DEMO_HOME_ID);
+        // The other routes keep their shape.
+        let r = c.api(&format!("/api/homes/{DEMO_HOME_ID}/contracts")).await;
+        assert_eq!(r.status, 200);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn log_in_pages_without_the_cookie_or_the_form_token() {
+        let sim = demo_with(SimOptions {
+            login_page_sets_csrf_cookie: false,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        for page in ["/accounts/login/", "/mon-compte/me-connecter"] {
+            let r = c.get(page).await;
+            assert_eq!(r.status, 200);
+            assert!(r.set_cookies().is_empty(), "{page}");
+            assert!(form_token(&r.text()).is_some(), "{page}");
+        }
+        // The form token alone is not enough: no cookie.
+        let token = form_token(&c.get("/accounts/login/").await.text()).unwrap();
+        assert_eq!(
+            c.post_login(DEMO_LOGIN, DEMO_PASSWORD, &token).await.status,
+            403
+        );
+        // The cookie comes from `/api/user`, even without a session.
+        let r = c.api("/api/user").await;
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            r.json(),
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+        assert!(r.set_cookies()[0].starts_with("csrftoken="));
+        // Now the page's token masks that cookie's secret.
+        let token = form_token(&c.get("/accounts/login/").await.text()).unwrap();
+        assert_eq!(
+            c.post_login(DEMO_LOGIN, DEMO_PASSWORD, &token).await.status,
+            200
+        );
+        let user = c.api("/api/user").await;
+        assert_eq!(user.status, 200);
+        assert_eq!(user.json()["email"], DEMO_LOGIN);
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            login_page_has_form_token: false,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let page = c.get("/accounts/login/").await;
+        assert!(!page.text().contains("csrfmiddlewaretoken"));
+        assert!(page.set_cookies()[0].starts_with("csrftoken="));
+        // The cookie's value in the header does it.
+        let secret = c.cookie("csrftoken").unwrap();
+        let body = form(&[("login", DEMO_LOGIN), ("password", DEMO_PASSWORD)]);
+        let r = c
+            .send(
+                "POST",
+                "/accounts/login/",
+                &[FORM, AJAX, ("X-CSRFToken", &secret)],
+                body.as_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_with_a_401() {
+        let sim = demo_with(SimOptions {
+            login_refusal_status: 401,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let r = c.login(DEMO_LOGIN, "Wrong-password-1!").await;
+        assert_eq!(r.status, 401);
+        let body = r.json();
+        assert_eq!(body["form"]["errors"][0], NON_FIELD_LOGIN_ERROR);
+        assert!(c.cookie("sessionid").is_none());
+        // A form that does not validate is still a 400.
+        let token = form_token(&c.get("/accounts/login/").await.text()).unwrap();
+        assert_eq!(c.post_login("", "", &token).await.status, 400);
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        sim.shutdown().await;
+        let options = SimOptions {
+            login_refusal_status: 403,
+            ..SimOptions::default()
+        };
+        assert!(demo_try(options).await.is_err());
+    }
+
+    async fn demo_try(options: SimOptions) -> anyhow::Result<SimServer> {
+        start_with(
+            local(),
+            SimMode::Demo {
+                today: d("2026-11-28"),
+            },
+            options,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_log_in_that_needs_a_person_opens_no_session() {
+        let action = "/accounts/confirm-email/";
+        let sim = demo_with(SimOptions {
+            login_action: Some(action.into()),
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let r = c.login(DEMO_LOGIN, DEMO_PASSWORD).await;
+        assert_eq!(r.status, 200);
+        let body = r.json();
+        assert_eq!(body["location"], action);
+        assert!(body["form"]["fields"]["login"].is_object());
+        assert!(r.set_cookies().is_empty(), "no session, no rotation");
+        assert!(c.cookie("sessionid").is_none());
+        assert_eq!(c.api(homes_path()).await.status, 403);
+        // Without the AJAX header: a redirect there, still no session.
+        let token = form_token(&c.get("/accounts/login/").await.text()).unwrap();
+        let body = form(&[
+            ("login", DEMO_LOGIN),
+            ("password", DEMO_PASSWORD),
+            ("csrfmiddlewaretoken", &token),
+        ]);
+        let r = c
+            .send("POST", "/accounts/login/", &[FORM], body.as_bytes())
+            .await;
+        assert_eq!(r.status, 302);
+        assert_eq!(r.header("location").unwrap(), action);
+        assert!(c.cookie("sessionid").is_none());
+        let page = c.get(action).await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("Une action est requise"));
+        // Wrong credentials are refused as usual.
+        assert_eq!(c.login(DEMO_LOGIN, "Wrong-password-1!").await.status, 400);
+        sim.shutdown().await;
+        let options = SimOptions {
+            login_action: Some("/bad\nvalue".into()),
+            ..SimOptions::default()
+        };
+        assert!(demo_try(options).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_curve_longer_than_allowed_is_a_400() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let month = measure("sge_measures/courbe", d("2026-10-01"), d("2026-11-01"));
+        assert_eq!(c.api(&month).await.status, 200);
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            curve_max_days: Some(1),
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        // One day, even the 25-hour one.
+        let r = c
+            .api(&measure(
+                "sge_measures/courbe",
+                d("2026-10-25"),
+                d("2026-10-26"),
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["values"].as_array().unwrap().len(), 50);
+        let r = c
+            .api(&measure(
+                "sge_measures/courbe",
+                d("2026-10-25"),
+                d("2026-10-27"),
+            ))
+            .await;
+        assert_eq!(r.status, 400);
+        let body = r.json();
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains("at most 1 days"), "{detail}");
+        assert_eq!(body.as_object().unwrap().len(), 1);
+        // The daily series are not limited.
+        let r = c
+            .api(&measure(
+                "sge_measures/conso_daily",
+                d("2026-10-01"),
+                d("2026-11-01"),
+            ))
+            .await;
+        assert_eq!(r.status, 200);
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn temperatures_by_range_daily_or_monthly() {
+        let base = format!("/api/homes/{DEMO_HOME_ID}/temperature_measures/yearly");
+        let q = |a: Date, b: Date| {
+            format!(
+                "{base}?startDate={}&endDate={}",
+                encode(&a.paris_midnight_iso()),
+                encode(&b.paris_midnight_iso())
+            )
+        };
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let june = c.api(&q(d("2026-06-01"), d("2026-07-01"))).await;
+        assert_eq!(june.status, 200);
+        let june = june.json();
+        let days = june["values"].as_array().unwrap();
+        assert_eq!(days.len(), 30);
+        assert_eq!(days[0]["datetime"], "2026-06-01T00:00:00+02:00");
+        // The same day as in the default (no query) answer.
+        let year = c.api(&base).await.json();
+        let in_year = year["values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["datetime"] == "2026-06-01T00:00:00+02:00")
+            .unwrap()
+            .clone();
+        assert_eq!(days[0], in_year);
+        // One bound alone: the other is the default's.
+        let r = c
+            .api(&format!(
+                "{base}?startDate={}",
+                encode(&d("2026-11-01").paris_midnight_iso())
+            ))
+            .await
+            .json();
+        assert_eq!(r["values"].as_array().unwrap().len(), 27);
+        let r = c.api(&format!("{base}?startDate=yesterday")).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(r.json()["startDate"][0], DRF_DATETIME_FORMAT);
+        let june_mean = days
+            .iter()
+            .map(|v| v["valueCelsius"].as_f64().unwrap())
+            .sum::<f64>()
+            / 30.0;
+        sim.shutdown().await;
+
+        let sim = demo_with(SimOptions {
+            temperature_monthly: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        let r = c.api(&q(d("2026-06-10"), d("2026-08-01"))).await.json();
+        let months = r["values"].as_array().unwrap();
+        assert_eq!(months.len(), 2);
+        assert_eq!(months[0]["datetime"], "2026-06-01T00:00:00+02:00");
+        assert_eq!(months[1]["datetime"], "2026-07-01T00:00:00+02:00");
+        // The whole month's mean, though the window starts on the 10th.
+        let got = months[0]["valueCelsius"].as_f64().unwrap();
+        assert_eq!(got, (june_mean * 10.0).round() / 10.0);
+        // No query: the months of the last year, to this one.
+        let r = c.api(&base).await.json();
+        let months = r["values"].as_array().unwrap();
+        assert_eq!(months.len(), 13);
+        assert_eq!(months[0]["datetime"], "2025-11-01T00:00:00+01:00");
+        assert_eq!(months[12]["datetime"], "2026-11-01T00:00:00+01:00");
+        sim.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_fault_on_any_of_two_endpoints() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.login(DEMO_LOGIN, DEMO_PASSWORD).await.status, 200);
+        sim.set_fault(
+            Some(Fault::Status {
+                status: 500,
+                retry_after: None,
+            }),
+            FaultScope::AnyOf(vec![
+                "sge_measures/courbe".into(),
+                "temperature_measures".into(),
+            ]),
+        );
+        let (a, b) = (d("2026-10-01"), d("2026-10-02"));
+        let curve = c.api(&measure("sge_measures/courbe", a, b)).await;
+        let temperatures = c
+            .api(&format!(
+                "/api/homes/{DEMO_HOME_ID}/temperature_measures/yearly"
+            ))
+            .await;
+        let daily = c.api(&measure("sge_measures/conso_daily", a, b)).await;
+        assert_eq!(
+            (curve.status, temperatures.status, daily.status),
+            (500, 500, 200)
+        );
+        assert_eq!(c.api(homes_path()).await.status, 200);
+        sim.shutdown().await;
+    }
+
+    /// zotot (`api.py`): the cookie from `GET /api/user` without a session,
+    /// then the log-in with the token in `X-CSRFToken` only, the real site's
+    /// `Origin` and `Referer: …/mon-compte/me-connecter`, version 1.54.
+    #[tokio::test]
+    async fn zotot_login_with_the_token_in_the_header_only() {
+        for cookie_on_page in [true, false] {
+            let sim = demo_with(SimOptions {
+                login_page_sets_csrf_cookie: cookie_on_page,
+                ..SimOptions::default()
+            })
+            .await;
+            let mut c = Client::new(&sim.url());
+            let (user, post) = zotot_login(&mut c, DEMO_PASSWORD).await;
+            assert_eq!(user.status, 403);
+            assert!(user.set_cookies()[0].starts_with("csrftoken="));
+            assert_eq!(post.status, 200, "{}", post.text());
+            assert_eq!(post.json()["location"], "/login/redirect/");
+            assert!(c.cookie("sessionid").is_some());
+            // Its API calls (the rotated cookie in the header).
+            let homes = zotot_get(&mut c, "/api/homes").await;
+            assert_eq!(homes.status, 200);
+            assert_eq!(homes.json()[0]["id"], DEMO_HOME_ID);
+            let user = zotot_get(&mut c, "/api/user").await;
+            assert_eq!(user.json()["email"], DEMO_LOGIN);
+            sim.shutdown().await;
+        }
+    }
+
+    /// zotot raises "wrong e-mail or password" on a 401 to the log-in.
+    #[tokio::test]
+    async fn zotot_reads_a_401_log_in_as_wrong_credentials() {
+        let sim = demo_with(SimOptions {
+            login_refusal_status: 401,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        let (_, post) = zotot_login(&mut c, "Wrong-password-1!").await;
+        assert_eq!(post.status, 401);
+        assert!(c.cookie("sessionid").is_none());
+        let (_, post) = zotot_login(&mut c, DEMO_PASSWORD).await;
+        assert_eq!(post.status, 200);
+        sim.shutdown().await;
+    }
+
+    /// zotot's `conso_daily` (electricity and gas): `startDate` alone, the
+    /// first of a month, as yarl encodes it.
+    #[tokio::test]
+    async fn zotot_asks_a_month_by_its_start_alone() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(zotot_login(&mut c, DEMO_PASSWORD).await.1.status, 200);
+        let start = yarl(&d("2026-10-01").paris_midnight_iso());
+        assert_eq!(start, "2026-10-01T00:00:00%2B02:00");
+        for kind in ["sge_measures/conso_daily", "adict_measures/conso_daily"] {
+            let r = zotot_get(
+                &mut c,
+                &format!("/api/homes/{DEMO_HOME_ID}/{kind}?startDate={start}"),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{kind}");
+            let values = r.json()["values"].as_array().unwrap().clone();
+            assert_eq!(values.len(), 31, "{kind}");
+            assert_eq!(values[30]["datetime"], "2026-10-31T00:00:00+01:00");
+        }
+        // The month in progress: to yesterday, still being fetched.
+        let start = yarl(&d("2026-11-01").paris_midnight_iso());
+        let r = zotot_get(
+            &mut c,
+            &format!("/api/homes/{DEMO_HOME_ID}/sge_measures/conso_daily?startDate={start}"),
+        )
+        .await
+        .json();
+        assert_eq!(r["values"].as_array().unwrap().len(), 27);
+        assert_eq!(r["isFetchOngoing"], true);
+        sim.shutdown().await;
+    }
+
+    /// zotot's curve: yesterday to today, at local midnights.
+    #[tokio::test]
+    async fn zotot_curve_from_yesterday_to_today() {
+        let sim = demo_with(SimOptions {
+            curve_max_days: Some(1),
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(zotot_login(&mut c, DEMO_PASSWORD).await.1.status, 200);
+        let (yesterday, today) = (d("2026-11-27"), d("2026-11-28"));
+        let r = zotot_get(
+            &mut c,
+            &format!(
+                "/api/homes/{DEMO_HOME_ID}/sge_measures/courbe?startDate={}&endDate={}",
+                yarl(&yesterday.paris_midnight_iso()),
+                yarl(&today.paris_midnight_iso())
+            ),
+        )
+        .await;
+        assert_eq!(r.status, 200);
+        let body = r.json();
+        let values = body["values"].as_array().unwrap();
+        assert_eq!(values.len(), 48);
+        assert_eq!(values[0]["datetime"], "2026-11-27T00:00:00+01:00");
+        assert_eq!(values[47]["datetime"], "2026-11-27T23:30:00+01:00");
+        assert_eq!(body["isFetchOngoing"], false);
+        sim.shutdown().await;
+    }
+
+    /// hellowatt_hass (`client.py`): a plain form POST, the cookie's value
+    /// as `csrfmiddlewaretoken`, no AJAX header and no `Origin`, redirects
+    /// followed; success is a `sessionid` (its JSON parse fails on HTML).
+    #[tokio::test]
+    async fn hellowatt_hass_login_with_the_cookie_as_the_form_token() {
+        for moved in [false, true] {
+            let sim = demo_with(SimOptions {
+                login_page_moved: moved,
+                ..SimOptions::default()
+            })
+            .await;
+            let mut c = Client::new(&sim.url());
+            let r = hellowatt_hass_login(&mut c, DEMO_PASSWORD).await;
+            assert_eq!(r.status, 302, "moved: {moved}");
+            assert_eq!(r.header("location").unwrap(), "/login/redirect/");
+            assert!(c.cookie("sessionid").is_some());
+            let r = c.get("/login/redirect/").await;
+            let r = c.get(&r.header("location").unwrap()).await;
+            assert_eq!(r.status, 200);
+            assert!(r.header("content-type").unwrap().starts_with("text/html"));
+            sim.shutdown().await;
+        }
+        // Wrong password: the page again, no session.
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let r = hellowatt_hass_login(&mut c, "Wrong-password-1!").await;
+        assert_eq!(r.status, 200);
+        assert!(r.text().contains(&escape_html(NON_FIELD_LOGIN_ERROR)));
+        assert!(c.cookie("sessionid").is_none());
+        sim.shutdown().await;
+    }
+
+    /// hellowatt_hass's importer: a month of electricity and gas from its
+    /// first midnight to its last day at 23:59:59, Paris time, with its
+    /// client's headers (version 1.48, no `Origin`).
+    #[tokio::test]
+    async fn hellowatt_hass_month_chunk_ending_at_23_59_59() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        hellowatt_hass_login(&mut c, DEMO_PASSWORD).await;
+        assert!(c.cookie("sessionid").is_some());
+        let query = format!(
+            "startDate={}&endDate={}",
+            yarl("2026-03-01T00:00:00+01:00"),
+            yarl("2026-03-31T23:59:59+02:00")
+        );
+        for kind in ["sge_measures/conso_daily", "adict_measures/conso_daily"] {
+            let r = c
+                .api(&format!("/api/homes/{DEMO_HOME_ID}/{kind}?{query}"))
+                .await;
+            assert_eq!(r.status, 200, "{kind}");
+            let values = r.json()["values"].as_array().unwrap().clone();
+            assert_eq!(values.len(), 31, "{kind}");
+            assert_eq!(values[0]["datetime"], "2026-03-01T00:00:00+01:00");
+            assert_eq!(values[30]["datetime"], "2026-03-31T00:00:00+02:00");
+        }
+        sim.shutdown().await;
+    }
+
+    /// hellowatt_hass's coordinator: temperatures from now minus 365 days
+    /// to now (`datetime.isoformat()`, microseconds and offset).
+    #[tokio::test]
+    async fn hellowatt_hass_temperature_a_year_back_from_now() {
+        let query = format!(
+            "/api/homes/{DEMO_HOME_ID}/temperature_measures/yearly?startDate={}&endDate={}",
+            yarl("2025-11-28T14:03:12.123456+01:00"),
+            yarl("2026-11-28T14:03:12.123456+01:00")
+        );
+        for monthly in [false, true] {
+            let sim = demo_with(SimOptions {
+                temperature_monthly: monthly,
+                ..SimOptions::default()
+            })
+            .await;
+            let mut c = Client::new(&sim.url());
+            hellowatt_hass_login(&mut c, DEMO_PASSWORD).await;
+            let r = c.api(&query).await;
+            assert_eq!(r.status, 200);
+            let body = r.json();
+            let values = body["values"].as_array().unwrap();
+            let last = values.last().unwrap();
+            assert!(last["valueCelsius"].is_f64());
+            if monthly {
+                assert_eq!(values.len(), 13);
+                assert_eq!(values[0]["datetime"], "2025-11-01T00:00:00+01:00");
+                assert_eq!(last["datetime"], "2026-11-01T00:00:00+01:00");
+            } else {
+                // The start at 14:03 leaves its own day out; data to
+                // yesterday.
+                assert_eq!(values.len(), 364);
+                assert_eq!(values[0]["datetime"], "2025-11-29T00:00:00+01:00");
+                assert_eq!(last["datetime"], "2026-11-27T00:00:00+01:00");
+            }
+            sim.shutdown().await;
+        }
+    }
+
+    /// elmomotito (`collecteur.py`): the cookie from the log-in page, no
+    /// token field, `X-CSRFToken`, the real site's `Origin` and `Referer`,
+    /// no redirect followed; success is `location == "/login/redirect/"`
+    /// and a `sessionid`. Then a month with `Accept: application/json` (no
+    /// version) as `requests` encodes it.
+    #[tokio::test]
+    async fn elmomotito_login_with_the_header_and_the_site_origin() {
+        let sim = demo_server().await;
+        let mut c = Client::new(&sim.url());
+        let r = elmomotito_login(&mut c).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["location"], "/login/redirect/");
+        assert!(c.cookie("sessionid").is_some());
+        let r = c
+            .send(
+                "GET",
+                &format!(
+                    "/api/homes/{DEMO_HOME_ID}/sge_measures/conso_daily?startDate={}&endDate={}",
+                    encode("2026-03-01T00:00:00+01:00"),
+                    encode("2026-04-01T00:00:00+02:00")
+                ),
+                &[("Accept", "application/json"), AJAX],
+                b"",
+            )
+            .await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["values"].as_array().unwrap().len(), 31);
+        sim.shutdown().await;
+
+        // With the log-in page moved, its first GET gets no cookie (it
+        // stops there: "Cookie CSRF absent").
+        let sim = demo_with(SimOptions {
+            login_page_moved: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(c.get("/accounts/login/").await.status, 301);
+        assert!(c.cookie("csrftoken").is_none());
+        sim.shutdown().await;
+    }
+
+    /// elmomotito follows a 301/302/307/308 on `/api/homes` whose
+    /// `Location` is `/api/homes/` (or the real site's absolute form).
+    #[tokio::test]
+    async fn elmomotito_follows_the_homes_trailing_slash() {
+        let sim = demo_with(SimOptions {
+            homes_trailing_slash: true,
+            ..SimOptions::default()
+        })
+        .await;
+        let mut c = Client::new(&sim.url());
+        assert_eq!(elmomotito_login(&mut c).await.status, 200);
+        let headers = [("Accept", "application/json"), AJAX];
+        let r = c.send("GET", "/api/homes", &headers, b"").await;
+        assert_eq!(r.status, 301);
+        let location = r.header("location").unwrap();
+        assert!(
+            location == "/api/homes/" || location == format!("{SITE}/api/homes/"),
+            "{location}"
+        );
+        let r = c.send("GET", "/api/homes/", &headers, b"").await;
+        assert_eq!(r.status, 200);
+        let homes = r.json();
+        assert_eq!(homes.as_array().unwrap().len(), 1);
+        assert_eq!(homes[0]["id"], DEMO_HOME_ID);
         sim.shutdown().await;
     }
 }

@@ -11,6 +11,8 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use hellowatt_fixtures::SITE_ORIGIN;
+
 use super::wire::{SimRequest, last_value};
 
 /// `Sat, 28 Nov 2026 17:40:00 GMT` (IMF-fixdate).
@@ -158,14 +160,21 @@ pub(crate) fn csrf_secret_of(token: &str) -> Result<String, &'static str> {
 /// well-formed cookie (Scenario mode accepts only the ones it handed out);
 /// `extra_tokens` are tokens accepted as they are (form tokens of recorded
 /// pages). The error is Django's reason, for `served()`.
+///
+/// An `Origin`, when sent, must be the simulated site's own (`http://<Host>`)
+/// or the real site's (`https://www.hellowatt.fr`): the simulated site
+/// stands for the real one, where that origin is the request's own and
+/// passes, and public clients send it hard-coded whatever host they are
+/// pointed at. Any other origin fails, as on Django. No `Referer` check:
+/// Django checks it only over HTTPS, and only when no `Origin` is sent.
 pub(crate) fn csrf_check(
     req: &SimRequest,
     cookie_ok: impl Fn(&str) -> bool,
     extra_tokens: &[String],
 ) -> Result<(), String> {
     if let Some(origin) = req.header("origin") {
-        let good = format!("http://{}", req.header("host").unwrap_or(""));
-        if origin != good {
+        let own = format!("http://{}", req.header("host").unwrap_or(""));
+        if origin != own && origin != SITE_ORIGIN {
             return Err(format!(
                 "Origin checking failed - {origin} does not match any trusted origins."
             ));

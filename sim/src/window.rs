@@ -82,49 +82,93 @@ pub(crate) enum MissingEnd {
     EndOfMonth,
 }
 
+/// What a query says of one bound.
+enum Bound {
+    Missing,
+    Bad,
+    At(i64),
+}
+
+fn bound(pairs: &[(String, String)], name: &str) -> Bound {
+    match last_value(pairs, name) {
+        None => Bound::Missing,
+        Some(v) => parse_query_timestamp(&v).map_or(Bound::Bad, Bound::At),
+    }
+}
+
+/// The window, or the 400 of the simulation's own length guard.
+fn checked(start: i64, end: i64) -> Result<Window, Reply> {
+    if (end - start) / 86_400 > MAX_WINDOW_DAYS {
+        return Err(Reply::json(
+            400,
+            &json!({"non_field_errors": [format!(
+                "The period is too long (at most {MAX_WINDOW_DAYS} days)."
+            )]}),
+        ));
+    }
+    Ok(Window { start, end })
+}
+
 /// `startDate` and `endDate` of a raw query, or DRF's 400.
 pub(crate) fn parse_window(query: &str, missing_end: MissingEnd) -> Result<Window, Reply> {
     let pairs = decode_pairs(query);
     let mut errors = serde_json::Map::new();
-    let end_given = last_value(&pairs, "endDate").is_some();
-    let mut field = |name: &str| -> Option<i64> {
-        match last_value(&pairs, name) {
-            None if name == "endDate" && missing_end == MissingEnd::EndOfMonth => None,
-            None => {
-                errors.insert(name.into(), json!(["This field is required."]));
-                None
-            }
-            Some(v) => {
-                let t = parse_query_timestamp(&v);
-                if t.is_none() {
-                    errors.insert(name.into(), json!([DRF_DATETIME_FORMAT]));
-                }
-                t
-            }
+    let start = match bound(&pairs, "startDate") {
+        Bound::At(t) => Some(t),
+        Bound::Missing => {
+            errors.insert("startDate".into(), json!(["This field is required."]));
+            None
+        }
+        Bound::Bad => {
+            errors.insert("startDate".into(), json!([DRF_DATETIME_FORMAT]));
+            None
         }
     };
-    let (start, mut end) = (field("startDate"), field("endDate"));
-    if let (Some(start), false, MissingEnd::EndOfMonth) = (start, end_given, missing_end) {
-        end = Some(
+    let end = match (bound(&pairs, "endDate"), missing_end) {
+        (Bound::At(t), _) => Some(t),
+        (Bound::Missing, MissingEnd::EndOfMonth) => start.map(|start| {
             Date::paris_day_of(start)
                 .last_of_month()
                 .succ()
-                .paris_midnight_utc(),
-        );
-    }
-    match (start, end) {
-        (Some(start), Some(end)) => {
-            if (end - start) / 86_400 > MAX_WINDOW_DAYS {
-                return Err(Reply::json(
-                    400,
-                    &json!({"non_field_errors": [format!(
-                        "The period is too long (at most {MAX_WINDOW_DAYS} days)."
-                    )]}),
-                ));
-            }
-            Ok(Window { start, end })
+                .paris_midnight_utc()
+        }),
+        (Bound::Missing, MissingEnd::Required) => {
+            errors.insert("endDate".into(), json!(["This field is required."]));
+            None
         }
+        (Bound::Bad, _) => {
+            errors.insert("endDate".into(), json!([DRF_DATETIME_FORMAT]));
+            None
+        }
+    };
+    match (start, end) {
+        (Some(start), Some(end)) if errors.is_empty() => checked(start, end),
         _ => Err(Reply::json(400, &Value::Object(errors))),
+    }
+}
+
+/// `startDate` and `endDate` of a raw query where both are optional: a
+/// missing one is `default`'s (the temperatures, which answer the last year
+/// without a query). A malformed one is DRF's 400.
+pub(crate) fn parse_window_or(query: &str, default: Window) -> Result<Window, Reply> {
+    let pairs = decode_pairs(query);
+    let mut errors = serde_json::Map::new();
+    let mut read = |name: &str, fallback: i64| match bound(&pairs, name) {
+        Bound::At(t) => t,
+        Bound::Missing => fallback,
+        Bound::Bad => {
+            errors.insert(name.into(), json!([DRF_DATETIME_FORMAT]));
+            fallback
+        }
+    };
+    let (start, end) = (
+        read("startDate", default.start),
+        read("endDate", default.end),
+    );
+    if errors.is_empty() {
+        checked(start, end)
+    } else {
+        Err(Reply::json(400, &Value::Object(errors)))
     }
 }
 
@@ -207,6 +251,36 @@ mod tests {
         let v: Value = serde_json::from_slice(&e.body).unwrap();
         assert_eq!(v["startDate"][0], "This field is required.");
         assert!(v.get("endDate").is_none());
+    }
+
+    /// The temperatures' window: each bound optional, a missing one the
+    /// default's; a malformed one still DRF's 400.
+    #[test]
+    fn optional_bounds_fall_back_to_the_default() {
+        let default = Window {
+            start: d("2025-11-28").paris_midnight_utc(),
+            end: d("2026-11-28").paris_midnight_utc(),
+        };
+        let enc = |s: &str| super::super::testing::encode(s);
+        assert_eq!(parse_window_or("", default).unwrap(), default);
+        let w = parse_window_or(
+            &format!("startDate={}", enc("2026-06-01T00:00:00+02:00")),
+            default,
+        )
+        .unwrap();
+        assert_eq!(w.start, d("2026-06-01").paris_midnight_utc());
+        assert_eq!(w.end, default.end);
+        let w = parse_window_or(
+            &format!("endDate={}", enc("2026-01-01T00:00:00+01:00")),
+            default,
+        )
+        .unwrap();
+        assert_eq!((w.start, w.days().len()), (default.start, 34));
+        let e = parse_window_or("startDate=2026-06-01&endDate=x", default).unwrap_err();
+        assert_eq!(e.status, 400);
+        let v: Value = serde_json::from_slice(&e.body).unwrap();
+        assert_eq!(v["startDate"][0], DRF_DATETIME_FORMAT);
+        assert_eq!(v["endDate"][0], DRF_DATETIME_FORMAT);
     }
 
     #[test]

@@ -190,6 +190,67 @@ impl Reply {
     }
 }
 
+/// The API version a request names, as DRF's `AcceptHeaderVersioning`
+/// reads it: the `version` parameter of the `Accept` media range that
+/// content negotiation picks for JSON (the most specific range matching
+/// `application/json`: one with parameters, then `application/json`, then
+/// `application/*`, then `*/*`; the first of equals). `None` when no
+/// header, no matching range, or no `version` parameter: DRF's default
+/// version, always allowed. (A header that matches no JSON range would be
+/// DRF's 406 "Could not satisfy the request Accept header."; the simulated
+/// site does not refuse it.)
+pub(crate) fn accept_version(accept: Option<&str>) -> Option<String> {
+    let mut best: Option<(u8, Option<String>)> = None;
+    for range in accept?.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let Some((main, sub)) = media.split_once('/') else {
+            continue;
+        };
+        if !(main == "*" || main == "application") || !(sub == "*" || sub == "json") {
+            continue;
+        }
+        let mut version = None;
+        let mut has_params = false;
+        for param in parts {
+            let Some((key, value)) = param.split_once('=') else {
+                continue;
+            };
+            let key = key.trim().to_ascii_lowercase();
+            let value = value.trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            if key != "q" {
+                has_params = true;
+            }
+            if key == "version" {
+                version = Some(value.to_string());
+            }
+        }
+        // DRF's `_MediaType.precedence`.
+        let precedence = if main == "*" {
+            0
+        } else if sub == "*" {
+            1
+        } else if !has_params {
+            2
+        } else {
+            3
+        };
+        if best.as_ref().is_none_or(|(p, _)| precedence > *p) {
+            best = Some((precedence, version));
+        }
+    }
+    best.and_then(|(_, version)| version)
+}
+
+/// DRF's `NotAcceptable` for a version not in `ALLOWED_VERSIONS`.
+pub(crate) fn invalid_version() -> Reply {
+    detail(406, "Invalid version in \"Accept\" header.")
+}
+
 /// DRF's error body `{"detail": "…"}`.
 pub(crate) fn detail(status: u16, message: &str) -> Reply {
     Reply::json(status, &json!({ "detail": message }))
@@ -221,4 +282,33 @@ pub(crate) fn csrf_failure_page() -> Reply {
          information is available with DEBUG=True.</p>\n</div>\n</body>\n</html>\n"
             .to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_versions_as_drf_reads_them() {
+        let v = |h: &str| accept_version(Some(h));
+        assert_eq!(v("application/json; version=1.48").as_deref(), Some("1.48"));
+        assert_eq!(
+            v("application/json;Version=\"1.54\"").as_deref(),
+            Some("1.54")
+        );
+        assert_eq!(v("application/json"), None);
+        assert_eq!(accept_version(None), None);
+        // The most specific JSON range wins, whatever its place.
+        assert_eq!(
+            v("*/*; version=9, application/json; version=1.54").as_deref(),
+            Some("1.54")
+        );
+        assert_eq!(v("application/json, */*; version=9"), None);
+        assert_eq!(v("text/html; version=1.48"), None);
+        let body: Value = serde_json::from_slice(&invalid_version().body).unwrap();
+        assert_eq!(
+            body,
+            json!({"detail": "Invalid version in \"Accept\" header."})
+        );
+    }
 }
