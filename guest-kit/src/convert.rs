@@ -101,6 +101,7 @@ pub fn snapshot_to_wit(s: model::Snapshot) -> wit::Snapshot {
         temperatures: s.temperatures.into_iter().map(temperature_to_wit).collect(),
         tempo_days: s.tempo_days.into_iter().map(tempo_day_to_wit).collect(),
         windows: s.windows.into_iter().map(window_to_wit).collect(),
+        api_version: s.api_version,
     }
 }
 
@@ -170,6 +171,10 @@ pub fn temperature_to_wit(t: model::Temperature) -> wit::Temperature {
     wit::Temperature {
         home_id: t.home_id,
         date: date_to_wit(t.date),
+        period: match t.period {
+            model::TemperaturePeriod::Day => wit::TemperaturePeriod::Day,
+            model::TemperaturePeriod::Month => wit::TemperaturePeriod::Month,
+        },
         celsius: t.celsius,
     }
 }
@@ -197,6 +202,7 @@ pub fn window_to_wit(w: model::Window) -> wit::Window {
             model::WindowStatus::FetchOngoing => wit::WindowStatus::FetchOngoing,
             model::WindowStatus::SiteError(d) => wit::WindowStatus::SiteError(d),
             model::WindowStatus::NotAvailable(d) => wit::WindowStatus::NotAvailable(d),
+            model::WindowStatus::Failed(e) => wit::WindowStatus::Failed(error_to_wit(e)),
         },
     }
 }
@@ -211,6 +217,7 @@ pub fn error_to_wit(e: model::SyncError) -> wit::SyncError {
             detail: r.detail,
         }),
         model::SyncError::SessionLost { detail } => wit::SyncError::SessionLost(detail),
+        model::SyncError::ActionNeeded { detail } => wit::SyncError::ActionNeeded(detail),
         model::SyncError::SiteUnavailable(u) => wit::SyncError::SiteUnavailable(wit::Unavailable {
             status: u.status,
             retry_after_seconds: u.retry_after_seconds,

@@ -87,6 +87,45 @@ pub fn window_query(start: Date, end: Date) -> String {
     )
 }
 
+/// The longest stretch of the load curve asked in one request. No public
+/// client asks for more than a day; a week keeps a 24-month backfill near
+/// a hundred requests per meter, and a refusal moves the session to one
+/// day at a time.
+pub const CURVE_DAYS: i64 = 7;
+
+/// Stretches of at most `days` days covering `start..=end`, in order.
+pub fn chunks(start: Date, end: Date, days: i64) -> Vec<(Date, Date)> {
+    let mut out = Vec::new();
+    let mut s = start;
+    while s <= end {
+        let e = s.add_days(days - 1).min(end);
+        out.push((s, e));
+        s = e.succ();
+    }
+    out
+}
+
+/// Errors that end the whole call: the session itself is in question, or
+/// the site asked to slow down. Anything else fails only its part.
+fn fatal(e: &SyncError) -> bool {
+    matches!(
+        e,
+        SyncError::CredentialsRejected { .. }
+            | SyncError::RateLimited(_)
+            | SyncError::SessionLost { .. }
+            | SyncError::ActionNeeded { .. }
+    )
+}
+
+/// A part's outcome: its records and status, or the failure it becomes
+/// (a fatal error goes up through `?` before this).
+fn part<T>(r: Result<T, SyncError>) -> Result<Result<T, SyncError>, SyncError> {
+    match r {
+        Err(e) if fatal(&e) => Err(e),
+        other => Ok(other),
+    }
+}
+
 fn run(
     transport: &mut dyn Transport,
     slot: &mut Option<Session>,
@@ -115,6 +154,7 @@ fn run(
         origin,
         placeholder: &req.password_placeholder,
         relogged: false,
+        relogin_failed: None,
         log,
     };
     if c.session.is_logged_in() {
@@ -123,6 +163,8 @@ fn run(
         c.session.login(c.t, &c.origin, c.placeholder, c.log)?;
     }
 
+    // The log-in and the homes are the call: without them nothing else
+    // can be asked.
     let homes = {
         let path = "/api/homes";
         let v = c.get_json(path, String::new())?;
@@ -138,10 +180,19 @@ fn run(
         snap.homes.push(h.home.clone());
         if wanted(DataKind::Homes) {
             let path = format!("/api/homes/{home_id}/contracts");
-            let v = c.get_json(&path, String::new())?;
-            let contracts = parse::contracts(&v, home_id)
-                .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
-            snap.contracts.extend(contracts);
+            let got = part(c.get_json(&path, String::new()).and_then(|v| {
+                parse::contracts(&v, home_id).map_err(|e| site_changed(&format!("GET {path}"), e.0))
+            }))?;
+            let status = match got {
+                Ok(contracts) => {
+                    snap.contracts.extend(contracts);
+                    WindowStatus::Complete
+                }
+                Err(e) => c.failed("contracts", home_id, e),
+            };
+            // The contracts' own window, so that a failure is asked again.
+            snap.windows
+                .push(window(home_id, DataKind::Homes, req.start, req.end, status));
         }
         let elec_kinds = wanted(DataKind::ElectricityDaily) || wanted(DataKind::ElectricityCurve);
         if elec_kinds && h.pdl.is_none() {
@@ -156,27 +207,25 @@ fn run(
                 let path = format!("/api/homes/{home_id}/sge_measures/conso_daily");
                 c.log
                     .info(&format!("home {home_id}: electricity-daily {range}"));
-                let v = c.get_json(&path, window_query(ws, we))?;
-                let page = parse::daily(&v, pdl, ws, we)
-                    .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
-                warn_set_aside(c.log, &page, "electricity-daily", pdl);
-                snap.tempo_days
-                    .extend(page.records.iter().filter_map(parse::tempo_day));
+                let got = part(c.get_json(&path, window_query(ws, we)).and_then(|v| {
+                    parse::daily(&v, pdl, ws, we)
+                        .map_err(|e| site_changed(&format!("GET {path}"), e.0))
+                }))?;
+                let status = match got {
+                    Ok(page) => {
+                        warn_set_aside(c.log, &page, "electricity-daily", pdl);
+                        snap.tempo_days
+                            .extend(page.records.iter().filter_map(parse::tempo_day));
+                        snap.daily.extend(page.records);
+                        page.status
+                    }
+                    Err(e) => c.failed("electricity-daily", pdl, e),
+                };
                 snap.windows
-                    .push(window(pdl, DataKind::ElectricityDaily, ws, we, page.status));
-                snap.daily.extend(page.records);
+                    .push(window(pdl, DataKind::ElectricityDaily, ws, we, status));
             }
             if let (true, Some(pdl)) = (wanted(DataKind::ElectricityCurve), &h.pdl) {
-                let path = format!("/api/homes/{home_id}/sge_measures/courbe");
-                c.log
-                    .info(&format!("home {home_id}: electricity-curve {range}"));
-                let v = c.get_json(&path, window_query(ws, we))?;
-                let page = parse::curve(&v, pdl, ws, we)
-                    .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
-                warn_set_aside(c.log, &page, "electricity-curve", pdl);
-                snap.windows
-                    .push(window(pdl, DataKind::ElectricityCurve, ws, we, page.status));
-                snap.curve.extend(page.records);
+                c.curve(home_id, pdl, ws, we, &mut snap)?;
             }
             if wanted(DataKind::GasDaily) {
                 let meter = &h.gas_meter;
@@ -188,8 +237,8 @@ fn run(
                 }
                 let path = format!("/api/homes/{home_id}/adict_measures/conso_daily");
                 c.log.info(&format!("home {home_id}: gas-daily {range}"));
-                let resp = c.get(&path, window_query(ws, we))?;
-                if resp.status == 500 {
+                let got = part(c.get(&path, window_query(ws, we)))?;
+                if got.as_ref().is_ok_and(|r| r.status == 500) {
                     c.log.info(&format!(
                         "home {home_id}: the gas endpoint answered 500: no gas contract"
                     ));
@@ -200,14 +249,21 @@ fn run(
                     continue;
                 }
                 let location = format!("GET {path}");
-                errors::check_status(&location, &resp)?;
-                let v = errors::expect_json(&location, &resp)?;
-                let page =
-                    parse::daily(&v, meter, ws, we).map_err(|e| site_changed(&location, e.0))?;
-                warn_set_aside(c.log, &page, "gas-daily", meter);
+                let got = part(got.and_then(|resp| {
+                    errors::check_status(&location, &resp)?;
+                    let v = errors::expect_json(&location, &resp)?;
+                    parse::daily(&v, meter, ws, we).map_err(|e| site_changed(&location, e.0))
+                }))?;
+                let status = match got {
+                    Ok(page) => {
+                        warn_set_aside(c.log, &page, "gas-daily", meter);
+                        snap.daily.extend(page.records);
+                        page.status
+                    }
+                    Err(e) => c.failed("gas-daily", meter, e),
+                };
                 snap.windows
-                    .push(window(meter, DataKind::GasDaily, ws, we, page.status));
-                snap.daily.extend(page.records);
+                    .push(window(meter, DataKind::GasDaily, ws, we, status));
             }
         }
         // A gas meter the site does not name is listed once readings name it.
@@ -224,21 +280,38 @@ fn run(
         if wanted(DataKind::Temperature) {
             let path = format!("/api/homes/{home_id}/temperature_measures/yearly");
             c.log.info(&format!("home {home_id}: temperature"));
-            let v = c.get_json(&path, String::new())?;
-            let page = parse::temperatures(&v, home_id, req.start, req.end)
-                .map_err(|e| site_changed(&format!("GET {path}"), e.0))?;
-            warn_set_aside(c.log, &page, "temperature", home_id);
+            // The dates, as the one public client that reads it sends them.
+            let got = part(
+                c.get_json(&path, window_query(req.start, req.end))
+                    .and_then(|v| {
+                        parse::temperatures(&v, home_id, req.start, req.end)
+                            .map_err(|e| site_changed(&format!("GET {path}"), e.0))
+                    }),
+            )?;
+            let status = match got {
+                Ok(page) => {
+                    warn_set_aside(c.log, &page, "temperature", home_id);
+                    snap.temperatures.extend(page.records);
+                    page.status
+                }
+                Err(e) => c.failed("temperature", home_id, e),
+            };
             // One request for the whole range: one window for it.
             snap.windows.push(window(
                 home_id,
                 DataKind::Temperature,
                 req.start,
                 req.end,
-                page.status,
+                status,
             ));
-            snap.temperatures.extend(page.records);
         }
     }
+    // The log-in failing ends the call, a log-in again too: the parts
+    // after it were not asked (no session), and the error says why.
+    if let Some(e) = c.relogin_failed.take() {
+        return Err(e);
+    }
+    snap.api_version = Some(c.session.api_version().to_string());
     c.log.info(&format!(
         "done: {} daily reading(s), {} curve point(s), {} temperature(s), {} window(s)",
         snap.daily.len(),
@@ -302,18 +375,32 @@ struct Client<'a> {
     placeholder: &'a str,
     /// Logged in again during this call already (allowed once).
     relogged: bool,
+    /// Logging in again failed: nothing more is asked, and the call ends
+    /// with this error.
+    relogin_failed: Option<SyncError>,
     log: &'a mut dyn Log,
 }
 
 impl Client<'_> {
-    /// An API `GET`; on 401/403 logs in again (once per call) and repeats.
+    /// An API `GET`; a 406 moves to the next API version and repeats; on
+    /// 401/403 logs in again (once per call) and repeats.
     fn get(&mut self, path: &str, query: String) -> Result<Response, SyncError> {
-        let req = self
-            .session
-            .api_request(&self.origin, path.to_string(), query.clone());
-        let resp = self.session.send(self.t, req)?;
+        if let Some(e) = &self.relogin_failed {
+            return Err(e.clone());
+        }
+        let resp = self.send_versioned(path, &query)?;
         if !matches!(resp.status, 401 | 403) {
+            // Only an answer the API gave proves the session opens it.
+            if (200..300).contains(&resp.status) {
+                self.session.confirm();
+            }
             return Ok(resp);
+        }
+        if let Some(went_to) = self.session.unconfirmed() {
+            // The log-in went somewhere else and the session does not
+            // open the API: the site waits for a person.
+            let e = crate::session::action_needed(went_to);
+            return Err(e);
         }
         if self.relogged {
             return Err(session_lost(resp.status));
@@ -323,16 +410,51 @@ impl Client<'_> {
             "GET {path} answered {}: logging in again",
             resp.status
         ));
-        self.session
-            .login(self.t, &self.origin, self.placeholder, self.log)?;
-        let req = self
+        if let Err(e) = self
             .session
-            .api_request(&self.origin, path.to_string(), query);
-        let resp = self.session.send(self.t, req)?;
+            .login(self.t, &self.origin, self.placeholder, self.log)
+        {
+            // Without it every later request would answer 401 and read as
+            // a lost session; the log-in's own error is the cause.
+            self.log
+                .warn(&format!("logging in again failed, the call ends: {e}"));
+            self.relogin_failed = Some(e.clone());
+            return Err(e);
+        }
+        let resp = self.send_versioned(path, &query)?;
         if matches!(resp.status, 401 | 403) {
+            if let Some(went_to) = self.session.unconfirmed() {
+                return Err(crate::session::action_needed(went_to));
+            }
             return Err(session_lost(resp.status));
         }
+        if (200..300).contains(&resp.status) {
+            self.session.confirm();
+        }
         Ok(resp)
+    }
+
+    /// One `GET` under the session's API version, moving to the next one
+    /// while the site answers 406.
+    fn send_versioned(&mut self, path: &str, query: &str) -> Result<Response, SyncError> {
+        loop {
+            let req = self
+                .session
+                .api_request(&self.origin, path.to_string(), query.to_string());
+            let resp = self.session.send(self.t, req)?;
+            if resp.status != 406 {
+                return Ok(resp);
+            }
+            let refused = self.session.api_version();
+            if !self.session.next_api_version() {
+                return Ok(resp);
+            }
+            self.log.warn(&format!(
+                "GET {path}: the site does not take API version {refused} (HTTP 406); \
+                 asking with {}",
+                self.session.api_version()
+            ));
+        }
     }
 
     /// An API `GET` whose answer must be a 2xx JSON.
@@ -341,6 +463,90 @@ impl Client<'_> {
         let location = format!("GET {path}");
         errors::check_status(&location, &resp)?;
         errors::expect_json(&location, &resp)
+    }
+
+    /// A part that could not be read: logged, and its window's status.
+    fn failed(&mut self, what: &str, subject: &str, e: SyncError) -> WindowStatus {
+        if self.relogin_failed.is_none() {
+            self.log.warn(&format!(
+                "{what} {subject}: this part failed, the rest goes on: {e}"
+            ));
+        }
+        WindowStatus::Failed(e)
+    }
+
+    /// The load curve of `ws..=we`, a few days per request: one window per
+    /// request, each complete or failed on its own. A range the site
+    /// refuses (400, 413, 422) is asked again one day at a time, and so is
+    /// the rest of the session.
+    fn curve(
+        &mut self,
+        home_id: &str,
+        pdl: &str,
+        ws: Date,
+        we: Date,
+        snap: &mut Snapshot,
+    ) -> Result<(), SyncError> {
+        let path = format!("/api/homes/{home_id}/sge_measures/courbe");
+        let mut cs = ws;
+        while cs <= we {
+            // Read again for every stretch: a refusal earlier in this month
+            // makes the rest of it one day per request too.
+            let days = if self.session.curve_by_day() {
+                1
+            } else {
+                CURVE_DAYS
+            };
+            let ce = cs.add_days(days - 1).min(we);
+            self.log
+                .info(&format!("home {home_id}: electricity-curve {cs}..{ce}"));
+            let got = part(self.get(&path, window_query(cs, ce)))?;
+            let refused = got
+                .as_ref()
+                .is_ok_and(|r| matches!(r.status, 400 | 413 | 422));
+            if cs < ce && refused {
+                self.log.warn(&format!(
+                    "GET {path}: {cs}..{ce} refused; asking one day at a time"
+                ));
+                self.session.set_curve_by_day();
+                for (day, _) in chunks(cs, ce, 1) {
+                    let got = part(self.get(&path, window_query(day, day)))?;
+                    self.curve_window(&path, pdl, (day, day), got, snap)?;
+                }
+            } else {
+                self.curve_window(&path, pdl, (cs, ce), got, snap)?;
+            }
+            cs = ce.succ();
+        }
+        Ok(())
+    }
+
+    /// Reads one curve answer into its records and window.
+    fn curve_window(
+        &mut self,
+        path: &str,
+        pdl: &str,
+        (start, end): (Date, Date),
+        got: Result<Response, SyncError>,
+        snap: &mut Snapshot,
+    ) -> Result<(), SyncError> {
+        let location = format!("GET {path}");
+        let page = part(got.and_then(|resp| {
+            errors::check_status(&location, &resp)?;
+            let v = errors::expect_json(&location, &resp)?;
+            parse::curve(&v, pdl, start, end).map_err(|e| site_changed(&location, e.0))
+        }))?;
+        let status = match page {
+            Ok(page) => {
+                warn_set_aside(self.log, &page, "electricity-curve", pdl);
+                snap.curve.extend(page.records);
+                page.status
+            }
+            Err(e) => self.failed("electricity-curve", pdl, e),
+        };
+        snap.windows
+            .push(window(pdl, DataKind::ElectricityCurve, start, end, status));
+        Ok(())
     }
 }
 
@@ -413,6 +619,40 @@ mod tests {
         assert_eq!(
             window_query(d("2026-01-01"), d("2026-01-31")),
             "startDate=2026-01-01T00%3A00%3A00%2B01%3A00&endDate=2026-02-01T00%3A00%3A00%2B01%3A00"
+        );
+    }
+
+    #[test]
+    fn curve_stretches_are_a_week_at_most_from_the_first_day() {
+        let pairs = |v: Vec<(Date, Date)>| -> Vec<(u8, u8)> {
+            v.into_iter().map(|(a, b)| (a.day, b.day)).collect()
+        };
+        assert_eq!(
+            pairs(chunks(d("2026-01-01"), d("2026-01-31"), CURVE_DAYS)),
+            vec![(1, 7), (8, 14), (15, 21), (22, 28), (29, 31)]
+        );
+        assert_eq!(
+            pairs(chunks(d("2026-02-01"), d("2026-02-28"), CURVE_DAYS)),
+            vec![(1, 7), (8, 14), (15, 21), (22, 28)]
+        );
+        // From the window's first day, not the calendar week.
+        assert_eq!(
+            pairs(chunks(d("2026-03-10"), d("2026-03-20"), CURVE_DAYS)),
+            vec![(10, 16), (17, 20)]
+        );
+        assert_eq!(
+            pairs(chunks(d("2026-03-05"), d("2026-03-05"), CURVE_DAYS)),
+            vec![(5, 5)]
+        );
+        // One day at a time after a refusal.
+        let by_day = chunks(d("2026-02-08"), d("2026-02-10"), 1);
+        assert_eq!(pairs(by_day), vec![(8, 8), (9, 9), (10, 10)]);
+        assert!(chunks(d("2026-02-02"), d("2026-02-01"), CURVE_DAYS).is_empty());
+        // Across a month's end when asked so (the flow never does: it
+        // cuts months first).
+        assert_eq!(
+            chunks(d("2026-01-30"), d("2026-02-02"), CURVE_DAYS),
+            vec![(d("2026-01-30"), d("2026-02-02"))]
         );
     }
 

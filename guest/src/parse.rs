@@ -11,7 +11,8 @@
 
 use hellowatt_snapshot::{
     Amounts, Contract, CurvePoint, DailyReading, Date, Energy, Home, Meter, PeriodValue,
-    Temperature, TempoColour, TempoDay, TempoSource, WindowStatus, parse_timestamp,
+    Temperature, TemperaturePeriod, TempoColour, TempoDay, TempoSource, WindowStatus,
+    parse_timestamp,
 };
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
@@ -572,6 +573,12 @@ pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<C
 /// `temperature_measures/yearly`: `{"datetime": …, "valueCelsius": …}`
 /// (a plain `YYYY-MM-DD` date is accepted too); a null temperature is no
 /// record.
+///
+/// The one public client that reads it calls the values monthly; ours were
+/// daily. The points say which: monthly when every one falls on the 1st of
+/// a month and there are several, or a lone 1st answers a window of more
+/// than that day (a daily series would give a point per day). A month's
+/// mean is kept when its month meets the window.
 pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<Page<Temperature>> {
     let p = payload(v)?;
     let mut page: Page<Temperature> = Page {
@@ -580,7 +587,7 @@ pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<
         outside: vec![],
         duplicates: vec![],
     };
-    let mut seen = BTreeSet::new();
+    let mut points = Vec::new();
     for (i, item) in p.values.iter().enumerate() {
         let path = item_path("values", i);
         let o = as_object(item, &path)?;
@@ -597,7 +604,16 @@ pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<
         let Some(celsius) = opt_f64(o, "valueCelsius", &path)? else {
             continue;
         };
-        if !in_window(date, start, end) {
+        points.push((date, celsius));
+    }
+    let period = temperature_period(&points, start, end);
+    let mut seen = BTreeSet::new();
+    for (date, celsius) in points {
+        let inside = match period {
+            TemperaturePeriod::Day => in_window(date, start, end),
+            TemperaturePeriod::Month => date <= end && date.last_of_month() >= start,
+        };
+        if !inside {
             page.outside.push(date);
         } else if !seen.insert(date) {
             page.duplicates.push(date);
@@ -605,11 +621,26 @@ pub fn temperatures(v: &Value, home_id: &str, start: Date, end: Date) -> Parsed<
             page.records.push(Temperature {
                 home_id: home_id.to_string(),
                 date,
+                period,
                 celsius,
             });
         }
     }
     Ok(page)
+}
+
+/// Whether temperature points dated `points` are days or months (see
+/// [`temperatures`]).
+pub fn temperature_period(points: &[(Date, f64)], start: Date, end: Date) -> TemperaturePeriod {
+    let mut dates: Vec<Date> = points.iter().map(|p| p.0).collect();
+    dates.sort();
+    dates.dedup();
+    let all_firsts = !dates.is_empty() && dates.iter().all(|d| d.day == 1);
+    if all_firsts && (dates.len() > 1 || start < end) {
+        TemperaturePeriod::Month
+    } else {
+        TemperaturePeriod::Day
+    }
 }
 
 #[cfg(test)]
@@ -941,6 +972,74 @@ mod tests {
         let page = temperatures(&v, "123456", d("2026-01-01"), d("2026-01-31")).unwrap();
         assert_eq!(page.records.len(), 2);
         assert_eq!(page.records[1].celsius, -1.0);
+        assert!(
+            page.records
+                .iter()
+                .all(|t| t.period == TemperaturePeriod::Day)
+        );
         assert_eq!(page.outside, vec![d("2025-06-07")]);
+    }
+
+    #[test]
+    fn temperature_points_are_days_or_months() {
+        let at =
+            |dates: &[&str]| -> Vec<(Date, f64)> { dates.iter().map(|s| (d(s), 5.0)).collect() };
+        let (jan1, jan31) = (d("2026-01-01"), d("2026-01-31"));
+        // Several points, every one on the 1st: months.
+        assert_eq!(
+            temperature_period(&at(&["2025-12-01", "2026-01-01"]), jan1, jan1),
+            TemperaturePeriod::Month
+        );
+        // A lone 1st answering more than that day: a month (a daily series
+        // would give a point per day).
+        assert_eq!(
+            temperature_period(&at(&["2026-01-01"]), jan1, jan31),
+            TemperaturePeriod::Month
+        );
+        // A lone 1st answering that day alone: that day.
+        assert_eq!(
+            temperature_period(&at(&["2026-01-01"]), jan1, jan1),
+            TemperaturePeriod::Day
+        );
+        // The same 1st twice is still one point.
+        assert_eq!(
+            temperature_period(&at(&["2026-01-01", "2026-01-01"]), jan1, jan1),
+            TemperaturePeriod::Day
+        );
+        // One point off the 1st: days.
+        assert_eq!(
+            temperature_period(
+                &at(&["2025-12-01", "2026-01-01", "2026-01-02"]),
+                jan1,
+                jan31
+            ),
+            TemperaturePeriod::Day
+        );
+        assert_eq!(temperature_period(&[], jan1, jan31), TemperaturePeriod::Day);
+    }
+
+    #[test]
+    fn monthly_temperatures_are_kept_when_their_month_meets_the_window() {
+        let v = json!({"values": [
+            {"datetime": "2025-12-01T00:00:00+01:00", "valueCelsius": 5.5},
+            {"datetime": "2026-01-01T00:00:00+01:00", "valueCelsius": 4.0},
+            {"datetime": "2026-02-01T00:00:00+01:00", "valueCelsius": null},
+            {"datetime": "2026-03-01T00:00:00+01:00", "valueCelsius": 8.5},
+            {"datetime": "2026-04-01T00:00:00+02:00", "valueCelsius": 11.0}
+        ]});
+        let page = temperatures(&v, "123456", d("2026-01-15"), d("2026-03-01")).unwrap();
+        let got: Vec<_> = page
+            .records
+            .iter()
+            .map(|t| (t.date.to_string(), t.period, t.celsius))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2026-01-01".to_string(), TemperaturePeriod::Month, 4.0),
+                ("2026-03-01".to_string(), TemperaturePeriod::Month, 8.5),
+            ]
+        );
+        assert_eq!(page.outside, vec![d("2025-12-01"), d("2026-04-01")]);
     }
 }

@@ -21,9 +21,19 @@ use serde_json::Value;
 use std::fmt;
 
 pub const LOGIN_PATH: &str = "/accounts/login/";
-/// The API version the site's front-end announced when the cassettes were
-/// recorded.
-pub const API_ACCEPT: &str = "application/json; version=1.48";
+/// Where a successful log-in sends the browser (allauth's `location`).
+pub const LOGIN_REDIRECT: &str = "/login/redirect/";
+/// Where the site's CSRF cookie comes from when the log-in page sets none
+/// (one public client reads it there).
+pub const USER_PATH: &str = "/api/user";
+/// The API versions the site's front-end has announced, the one tried
+/// first first: 1.48 when the cassettes were written, 1.54 in a public
+/// client of April 2026. A 406 to one (DRF's answer to a version it does
+/// not know) moves the session to the next.
+pub const API_VERSIONS: [&str; 2] = ["1.48", "1.54"];
+/// Same-origin redirects followed in a row (a trailing slash, a page that
+/// moved); more is a loop.
+pub const MAX_REDIRECTS: usize = 3;
 pub const USER_AGENT: &str = concat!(
     "Mozilla/5.0 (compatible; hellowatt-guest/",
     env!("CARGO_PKG_VERSION"),
@@ -118,6 +128,13 @@ pub struct Session {
     /// The page's form token, used when the site sets no `csrftoken` cookie.
     form_token: Option<String>,
     logged_in: bool,
+    /// The log-in answered a `location` other than [`LOGIN_REDIRECT`]: if
+    /// the API then refuses the session, a person must act on the site.
+    unconfirmed: Option<String>,
+    /// Index in [`API_VERSIONS`] of the version asked for.
+    api_version: usize,
+    /// The site refused a curve of several days: ask one at a time.
+    curve_by_day: bool,
 }
 
 impl Session {
@@ -128,6 +145,9 @@ impl Session {
             jar: CookieJar::default(),
             form_token: None,
             logged_in: false,
+            unconfirmed: None,
+            api_version: 0,
+            curve_by_day: false,
         }
     }
 
@@ -151,6 +171,41 @@ impl Session {
         self.logged_in
     }
 
+    /// The `location` of a log-in that did not go where a plain log-in
+    /// goes, while the API has not yet shown the session works.
+    pub fn unconfirmed(&self) -> Option<&str> {
+        self.unconfirmed.as_deref()
+    }
+
+    /// The API has answered with this session: the log-in went through.
+    pub fn confirm(&mut self) {
+        self.unconfirmed = None;
+    }
+
+    pub fn curve_by_day(&self) -> bool {
+        self.curve_by_day
+    }
+
+    pub fn set_curve_by_day(&mut self) {
+        self.curve_by_day = true;
+    }
+
+    /// The API version asked for.
+    pub fn api_version(&self) -> &'static str {
+        API_VERSIONS[self.api_version.min(API_VERSIONS.len() - 1)]
+    }
+
+    /// Moves to the next API version after a 406; `false` when every one
+    /// has been tried.
+    pub fn next_api_version(&mut self) -> bool {
+        if self.api_version + 1 < API_VERSIONS.len() {
+            self.api_version += 1;
+            true
+        } else {
+            false
+        }
+    }
+
     pub fn cookies(&self) -> &CookieJar {
         &self.jar
     }
@@ -161,16 +216,39 @@ impl Session {
     }
 
     /// Sends (the host adds the cookies) and keeps what the answer sets.
+    /// A `GET` follows same-origin redirects (301, 302, 303, 307, 308), up
+    /// to [`MAX_REDIRECTS`]; a redirect elsewhere, or one more, is handed
+    /// back for the caller to report. Every hop passes the host's policy
+    /// like any request.
     pub fn send(&mut self, t: &mut dyn Transport, req: Request) -> Result<Response, SyncError> {
-        let resp = t.send(&req)?;
+        let mut req = req;
+        let mut resp = t.send(&req)?;
         self.jar.absorb(&resp);
+        for _ in 0..MAX_REDIRECTS {
+            if req.method != "GET" || !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
+                break;
+            }
+            let Some((path, query)) = resp
+                .header("location")
+                .and_then(|to| same_origin_target(&self.base_url, to))
+            else {
+                break;
+            };
+            req.path = path;
+            req.query = query;
+            resp = t.send(&req)?;
+            self.jar.absorb(&resp);
+        }
         Ok(resp)
     }
 
     /// An API `GET` with the headers the site's front-end sends.
     pub fn api_request(&self, origin: &str, path: String, query: String) -> Request {
         let mut req = Request::get(path, query)
-            .header("Accept", API_ACCEPT)
+            .header(
+                "Accept",
+                format!("application/json; version={}", self.api_version()),
+            )
             .header("X-Requested-With", "XMLHttpRequest")
             .header("Referer", format!("{origin}/mon-compte/"))
             .header("User-Agent", USER_AGENT);
@@ -180,8 +258,10 @@ impl Session {
         req
     }
 
-    /// Logs in: the log-in page for the CSRF token, then the form, whose
-    /// password field is `placeholder` (the host puts the password there).
+    /// Logs in: the log-in page for the CSRF token (from `/api/user` when
+    /// the page sets no cookie and has no form token), then the form,
+    /// whose password field is `placeholder` (the host puts the password
+    /// there).
     pub fn login(
         &mut self,
         t: &mut dyn Transport,
@@ -190,6 +270,7 @@ impl Session {
         log: &mut dyn Log,
     ) -> Result<(), SyncError> {
         self.logged_in = false;
+        self.unconfirmed = None;
         log.info("log-in: fetching the log-in page");
         let page_req = Request::get(LOGIN_PATH, "")
             .header("Accept", "text/html,application/xhtml+xml")
@@ -198,11 +279,7 @@ impl Session {
         let page = self.send(t, page_req)?;
         errors::check_status(&location, &page)?;
         self.form_token = form_token(&String::from_utf8_lossy(&page.body));
-        let Some(token) = self
-            .form_token
-            .clone()
-            .or_else(|| self.jar.get("csrftoken").map(str::to_string))
-        else {
+        if self.form_token.is_none() && self.jar.get("csrftoken").is_none() {
             if let Some(title) = errors::maintenance_title(&page) {
                 return Err(SyncError::SiteUnavailable(
                     hellowatt_snapshot::Unavailable {
@@ -212,9 +289,24 @@ impl Session {
                     },
                 ));
             }
+            // Whatever it answers without a session, the API sets the
+            // cookie (a public client gets its token only there).
+            log.info("log-in: the page set no CSRF token; asking the API for one");
+            let user = self.api_request(origin, USER_PATH.to_string(), String::new());
+            let answer = self.send(t, user)?;
+            if matches!(answer.status, 429 | 500..=599) {
+                errors::check_status(&user_location(), &answer)?;
+            }
+        }
+        let Some(token) = self
+            .form_token
+            .clone()
+            .or_else(|| self.jar.get("csrftoken").map(str::to_string))
+        else {
             return Err(site_changed(
                 &location,
-                "no csrfmiddlewaretoken input in the page and no csrftoken cookie",
+                "no csrfmiddlewaretoken input in the page and no csrftoken cookie \
+                 (nor from GET /api/user)",
             ));
         };
         let header_token = self
@@ -241,15 +333,59 @@ impl Session {
             .header("User-Agent", USER_AGENT);
         let location = post.location();
         let resp = self.send(t, post)?;
-        read_login_answer(&location, &resp)?;
+        let went_to = read_login_answer(&location, &resp)?;
         self.logged_in = true;
-        log.info("log-in: logged in");
+        if went_to == LOGIN_REDIRECT {
+            log.info("log-in: logged in");
+        } else {
+            // allauth sends a log-in that needs a person (an e-mail check,
+            // a second factor, new terms) elsewhere; a site that merely
+            // moved its landing page does too. The first API answer tells.
+            log.warn(&format!(
+                "log-in: the site answered {} where a log-in answers {LOGIN_REDIRECT}",
+                errors::short(&went_to)
+            ));
+            self.unconfirmed = Some(went_to);
+        }
         Ok(())
     }
 }
 
-/// Reads the answer to the log-in form.
-pub fn read_login_answer(location: &str, resp: &Response) -> Result<(), SyncError> {
+fn user_location() -> String {
+    format!("GET {USER_PATH}")
+}
+
+/// The path and query a `Location` header points at, when it stays on
+/// `origin` (a relative reference, or an absolute URL of that origin).
+pub fn same_origin_target(origin: &str, location: &str) -> Option<(String, String)> {
+    let location = location.trim();
+    let rest = match location.strip_prefix(origin) {
+        Some(rest) if rest.starts_with('/') => rest,
+        Some(_) => return None,
+        None if location.starts_with('/') && !location.starts_with("//") => location,
+        None => return None,
+    };
+    let rest = rest.split('#').next().unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    Some((path.to_string(), query.to_string()))
+}
+
+/// The action a log-in that needs a person names, for the user.
+pub fn action_needed(went_to: &str) -> SyncError {
+    SyncError::ActionNeeded {
+        detail: format!(
+            "after the log-in the site sent the browser to {} and then refused the session: \
+             it wants a person to do something first (confirm the e-mail address, a second \
+             factor, new terms). Log in on the site (its page /mon-compte/me-connecter) in a \
+             browser, do what it asks, then ask hellowatt for a refresh (`hellowatt refresh \
+             ACCOUNT` or the dashboard)",
+            errors::short(went_to)
+        ),
+    }
+}
+
+/// Reads the answer to the log-in form: `Ok` with allauth's `location`.
+pub fn read_login_answer(location: &str, resp: &Response) -> Result<String, SyncError> {
     match resp.status {
         200 => {
             let Value::Object(o) = errors::expect_json(location, resp)? else {
@@ -261,13 +397,16 @@ pub fn read_login_answer(location: &str, resp: &Response) -> Result<(), SyncErro
             };
             // The session cookie is the host's (HttpOnly): allauth's
             // `location` is what says the log-in went through.
-            if o.contains_key("location") {
-                Ok(())
-            } else {
-                Err(site_changed(
+            match o.get("location") {
+                Some(Value::String(to)) => Ok(to.clone()),
+                Some(_) => Err(site_changed(
+                    location,
+                    "the log-in answer's \"location\" is not a string",
+                )),
+                None => Err(site_changed(
                     location,
                     "the log-in answer has no \"location\"",
-                ))
+                )),
             }
         }
         400 => match serde_json::from_slice::<LoginFailure>(&resp.body) {
@@ -286,10 +425,25 @@ pub fn read_login_answer(location: &str, resp: &Response) -> Result<(), SyncErro
                 "HTTP 400 without a JSON \"form\" object",
             )),
         },
+        // A public client of 2026 reads a 401 here as wrong credentials.
+        401 => Err(SyncError::CredentialsRejected {
+            detail: "the site refused the e-mail or password (HTTP 401)".to_string(),
+        }),
         429 => Err(SyncError::RateLimited(RateLimit {
             retry_after_seconds: errors::retry_after_seconds(resp),
             detail: TOO_MANY_ATTEMPTS.to_string(),
         })),
+        300..=399 => Err(site_changed(
+            location,
+            format!(
+                "the log-in form answered a redirect (HTTP {}{}): the log-in may have moved; \
+                 a new guest, or `login_request` in the configuration, is needed",
+                resp.status,
+                resp.header("location")
+                    .map(|to| format!(" to {}", errors::short(to)))
+                    .unwrap_or_default()
+            ),
+        )),
         _ => {
             errors::check_status(location, resp)?;
             Err(site_changed(
@@ -435,7 +589,26 @@ mod tests {
             &[("Set-Cookie", "sessionid=s; Path=/")],
             r#"{"location": "/login/redirect/"}"#,
         );
-        assert!(read_login_answer(loc, &ok).is_ok());
+        assert_eq!(read_login_answer(loc, &ok).as_deref(), Ok(LOGIN_REDIRECT));
+        // Somewhere else: still a log-in, whose first API answer tells.
+        let elsewhere = resp(200, &[], r#"{"location": "/accounts/confirm-email/"}"#);
+        assert_eq!(
+            read_login_answer(loc, &elsewhere).as_deref(),
+            Ok("/accounts/confirm-email/")
+        );
+        match read_login_answer(
+            loc,
+            &resp(401, &[], r#"{"detail": "Invalid username/password."}"#),
+        ) {
+            Err(SyncError::CredentialsRejected { detail }) => {
+                assert_eq!(detail, "the site refused the e-mail or password (HTTP 401)")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_login_answer(loc, &resp(200, &[], r#"{"location": 3}"#)),
+            Err(SyncError::SiteChanged(_))
+        ));
         let body = r#"{"form": {"errors": ["The e-mail address and/or password you specified are not correct."],
             "fields": {"password": {"value": "hunter2-secret!", "errors": ["Too short."]},
                        "login": {"value": "a@example.org", "errors": [{"message": "Unknown account", "code": "x"}]}}}}"#;
@@ -464,14 +637,86 @@ mod tests {
             read_login_answer(loc, &resp(200, &[], "{}")),
             Err(SyncError::SiteChanged(_))
         ));
-        assert!(matches!(
-            read_login_answer(loc, &resp(302, &[("Location", "/")], "")),
-            Err(SyncError::SiteChanged(_))
-        ));
+        // A redirect to the log-in POST is never followed: it is named.
+        match read_login_answer(loc, &resp(302, &[("Location", "/mon-compte/")], "")) {
+            Err(SyncError::SiteChanged(c)) => {
+                assert_eq!(c.location, loc);
+                assert!(
+                    c.detail.contains("HTTP 302 to /mon-compte/"),
+                    "{}",
+                    c.detail
+                );
+            }
+            other => panic!("{other:?}"),
+        }
         assert!(matches!(
             read_login_answer(loc, &resp(503, &[], "")),
             Err(SyncError::SiteUnavailable(_))
         ));
+    }
+
+    #[test]
+    fn redirects_are_followed_only_on_the_origin() {
+        let o = "https://www.hellowatt.fr";
+        let to = |p: &str, q: &str| Some((p.to_string(), q.to_string()));
+        // Relative.
+        assert_eq!(same_origin_target(o, "/api/homes/"), to("/api/homes/", ""));
+        assert_eq!(
+            same_origin_target(o, " /mon-compte/me-connecter?next=%2F#form "),
+            to("/mon-compte/me-connecter", "next=%2F")
+        );
+        // Absolute on the origin.
+        assert_eq!(
+            same_origin_target(o, "https://www.hellowatt.fr/api/homes/?a=1"),
+            to("/api/homes/", "a=1")
+        );
+        // Another origin: host, scheme or port, or a look-alike host.
+        for elsewhere in [
+            "https://evil.example/api/homes/",
+            "http://www.hellowatt.fr/api/homes/",
+            "https://www.hellowatt.fr:8443/api/homes/",
+            "https://www.hellowatt.fr.evil.example/api/homes/",
+            "https://www.hellowatt.fr@evil.example/api/homes/",
+            "https://www.hellowatt.fr",
+        ] {
+            assert_eq!(same_origin_target(o, elsewhere), None, "{elsewhere}");
+        }
+        // `//host` is another origin (scheme-relative), even this one's
+        // name; a path without its leading slash is not followed either.
+        assert_eq!(same_origin_target(o, "//evil.example/api/homes/"), None);
+        assert_eq!(same_origin_target(o, "//www.hellowatt.fr/api/homes/"), None);
+        assert_eq!(same_origin_target(o, "api/homes/"), None);
+        assert_eq!(same_origin_target(o, ""), None);
+    }
+
+    #[test]
+    fn a_406_moves_the_session_to_the_next_api_version() {
+        let mut s = Session::new("https://www.hellowatt.fr", "me");
+        let accept = |s: &Session| {
+            s.api_request(
+                "https://www.hellowatt.fr",
+                "/api/homes".into(),
+                String::new(),
+            )
+            .headers
+            .into_iter()
+            .find(|(k, _)| k == "Accept")
+            .map(|(_, v)| v)
+        };
+        assert_eq!(s.api_version(), "1.48");
+        assert_eq!(
+            accept(&s).as_deref(),
+            Some("application/json; version=1.48")
+        );
+        assert!(s.next_api_version());
+        assert_eq!(s.api_version(), "1.54");
+        assert_eq!(
+            accept(&s).as_deref(),
+            Some("application/json; version=1.54")
+        );
+        // None left: the last one stays.
+        assert!(!s.next_api_version());
+        assert_eq!(s.api_version(), "1.54");
     }
 
     #[test]

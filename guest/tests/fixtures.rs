@@ -134,6 +134,24 @@ impl Drop for TempScenario {
     }
 }
 
+/// Writes a hand-made scenario of these exchanges and checks the guest
+/// against its golden; returns it for more checks.
+fn assert_hand_made(
+    name: &str,
+    meta: &str,
+    exchanges: &[(String, String)],
+    golden: &str,
+) -> (TempScenario, Scenario) {
+    let ex: Vec<(&str, &str)> = exchanges
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let (g, s) = write_scenario(name, meta, &ex, golden);
+    let problems = check(&s);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    (g, s)
+}
+
 fn write_scenario(
     name: &str,
     meta: &str,
@@ -217,6 +235,9 @@ fn hand_made_flow_with_dst_relogin_tempo_and_no_gas() {
         "startDate=2026-03-28T00%3A00%3A00%2B01%3A00&endDate=2026-04-01T00%3A00%3A00%2B02%3A00";
     let april =
         "startDate=2026-04-01T00%3A00%3A00%2B02%3A00&endDate=2026-04-02T00%3A00%3A00%2B02%3A00";
+    // The temperatures: one request for the whole asked range.
+    let whole =
+        "startDate=2026-03-28T00%3A00%3A00%2B01%3A00&endDate=2026-04-02T00%3A00%3A00%2B02%3A00";
     let h = "/api/homes/123456";
     let daily_march = r#"{"values": [
         {"datetime": "2026-03-27T00:00:00+01:00", "kwhDetailed": {"Tempo-blue-HP": 1.0}},
@@ -286,7 +307,11 @@ fn hand_made_flow_with_dst_relogin_tempo_and_no_gas() {
             json_resp(200, curve_april),
         ),
         (
-            api_req(&format!("{h}/temperature_measures/yearly"), "c4", "s2"),
+            api_req(
+                &format!("{h}/temperature_measures/yearly?{whole}"),
+                "c4",
+                "s2",
+            ),
             json_resp(200, temps),
         ),
     ];
@@ -318,12 +343,13 @@ fn hand_made_flow_with_dst_relogin_tempo_and_no_gas() {
         {"meter_id": "01234567890123", "start": 1774744200, "date": "2026-03-29", "minutes": 30, "kwh": 0.25},
         {"meter_id": "01234567890123", "start": 1774746000, "date": "2026-03-29", "minutes": 30, "kwh": null}
       ],
-      "temperatures": [{"home_id": "123456", "date": "2026-03-28", "celsius": 10.5}],
+      "temperatures": [{"home_id": "123456", "date": "2026-03-28", "period": "day", "celsius": 10.5}],
       "tempo_days": [
         {"date": "2026-03-28", "colour": "blue", "source": "tariff-keys", "meter_id": "01234567890123"},
         {"date": "2026-03-30", "colour": "red", "source": "tariff-keys", "meter_id": "01234567890123"}
       ],
       "windows": [
+        {"subject": "123456", "kind": "homes", "start": "2026-03-28", "end": "2026-04-01", "status": "complete"},
         {"subject": "01234567890123", "kind": "electricity-daily", "start": "2026-03-28", "end": "2026-03-31", "status": "complete"},
         {"subject": "01234567890123", "kind": "electricity-curve", "start": "2026-03-28", "end": "2026-03-31", "status": "complete"},
         {"subject": "123456-gas", "kind": "gas-daily", "start": "2026-03-28", "end": "2026-03-31", "status": "not-available", "detail": "no gas contract"},
@@ -331,7 +357,8 @@ fn hand_made_flow_with_dst_relogin_tempo_and_no_gas() {
         {"subject": "01234567890123", "kind": "electricity-curve", "start": "2026-04-01", "end": "2026-04-01", "status": "site-error", "detail": "enedis_unavailable: Enedis ne répond pas"},
         {"subject": "123456-gas", "kind": "gas-daily", "start": "2026-04-01", "end": "2026-04-01", "status": "not-available", "detail": "no gas contract"},
         {"subject": "123456", "kind": "temperature", "start": "2026-03-28", "end": "2026-04-01", "status": "complete"}
-      ]
+      ],
+      "api_version": "1.48"
     }}"#;
     let ex: Vec<(&str, &str)> = exchanges
         .iter()
@@ -471,19 +498,17 @@ fn two_calls_on_one_instance_log_in_once() {
     let homes = r#"[{"id": 1, "enedisHome": {"pdl": "01234567890123"}}]"#;
     let temps = r#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00", "valueCelsius": 3.0},
                                 {"datetime": "2026-02-05T00:00:00+01:00", "valueCelsius": 6.0}]}"#;
+    let january = "/api/homes/1/temperature_measures/yearly?\
+                   startDate=2026-01-01T00%3A00%3A00%2B01%3A00&endDate=2026-02-01T00%3A00%3A00%2B01%3A00";
+    let february = "/api/homes/1/temperature_measures/yearly?\
+                    startDate=2026-02-01T00%3A00%3A00%2B01%3A00&endDate=2026-03-01T00%3A00%3A00%2B01%3A00";
     let exchanges = [
         (LOGIN_PAGE_REQ.to_string(), login_page("c1")),
         (login_post("c1", PASSWORD_ENC), login_ok("c2", "s1")),
         (api_req("/api/homes", "c2", "s1"), json_resp(200, homes)),
-        (
-            api_req("/api/homes/1/temperature_measures/yearly", "c2", "s1"),
-            json_resp(200, temps),
-        ),
+        (api_req(january, "c2", "s1"), json_resp(200, temps)),
         (api_req("/api/homes", "c2", "s1"), json_resp(200, homes)),
-        (
-            api_req("/api/homes/1/temperature_measures/yearly", "c2", "s1"),
-            json_resp(200, temps),
-        ),
+        (api_req(february, "c2", "s1"), json_resp(200, temps)),
     ];
     let ex: Vec<(&str, &str)> = exchanges
         .iter()
@@ -550,13 +575,128 @@ fn hand_made_unnamed_gas_meter_is_listed_once_readings_come() {
                  "kwh": 50.5, "eur": 6.0, "subscription_eur": 0.7, "co2_kg": null,
                  "solar_production_kwh": null, "solar_production_eur": null, "injection_kwh": null, "injection_eur": null}],
       "curve": [], "temperatures": [], "tempo_days": [],
-      "windows": [{"subject": "7-gas", "kind": "gas-daily", "start": "2026-01-05", "end": "2026-01-06", "status": "complete"}]
+      "windows": [{"subject": "7-gas", "kind": "gas-daily", "start": "2026-01-05", "end": "2026-01-06", "status": "complete"}],
+      "api_version": "1.48"
     }}"#;
-    let ex: Vec<(&str, &str)> = exchanges
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let (_g, s) = write_scenario("unnamed-gas", &meta, &ex, golden);
-    let problems = check(&s);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert_hand_made("unnamed-gas", &meta, &exchanges, golden);
+}
+
+#[test]
+fn hand_made_log_in_elsewhere_that_works_is_a_log_in() {
+    // The log-in answers another `location`; the API then answers: the
+    // session is confirmed, and a later 401 is an expiry like any other
+    // (log in again once), not an action to take.
+    let meta = format!(
+        r#"{{"description": "log-in elsewhere, then a working API", "login": "jeanne.martin@example.org",
+            "password": "{PASSWORD}", "start": "2026-01-01", "end": "2026-01-31", "kinds": ["homes"]}}"#
+    );
+    let elsewhere = "HTTP/1.1 200 OK\nContent-Type: application/json\n\
+                     Set-Cookie: csrftoken=c2; Max-Age=31449600; Path=/\n\
+                     Set-Cookie: sessionid=s1; HttpOnly; Max-Age=1209600; Path=/\n\n\
+                     {\"location\": \"/mon-compte/tableau-de-bord\"}";
+    let homes = r#"[{"id": 1, "enedisHome": {"pdl": "01234567890123"}}]"#;
+    let expired = r#"{"detail": "Authentication credentials were not provided."}"#;
+    let exchanges = [
+        (LOGIN_PAGE_REQ.to_string(), login_page("c1")),
+        (login_post("c1", PASSWORD_ENC), elsewhere.to_string()),
+        (api_req("/api/homes", "c2", "s1"), json_resp(200, homes)),
+        (
+            api_req("/api/homes/1/contracts", "c2", "s1"),
+            json_resp(401, expired),
+        ),
+        (LOGIN_PAGE_REQ.to_string(), login_page("c3")),
+        (login_post("c3", PASSWORD_ENC), login_ok("c4", "s2")),
+        (
+            api_req("/api/homes/1/contracts", "c4", "s2"),
+            json_resp(200, "[]"),
+        ),
+    ];
+    let golden = r#"{"snapshot": {
+      "homes": [{"id": "1", "address": null, "postal_code": null, "city": null,
+                 "meters": [{"id": "01234567890123", "energy": "electricity"}]}],
+      "contracts": [], "daily": [], "curve": [], "temperatures": [], "tempo_days": [],
+      "windows": [{"subject": "1", "kind": "homes", "start": "2026-01-01", "end": "2026-01-31", "status": "complete"}],
+      "api_version": "1.48"
+    }}"#;
+    assert_hand_made("elsewhere-works", &meta, &exchanges, golden);
+}
+
+#[test]
+fn hand_made_redirects_elsewhere_or_in_a_loop_are_not_followed() {
+    let meta = format!(
+        r#"{{"description": "redirects not followed", "login": "jeanne.martin@example.org",
+            "password": "{PASSWORD}", "start": "2026-01-01", "end": "2026-01-31", "kinds": ["homes"]}}"#
+    );
+    let redirect = |status: u16, to: &str| {
+        format!(
+            "HTTP/1.1 {status} Moved\nLocation: {to}\nContent-Type: text/html; charset=utf-8\n\n"
+        )
+    };
+    // To another origin: handed back, and named.
+    let exchanges = [
+        (LOGIN_PAGE_REQ.to_string(), login_page("c1")),
+        (login_post("c1", PASSWORD_ENC), login_ok("c2", "s1")),
+        (
+            api_req("/api/homes", "c2", "s1"),
+            redirect(302, "https://evil.example/api/homes/"),
+        ),
+    ];
+    let golden = r#"{"error": {"kind": "site-changed", "location": "GET /api/homes",
+        "detail": "unexpected HTTP 302 (a redirect to https://evil.example/api/homes/, not followed)"}}"#;
+    assert_hand_made("redirect-elsewhere", &meta, &exchanges, golden);
+
+    // A loop: three hops followed, the fourth answer handed back.
+    let exchanges = [
+        (LOGIN_PAGE_REQ.to_string(), login_page("c1")),
+        (login_post("c1", PASSWORD_ENC), login_ok("c2", "s1")),
+        (
+            api_req("/api/homes", "c2", "s1"),
+            redirect(301, "/api/homes/"),
+        ),
+        (
+            api_req("/api/homes/", "c2", "s1"),
+            redirect(301, "/api/homes"),
+        ),
+        (
+            api_req("/api/homes", "c2", "s1"),
+            redirect(301, "/api/homes/"),
+        ),
+        (
+            api_req("/api/homes/", "c2", "s1"),
+            redirect(301, "/api/homes"),
+        ),
+    ];
+    let golden = r#"{"error": {"kind": "site-changed", "location": "GET /api/homes",
+        "detail": "unexpected HTTP 301 (a redirect to /api/homes, not followed)"}}"#;
+    assert_hand_made("redirect-loop", &meta, &exchanges, golden);
+}
+
+#[test]
+fn hand_made_a_failed_log_in_again_ends_the_call_with_its_cause() {
+    // The session expires on January's daily electricity; logging in again
+    // meets the maintenance page. The call ends with that (not with a lost
+    // session), and nothing more is asked: the cassette has nothing more.
+    let meta = format!(
+        r#"{{"description": "re-login during maintenance", "login": "jeanne.martin@example.org",
+            "password": "{PASSWORD}", "start": "2026-01-01", "end": "2026-02-28",
+            "kinds": ["electricity-daily", "temperature"]}}"#
+    );
+    let homes = r#"[{"id": 1, "enedisHome": {"pdl": "01234567890123"}}]"#;
+    let expired = r#"{"detail": "Authentication credentials were not provided."}"#;
+    let january = "/api/homes/1/sge_measures/conso_daily?\
+                   startDate=2026-01-01T00%3A00%3A00%2B01%3A00&endDate=2026-02-01T00%3A00%3A00%2B01%3A00";
+    let maintenance = "HTTP/1.1 503 Service Unavailable\nContent-Type: text/html\nRetry-After: 900\n\n\
+                       <html><head><title>Maintenance</title></head><body>En maintenance</body></html>";
+    let exchanges = [
+        (LOGIN_PAGE_REQ.to_string(), login_page("c1")),
+        (login_post("c1", PASSWORD_ENC), login_ok("c2", "s1")),
+        (api_req("/api/homes", "c2", "s1"), json_resp(200, homes)),
+        (api_req(january, "c2", "s1"), json_resp(401, expired)),
+        (LOGIN_PAGE_REQ.to_string(), maintenance.to_string()),
+    ];
+    let golden = r#"{"error": {"kind": "site-unavailable", "status": 503, "retry_after_seconds": 900,
+                     "detail": "maintenance page: Maintenance"}}"#;
+    let (_g, s) = assert_hand_made("relogin-maintenance", &meta, &exchanges, golden);
+    let r = run(&s);
+    assert!(r.refusals.is_empty(), "{:?}", r.refusals);
 }

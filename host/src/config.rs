@@ -1299,7 +1299,7 @@ mod tests {
         let c = Config::load_from(None, env(&[])).unwrap();
         assert_eq!(
             c.requests_for(Slot::Hellowatt).to_string(),
-            "GET /accounts/login/, POST /accounts/login/, GET /api/*"
+            "GET /accounts/login/, GET /mon-compte/me-connecter, POST /accounts/login/, GET /api/*"
         );
         assert_eq!(c.requests_for(Slot::Tempo).to_string(), "GET /*");
         let c = Config::load_from(

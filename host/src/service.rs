@@ -326,6 +326,71 @@ pub fn backfill_windows(
     Ok(missing)
 }
 
+/// At most this many failed parts are asked again per run: a series the
+/// guest no longer reads fails every time, and must not grow each run's
+/// requests without bound.
+pub const MAX_RETRIED_PARTS: usize = 8;
+
+/// The parts earlier runs could not read (failed windows, see
+/// `WindowStatus::Failed`) that no later window of the same series has
+/// read since, newest first, at most [`MAX_RETRIED_PARTS`]: each is asked
+/// again alone, its window and its failed kinds only. Parts inside
+/// `planned` (windows this run asks whole anyway) are left to those.
+pub fn failed_parts(
+    store: &Store,
+    account: &Account,
+    planned: &[(Date, Date)],
+) -> Result<Vec<sync::Part>> {
+    let windows = store.windows(Some(&account.name))?;
+    let read_later = |f: &crate::store::WindowRecord| {
+        let mut day = f.window.start;
+        while day <= f.window.end {
+            let covered = windows.iter().any(|w| {
+                w.window.subject == f.window.subject
+                    && w.window.kind == f.window.kind
+                    && !matches!(w.window.status, WindowStatus::Failed(_))
+                    && w.last_run.0 > f.last_run.0
+                    && w.window.start <= day
+                    && day <= w.window.end
+            });
+            if !covered {
+                return false;
+            }
+            day = day.succ();
+        }
+        true
+    };
+    let mut failed: Vec<&crate::store::WindowRecord> = windows
+        .iter()
+        .filter(|w| matches!(w.window.status, WindowStatus::Failed(_)))
+        .filter(|w| account.kinds.contains(&w.window.kind))
+        .filter(|w| {
+            !planned
+                .iter()
+                .any(|&(s, e)| s <= w.window.start && w.window.end <= e)
+        })
+        .filter(|w| !read_later(w))
+        .collect();
+    failed.sort_by_key(|w| std::cmp::Reverse((w.window.start, w.window.end)));
+    let mut parts: Vec<sync::Part> = Vec::new();
+    for w in failed {
+        let (start, end) = (w.window.start, w.window.end);
+        if let Some(p) = parts.iter_mut().find(|p| p.start == start && p.end == end) {
+            let kinds = p.kinds.get_or_insert_with(Vec::new);
+            if !kinds.contains(&w.window.kind) {
+                kinds.push(w.window.kind);
+            }
+        } else if parts.len() < MAX_RETRIED_PARTS {
+            parts.push(sync::Part {
+                start,
+                end,
+                kinds: Some(vec![w.window.kind]),
+            });
+        }
+    }
+    Ok(parts)
+}
+
 /// The windows a daily run re-reads: the last `days` days up to yesterday.
 pub fn refresh_windows(today: Date, days: u32) -> Vec<(Date, Date)> {
     let yesterday = today.add_days(-1);
@@ -357,6 +422,9 @@ pub fn outcome_of(summary: &RunSummary, newest: Option<Date>) -> Outcome {
         None => Outcome::Success { newest_day: newest },
         Some(RunFailure::Guest(e)) => match e {
             SyncError::CredentialsRejected { detail } => Outcome::CredentialsRejected {
+                detail: detail.clone(),
+            },
+            SyncError::ActionNeeded { detail } => Outcome::ActionNeeded {
                 detail: detail.clone(),
             },
             SyncError::RateLimited(r) => Outcome::RateLimited {
@@ -432,29 +500,41 @@ impl AccountRunner {
         } else {
             refresh_windows(today, shared.config.service.refresh_days)
         };
-        if windows.is_empty() {
+        let retried = match failed_parts(&store, &self.account, &windows) {
+            Ok(p) => p,
+            Err(e) => {
+                return Outcome::Failed {
+                    kind: "store".into(),
+                    detail: format!("{e:#}"),
+                };
+            }
+        };
+        if windows.is_empty() && retried.is_empty() {
             return Outcome::Success {
                 newest_day: newest_day(&store, &self.account.name).ok().flatten(),
             };
         }
         tracing::info!(
             account = %self.account.name,
-            "{why}: {} month window(s), {} to {}",
+            "{why}: {} month window(s), {} to {}, and {} failed part(s) asked again",
             windows.len(),
             windows.iter().map(|w| w.0).min().map_or(String::new(), |d| d.to_string()),
             windows.iter().map(|w| w.1).max().map_or(String::new(), |d| d.to_string()),
+            retried.len(),
         );
+        let mut parts = sync::whole_parts(&windows);
+        parts.extend(retried);
         drop(store);
         // The guest of this run: a swap meanwhile serves the next one.
         let guest = shared.guests.active();
         let started = std::time::Instant::now();
-        let result = sync::run_windows(
+        let result = sync::run_parts(
             &shared.runtime,
             &guest,
             &mut &shared.store,
             &shared.config,
             &self.account,
-            &windows,
+            &parts,
         )
         .await;
         let store = shared.store.lock().await;
@@ -472,9 +552,11 @@ impl AccountRunner {
                 );
                 tracing::info!(
                     account = %self.account.name,
-                    "run {}: {} window(s), {} request(s), {} inserted, {} updated, {} revision(s)",
+                    "run {}: {} window(s), {} failed part(s), {} request(s), {} inserted, \
+                     {} updated, {} revision(s)",
                     summary.run_id,
                     summary.windows,
+                    summary.failed.len(),
                     summary.traffic.requests,
                     summary.stats.inserted,
                     summary.stats.updated,

@@ -22,7 +22,7 @@ pub use tempo::{RED_DAYS, TempoSeason, WHITE_DAYS};
 use serde::{Deserialize, Serialize};
 
 /// The contract version this crate mirrors (`package hellowatt:scraper@…`).
-pub const CONTRACT_VERSION: &str = "2.0.0";
+pub const CONTRACT_VERSION: &str = "3.0.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -58,6 +58,11 @@ impl DataKind {
 
     pub fn parse(s: &str) -> Option<DataKind> {
         DataKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// A daily series (electricity or gas): what the history is made of.
+    pub fn is_daily_series(self) -> bool {
+        matches!(self, DataKind::ElectricityDaily | DataKind::GasDaily)
     }
 }
 
@@ -217,6 +222,17 @@ impl Amounts {
         "injection_eur",
     ];
 
+    /// What the day cost with its subscription: `eur` (the consumption's
+    /// cost) plus `subscription_eur`, each when the site gave it, as the
+    /// Home Assistant clients count a cost (every euro key summed). `None`
+    /// when the site gave neither.
+    pub fn total_eur(&self) -> Option<f64> {
+        match (self.eur, self.subscription_eur) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0.0) + b.unwrap_or(0.0)),
+        }
+    }
+
     /// The amounts in the order of [`Amounts::NAMES`], for code that walks
     /// them all (columns, checks) instead of naming each.
     pub fn values(&self) -> [Option<f64>; 8] {
@@ -275,8 +291,48 @@ pub struct CurvePoint {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Temperature {
     pub home_id: String,
+    /// The day, or the first day of the month for a month's mean.
     pub date: Date,
+    /// Absent in a file means a day's mean (contract 2.x had only those).
+    #[serde(default)]
+    pub period: TemperaturePeriod,
     pub celsius: f64,
+}
+
+/// What span a temperature is the mean of.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TemperaturePeriod {
+    #[default]
+    Day,
+    Month,
+}
+
+impl TemperaturePeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemperaturePeriod::Day => "day",
+            TemperaturePeriod::Month => "month",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TemperaturePeriod> {
+        match s {
+            "day" => Some(TemperaturePeriod::Day),
+            "month" => Some(TemperaturePeriod::Month),
+            _ => None,
+        }
+    }
+
+    /// The last day a temperature dated `date` covers.
+    pub fn last_day(self, date: Date) -> Date {
+        match self {
+            TemperaturePeriod::Day => date,
+            TemperaturePeriod::Month => date.last_of_month(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,6 +357,23 @@ pub enum WindowStatus {
     FetchOngoing,
     SiteError(String),
     NotAvailable(String),
+    /// The series could not be read for this window; the rest of the call
+    /// was. The host asks for it again on a later run.
+    Failed(SyncError),
+}
+
+impl std::fmt::Display for WindowStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WindowStatus::Complete => f.write_str("complete"),
+            WindowStatus::FetchOngoing => {
+                f.write_str("the site is still fetching it from Enedis or GRDF")
+            }
+            WindowStatus::SiteError(d) => write!(f, "the site said: {d}"),
+            WindowStatus::NotAvailable(d) => write!(f, "not available: {d}"),
+            WindowStatus::Failed(e) => write!(f, "failed, asked again on the next run: {e}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -322,6 +395,9 @@ pub struct Snapshot {
     pub temperatures: Vec<Temperature>,
     pub tempo_days: Vec<TempoDay>,
     pub windows: Vec<Window>,
+    /// The site's API version the answers came under, when one was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
 }
 
 impl Snapshot {
@@ -350,7 +426,7 @@ impl Snapshot {
         self.curve
             .sort_by(|a, b| (&a.meter_id, a.start).cmp(&(&b.meter_id, b.start)));
         self.temperatures
-            .sort_by(|a, b| (&a.home_id, a.date).cmp(&(&b.home_id, b.date)));
+            .sort_by(|a, b| (&a.home_id, a.period, a.date).cmp(&(&b.home_id, b.period, b.date)));
         self.tempo_days.sort_by(|a, b| {
             (a.date, &a.meter_id, a.source as u8).cmp(&(b.date, &b.meter_id, b.source as u8))
         });
@@ -383,13 +459,26 @@ pub struct SiteChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SyncError {
-    CredentialsRejected { detail: String },
+    CredentialsRejected {
+        detail: String,
+    },
     RateLimited(RateLimit),
-    SessionLost { detail: String },
+    SessionLost {
+        detail: String,
+    },
+    /// The credentials were accepted, but a person must act on the site
+    /// first (confirm an e-mail, a second factor, new terms).
+    ActionNeeded {
+        detail: String,
+    },
     SiteUnavailable(Unavailable),
     SiteChanged(SiteChange),
-    Transport { detail: String },
-    Other { detail: String },
+    Transport {
+        detail: String,
+    },
+    Other {
+        detail: String,
+    },
 }
 
 impl SyncError {
@@ -399,6 +488,7 @@ impl SyncError {
             SyncError::CredentialsRejected { .. } => "credentials-rejected",
             SyncError::RateLimited(_) => "rate-limited",
             SyncError::SessionLost { .. } => "session-lost",
+            SyncError::ActionNeeded { .. } => "action-needed",
             SyncError::SiteUnavailable(_) => "site-unavailable",
             SyncError::SiteChanged(_) => "site-changed",
             SyncError::Transport { .. } => "transport",
@@ -427,6 +517,10 @@ impl std::fmt::Display for SyncError {
                     "the session expired and could not be re-established: {detail}"
                 )
             }
+            SyncError::ActionNeeded { detail } => write!(
+                f,
+                "the site accepted the log-in but wants a person to act first: {detail}"
+            ),
             SyncError::SiteUnavailable(u) => match u.status {
                 Some(s) => write!(f, "the site is unavailable (HTTP {s}): {}", u.detail),
                 None => write!(f, "the site is unavailable: {}", u.detail),
@@ -484,6 +578,19 @@ mod tests {
             assert_eq!(object[*name].as_f64(), value, "{name}");
         }
         assert!(Amounts::default().is_empty() && !a.is_empty());
+    }
+
+    #[test]
+    fn the_total_cost_adds_the_subscription_to_what_is_given() {
+        let a = |eur, subscription_eur| Amounts {
+            eur,
+            subscription_eur,
+            ..Amounts::default()
+        };
+        assert_eq!(a(Some(2.5), Some(0.5)).total_eur(), Some(3.0));
+        assert_eq!(a(Some(2.5), None).total_eur(), Some(2.5));
+        assert_eq!(a(None, Some(0.5)).total_eur(), Some(0.5));
+        assert_eq!(a(None, None).total_eur(), None);
     }
 
     #[test]

@@ -18,6 +18,8 @@
     fr: {
       meter: 'Compteur', loading: 'Chargement…', charts: 'Historique',
       consumption: 'Consommation', cost: 'Coût', production: 'Production',
+      subscription: 'Abonnement', costWithSubscription: 'Coût abonnement compris',
+      costNote: 'Coût de la consommation, abonnement non compris',
       daily: '30 derniers jours', monthly: '12 derniers mois', yearly: 'Par année',
       electricity: 'Électricité', gas: 'Gaz',
       yesterday: 'Hier', month: 'Ce mois', year: 'Cette année',
@@ -32,6 +34,7 @@
       status: 'État', lastSync: 'Dernière synchro', guest: 'Module de collecte',
       active: 'actif', inactive: 'inactif', nextRun: 'Prochaine collecte',
       breaker: 'identifiants refusés', paused: 'en pause (site modifié)',
+      actionNeeded: 'action demandée sur le site helloWatt (connectez-vous-y dans un navigateur)',
       failures: 'échecs de suite', none: 'aucune', noData: 'Pas de données sur cette période.',
       noMeter: 'Aucun compteur pour le moment : la première collecte est peut-être en cours.',
       days: 'jours', other: 'English', otherLang: 'en',
@@ -40,6 +43,8 @@
     en: {
       meter: 'Meter', loading: 'Loading…', charts: 'History',
       consumption: 'Consumption', cost: 'Cost', production: 'Production',
+      subscription: 'Subscription', costWithSubscription: 'Cost with the subscription',
+      costNote: 'Cost of the consumption, subscription not included',
       daily: 'Last 30 days', monthly: 'Last 12 months', yearly: 'By year',
       electricity: 'Electricity', gas: 'Gas',
       yesterday: 'Yesterday', month: 'This month', year: 'This year',
@@ -54,6 +59,7 @@
       status: 'Status', lastSync: 'Last sync', guest: 'Scraper module',
       active: 'active', inactive: 'inactive', nextRun: 'Next run',
       breaker: 'credentials rejected', paused: 'paused (site changed)',
+      actionNeeded: 'the helloWatt site asks you to do something (log in there in a browser)',
       failures: 'failures in a row', none: 'none', noData: 'No data for this period.',
       noMeter: 'No meter yet: the first sync may still be running.',
       days: 'days', other: 'Français', otherLang: 'fr',
@@ -145,6 +151,14 @@
     return el('td', { 'data-field': field, 'data-value': isNum(raw) ? String(raw) : '' }, format(raw));
   }
 
+  // The consumption's cost, which the subscription is not part of: say so
+  // where the figure is, since other tools' "cost" includes it.
+  function costCell(field, raw) {
+    const cell = value(field, raw, eur);
+    cell.title = t.costNote;
+    return cell;
+  }
+
   function tempoBadge(colour, field) {
     const known = colour === 'blue' || colour === 'white' || colour === 'red';
     return el('span', {
@@ -190,17 +204,25 @@
     const yWhen = el('span', { class: 'when' }, day(y.date), ' ');
     if (m.energy === 'electricity') yWhen.append(tempoBadge(y.tempo, id + '.yesterday.tempo'));
     table.append(el('tr', null, el('th', { scope: 'row' }, t.yesterday, yWhen),
-      value(id + '.yesterday.kwh', y.kwh, kwh), value(id + '.yesterday.eur', y.eur, eur)));
+      value(id + '.yesterday.kwh', y.kwh, kwh), costCell(id + '.yesterday.eur', y.eur)));
     const monthLabel = mo.from ? monthFormat.format(utcDate(mo.from)) : null;
     table.append(el('tr', null, head(t.month, monthLabel),
-      value(id + '.month.kwh', mo.kwh, kwh), value(id + '.month.eur', mo.eur, eur)));
+      value(id + '.month.kwh', mo.kwh, kwh), costCell(id + '.month.eur', mo.eur)));
     const yearLabel = yr.from ? String(yr.from).slice(0, 4) : null;
     table.append(el('tr', null, head(t.year, yearLabel),
-      value(id + '.year.kwh', yr.kwh, kwh), value(id + '.year.eur', yr.eur, eur)));
+      value(id + '.year.kwh', yr.kwh, kwh), costCell(id + '.year.eur', yr.eur)));
+    // The euros above are the consumption's; the subscription and the
+    // sum of both (what other tools call the cost): this month, this year.
+    table.append(el('tr', { class: 'subhead' }, el('td'),
+      el('th', { scope: 'col' }, t.month), el('th', { scope: 'col' }, t.year)));
+    table.append(el('tr', null, head(t.subscription),
+      value(id + '.month.subscription_eur', mo.subscription_eur, eur),
+      value(id + '.year.subscription_eur', yr.subscription_eur, eur)));
+    table.append(el('tr', null, head(t.costWithSubscription),
+      value(id + '.month.total_eur', mo.total_eur, eur),
+      value(id + '.year.total_eur', yr.total_eur, eur)));
     if (m.energy === 'electricity') {
       // Production and injection: this month, then this year.
-      table.append(el('tr', { class: 'subhead' }, el('td'),
-        el('th', { scope: 'col' }, t.month), el('th', { scope: 'col' }, t.year)));
       table.append(el('tr', null, head(t.production),
         value(id + '.month.solar_production_kwh', mo.solar_production_kwh, kwh),
         value(id + '.year.solar_production_kwh', yr.solar_production_kwh, kwh)));
@@ -225,7 +247,8 @@
         el('span', { class: 'badge ' + (g.active ? 'ok' : 'alert') }, g.active ? t.active : t.inactive))));
     for (const a of s.accounts || []) {
       const alerts = [];
-      if (a.breaker_open) alerts.push(t.breaker);
+      if (a.action_needed) alerts.push(t.actionNeeded);
+      else if (a.breaker_open) alerts.push(t.breaker);
       if (a.paused) alerts.push(t.paused);
       if (a.consecutive_failures > 0) alerts.push(a.consecutive_failures + ' ' + t.failures);
       const cell = el('td', { 'data-field': 'account.' + a.name });

@@ -36,8 +36,8 @@ struct Row<'a> {
 }
 
 const CSV_HEADER: &str = "meter_id,energy,period,start,end,days,stored_days,days_with_value,\
-consumption_kwh,cost_eur,subscription_eur,solar_production_kwh,solar_production_eur,\
-injection_kwh,injection_eur";
+consumption_kwh,cost_eur,subscription_eur,total_cost_eur,solar_production_kwh,\
+solar_production_eur,injection_kwh,injection_eur";
 
 fn num(v: Option<f64>) -> String {
     // Empty, never 0: a missing value stays missing in a spreadsheet too.
@@ -82,7 +82,7 @@ pub fn export(
             for (id, energy, t) in &rows {
                 let _ = writeln!(
                     out,
-                    "{id},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    "{id},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                     energy.as_str(),
                     t.bucket,
                     t.start,
@@ -93,6 +93,7 @@ pub fn export(
                     num(t.amounts.kwh),
                     num(t.amounts.eur),
                     num(t.amounts.subscription_eur),
+                    num(t.total_eur),
                     num(t.amounts.solar_production_kwh),
                     num(t.amounts.solar_production_eur),
                     num(t.amounts.injection_kwh),
@@ -115,11 +116,13 @@ pub fn export(
                 "from": from,
                 "to": to,
                 "units": {
-                    "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR",
+                    "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR", "total_eur": "EUR",
                     "solar_production_kwh": "kWh", "solar_production_eur": "EUR",
                     "injection_kwh": "kWh", "injection_eur": "EUR", "co2_kg": "kg"
                 },
                 "missing": "null means the site gave no value; it is never a zero",
+                "cost": "eur is the consumption's cost, subscription_eur the subscription, \
+                         total_eur both",
                 "rows": rows,
             });
             serde_json::to_string_pretty(&doc)? + "\n"

@@ -398,8 +398,10 @@ fn schemas() -> Value {
         "solar_production_kwh": num(), "solar_production_eur": num(),
         "injection_kwh": num(), "injection_eur": num(),
     });
+    let cost = json!({"total_eur": {"type": ["number", "null"],
+        "description": "The cost with the subscription: eur (the consumption's cost) plus subscription_eur."}});
     let amount_units = json!({
-        "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR", "co2_kg": "kg",
+        "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR", "total_eur": "EUR", "co2_kg": "kg",
         "solar_production_kwh": "kWh", "solar_production_eur": "EUR",
         "injection_kwh": "kWh", "injection_eur": "EUR",
     });
@@ -411,13 +413,13 @@ fn schemas() -> Value {
             "stored_days": {"type": "integer", "description": "Days with a stored reading."},
             "value_count": {"type": "integer", "description": "Days with a kWh value; fewer than day_count: days are missing from the sums."},
         }),
-        amounts,
+        merged(&amounts, cost.clone()),
     );
     let figures = json!({
         "from": r("Date"), "to": r("Date"),
         "day_count": {"type": "integer"}, "value_count": {"type": "integer"},
-        "kwh": num(), "eur": num(), "solar_production_kwh": num(),
-        "injection_kwh": num(), "injection_eur": num(),
+        "kwh": num(), "eur": num(), "subscription_eur": num(), "total_eur": num(),
+        "solar_production_kwh": num(), "injection_kwh": num(), "injection_eur": num(),
     });
     let guest = json!({
         "name": {"type": "string"}, "version": {"type": "string"},
@@ -469,7 +471,11 @@ fn schemas() -> Value {
             "last_success": nullable_ref("Instant"), "last_attempt": nullable_ref("Instant"),
             "newest_day": nullable_ref("Date"),
             "consecutive_failures": {"type": "integer"},
-            "breaker": nullable_ref("Since"), "paused": nullable_ref("Since"),
+            "breaker": {"oneOf": [{"type": "null"}, closed(json!({
+                "since": r("Instant"), "detail": {"type": "string"},
+                "action_needed": {"type": "boolean",
+                    "description": "true: the site accepted the log-in but wants a person to act there first; false: it rejected the credentials."}}))]},
+            "paused": nullable_ref("Since"),
             "last_decision": nullable("string"),
             "retry_not_before": nullable_ref("Instant"), "rate_limited_until": nullable_ref("Instant"),
             "state_error": nullable("string")})),
@@ -507,7 +513,9 @@ fn schemas() -> Value {
             "accounts": {"type": "array", "items": closed(json!({
                 "name": {"type": "string"}, "next_run": nullable("string"),
                 "last_success": nullable_ref("Instant"), "consecutive_failures": {"type": "integer"},
-                "breaker_open": {"type": "boolean"}, "paused": {"type": "boolean"},
+                "breaker_open": {"type": "boolean"},
+                "action_needed": {"type": "boolean", "description": "The site wants a person to act there before hellowatt can log in."},
+                "paused": {"type": "boolean"},
                 "state_error": nullable("string")}))},
             "meters": {"type": "array", "items": r("SummaryMeter")},
             "units": units(json!({"kwh": "kWh", "eur": "EUR", "solar_production_kwh": "kWh",
@@ -571,6 +579,7 @@ fn schemas() -> Value {
             "from": r("Date"), "to": r("Date"),
             "units": units(merged(&amount_units, json!({"periods": {"kwh": "kWh", "eur": "EUR"}}))),
             "missing": {"type": "string"},
+            "cost": {"type": "string", "description": "What eur, subscription_eur and total_eur each count."},
             "rows": {"type": "array", "items": r("ReadingRow")}}))),
         ),
         (
@@ -686,6 +695,7 @@ fn schemas() -> Value {
             "granularity": {"type": "string", "enum": ["day", "month", "year"]},
             "from": r("Date"), "to": r("Date"),
             "units": units(amount_units), "missing": {"type": "string"},
+            "cost": {"type": "string", "description": "What eur, subscription_eur and total_eur each count."},
             "rows": {"type": "array", "items": r("ExportRow")}})),
         ),
     ];

@@ -126,7 +126,11 @@ fn account_status(name: &str, saved: Option<&str>, next_run: Option<String>) -> 
         "last_attempt": iso(s.last_attempt),
         "newest_day": s.newest_day,
         "consecutive_failures": s.consecutive_failures,
-        "breaker": s.breaker.map(|b| json!({"since": paris_iso(b.opened_at), "detail": b.detail})),
+        "breaker": s.breaker.map(|b| json!({
+            "since": paris_iso(b.opened_at),
+            "detail": b.detail,
+            "action_needed": b.action_needed,
+        })),
         "paused": s.paused.map(|p| json!({"since": paris_iso(p.since), "detail": p.detail})),
         "last_decision": s.last_decision,
         "retry_not_before": iso(s.not_before),
@@ -148,7 +152,7 @@ fn guest_json(ctx: &Shared) -> Value {
 
 fn daily_units() -> Value {
     json!({
-        "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR", "co2_kg": "kg",
+        "kwh": "kWh", "eur": "EUR", "subscription_eur": "EUR", "total_eur": "EUR", "co2_kg": "kg",
         "solar_production_kwh": "kWh", "solar_production_eur": "EUR",
         "injection_kwh": "kWh", "injection_eur": "EUR",
         "periods": {"kwh": "kWh", "eur": "EUR"}
@@ -450,6 +454,8 @@ pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
             "to": to,
             "units": daily_units(),
             "missing": "null means the site gave no value; it is never a zero",
+            "cost": "eur is the consumption's cost, subscription_eur the subscription, \
+                     total_eur both",
             "rows": rows,
         }))
     })
@@ -551,6 +557,7 @@ fn figures(t: Option<&TotalRow>) -> Value {
             "from": t.start, "to": t.end,
             "day_count": t.day_count, "value_count": t.value_count,
             "kwh": t.amounts.kwh, "eur": t.amounts.eur,
+            "subscription_eur": t.amounts.subscription_eur, "total_eur": t.total_eur,
             "solar_production_kwh": t.amounts.solar_production_kwh,
             "injection_kwh": t.amounts.injection_kwh, "injection_eur": t.amounts.injection_eur,
         }),
@@ -630,6 +637,7 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
                 "last_success": iso(st.last_success),
                 "consecutive_failures": st.consecutive_failures,
                 "breaker_open": st.breaker.is_some(),
+                "action_needed": st.breaker.as_ref().is_some_and(|b| b.action_needed),
                 "paused": st.paused.is_some(),
                 "state_error": error,
             })

@@ -4,6 +4,7 @@
 //! must never hold logic that a test or another output would need.
 
 pub mod demo;
+pub mod doctor;
 pub mod guest;
 pub mod record;
 
@@ -132,6 +133,15 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Try each part of the site once with the configured account (log-in,
+    /// homes, one day of each series, the curve, the temperature, the Tempo
+    /// service) and say what works: no secret or personal data is printed,
+    /// nothing is stored. Exits non-zero when a step fails.
+    Doctor {
+        /// The account (needed when several are configured).
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// Guest components: check one against the recorded fixtures.
     #[command(subcommand)]
     Guest(GuestCommand),
@@ -160,7 +170,10 @@ pub fn main() -> ExitCode {
         cli.command,
         Command::Demo { serve: false, .. } | Command::Guest(GuestCommand::Check { .. })
     );
-    init_tracing(cli.verbose, quiet);
+    // The doctor's report is meant to be pasted into a bug report: the
+    // guest's own log lines name homes and meters, so they show with -v.
+    let silent = matches!(cli.command, Command::Doctor { .. });
+    init_tracing(cli.verbose, quiet, silent);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -180,8 +193,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+fn init_tracing(verbose: u8, quiet: bool, silent: bool) {
     let default = match verbose {
+        0 if silent => "error",
         0 if quiet => "warn",
         0 => "hellowatt=info,warn",
         1 => "hellowatt=debug,info",
@@ -299,9 +313,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("opening {}", config.db.display()))?;
             let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
             println!(
-                "run {}: {from} to {to}, {} windows, {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
+                "run {}: {from} to {to}, {} windows ({} failed parts, asked again next run), {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
                 s.run_id,
                 s.windows,
+                s.failed.len(),
                 s.traffic.requests,
                 s.stats.inserted,
                 s.stats.updated,
@@ -408,6 +423,42 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 None => print!("{text}"),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor { account } => {
+            let config = Config::load(cli.config.as_deref())?;
+            let account = config.account(account.as_deref())?;
+            let runtime = Runtime::new()?;
+            let guest = crate::service::configured_guest(&runtime, &config).await?;
+            let tempo = match &config.tempo {
+                Some(_) => Some(
+                    runtime
+                        .load(crate::BUNDLED_TEMPO_GUEST.to_vec(), &config.limits)
+                        .await
+                        .context("loading the bundled Tempo guest")?,
+                ),
+                None => None,
+            };
+            println!(
+                "hellowatt doctor: {} as configured, guest {} {}",
+                config.site.url(),
+                guest.info.name,
+                guest.info.version
+            );
+            let report = crate::cli::doctor::diagnose(
+                &runtime,
+                &guest,
+                tempo.as_ref(),
+                &config,
+                account,
+                today(),
+            )
+            .await?;
+            print!("{}", report.render());
+            Ok(if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::Record {
             account,
@@ -605,6 +656,12 @@ pub fn advice(kind: &str) -> &'static str {
             "helloWatt asks to slow down: wait (an hour if it did not say) before trying again"
         }
         "session-lost" => "the site logged us out twice in a row: try again later",
+        "action-needed" => {
+            "helloWatt accepted the log-in but wants you to do something on the site first (confirm \
+             the e-mail address, a second factor, new terms): log in at \
+             https://www.hellowatt.fr/mon-compte/me-connecter in a browser, do what it asks, then \
+             refresh; hellowatt will not log in on its own until then"
+        }
         "site-unavailable" | "transport" => {
             "the site is unreachable or in maintenance: try again later"
         }
@@ -674,7 +731,7 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
         if w.window.status != hellowatt_snapshot::WindowStatus::Complete {
             let _ = writeln!(
                 out,
-                "incomplete: {} {} {}..{}: {:?}",
+                "incomplete: {} {} {}..{}: {}",
                 w.window.subject,
                 w.window.kind.as_str(),
                 w.window.start,
@@ -709,7 +766,7 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
         };
         let _ = writeln!(
             out,
-            "  #{} {} {}..{} guest {} {} ({}…): {} requests, {} inserted, {} updated — {outcome}",
+            "  #{} {} {}..{} guest {} {} ({}…){}: {} requests, {} inserted, {} updated — {outcome}",
             r.id.0,
             r.account,
             r.start,
@@ -717,6 +774,10 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
             r.guest.name,
             r.guest.version,
             r.guest.sha256.get(..12).unwrap_or(""),
+            r.api_version
+                .as_deref()
+                .map(|v| format!(", site API {v}"))
+                .unwrap_or_default(),
             r.requests,
             r.stats.inserted,
             r.stats.updated,

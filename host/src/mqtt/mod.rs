@@ -48,7 +48,10 @@
 //!   `state_class: total` for monetary, so `cost_total` (the sum of every
 //!   stored daily consumption cost, subscription excluded) is `total`
 //!   without `last_reset`: a counter that never resets, usable as the
-//!   Energy dashboard's "entity tracking the total costs".
+//!   Energy dashboard's "entity tracking the total costs". The subscription
+//!   and the cost with it (what the Home Assistant integrations call the
+//!   cost) are sensors of their own: `subscription_*` and
+//!   `cost_with_subscription_*`, `_total` ones `total` too.
 //! - **Solar**: `production_total` and `injection_total` (energy,
 //!   `total_increasing`; injection is the dashboard's "return to grid") and
 //!   `injection_earnings_total` (monetary, `total`), on electricity meters

@@ -36,7 +36,7 @@ pub struct PublishReport {
 
 /// Every key of a meter's state JSON, in order. Keys that do not apply to
 /// a meter (Tempo on gas) are present with `null`.
-pub const STATE_KEYS: [&str; 28] = [
+pub const STATE_KEYS: [&str; 36] = [
     "meter_id",
     "energy",
     "day",
@@ -50,6 +50,14 @@ pub const STATE_KEYS: [&str; 28] = [
     "cost_month",
     "energy_year",
     "cost_year",
+    "subscription_total",
+    "subscription_yesterday",
+    "subscription_month",
+    "subscription_year",
+    "cost_with_subscription_total",
+    "cost_with_subscription_yesterday",
+    "cost_with_subscription_month",
+    "cost_with_subscription_year",
     "production_total",
     "injection_total",
     "injection_earnings_total",
@@ -151,16 +159,42 @@ const fn tempo(key: &'static str, name: &'static str) -> Sensor {
 const TOTAL_INCREASING: Option<&str> = Some("total_increasing");
 const TOTAL: Option<&str> = Some("total");
 
-/// Every meter's consumption and cost.
-const CONSUMPTION: [Sensor; 8] = [
+/// Every meter's consumption and cost: the consumption's cost (`cost_*`,
+/// as helloWatt's `eurosDetailed` without `subscription`), the
+/// subscription, and both (what the Home Assistant clients call the cost).
+const CONSUMPTION: [Sensor; 16] = [
     energy("energy_total", "Consommation (cumul)", TOTAL_INCREASING),
-    money("cost_total", "Coût (cumul)", TOTAL),
+    money("cost_total", "Coût de la consommation (cumul)", TOTAL),
     energy("energy_yesterday", "Consommation d'hier", None),
-    money("cost_yesterday", "Coût d'hier", None),
+    money("cost_yesterday", "Coût de la consommation d'hier", None),
     energy("energy_month", "Consommation du mois", None),
-    money("cost_month", "Coût du mois", None),
+    money("cost_month", "Coût de la consommation du mois", None),
     energy("energy_year", "Consommation de l'année", None),
-    money("cost_year", "Coût de l'année", None),
+    money("cost_year", "Coût de la consommation de l'année", None),
+    money("subscription_total", "Abonnement (cumul)", TOTAL),
+    money("subscription_yesterday", "Abonnement d'hier", None),
+    money("subscription_month", "Abonnement du mois", None),
+    money("subscription_year", "Abonnement de l'année", None),
+    money(
+        "cost_with_subscription_total",
+        "Coût abonnement compris (cumul)",
+        TOTAL,
+    ),
+    money(
+        "cost_with_subscription_yesterday",
+        "Coût abonnement compris d'hier",
+        None,
+    ),
+    money(
+        "cost_with_subscription_month",
+        "Coût abonnement compris du mois",
+        None,
+    ),
+    money(
+        "cost_with_subscription_year",
+        "Coût abonnement compris de l'année",
+        None,
+    ),
 ];
 
 /// Electricity meters with solar values.
@@ -529,6 +563,21 @@ fn meter_state(
             kwh(sum(rows, |r| r.amounts.kwh)),
         );
         s.insert(format!("cost_{suffix}"), eur(sum(rows, |r| r.amounts.eur)));
+    }
+    for (suffix, rows) in [
+        ("total", &all),
+        ("yesterday", &day),
+        ("month", &month),
+        ("year", &year),
+    ] {
+        s.insert(
+            format!("subscription_{suffix}"),
+            eur(sum(rows, |r| r.amounts.subscription_eur)),
+        );
+        s.insert(
+            format!("cost_with_subscription_{suffix}"),
+            eur(sum(rows, |r| r.total_eur)),
+        );
     }
     s.insert("production_total".into(), kwh(production_total));
     s.insert("injection_total".into(), kwh(injection_total));

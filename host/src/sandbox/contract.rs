@@ -23,15 +23,37 @@ pub use self::hellowatt::scraper::types as wit;
 
 /// The contract versions this host runs. A guest built for another major
 /// version is refused with both versions named.
-pub const SUPPORTED_MAJOR: u64 = 2;
+pub const SUPPORTED_MAJOR: u64 = 3;
 
 /// Why a guest on contract 1.x is refused, signed or not (see the
 /// versioning rules in `wit/scraper.wit`).
 pub const CONTRACT_1_REFUSED: &str = "the guest was built for contract hellowatt:scraper@1.x, \
-     which handed guests the user's password: this host runs contract 2.x guests only, which \
-     never see it. Rebuild the guest against wit/scraper.wit (2.0.0): the log-in form takes \
+     which handed guests the user's password: this host runs contract 3.x guests only, which \
+     never see it. Rebuild the guest against wit/scraper.wit (3.0.0): the log-in form takes \
      `credentials.password-placeholder` in its password field, and the host keeps the session \
      cookie";
+
+/// Why a guest on contract 2.x is refused: its records lack what 3.0.0
+/// added (a failed part, a temperature's period), so the host cannot read
+/// its answers.
+pub const CONTRACT_2_REFUSED: &str = "the guest was built for contract hellowatt:scraper@2.x: \
+     this host runs contract 3.x guests only. Rebuild the guest against wit/scraper.wit \
+     (3.0.0): a window whose series failed says so with `window-status::failed`, a \
+     temperature carries its `period`, and a snapshot its `api-version`";
+
+/// The refusal of a guest whose imports name an older major version of the
+/// contract, if any.
+pub fn refused_major(import: &str) -> Option<&'static str> {
+    let version = import
+        .strip_prefix("hellowatt:scraper/")?
+        .split_once('@')?
+        .1;
+    match version.split('.').next()? {
+        "1" => Some(CONTRACT_1_REFUSED),
+        "2" => Some(CONTRACT_2_REFUSED),
+        _ => None,
+    }
+}
 
 /// Checks a guest's declared contract version against this host's.
 pub fn check_contract_version(declared: &str) -> Result<(), String> {
@@ -42,6 +64,7 @@ pub fn check_contract_version(declared: &str) -> Result<(), String> {
     match major {
         Some(SUPPORTED_MAJOR) => Ok(()),
         Some(1) => Err(CONTRACT_1_REFUSED.to_string()),
+        Some(2) => Err(CONTRACT_2_REFUSED.to_string()),
         _ => Err(format!(
             "the guest was built for contract hellowatt:scraper@{declared}, this host runs \
              hellowatt:scraper@{} (major version {SUPPORTED_MAJOR}): use a guest built for \
@@ -218,6 +241,10 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
             Ok(model::Temperature {
                 date: date(&t.date, "temperature date")?,
                 home_id: t.home_id,
+                period: match t.period {
+                    wit::TemperaturePeriod::Day => model::TemperaturePeriod::Day,
+                    wit::TemperaturePeriod::Month => model::TemperaturePeriod::Month,
+                },
                 celsius: t.celsius,
             })
         })
@@ -251,6 +278,7 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
                     wit::WindowStatus::FetchOngoing => model::WindowStatus::FetchOngoing,
                     wit::WindowStatus::SiteError(s) => model::WindowStatus::SiteError(s),
                     wit::WindowStatus::NotAvailable(s) => model::WindowStatus::NotAvailable(s),
+                    wit::WindowStatus::Failed(e) => model::WindowStatus::Failed(sync_error(e)),
                 },
             })
         })
@@ -263,6 +291,7 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
         temperatures,
         tempo_days,
         windows,
+        api_version: s.api_version,
     })
 }
 
@@ -276,6 +305,7 @@ pub fn sync_error(e: wit::SyncError) -> model::SyncError {
             detail: r.detail,
         }),
         wit::SyncError::SessionLost(detail) => model::SyncError::SessionLost { detail },
+        wit::SyncError::ActionNeeded(detail) => model::SyncError::ActionNeeded { detail },
         wit::SyncError::SiteUnavailable(u) => {
             model::SyncError::SiteUnavailable(model::Unavailable {
                 status: u.status,
@@ -298,13 +328,30 @@ mod tests {
 
     #[test]
     fn contract_versions() {
-        assert!(check_contract_version("2.0.0").is_ok());
-        assert!(check_contract_version("2.4.2").is_ok());
-        let err = check_contract_version("3.0.0").unwrap_err();
-        assert!(err.contains("3.0.0") && err.contains("2.0.0"), "{err}");
+        assert!(check_contract_version("3.0.0").is_ok());
+        assert!(check_contract_version("3.4.2").is_ok());
+        let err = check_contract_version("4.0.0").unwrap_err();
+        assert!(err.contains("4.0.0") && err.contains("3.0.0"), "{err}");
         let err = check_contract_version("1.0.0").unwrap_err();
         assert!(err.contains("password"), "{err}");
+        let err = check_contract_version("2.0.0").unwrap_err();
+        assert!(err.contains("@2.x") && err.contains("3.0.0"), "{err}");
         assert!(check_contract_version("garbage").is_err());
+    }
+
+    #[test]
+    fn older_majors_are_refused_by_their_imports() {
+        assert_eq!(
+            refused_major("hellowatt:scraper/log@1.0.0"),
+            Some(CONTRACT_1_REFUSED)
+        );
+        assert_eq!(
+            refused_major("hellowatt:scraper/types@2.0.0"),
+            Some(CONTRACT_2_REFUSED)
+        );
+        assert_eq!(refused_major("hellowatt:scraper/log@3.0.0"), None);
+        assert_eq!(refused_major("wasi:http/types@0.2.12"), None);
+        assert_eq!(refused_major("hellowatt:scraper/log@21.0.0"), None);
     }
 
     #[test]
@@ -321,10 +368,12 @@ mod tests {
                     month: 2,
                     day: 30,
                 },
+                period: wit::TemperaturePeriod::Day,
                 celsius: 3.0,
             }],
             tempo_days: vec![],
             windows: vec![],
+            api_version: None,
         };
         let err = snapshot(s).unwrap_err();
         assert!(err.0.contains("2026-02-30"), "{err}");

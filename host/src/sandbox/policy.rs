@@ -120,9 +120,11 @@ struct RequestRule {
     prefix: bool,
 }
 
-/// What the helloWatt guest needs: the log-in page and form, and the API.
-pub const HELLOWATT_REQUESTS: [&str; 3] = [
+/// What the helloWatt guest needs: the log-in page (and the human log-in
+/// page it may redirect to), the form, and the API.
+pub const HELLOWATT_REQUESTS: [&str; 4] = [
     "GET /accounts/login/",
+    "GET /mon-compte/me-connecter",
     "POST /accounts/login/",
     "GET /api/*",
 ];
@@ -398,6 +400,19 @@ pub enum Crossing {
     },
 }
 
+/// One request of the run as `hellowatt doctor` reports it: what was
+/// asked (method and path, never the query, a header or a body) and what
+/// came of it. Nothing secret is in it; paths may hold the site's ids,
+/// which the report masks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    pub method: String,
+    pub path: String,
+    /// The answer's status; `None` when the request was refused or failed.
+    pub status: Option<u16>,
+    pub elapsed: Duration,
+}
+
 impl std::fmt::Debug for Crossing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -420,6 +435,7 @@ struct Shared {
     /// The password, the session's cookies and the scrubbing of answers.
     browser: Mutex<Browser>,
     trace: Option<Mutex<Vec<Crossing>>>,
+    journal: Option<Mutex<Vec<JournalEntry>>>,
     traffic: Mutex<Traffic>,
     next_slot: tokio::sync::Mutex<Option<Instant>>,
 }
@@ -501,6 +517,7 @@ impl PolicyHooks {
                 redactor,
                 browser: Mutex::new(Browser::new(new_placeholder(), None, https)),
                 trace: None,
+                journal: None,
                 traffic: Mutex::new(Traffic::default()),
                 next_slot: tokio::sync::Mutex::new(None),
             }),
@@ -550,6 +567,22 @@ impl PolicyHooks {
     /// Keeps every [`Crossing`] (tests only: they hold the secrets).
     pub fn with_trace(self) -> Self {
         self.configure("with_trace", |s| s.trace = Some(Mutex::new(Vec::new())))
+    }
+
+    /// Keeps a [`JournalEntry`] per request (`hellowatt doctor`).
+    pub fn with_journal(self) -> Self {
+        self.configure("with_journal", |s| {
+            s.journal = Some(Mutex::new(Vec::new()));
+        })
+    }
+
+    /// The journal so far (empty unless kept), emptied.
+    pub fn take_journal(&self) -> Vec<JournalEntry> {
+        self.shared
+            .journal
+            .as_ref()
+            .map(|j| std::mem::take(&mut *lock(j)))
+            .unwrap_or_default()
     }
 
     /// What the guest receives in place of the password, this run.
@@ -911,7 +944,25 @@ impl WasiHttpHooks for PolicyHooks {
         options: Option<RequestOptions>,
         _io: IoFuture,
     ) -> SendFuture {
-        Box::new(Arc::clone(&self.shared).send(request, options))
+        let shared = Arc::clone(&self.shared);
+        if shared.journal.is_none() {
+            return Box::new(shared.send(request, options));
+        }
+        let method = request.method().as_str().to_string();
+        let path = request.uri().path().to_string();
+        Box::new(async move {
+            let started = Instant::now();
+            let result = Arc::clone(&shared).send(request, options).await;
+            if let Some(journal) = &shared.journal {
+                lock(journal).push(JournalEntry {
+                    method,
+                    path,
+                    status: result.as_ref().ok().map(|(r, _)| r.status().as_u16()),
+                    elapsed: started.elapsed(),
+                });
+            }
+            result
+        })
     }
 }
 
@@ -981,7 +1032,7 @@ mod tests {
         }
         assert_eq!(
             rules.to_string(),
-            "GET /accounts/login/, POST /accounts/login/, GET /api/*"
+            "GET /accounts/login/, GET /mon-compte/me-connecter, POST /accounts/login/, GET /api/*"
         );
         let tempo = RequestRules::tempo();
         assert!(tempo.allows("GET", "/cms/open_data/v1/tempoLight").is_ok());

@@ -13,7 +13,7 @@ use crate::sandbox::contract::{self, LogLevel, Scraper, ScraperPre};
 use crate::sandbox::policy::{PolicyHooks, Traffic};
 use crate::sandbox::redact::Redactor;
 use anyhow::{Context, Result, anyhow, bail};
-use hellowatt_snapshot::{GuestInfo, Snapshot, SyncError, SyncRequest};
+use hellowatt_snapshot::{GuestInfo, Snapshot, SyncError, SyncRequest, WindowStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -36,8 +36,8 @@ const ALLOWED_IMPORTS: [&str; 8] = [
     "wasi:clocks/",
     "wasi:random/",
     "wasi:cli/",
-    "hellowatt:scraper/log@2.",
-    "hellowatt:scraper/types@2.",
+    "hellowatt:scraper/log@3.",
+    "hellowatt:scraper/types@3.",
 ];
 
 /// Host resources (headers, requests, bodies, pollables) a guest may hold
@@ -379,8 +379,8 @@ impl Runtime {
         let ty = component.component_type();
         let mut names = Vec::new();
         for (name, item) in ty.imports(&self.engine) {
-            if name.starts_with("hellowatt:scraper/") && name.contains("@1.") {
-                bail!(contract::CONTRACT_1_REFUSED);
+            if let Some(refusal) = contract::refused_major(name) {
+                bail!(refusal);
             }
             let allowed = ALLOWED_IMPORTS.iter().any(|p| name.starts_with(p));
             if !allowed || !matches!(item.ty, ComponentItem::ComponentInstance(_)) {
@@ -520,10 +520,20 @@ impl GuestRun {
             .await?;
         let redactor = Arc::clone(self.hooks.redactor());
         match answer {
-            Ok(snapshot) => contract::snapshot(snapshot).map(Ok).map_err(|e| {
-                self.poisoned = true;
-                SandboxError::Invalid(redactor.redact(&e.0))
-            }),
+            Ok(snapshot) => contract::snapshot(snapshot)
+                .map(|mut s| {
+                    // A failed part's error is text the guest chose too.
+                    for w in &mut s.windows {
+                        if let WindowStatus::Failed(e) = &mut w.status {
+                            *e = redact_error(e.clone(), &redactor);
+                        }
+                    }
+                    Ok(s)
+                })
+                .map_err(|e| {
+                    self.poisoned = true;
+                    SandboxError::Invalid(redactor.redact(&e.0))
+                }),
             Err(e) => Ok(Err(redact_error(contract::sync_error(e), &redactor))),
         }
     }
@@ -656,6 +666,9 @@ fn redact_error(e: SyncError, r: &crate::sandbox::redact::Redactor) -> SyncError
             ..x
         }),
         SyncError::SessionLost { detail } => SyncError::SessionLost {
+            detail: r.redact(&detail),
+        },
+        SyncError::ActionNeeded { detail } => SyncError::ActionNeeded {
             detail: r.redact(&detail),
         },
         SyncError::SiteUnavailable(x) => SyncError::SiteUnavailable(Unavailable {

@@ -14,7 +14,8 @@
 //! - money (every `*_eur`): finite and within `±MAX_EUR`; negative is
 //!   allowed (a credit, a regularisation, injection earnings);
 //! - temperatures: finite, −60..=60 °C (outdoors in France);
-//! - days: inside the asked window (Tempo: one day past it, for tomorrow),
+//! - days: inside the asked window (Tempo: one day past it, for tomorrow;
+//!   a month's mean temperature: its month meets the window),
 //!   so a day in 1900 or 2100 is refused for any window the host asks; a
 //!   curve point's start instant inside the window too, and on its day;
 //! - ids: non-empty (the store keys rows by them), at most `MAX_ID` bytes,
@@ -22,13 +23,15 @@
 //!   meter its 14-digit PDL or PCE (or `GI` and 6 digits, or `<home
 //!   id>-gas`), a tariff period a bounded name, a window's subject one of
 //!   these or `tempo` (an id of another shape could carry other data out);
-//!   free text at most `MAX_TEXT` bytes; no control characters, zero-width
+//!   free text at most `MAX_TEXT` bytes (a failed part's error: each of
+//!   its texts); an API version at most 32 letters, digits, dots and
+//!   dashes; no control characters, zero-width
 //!   characters or bidirectional overrides;
 //! - counts: at most `MAX_RECORDS` records, counting meters and tariff
 //!   periods (a list inside a record is as costly to store as a list of
 //!   records).
 
-use hellowatt_snapshot::{Date, Snapshot, WindowStatus};
+use hellowatt_snapshot::{Date, Snapshot, SyncError, TemperaturePeriod, WindowStatus};
 
 /// More records than a month of every kind for a few meters: a guest that
 /// returns this much is broken or hostile.
@@ -270,7 +273,19 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     for t in &s.temperatures {
         let what = format!("temperature {} {}", label(&t.home_id), t.date);
         home_id(&format!("{what} home id"), &t.home_id)?;
-        in_window(&what, t.date, start, end)?;
+        match t.period {
+            TemperaturePeriod::Day => in_window(&what, t.date, start, end)?,
+            TemperaturePeriod::Month => {
+                if t.date.day != 1 {
+                    return Err(format!("{what}: a month's mean not dated its first day"));
+                }
+                if t.date > end || t.date.last_of_month() < start {
+                    return Err(format!(
+                        "{what}: the month is outside the asked window {start}..{end}"
+                    ));
+                }
+            }
+        }
         if !t.celsius.is_finite() || !(-60.0..=60.0).contains(&t.celsius) {
             return Err(format!(
                 "{what}: {} °C is not an outdoor temperature in France",
@@ -299,6 +314,11 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
                 MAX_TEXT,
             )?;
         }
+        if let WindowStatus::Failed(e) = &w.status {
+            for t in error_texts(e) {
+                text(&format!("window {} error", label(&w.subject)), t, MAX_TEXT)?;
+            }
+        }
         if w.start > w.end || w.start < start || w.end > end {
             return Err(format!(
                 "window {} {}..{}: not inside {start}..{end}",
@@ -308,7 +328,32 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
             ));
         }
     }
+    if let Some(v) = &s.api_version {
+        let shaped = (1..=32).contains(&v.len())
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !shaped {
+            return Err(format!(
+                "api version {}: not a version (1 to 32 letters, digits, dots, dashes)",
+                label(v)
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Every text an error carries.
+fn error_texts(e: &SyncError) -> Vec<&str> {
+    match e {
+        SyncError::CredentialsRejected { detail }
+        | SyncError::SessionLost { detail }
+        | SyncError::ActionNeeded { detail }
+        | SyncError::Transport { detail }
+        | SyncError::Other { detail } => vec![detail],
+        SyncError::RateLimited(r) => vec![&r.detail],
+        SyncError::SiteUnavailable(u) => vec![&u.detail],
+        SyncError::SiteChanged(c) => vec![&c.location, &c.detail],
+    }
 }
 
 #[cfg(test)]
@@ -359,6 +404,7 @@ mod tests {
             temperatures: vec![Temperature {
                 home_id: "1".into(),
                 date: d("2026-01-02"),
+                period: hellowatt_snapshot::TemperaturePeriod::Day,
                 celsius: 300.0,
             }],
             ..Default::default()
@@ -574,6 +620,7 @@ mod tests {
             temperatures: vec![Temperature {
                 home_id: "1".into(),
                 date: d("2026-01-05"),
+                period: hellowatt_snapshot::TemperaturePeriod::Day,
                 celsius,
             }],
             ..Default::default()

@@ -110,13 +110,18 @@ pub struct AccountState {
     pub rate_limited_until: Option<i64>,
 }
 
-/// The circuit breaker, open: helloWatt rejected these credentials.
+/// The circuit breaker, open: helloWatt rejected these credentials, or
+/// accepted them but wants a person to act on the site first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Breaker {
     pub opened_at: i64,
     pub detail: String,
     /// Fingerprint of the rejected credentials (never the password).
     pub credentials: String,
+    /// The site waits for a person (an e-mail to confirm, a second
+    /// factor, new terms): a manual refresh, which says they acted, runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub action_needed: bool,
 }
 
 /// The account is paused: this guest no longer understands the site.
@@ -136,6 +141,10 @@ pub enum Outcome {
         newest_day: Option<Date>,
     },
     CredentialsRejected {
+        detail: String,
+    },
+    /// The log-in went through but the site wants a person to act first.
+    ActionNeeded {
         detail: String,
     },
     RateLimited {
@@ -291,6 +300,23 @@ impl Scheduler {
         if let Some(b) = &s.breaker
             && b.credentials == ctx.credentials
         {
+            if b.action_needed {
+                if self.manual_pending {
+                    return Next::At {
+                        utc: now,
+                        why: Why::Manual,
+                    };
+                }
+                return Next::Blocked {
+                    reason: format!(
+                        "helloWatt wants a person to act on the site before {account} can log \
+                         in ({}, on {}): do what it asks in a browser, then refresh (dashboard \
+                         or API) or `hellowatt reset {account}`",
+                        b.detail,
+                        paris_iso(b.opened_at)
+                    ),
+                };
+            }
             return Next::Blocked {
                 reason: format!(
                     "helloWatt rejected the e-mail or password on {}: no log-in will be tried \
@@ -493,12 +519,27 @@ impl Scheduler {
                     opened_at: now,
                     detail: detail.clone(),
                     credentials: ctx.credentials.to_string(),
+                    action_needed: false,
                 });
                 s.not_before = None;
                 format!(
                     "helloWatt rejected the e-mail or password ({detail}): no more log-in \
                      attempts for {account} until its password changes in the configuration \
                      or `hellowatt reset {account}`"
+                )
+            }
+            Outcome::ActionNeeded { detail } => {
+                s.breaker = Some(Breaker {
+                    opened_at: now,
+                    detail: detail.clone(),
+                    credentials: ctx.credentials.to_string(),
+                    action_needed: true,
+                });
+                s.not_before = None;
+                format!(
+                    "helloWatt accepted the log-in but wants a person to act first ({detail}): \
+                     no more log-in attempts for {account} until a refresh is asked (after \
+                     acting on the site) or `hellowatt reset {account}`"
                 )
             }
             Outcome::RateLimited { retry_after } => {
@@ -1209,6 +1250,51 @@ mod tests {
         assert_eq!(sim.sched.state().breaker, None);
     }
 
+    #[test]
+    fn an_action_needed_on_the_site_waits_for_a_person() {
+        let now = t("2026-06-10T15:30:00+02:00");
+        let ctx = Context {
+            backfill_pending: false,
+            guest_sha256: "g",
+            credentials: "cred",
+        };
+        let mut sched = Scheduler::new("home", Schedule::default(), AccountState::default(), 1);
+        let said = sched.record(
+            now,
+            Why::Daily,
+            &Outcome::ActionNeeded {
+                detail: "confirm the e-mail".into(),
+            },
+            &ctx,
+        );
+        assert!(said.contains("wants a person to act first"), "{said}");
+        // No run on the schedule, days later: blocked, saying what to do.
+        match sched.next(now + 3 * DAY, &ctx) {
+            Next::Blocked { reason } => {
+                assert!(reason.contains("confirm the e-mail"), "{reason}");
+                assert!(reason.contains("hellowatt reset home"), "{reason}");
+            }
+            other => panic!("expected blocked, got {other:?}"),
+        }
+        // A refresh asked by a person (who acted on the site) runs at once.
+        sched.request_manual(now + 3 * DAY).unwrap();
+        assert_eq!(
+            sched.next(now + 3 * DAY, &ctx),
+            Next::At {
+                utc: now + 3 * DAY,
+                why: Why::Manual
+            }
+        );
+        // Its success closes the block.
+        sched.record(
+            now + 3 * DAY,
+            Why::Manual,
+            &Outcome::Success { newest_day: None },
+            &ctx,
+        );
+        assert_eq!(sched.state().breaker, None);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_rejection_of_new_credentials_blocks_them_too() {
         let start = t("2026-06-10T15:30:00+02:00");
@@ -1742,6 +1828,7 @@ mod tests {
                 opened_at: 5,
                 detail: "no".into(),
                 credentials: "fp".into(),
+                action_needed: true,
             }),
             paused: Some(Pause {
                 since: 6,

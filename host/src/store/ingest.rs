@@ -558,11 +558,14 @@ impl Writer<'_> {
     fn temperature(&mut self, t: &Temperature) -> Result<()> {
         self.require_home(&t.home_id)?;
         let date = day(t.date);
+        let period = t.period.as_str();
         let old: Option<f64> = self
             .conn
-            .prepare_cached("SELECT celsius FROM temperatures WHERE home_id = ?1 AND date = ?2")
+            .prepare_cached(
+                "SELECT celsius FROM temperatures WHERE home_id = ?1 AND period = ?2 AND date = ?3",
+            )
             .context("preparing the temperature query")?
-            .query_row([&t.home_id, &date], |r| r.get(0))
+            .query_row([&t.home_id, period, &date], |r| r.get(0))
             .optional()
             .context("reading the stored temperature")?;
         let change = match old {
@@ -570,22 +573,23 @@ impl Writer<'_> {
             Some(_) => {
                 self.conn
                     .prepare_cached(
-                        "UPDATE temperatures SET celsius = ?3, updated_run = ?4 \
-                         WHERE home_id = ?1 AND date = ?2",
+                        "UPDATE temperatures SET celsius = ?4, updated_run = ?5 \
+                         WHERE home_id = ?1 AND period = ?2 AND date = ?3",
                     )
                     .context("preparing the temperature update")?
-                    .execute(params![t.home_id, date, t.celsius, self.run])
+                    .execute(params![t.home_id, period, date, t.celsius, self.run])
                     .context("updating the temperature")?;
                 Change::Updated
             }
             None => {
                 self.conn
                     .prepare_cached(
-                        "INSERT INTO temperatures (home_id, date, celsius, first_run, updated_run) \
-                         VALUES (?1, ?2, ?3, ?4, ?4)",
+                        "INSERT INTO temperatures \
+                         (home_id, period, date, celsius, first_run, updated_run) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                     )
                     .context("preparing the temperature insert")?
-                    .execute(params![t.home_id, date, t.celsius, self.run])
+                    .execute(params![t.home_id, period, date, t.celsius, self.run])
                     .context("inserting the temperature")?;
                 Change::Inserted
             }
@@ -658,7 +662,16 @@ impl Writer<'_> {
             .context("reading the stored window")?;
         let change = match old {
             Some((_, account_id, s, d))
-                if account_id == self.account_id && s == status && d.as_deref() == detail =>
+                if account_id == self.account_id && s == status && d == detail =>
+            {
+                Change::Unchanged
+            }
+            // A part that failed this time leaves a window read before as
+            // it was: its records are still there, and the next refresh
+            // reads it again anyway. Only a window never read keeps the
+            // failure, so that a later run asks for it.
+            Some((_, account_id, s, _))
+                if account_id == self.account_id && status == "failed" && s != "failed" =>
             {
                 Change::Unchanged
             }
@@ -713,7 +726,7 @@ mod tests {
     use super::super::test_support::*;
     use super::super::{Granularity, RunOutcome};
     use super::*;
-    use hellowatt_snapshot::{DataKind, Date, TempoColour, TempoSource, WindowStatus};
+    use hellowatt_snapshot::{DataKind, Date, SyncError, TempoColour, TempoSource, WindowStatus};
 
     /// A store with one run of `ACCOUNT` open.
     fn store() -> (Store, RunId) {
@@ -1000,6 +1013,98 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_part_is_kept_until_read_and_never_hides_a_window_read_before() {
+        use hellowatt_snapshot::{SiteChange, Unavailable};
+        let (mut store, run) = store();
+        let mut s = sample();
+        // Window 0 (electricity-daily) read, window 1 failed on its first try.
+        s.windows[0].status = WindowStatus::Complete;
+        let broke = SyncError::SiteUnavailable(Unavailable {
+            status: Some(502),
+            retry_after_seconds: None,
+            detail: "GET /api/homes/1/sge_measures/courbe answered HTTP 502".into(),
+        });
+        s.windows[1].status = WindowStatus::Failed(broke.clone());
+        store.ingest(run, ACCOUNT, &s, 200).unwrap();
+        let status_of = |store: &Store, i: usize| {
+            let w = &s.windows[i];
+            store
+                .windows(Some(ACCOUNT))
+                .unwrap()
+                .into_iter()
+                .find(|r| r.window.kind == w.kind && r.window.start == w.start)
+                .unwrap()
+                .window
+                .status
+        };
+        // The typed error reads back whole.
+        assert_eq!(status_of(&store, 1), WindowStatus::Failed(broke));
+
+        // Next run: the refresh of window 0 fails; it stays complete, and
+        // nothing stored changes. Window 1 fails otherwise: the new error.
+        let digest = store.content_digest().unwrap();
+        let run2 = next_run(&mut store, 300);
+        let changed = SyncError::SiteChanged(SiteChange {
+            location: "GET /api/homes/1/sge_measures/courbe".into(),
+            detail: "missing field \"values\"".into(),
+        });
+        let mut again = s.clone();
+        again.windows[0].status = WindowStatus::Failed(changed.clone());
+        let stats = store.ingest(run2, ACCOUNT, &again, 400).unwrap();
+        assert_eq!(status_of(&store, 0), WindowStatus::Complete);
+        assert_eq!(store.content_digest().unwrap(), digest, "{stats:?}");
+        again.windows[1].status = WindowStatus::Failed(changed.clone());
+        store.ingest(run2, ACCOUNT, &again, 400).unwrap();
+        assert_eq!(status_of(&store, 1), WindowStatus::Failed(changed));
+
+        // Read at last: complete.
+        let run3 = next_run(&mut store, 500);
+        let mut read = s.clone();
+        read.windows[1].status = WindowStatus::Complete;
+        store.ingest(run3, ACCOUNT, &read, 600).unwrap();
+        assert_eq!(status_of(&store, 1), WindowStatus::Complete);
+    }
+
+    #[test]
+    fn a_months_mean_temperature_is_kept_beside_the_days() {
+        use hellowatt_snapshot::TemperaturePeriod;
+        let (mut store, run) = store();
+        let mut s = sample();
+        let day = s.temperatures[0].clone();
+        s.temperatures.push(Temperature {
+            date: d("2026-01-01"),
+            period: TemperaturePeriod::Month,
+            celsius: 4.2,
+            ..day.clone()
+        });
+        store.ingest(run, ACCOUNT, &s, 200).unwrap();
+        let got = store
+            .temperatures(&day.home_id, d("2026-01-05"), d("2026-01-06"))
+            .unwrap();
+        // The month counts from its first day, before the range asked.
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got.iter().any(|t| t.period == TemperaturePeriod::Month
+            && t.date == d("2026-01-01")
+            && t.celsius == 4.2));
+        assert_eq!(
+            got.iter()
+                .filter(|t| t.period == TemperaturePeriod::Day)
+                .count(),
+            2
+        );
+        // A day's reading on the 1st would not collide with the month's.
+        let mut first = s.clone();
+        first.temperatures = vec![Temperature {
+            date: d("2026-01-01"),
+            celsius: -3.0,
+            ..day
+        }];
+        first.daily.clear();
+        let stats = store.ingest(run, ACCOUNT, &first, 300).unwrap();
+        assert_eq!(stats.inserted, 1, "{stats:?}");
+    }
+
+    #[test]
     fn a_failed_ingest_leaves_the_database_unchanged() {
         let (mut store, run) = store();
         let empty = store.content_digest().unwrap();
@@ -1027,6 +1132,7 @@ mod tests {
         bad.temperatures.push(Temperature {
             home_id: "nowhere".into(),
             date: d("2026-01-05"),
+            period: hellowatt_snapshot::TemperaturePeriod::Day,
             celsius: 1.0,
         });
         let err = format!("{:#}", store.ingest(run, ACCOUNT, &bad, 400).unwrap_err());

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("migrations/0002_scheduler_state.sql")),
     (3, include_str!("migrations/0003_guest_registry.sql")),
     (4, include_str!("migrations/0004_guest_slots.sql")),
+    (5, include_str!("migrations/0005_failed_parts.sql")),
 ];
 
 /// The schema version this code writes and reads.
@@ -142,6 +143,62 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(fk.is_empty());
+    }
+
+    /// Migration 5 rebuilds two tables: what version 4 held is all there.
+    #[test]
+    fn migration_5_keeps_the_windows_and_temperatures() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for &(version, sql) in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", version).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO accounts (id, name) VALUES (1, 'home');
+             INSERT INTO sync_runs (id, account_id, started_at, guest_name, guest_version,
+                 guest_sha256, range_start, range_end)
+                 VALUES (1, 1, 10, 'hellowatt', '1.0.0', 'abc', '2026-01-01', '2026-01-31');
+             INSERT INTO homes (id, account_id) VALUES ('42', 1);
+             INSERT INTO temperatures VALUES ('42', '2026-01-05', 3.5, 1, 1);
+             INSERT INTO fetch_windows (account_id, subject, kind, start_date, end_date,
+                 status, detail, first_run, last_run, changed_at)
+                 VALUES (1, '42', 'temperature', '2026-01-01', '2026-01-31',
+                 'not-available', 'no data', 1, 1, 20);",
+        )
+        .unwrap();
+        assert_eq!(
+            migrate(&mut conn).unwrap(),
+            (5..=LATEST).collect::<Vec<_>>()
+        );
+        let t: (String, String, f64) = conn
+            .query_row(
+                "SELECT period, date, celsius FROM temperatures WHERE home_id = '42'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(t, ("day".into(), "2026-01-05".into(), 3.5));
+        let w: (String, String) = conn
+            .query_row("SELECT status, detail FROM fetch_windows", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(w, ("not-available".into(), "no data".into()));
+        // A failed window holds its error as JSON, and only JSON.
+        let bad = conn.execute(
+            "INSERT INTO fetch_windows (account_id, subject, kind, start_date, end_date,
+                 status, detail, first_run, last_run, changed_at)
+                 VALUES (1, '42', 'temperature', '2026-02-01', '2026-02-28',
+                 'failed', 'not json', 1, 1, 20)",
+            [],
+        );
+        assert!(bad.is_err());
+        let fk: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(fk, 0);
     }
 
     #[test]

@@ -321,6 +321,20 @@ impl Store {
     /// ingests' stats, see [`IngestStats::add`]; they replace the running
     /// counts `ingest` keeps) and the number of HTTP requests the guest made.
     /// A run ends once. A failure message is kept up to 4000 characters.
+    /// Records which API version the site accepted in a run (the guest
+    /// says, in its snapshot).
+    pub fn set_run_api_version(&mut self, run: RunId, version: &str) -> Result<()> {
+        // The column holds 1 to 32 characters: a longer word is not a version.
+        let version: String = version.chars().take(32).collect();
+        self.conn
+            .execute(
+                "UPDATE sync_runs SET api_version = ?2 WHERE id = ?1",
+                params![run.0, version],
+            )
+            .with_context(|| format!("recording the API version of run {}", run.0))?;
+        Ok(())
+    }
+
     pub fn finish_run(
         &mut self,
         run: RunId,
@@ -490,13 +504,19 @@ fn colour_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<TempoColour>
         .transpose()
 }
 
-/// A window status as stored: the status word and its detail.
-fn status_parts(s: &WindowStatus) -> (&'static str, Option<&str>) {
+/// A window status as stored: the status word and its detail (a failed
+/// part's typed error as JSON, so that it reads back whole).
+fn status_parts(s: &WindowStatus) -> (&'static str, Option<String>) {
     match s {
         WindowStatus::Complete => ("complete", None),
         WindowStatus::FetchOngoing => ("fetch-ongoing", None),
-        WindowStatus::SiteError(d) => ("site-error", Some(d.as_str())),
-        WindowStatus::NotAvailable(d) => ("not-available", Some(d.as_str())),
+        WindowStatus::SiteError(d) => ("site-error", Some(d.clone())),
+        WindowStatus::NotAvailable(d) => ("not-available", Some(d.clone())),
+        WindowStatus::Failed(e) => (
+            "failed",
+            // A SyncError is strings and integers: it always serialises.
+            Some(serde_json::to_string(e).unwrap_or_else(|_| e.kind().to_string())),
+        ),
     }
 }
 
@@ -509,6 +529,18 @@ fn status_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<WindowStatus> {
         "fetch-ongoing" => Ok(WindowStatus::FetchOngoing),
         "site-error" => Ok(WindowStatus::SiteError(detail.unwrap_or_default())),
         "not-available" => Ok(WindowStatus::NotAvailable(detail.unwrap_or_default())),
+        "failed" => {
+            let json = detail.unwrap_or_default();
+            serde_json::from_str(&json)
+                .map(WindowStatus::Failed)
+                .map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        idx + 1,
+                        Type::Text,
+                        format!("a failed window's error is not readable: {e}").into(),
+                    )
+                })
+        }
         other => Err(unknown_word(idx, "window status", other)),
     }
 }

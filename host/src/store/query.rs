@@ -7,12 +7,12 @@
 use super::values::{DAILY_COLUMNS, is_missing, read_amounts};
 use super::{
     GuestIdentity, IngestStats, RunId, RunOutcome, Store, colour_col, contract_from_row, date_col,
-    day, energy_col, opt_date_col, status_col, tempo_source_col,
+    day, energy_col, opt_date_col, status_col, tempo_source_col, unknown_word,
 };
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
     Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature,
-    TempoDay, Window,
+    TemperaturePeriod, TempoDay, Window,
 };
 use rusqlite::params;
 use rusqlite::types::Type;
@@ -37,6 +37,8 @@ pub struct RunRecord {
     /// totals given to `finish_run`.
     pub stats: IngestStats,
     pub requests: u64,
+    /// The site's API version the guest's answers came under, if it said.
+    pub api_version: Option<String>,
 }
 
 /// A meter with its home and account, and the days it has data for.
@@ -132,9 +134,12 @@ pub struct TotalRow {
     /// Days with a kWh value: `value_count < day_count` means days are
     /// missing from the sums.
     pub value_count: u32,
-    /// The days' sums; an amount no day has stays `None`.
+    /// The days' sums; an amount no day has stays `None`. `eur` is the
+    /// consumption's cost, without the subscription.
     #[serde(flatten)]
     pub amounts: Amounts,
+    /// The cost with the subscription: `eur` + `subscription_eur`.
+    pub total_eur: Option<f64>,
 }
 
 /// A fetch window's current status.
@@ -200,8 +205,8 @@ impl Store {
             .prepare_cached(
                 "SELECT r.id, a.name, r.started_at, r.finished_at, r.outcome, r.error_kind, \
                  r.error_message, r.guest_name, r.guest_version, r.guest_sha256, r.range_start, \
-                 r.range_end, r.inserted, r.updated, r.unchanged, r.revisions, r.requests \
-                 FROM sync_runs r JOIN accounts a ON a.id = r.account_id \
+                 r.range_end, r.inserted, r.updated, r.unchanged, r.revisions, r.requests, \
+                 r.api_version FROM sync_runs r JOIN accounts a ON a.id = r.account_id \
                  WHERE ?1 IS NULL OR a.name = ?1 ORDER BY r.id DESC LIMIT ?2",
             )
             .context("preparing the runs query")?;
@@ -215,7 +220,7 @@ impl Store {
                         kind: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
                         message: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
                     }),
-                    Some(other) => return Err(super::unknown_word(4, "run outcome", other)),
+                    Some(other) => return Err(unknown_word(4, "run outcome", other)),
                 };
                 Ok(RunRecord {
                     id: run_id(r, 0)?,
@@ -237,6 +242,7 @@ impl Store {
                         revisions: r.get(15)?,
                     },
                     requests: r.get(16)?,
+                    api_version: r.get(17)?,
                 })
             })
             .context("querying the runs")?;
@@ -403,6 +409,7 @@ impl Store {
                 day_count: (end.days_since_epoch() - start.days_since_epoch() + 1) as u32,
                 stored_days,
                 value_count,
+                total_eur: amounts.total_eur(),
                 amounts,
             });
             start = end.succ();
@@ -458,21 +465,29 @@ impl Store {
             .context("reading the Tempo days")
     }
 
-    /// A home's daily temperatures, by day.
+    /// A home's temperatures whose span meets `from..=to`: days, then
+    /// months (dated their first day), each by date.
     pub fn temperatures(&self, home_id: &str, from: Date, to: Date) -> Result<Vec<Temperature>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT date, celsius FROM temperatures WHERE home_id = ?1 \
-                 AND date BETWEEN ?2 AND ?3 ORDER BY date",
+                "SELECT date, period, celsius FROM temperatures WHERE home_id = ?1 \
+                 AND ((period = 'day' AND date BETWEEN ?2 AND ?3) \
+                   OR (period = 'month' AND date BETWEEN ?4 AND ?3)) \
+                 ORDER BY period, date",
             )
             .context("preparing the temperatures query")?;
+        // A month's mean is dated its first day, which may precede `from`.
+        let month_from = day(from.first_of_month());
         let rows = stmt
-            .query_map([home_id, &day(from), &day(to)], |r| {
+            .query_map([home_id, &day(from), &day(to), &month_from], |r| {
+                let period: String = r.get(1)?;
                 Ok(Temperature {
                     home_id: home_id.to_owned(),
                     date: date_col(r, 0)?,
-                    celsius: r.get(1)?,
+                    period: TemperaturePeriod::parse(&period)
+                        .ok_or_else(|| unknown_word(1, "temperature period", &period))?,
+                    celsius: r.get(2)?,
                 })
             })
             .context("querying the temperatures")?;

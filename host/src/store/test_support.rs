@@ -201,11 +201,13 @@ pub fn sample() -> Snapshot {
             Temperature {
                 home_id: HOME.into(),
                 date: d("2026-01-05"),
+                period: hellowatt_snapshot::TemperaturePeriod::Day,
                 celsius: 3.5,
             },
             Temperature {
                 home_id: HOME.into(),
                 date: d("2026-01-06"),
+                period: hellowatt_snapshot::TemperaturePeriod::Day,
                 celsius: -1.25,
             },
         ],
@@ -246,5 +248,6 @@ pub fn sample() -> Snapshot {
                 WindowStatus::NotAvailable("no gas contract".into()),
             ),
         ],
+        api_version: Some("1.48".into()),
     }
 }

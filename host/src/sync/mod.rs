@@ -17,7 +17,7 @@ use crate::sandbox::validate;
 use crate::store::{GuestIdentity, IngestStats, RunOutcome, Store};
 use anyhow::{Context, Result};
 use hellowatt_snapshot::SyncRequest;
-use hellowatt_snapshot::{DataKind, Date, SyncError};
+use hellowatt_snapshot::{DataKind, Date, SyncError, Window, WindowStatus};
 use std::future::Future;
 use std::ops::DerefMut;
 use std::sync::Arc;
@@ -53,6 +53,12 @@ impl RunFailure {
 pub struct RunSummary {
     pub run_id: i64,
     pub windows: usize,
+    /// Parts (a series over a window) the guest could not read, with the
+    /// reason: stored as failed windows (unless read before) and asked
+    /// again by a later run.
+    pub failed: Vec<Window>,
+    /// The site's API version the guest's answers came under.
+    pub api_version: Option<String>,
     pub stats: IngestStats,
     pub traffic: Traffic,
     pub failure: Option<RunFailure>,
@@ -146,6 +152,31 @@ pub struct Target<'a> {
     pub kinds: &'a [DataKind],
 }
 
+/// One `sync` call of a run: a window, and the kinds to ask for in it
+/// (`None`: every kind the target wants).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part {
+    pub start: Date,
+    pub end: Date,
+    pub kinds: Option<Vec<DataKind>>,
+}
+
+impl Part {
+    /// Every kind over `start..=end`.
+    pub fn whole(start: Date, end: Date) -> Part {
+        Part {
+            start,
+            end,
+            kinds: None,
+        }
+    }
+}
+
+/// Every kind over each window.
+pub fn whole_parts(windows: &[(Date, Date)]) -> Vec<Part> {
+    windows.iter().map(|&(s, e)| Part::whole(s, e)).collect()
+}
+
 /// Runs one sync over the given windows, in order, on one guest instance.
 pub async fn run_windows<S: StoreAccess>(
     runtime: &Runtime,
@@ -154,6 +185,26 @@ pub async fn run_windows<S: StoreAccess>(
     config: &Config,
     account: &Account,
     windows: &[(Date, Date)],
+) -> Result<RunSummary> {
+    run_parts(
+        runtime,
+        guest,
+        store,
+        config,
+        account,
+        &whole_parts(windows),
+    )
+    .await
+}
+
+/// Runs one sync over the given parts, in order, on one guest instance.
+pub async fn run_parts<S: StoreAccess>(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut S,
+    config: &Config,
+    account: &Account,
+    parts: &[Part],
 ) -> Result<RunSummary> {
     let (login, password) = account.credentials()?;
     let target = Target {
@@ -165,7 +216,7 @@ pub async fn run_windows<S: StoreAccess>(
         password: password.expose(),
         kinds: &account.kinds,
     };
-    run_target(runtime, guest, store, &target, windows).await
+    run_with_hooks(runtime, guest, store, &target, parts, hooks_for(&target)).await
 }
 
 /// The HTTP policy of one run of `target`: its origin and limits, the
@@ -191,7 +242,8 @@ pub async fn run_target<S: StoreAccess>(
     target: &Target<'_>,
     windows: &[(Date, Date)],
 ) -> Result<RunSummary> {
-    run_with_hooks(runtime, guest, store, target, windows, hooks_for(target)).await
+    let parts = whole_parts(windows);
+    run_with_hooks(runtime, guest, store, target, &parts, hooks_for(target)).await
 }
 
 /// [`run_target`] under hooks of the caller's ([`hooks_for`] with a
@@ -201,13 +253,13 @@ pub async fn run_with_hooks<S: StoreAccess>(
     guest: &Guest,
     store: &mut S,
     target: &Target<'_>,
-    windows: &[(Date, Date)],
+    parts: &[Part],
     hooks: PolicyHooks,
 ) -> Result<RunSummary> {
     // Windows may come newest first (a backfill): the run spans them all.
     let (Some(first), Some(last)) = (
-        windows.iter().map(|w| w.0).min(),
-        windows.iter().map(|w| w.1).max(),
+        parts.iter().map(|w| w.start).min(),
+        parts.iter().map(|w| w.end).max(),
     ) else {
         anyhow::bail!("nothing to sync: the date range is empty");
     };
@@ -225,6 +277,8 @@ pub async fn run_with_hooks<S: StoreAccess>(
     let mut summary = RunSummary {
         run_id: run_id.0,
         windows: 0,
+        failed: Vec::new(),
+        api_version: None,
         stats: IngestStats::default(),
         traffic: Traffic::default(),
         failure: None,
@@ -236,7 +290,7 @@ pub async fn run_with_hooks<S: StoreAccess>(
         target,
         run_id,
         hooks.clone(),
-        windows,
+        parts,
         &mut summary,
     )
     .await;
@@ -274,7 +328,7 @@ async fn fetch_and_store<S: StoreAccess>(
     target: &Target<'_>,
     run_id: crate::store::RunId,
     hooks: PolicyHooks,
-    windows: &[(Date, Date)],
+    parts: &[Part],
     summary: &mut RunSummary,
 ) -> Result<(), RunFailure> {
     let placeholder = hooks.placeholder();
@@ -282,15 +336,19 @@ async fn fetch_and_store<S: StoreAccess>(
         .start(guest, hooks, target.limits)
         .await
         .map_err(|e| RunFailure::Sandbox(SandboxError::Trap(format!("{e:#}"))))?;
-    for (i, &(start, end)) in windows.iter().enumerate() {
+    for (i, part) in parts.iter().enumerate() {
+        let (start, end) = (part.start, part.end);
         // Contracts once per run, not once per window (homes come with
         // every snapshot anyway).
-        let kinds: Vec<DataKind> = target
-            .kinds
-            .iter()
-            .copied()
-            .filter(|k| i == 0 || *k != DataKind::Homes)
-            .collect();
+        let kinds: Vec<DataKind> = match &part.kinds {
+            Some(kinds) => kinds.clone(),
+            None => target
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| i == 0 || *k != DataKind::Homes)
+                .collect(),
+        };
         let call = SyncRequest {
             base_url: target.origin.url(),
             login: target.login.to_string(),
@@ -308,16 +366,52 @@ async fn fetch_and_store<S: StoreAccess>(
         validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
         // The store is held for this write only, never while the guest
         // waits on the site.
-        let stats = store
-            .lock()
-            .await
+        let mut held = store.lock().await;
+        let stats = held
             .ingest(run_id, target.account, &snapshot, crate::clock::now_utc())
             .map_err(|e| match crate::store::storage_trouble(&e) {
                 Some(fix) => RunFailure::Store(format!("{fix} ({e:#})")),
                 None => RunFailure::Invalid(format!("the store refused the records: {e:#}")),
             })?;
+        if snapshot.api_version.is_some() && snapshot.api_version != summary.api_version {
+            summary.api_version.clone_from(&snapshot.api_version);
+            if let Some(v) = &summary.api_version {
+                held.set_run_api_version(run_id, v)
+                    .map_err(|e| RunFailure::Store(format!("{e:#}")))?;
+            }
+        }
+        drop(held);
         summary.windows += 1;
         summary.stats.add(&stats);
+        let failed: Vec<&Window> = snapshot
+            .windows
+            .iter()
+            .filter(|w| matches!(w.status, WindowStatus::Failed(_)))
+            .collect();
+        summary.failed.extend(failed.iter().map(|w| (*w).clone()));
+        for w in &failed {
+            if let WindowStatus::Failed(e) = &w.status {
+                tracing::warn!(
+                    account = %target.account,
+                    kind = %w.kind.as_str(),
+                    start = %w.start,
+                    end = %w.end,
+                    "a part failed and is asked again next run: {e}"
+                );
+            }
+        }
+        // The rest of the window is stored; a daily series the guest no
+        // longer understands still stops the account (the pause waits for
+        // a new guest), while a curve or a temperature that changed only
+        // shows as failed parts.
+        if let Some(e) = failed.iter().find_map(|w| match &w.status {
+            WindowStatus::Failed(e @ SyncError::SiteChanged(_)) if w.kind.is_daily_series() => {
+                Some(e.clone())
+            }
+            _ => None,
+        }) {
+            return Err(RunFailure::Guest(e));
+        }
     }
     Ok(())
 }

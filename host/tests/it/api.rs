@@ -144,6 +144,7 @@ async fn fixture() -> &'static Fixture {
                     opened_at: now() - 7200,
                     detail: "the site rejected the credentials".into(),
                     credentials: FINGERPRINT.into(),
+                    action_needed: false,
                 }),
                 ..AccountState::default()
             };

@@ -13,7 +13,7 @@ use hellowatt::service::outcome_of;
 use hellowatt::store::{RunOutcome, Store};
 use hellowatt::sync::{self, RunFailure, RunSummary};
 use hellowatt_sim::{self as sim, Fault, FaultScope, RetryAfter, SimMode};
-use hellowatt_snapshot::{Date, Energy, SyncError};
+use hellowatt_snapshot::{DataKind, Date, Energy, SyncError, WindowStatus};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tokio::sync::OnceCell;
@@ -231,6 +231,21 @@ async fn sync_with(fault: Fault, scope: FaultScope, tweak: impl FnOnce(&mut Conf
     }
 }
 
+/// The `site-unavailable` of the run's first failed part of `kind` (a
+/// panic if the run failed, or no such part failed so).
+fn failed_unavailable(f: &Faulted, kind: DataKind) -> hellowatt_snapshot::Unavailable {
+    assert!(f.summary.failure.is_none(), "{:?}", f.summary.failure);
+    f.summary
+        .failed
+        .iter()
+        .filter(|w| w.kind == kind)
+        .find_map(|w| match &w.status {
+            WindowStatus::Failed(SyncError::SiteUnavailable(u)) => Some(u.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no failed {kind:?} part: {:?}", f.summary.failed))
+}
+
 fn unavailable_of(f: &Faulted) -> &hellowatt_snapshot::Unavailable {
     match f.guest_error() {
         SyncError::SiteUnavailable(u) => u,
@@ -334,7 +349,7 @@ async fn maintenance_page_with_200_is_site_unavailable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn maintenance_page_with_503_and_retry_after_waits() {
+async fn maintenance_page_with_503_on_one_series_fails_that_part_only() {
     let f = sync_with(
         Fault::Maintenance {
             status: 503,
@@ -344,10 +359,13 @@ async fn maintenance_page_with_503_and_retry_after_waits() {
         |_| {},
     )
     .await;
-    let u = unavailable_of(&f);
+    // The curve, the gas and the temperature of the month are read; the
+    // daily electricity is the one failed part, with the site's words.
+    let u = failed_unavailable(&f, DataKind::ElectricityDaily);
     assert_eq!((u.status, u.retry_after_seconds), (Some(503), Some(1800)));
-    assert!(f.message().contains("maintenance"), "{}", f.message());
-    assert_eq!(f.assert_retry_later(1800), 1800);
+    assert!(u.detail.contains("maintenance"), "{}", u.detail);
+    assert_eq!(f.summary.failed.len(), 1, "{:?}", f.summary.failed);
+    f.assert_synced();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -373,14 +391,17 @@ async fn truncated_json_is_site_unavailable_not_a_site_change() {
         |_| {},
     )
     .await;
-    let u = unavailable_of(&f);
+    // Each of the month's five curve weeks fails alone, as a broken
+    // delivery; nothing pauses the account.
+    let u = failed_unavailable(&f, DataKind::ElectricityCurve);
     assert_eq!(u.status, Some(200));
-    let m = f.message();
     assert!(
-        m.contains("cut short") && m.contains("sge_measures/courbe"),
-        "{m}"
+        u.detail.contains("cut short") && u.detail.contains("sge_measures/courbe"),
+        "{}",
+        u.detail
     );
-    f.assert_retry_later(5 * 60);
+    assert_eq!(f.summary.failed.len(), 5, "{:?}", f.summary.failed);
+    f.assert_synced();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -456,7 +477,7 @@ async fn a_connection_reset_mid_answer_is_a_transport_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_redirect_loop_is_not_followed() {
+async fn a_redirect_loop_is_not_followed_for_ever() {
     let f = sync_with(Fault::RedirectLoop, FaultScope::Api, |_| {}).await;
     match f.guest_error() {
         SyncError::SiteChanged(c) => assert_eq!(c.location, "GET /api/homes"),
@@ -464,9 +485,9 @@ async fn a_redirect_loop_is_not_followed() {
     }
     let m = f.message();
     assert!(m.contains("HTTP 302") && m.contains("not followed"), "{m}");
-    // One request: no redirect followed, no loop.
+    // The request and three same-origin redirects followed, then no more.
     let api: Vec<_> = f.served.iter().filter(|l| l.contains("/api/")).collect();
-    assert_eq!(api.len(), 1, "{api:#?}");
+    assert_eq!(api.len(), 4, "{api:#?}");
     f.assert_paused();
 }
 

@@ -210,6 +210,7 @@ fn arb_temperature() -> impl Strategy<Value = Temperature> {
         .prop_map(|(home_id, date, celsius)| Temperature {
             home_id,
             date,
+            period: hellowatt_snapshot::TemperaturePeriod::Day,
             celsius,
         })
 }
@@ -274,6 +275,7 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
                 temperatures,
                 tempo_days,
                 windows,
+                api_version: None,
             },
         )
 }

@@ -51,7 +51,7 @@ impl ServiceInfo for NoService {
             name: "hostile".into(),
             version: "0.1.0".into(),
             sha256: String::new(),
-            contract: "2.0.0".into(),
+            contract: "3.0.0".into(),
         }
     }
     fn guest_history(&self) -> Vec<GuestHistoryEntry> {
@@ -124,10 +124,16 @@ async fn leak_run(
     };
     let hooks = sync::hooks_for(&target).with_trace();
     let day = hellowatt::clock::today().add_days(-1);
-    let summary =
-        sync::run_with_hooks(runtime, guest, store, &target, &[(day, day)], hooks.clone())
-            .await
-            .expect("the run is recorded");
+    let summary = sync::run_with_hooks(
+        runtime,
+        guest,
+        store,
+        &target,
+        &[sync::Part::whole(day, day)],
+        hooks.clone(),
+    )
+    .await
+    .expect("the run is recorded");
     assert!(summary.failure.is_none(), "{:?}", summary.failure);
     Run {
         crossings: hooks.crossings(),

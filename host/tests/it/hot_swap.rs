@@ -8,7 +8,7 @@
 //! instead of compiling it.
 //!
 //! The variants are built once per test run, each in its own target folder
-//! (`target/guests-{v2,contract3,trap}`), by `cargo build --profile guest
+//! (`target/guests-{v2,contract4,trap}`), by `cargo build --profile guest
 //! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
 //! nothing changed. Timings are printed: run with `--nocapture` to see them.
 
@@ -26,8 +26,8 @@ use hellowatt::store::{GuestState, RunOutcome, Store};
 use hellowatt::sync;
 use hellowatt_fixtures::{Scenario, load_scenario, load_scenarios, scenarios_dir};
 use hellowatt_sim::{self as sim, SimMode};
-use hellowatt_snapshot::SyncError;
 use hellowatt_snapshot::SyncRequest;
+use hellowatt_snapshot::{SyncError, WindowStatus};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, OnceLock};
@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 struct Variants {
     v2: Vec<u8>,
-    contract3: Vec<u8>,
+    contract4: Vec<u8>,
     trap: Vec<u8>,
 }
 
@@ -102,7 +102,7 @@ fn build_variant(feature: &str) -> Vec<u8> {
 fn variants() -> &'static Variants {
     VARIANTS.get_or_init(|| Variants {
         v2: build_variant("v2"),
-        contract3: build_variant("contract3"),
+        contract4: build_variant("contract4"),
         trap: build_variant("trap"),
     })
 }
@@ -121,13 +121,17 @@ const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 /// host reads first. Binary format: the preamble; a type section (7) with
 /// one empty instance type (0x42 0x00); an import section (10, 32 bytes)
 /// with one plain name (0x00, 27 bytes) of that instance type (0x05, 0).
-const CONTRACT_1_COMPONENT: [u8; 47] = {
+const CONTRACT_1_COMPONENT: [u8; 47] = old_contract_component(b"hellowatt:scraper/log@1.0.0");
+/// The same for contract 2.x (which had no failed parts).
+const CONTRACT_2_COMPONENT: [u8; 47] = old_contract_component(b"hellowatt:scraper/log@2.0.0");
+
+const fn old_contract_component(name: &[u8; 27]) -> [u8; 47] {
     const HEAD: [u8; 18] = [
         0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00, // component preamble
         0x07, 0x03, 0x01, 0x42, 0x00, // one empty instance type
         0x0a, 0x20, 0x01, 0x00, 0x1b, // one import, a plain name of 27 bytes
     ];
-    const NAME: &[u8; 27] = b"hellowatt:scraper/log@1.0.0";
+    const NAME_LEN: usize = 27;
     let mut out = [0u8; 47];
     let mut i = 0;
     while i < HEAD.len() {
@@ -135,14 +139,14 @@ const CONTRACT_1_COMPONENT: [u8; 47] = {
         i += 1;
     }
     let mut j = 0;
-    while j < NAME.len() {
-        out[HEAD.len() + j] = NAME[j];
+    while j < NAME_LEN {
+        out[HEAD.len() + j] = name[j];
         j += 1;
     }
     out[45] = 0x05; // an instance…
     out[46] = 0x00; // …of type 0
     out
-};
+}
 
 // -------------------------------------------------------------- fixtures
 
@@ -402,7 +406,8 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     let v2 = reg.active();
     assert_eq!(v2.info.version, "1.1.0-test");
 
-    // ...and finishes on v1, which still fails on the changed site.
+    // ...and finishes on v1, which still fails on the changed site: its
+    // daily series fails as a site change (the rest of the call is kept).
     let call = SyncRequest {
         base_url: server.url(),
         login: renamed.request.login.clone(),
@@ -412,10 +417,13 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         kinds: renamed.request.kinds.clone(),
     };
     let old = in_flight.sync(&call).await.expect("no sandbox error");
-    assert!(
-        matches!(old, Err(SyncError::SiteChanged(_))),
-        "the run in flight ran on v1: {old:?}"
-    );
+    let daily_changed = old.as_ref().is_ok_and(|s| {
+        s.windows.iter().any(|w| {
+            w.kind == hellowatt_snapshot::DataKind::ElectricityDaily
+                && matches!(w.status, WindowStatus::Failed(SyncError::SiteChanged(_)))
+        })
+    });
+    assert!(daily_changed, "the run in flight ran on v1: {old:?}");
     drop(in_flight);
     server.shutdown().await;
 
@@ -447,13 +455,13 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 
     let r = drop_refused(
         &reg,
-        "contract3.wasm",
-        &variants.contract3,
+        "contract4.wasm",
+        &variants.contract4,
         Some(&publisher),
     )
     .await;
+    assert!(r.contains("hellowatt:scraper@4.0.0"), "{r}");
     assert!(r.contains("hellowatt:scraper@3.0.0"), "{r}");
-    assert!(r.contains("hellowatt:scraper@2.0.0"), "{r}");
 
     // A guest on contract 1.x (which took the password) is refused by its
     // imports, signed by a trusted key or not, and told what to do.
@@ -467,6 +475,18 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     assert!(r.contains("hellowatt:scraper@1.x"), "{r}");
     assert!(
         r.contains("password") && r.contains("Rebuild the guest"),
+        "{r}"
+    );
+    // So is one on contract 2.x, whose answers this host cannot read.
+    let r = drop_refused(
+        &reg,
+        "contract2.wasm",
+        &CONTRACT_2_COMPONENT,
+        Some(&publisher),
+    )
+    .await;
+    assert!(
+        r.contains("hellowatt:scraper@2.x") && r.contains("Rebuild the guest"),
         "{r}"
     );
 
@@ -483,7 +503,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         "{r}"
     );
     assert!(r.contains("expected") && r.contains("got"), "{r}");
-    assert!(r.contains("site-changed"), "{r}");
+    assert!(r.contains("snapshot.daily"), "{r}");
 
     let hostile = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap();
     let r = drop_refused(&reg, "hostile.wasm", &hostile, Some(&publisher)).await;
@@ -544,7 +564,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         list.contains(&format!("previous: hellowatt 1.0.0 (sha256 {}", v1.sha256)),
         "{list}"
     );
-    assert_eq!(list.matches("refused:  ").count(), 8, "{list}");
+    assert_eq!(list.matches("refused:  ").count(), 9, "{list}");
 
     // A restart keeps v2 and maps it from the artifact cache.
     stop.send(true).unwrap();
@@ -754,17 +774,17 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
 
     // Installing a refused guest fails and changes nothing.
     let cli = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
-    let bad = outside.path().join("contract3.wasm");
-    std::fs::write(&bad, &variants.contract3).unwrap();
+    let bad = outside.path().join("contract4.wasm");
+    std::fs::write(&bad, &variants.contract4).unwrap();
     let verdict = cli.install(&bad).await.unwrap();
     let out = cli_guest::verdict_output(&verdict, &s.guests);
     assert!(!out.success);
     assert!(
-        out.text.contains("REFUSED") && out.text.contains("2.0.0"),
+        out.text.contains("REFUSED") && out.text.contains("3.0.0"),
         "{}",
         out.text
     );
-    assert!(!s.guests.join("contract3.wasm").exists());
+    assert!(!s.guests.join("contract4.wasm").exists());
     assert_eq!(cli.active().sha256, v1.sha256);
     drop(cli);
 

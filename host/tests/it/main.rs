@@ -16,6 +16,7 @@ mod guest_check;
 mod guest_secrets;
 mod hot_swap;
 mod mqtt;
+mod real_site;
 mod sandbox;
 #[cfg(unix)]
 mod secrets;

@@ -324,6 +324,7 @@ fn small_store() -> Store {
         temperatures: vec![Temperature {
             home_id: HOME.into(),
             date: d("2026-11-27"),
+            period: hellowatt_snapshot::TemperaturePeriod::Day,
             celsius: 4.5,
         }],
         tempo_days: vec![
@@ -379,12 +380,17 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
         "energy_total" | "production_total" | "injection_total" => {
             (Some("energy"), Some("total_increasing"), Some("kWh"))
         }
-        "cost_total" | "injection_earnings_total" => (Some("monetary"), Some("total"), Some("EUR")),
+        "cost_total"
+        | "injection_earnings_total"
+        | "subscription_total"
+        | "cost_with_subscription_total" => (Some("monetary"), Some("total"), Some("EUR")),
         "tempo_yesterday" | "tempo_today" | "tempo_tomorrow" => (Some("enum"), None, None),
         "temperature_yesterday" => (Some("temperature"), Some("measurement"), Some("°C")),
         "last_day" => (Some("date"), None, None),
         "last_sync" => (Some("timestamp"), None, None),
-        k if k.starts_with("cost_") => (Some("monetary"), None, Some("EUR")),
+        k if k.starts_with("cost_") || k.starts_with("subscription_") => {
+            (Some("monetary"), None, Some("EUR"))
+        }
         k if k.starts_with("energy_")
             || k.starts_with("production_")
             || k.starts_with("injection_") =>
@@ -794,7 +800,7 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     ];
     let checked = check_messages(&cfg, &messages, &meters);
     let (keys, s) = &checked[PDL];
-    assert_eq!(keys.len(), 8 + 9 + 3 + 1 + 2, "{keys:?}");
+    assert_eq!(keys.len(), 16 + 9 + 3 + 1 + 2, "{keys:?}");
     approx(&s["energy_total"], Some(22.75), 1e-9, "energy_total");
     approx(&s["cost_total"], Some(4.6), 1e-9, "cost_total");
     assert!(s["energy_yesterday"].is_null(), "a missing day is not 0");
@@ -823,7 +829,7 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     assert_eq!(s["last_sync"], "2026-11-28T11:00:00+01:00");
 
     let (keys, g) = &checked[PCE];
-    assert_eq!(keys.len(), 8 + 1 + 2, "{keys:?}");
+    assert_eq!(keys.len(), 16 + 1 + 2, "{keys:?}");
     for k in STATE_KEYS {
         if !matches!(
             k,

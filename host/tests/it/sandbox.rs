@@ -242,7 +242,7 @@ async fn only_the_slots_methods_and_paths_leave() {
         assert!(reason.contains(why), "{mode}: {reason}");
         if !why.contains("plain form") {
             assert!(
-                reason.contains("allowed: GET /accounts/login/, POST /accounts/login/, GET /api/*"),
+                reason.contains("allowed: GET /accounts/login/, GET /mon-compte/me-connecter, POST /accounts/login/, GET /api/*"),
                 "{mode}: {reason}"
             );
         }

@@ -76,6 +76,7 @@ mod component {
             temperatures: vec![],
             tempo_days: vec![],
             windows: vec![],
+            api_version: None,
         }
     }
 
@@ -454,6 +455,7 @@ mod component {
             temperatures: vec![Temperature {
                 home_id: "1".into(),
                 date: d,
+                period: TemperaturePeriod::Day,
                 celsius,
             }],
             ..empty()
@@ -571,7 +573,7 @@ mod component {
             GuestInfo {
                 name: "hostile".into(),
                 version: "0.1.0".into(),
-                contract: "2.0.0".into(),
+                contract: "3.0.0".into(),
                 provides: vec![DataKind::Homes],
                 description: "misbehaves on purpose (tests only)".into(),
             }
@@ -685,6 +687,7 @@ mod component {
                             month: 2,
                             day: 30,
                         },
+                        period: TemperaturePeriod::Day,
                         celsius: 1.0,
                     }],
                     ..empty()
