@@ -572,3 +572,71 @@ async fn a_24_month_backfill_asks_the_curve_a_week_at_a_time() {
     );
     assert_eq!(served_with(&r, "sge_measures/courbe"), weeks as usize);
 }
+
+/// The doctor against every fault the simulated site can make on the API
+/// (`--nocapture` prints each report, as the closing note of #17 shows
+/// them): each report is discreet, and says "works" only when the fault
+/// is one the guest absorbs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_doctor_under_every_fault() {
+    use hellowatt_sim::RetryAfter;
+    let faults: Vec<(Fault, bool)> = vec![
+        (
+            Fault::Status {
+                status: 500,
+                retry_after: None,
+            },
+            false,
+        ),
+        (
+            Fault::Status {
+                status: 502,
+                retry_after: Some(RetryAfter::Seconds(7200)),
+            },
+            false,
+        ),
+        (
+            Fault::Status {
+                status: 503,
+                retry_after: Some(RetryAfter::DateIn(10_800)),
+            },
+            false,
+        ),
+        (
+            Fault::Maintenance {
+                status: 200,
+                retry_after: None,
+            },
+            false,
+        ),
+        (
+            Fault::Maintenance {
+                status: 503,
+                retry_after: Some(RetryAfter::Seconds(1800)),
+            },
+            false,
+        ),
+        (Fault::InvalidJson, false),
+        (Fault::TruncatedJson, false),
+        (Fault::ConnectionReset, false),
+        (Fault::RedirectLoop, false),
+        (Fault::SessionNeverSticks { status: 401 }, false),
+        (Fault::SessionNeverSticks { status: 403 }, false),
+        (Fault::NullValues, true),
+        (Fault::DuplicatedDays, true),
+        (Fault::DaysOutOfOrder, true),
+        (Fault::DayOutsideWindow, true),
+    ];
+    for (fault, benign) in faults {
+        let report = doctor(
+            SimOptions::default(),
+            Some((fault.clone(), FaultScope::Api)),
+            sim::DEMO_PASSWORD,
+        )
+        .await;
+        let text = report.render();
+        println!("=== hellowatt doctor, fault {fault:?} on every API call\n{text}");
+        assert_discreet(&text);
+        assert_eq!(report.ok(), benign, "{fault:?}:\n{text}");
+    }
+}
