@@ -618,6 +618,12 @@ async fn readings_agree_with_the_store() {
         ] {
             assert!(approx(f(&row[field]), want), "{} {field}", got.date);
         }
+        // The cost named three ways: the consumption's, the subscription,
+        // and both (what other tools call the cost).
+        let both = got.amounts.eur.unwrap() + got.amounts.subscription_eur.unwrap();
+        assert!(approx(f(&row["total_eur"]), Some(both)), "{}", got.date);
+        assert_eq!(r["units"]["total_eur"], "EUR");
+        assert!(r["cost"].as_str().unwrap().contains("total_eur both"));
         assert_eq!(row["periods"], serde_json::to_value(&got.periods).unwrap());
         let colour = tempo
             .iter()
@@ -804,6 +810,10 @@ async fn summary_is_the_tile() {
     assert_eq!(sm["guest"]["active"], true);
     assert_eq!(sm["guest"]["swaps"], 2);
     assert_eq!(sm["accounts"][1]["breaker_open"], true);
+    assert_eq!(
+        sm["accounts"][1]["action_needed"], false,
+        "a refusal, not an action"
+    );
     assert_eq!(sm["accounts"][0]["breaker_open"], false);
 
     let meters = sm["meters"].as_array().unwrap();
@@ -875,6 +885,19 @@ async fn export_refresh_and_dashboard() {
     assert!(lines[0].starts_with("meter_id,energy,period,start,end,"));
     assert!(lines[0].contains("consumption_kwh") && lines[0].contains("cost_eur"));
     assert_eq!(lines.len(), 1 + 2 * 27);
+    // Each row's total cost is its cost plus its subscription.
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (cost, sub, total) = (
+        col("cost_eur"),
+        col("subscription_eur"),
+        col("total_cost_eur"),
+    );
+    for line in &lines[1..] {
+        let cells: Vec<&str> = line.split(',').collect();
+        let n = |i: usize| cells[i].parse::<f64>().unwrap();
+        assert!((n(cost) + n(sub) - n(total)).abs() < 1e-9, "{line}");
+    }
     assert_eq!(
         a.body,
         hellowatt::api::export::export(

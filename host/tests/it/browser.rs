@@ -195,6 +195,21 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             "{}: month {shown}",
             m.meter_id
         );
+        // The subscription and the cost with it, beside the consumption's.
+        for (name, want) in [
+            ("subscription_eur", month[0].amounts.subscription_eur),
+            ("total_eur", month[0].total_eur),
+        ] {
+            let shown: f64 = field(&dom, &format!("{}.month.{name}", m.meter_id))
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(
+                (shown - want.unwrap()).abs() < 1e-6,
+                "{}: month {name} {shown}",
+                m.meter_id
+            );
+        }
         if m.energy == Energy::Electricity {
             let tempo = store.tempo_days(yesterday, yesterday).unwrap();
             let colour = tempo
