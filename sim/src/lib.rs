@@ -115,6 +115,10 @@ pub struct SimOptions {
     /// session authentication, the default) or 401 (DRF when the first
     /// authentication class sends `WWW-Authenticate`). Both modes.
     pub unauthenticated_status: u16,
+    /// A field the site adds to each home of `/api/homes` (Demo mode), as
+    /// the real site may add one holding personal data under a key no
+    /// client knows: `(key, value)`. Default none.
+    pub extra_home_field: Option<(String, String)>,
     /// Failed log-ins in a row for one account before it is locked (Demo
     /// mode). Default 5.
     pub max_failed_logins: u32,
@@ -168,6 +172,7 @@ impl Default for SimOptions {
         SimOptions {
             session_idle: Duration::from_secs(30 * 60),
             unauthenticated_status: 403,
+            extra_home_field: None,
             max_failed_logins: 5,
             lockout: Duration::from_secs(3600),
             api_versions: vec!["1.48".into(), "1.54".into()],

@@ -586,7 +586,17 @@ impl DemoSite {
         };
         let reply = match &route {
             ApiRoute::User => Reply::json(200, &self.demo.user()),
-            ApiRoute::Homes => Reply::json(200, &self.demo.homes()),
+            ApiRoute::Homes => {
+                let mut homes = self.demo.homes();
+                if let (Some((key, value)), Some(list)) =
+                    (&self.options.extra_home_field, homes.as_array_mut())
+                {
+                    for home in list.iter_mut().filter_map(|h| h.as_object_mut()) {
+                        home.insert(key.clone(), Value::String(value.clone()));
+                    }
+                }
+                Reply::json(200, &homes)
+            }
             ApiRoute::Contracts(id) if home_ok(id) => Reply::json(200, &self.demo.contracts()),
             ApiRoute::Temperatures(id) if home_ok(id) => {
                 let (first, end) = self.demo.temperature_days_default();

@@ -494,6 +494,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 out.parent()
                     .map_or_else(|| ".".into(), |p| p.display().to_string())
             );
+            // Deny by default: what was not replaced, for a person to check
+            // before sharing the scenario.
+            println!("{}", report.kept_lines());
             Ok(ExitCode::SUCCESS)
         }
         Command::Guest(GuestCommand::Registry(command)) => {

@@ -3,14 +3,17 @@
 //! change can share it safely and a guest author can fix the guest against
 //! it (`hellowatt guest check --fixtures`).
 //!
-//! It owns the anonymisation: every secret and identifier it can find (the
-//! e-mail and password, cookie values, CSRF tokens, home ids, PDL and PCE
-//! numbers, names, addresses, phone numbers) is replaced by a placeholder,
-//! the same one everywhere (request lines, headers, bodies, the golden
-//! outcome), so the scenario still replays. Before anything is written, the
-//! whole scenario is scanned for every original value: one left means
-//! nothing is written. It must never write an exchange it has not
-//! anonymised.
+//! It owns the anonymisation, deny by default: the e-mail and password,
+//! cookie values and CSRF tokens, and every string and number of a JSON
+//! answer whose key is not on a list known to be safe ([`KEPT`]: the
+//! measures, the site's own words, what the guest needs to read the
+//! answer) are replaced by a placeholder of the same shape, the same one
+//! everywhere (request lines, headers, bodies, the golden outcome), so the
+//! scenario still replays. A new field that holds personal data under a
+//! key nobody listed is replaced like an address. The report lists what was
+//! kept, by key. Before anything is written, the whole scenario is scanned
+//! for every replaced value: one left means nothing is written. It must
+//! never write an exchange it has not anonymised.
 
 use crate::config::{Account, Config};
 use crate::sandbox::policy::{Backend, PolicyHooks};
@@ -28,28 +31,59 @@ use std::sync::{Arc, Mutex};
 pub const RECORDED_PASSWORD: &str = "Recorded-password-1!";
 pub const RECORDED_LOGIN: &str = "recorded.user@example.org";
 
-/// JSON keys whose values identify a person or a place.
-const IDENTIFYING_KEYS: [&str; 19] = [
-    "pdl",
-    "pce",
-    "address",
-    "postalcode",
-    "inseecode",
-    "firstname",
-    "lastname",
-    "email",
-    "phone",
-    "mobile",
-    "street",
-    "username",
-    "fullname",
-    "iban",
-    "birthdate",
-    "latitude",
-    "longitude",
-    "lat",
-    "lng",
+/// The JSON values known to be safe to share, by key (lower case, `_`
+/// dropped; `parent.key` where the key alone is ambiguous, `parent.*` for
+/// every key of an object): the measures and their dates, the site's own
+/// words (errors, form labels, the log-in's `location`), and the contract
+/// and tariff words a guest reads. Every other string or number is
+/// replaced.
+const KEPT: [&str; 31] = [
+    // Measures.
+    "datetime",
+    "date",
+    "kwhdetailed.*",
+    "eurosdetailed.*",
+    "valueco2",
+    "injectionvaluekwh",
+    "injectionvalueeur",
+    "solarproductionvaluekwh",
+    "solarproductionvalueeur",
+    "measuretimegap",
+    "valuecelsius",
+    // The site's own words.
+    "identifier",
+    "message",
+    "detail",
+    "location",
+    "errors",
+    "label",
+    "helptext",
+    "placeholder",
+    "autocomplete",
+    "type",
+    "fieldorder",
+    // Contracts and tariffs.
+    "contractstate",
+    "energytype",
+    "energy",
+    "provider.name",
+    "offer.name",
+    "tariffoption",
+    "hometype",
+    "subscribedpower",
+    "subscribedpowerkva",
 ];
+
+/// Whether the value at `parent.key` may be kept as it is.
+fn kept(parent: &str, key: &str) -> Option<String> {
+    let norm = |s: &str| s.to_ascii_lowercase().replace('_', "");
+    let (parent, key) = (norm(parent), norm(key));
+    let pair = format!("{parent}.{key}");
+    let any = format!("{parent}.*");
+    KEPT.iter()
+        .find(|k| **k == key || **k == pair || **k == any)
+        .map(|k| k.to_string())
+}
 
 /// What a recording produced.
 #[derive(Debug)]
@@ -58,6 +92,40 @@ pub struct RecordReport {
     pub exchanges: usize,
     pub replaced: usize,
     pub outcome_kind: String,
+    /// Values kept as they are, by the [`KEPT`] entry that allowed them,
+    /// with their count: what a person checks before sharing the file.
+    pub kept: Vec<(String, usize)>,
+    /// Values under other keys kept because they are too short to carry
+    /// an identity (one or two characters: a count, a flag), by key.
+    pub kept_short: Vec<(String, usize)>,
+}
+
+impl RecordReport {
+    /// The report's lines about what was kept.
+    pub fn kept_lines(&self) -> String {
+        let list = |items: &[(String, usize)]| {
+            items
+                .iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!("kept as they are: {}", list(&self.kept));
+        if !self.kept_short.is_empty() {
+            out.push_str(&format!(
+                "\nkept, too short to identify anyone: {}",
+                list(&self.kept_short)
+            ));
+        }
+        out
+    }
+}
+
+/// What the deny-by-default pass kept, counted by reason.
+#[derive(Default)]
+struct Kept {
+    safe: std::collections::BTreeMap<String, usize>,
+    short: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -231,47 +299,46 @@ fn learn_tokens(a: &mut Anonymizer, exchanges: &[Exchange]) {
     }
 }
 
-/// Identifying values in JSON bodies; home and contract ids by position.
-fn learn_json(a: &mut Anonymizer, value: &Value, path: &str, key: &str) {
+/// Every string and number of a JSON body, but those [`kept`] allows, is
+/// replaced (deny by default). `parent` is the key of the enclosing object.
+fn learn_json(a: &mut Anonymizer, kept_report: &mut Kept, value: &Value, parent: &str, key: &str) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                learn_json(a, v, path, k);
+                learn_json(a, kept_report, v, key, k);
             }
         }
         Value::Array(items) => {
             for v in items {
-                learn_json(a, v, path, key);
+                learn_json(a, kept_report, v, parent, key);
             }
         }
-        Value::String(s) if !s.is_empty() => {
-            let k = key.to_ascii_lowercase().replace('_', "");
-            let identifying = IDENTIFYING_KEYS.contains(&k.as_str())
-                || (k == "name" && path.ends_with("/api/homes"))
-                || (k == "id" && (path.ends_with("/api/homes") || path.ends_with("/api/user")));
-            if identifying {
-                // Digits only (a postal code): never inside a longer number.
-                let class = if s.bytes().all(|b| b.is_ascii_digit()) {
-                    Class::Number
-                } else {
-                    Class::Text
-                };
-                a.add_shaped(s, class);
-            }
+        Value::String(s) if !s.trim().is_empty() => {
+            learn_leaf(a, kept_report, s, parent, key);
         }
-        Value::Number(n) => {
-            let k = key.to_ascii_lowercase().replace('_', "");
-            if IDENTIFYING_KEYS.contains(&k.as_str())
-                || (k == "id"
-                    && (path.ends_with("/api/homes")
-                        || path.ends_with("/api/user")
-                        || path.ends_with("/contracts")))
-            {
-                a.add_shaped(&n.to_string(), Class::Number);
-            }
-        }
+        Value::Number(n) => learn_leaf(a, kept_report, &n.to_string(), parent, key),
         _ => {}
     }
+}
+
+fn learn_leaf(a: &mut Anonymizer, kept_report: &mut Kept, text: &str, parent: &str, key: &str) {
+    if let Some(rule) = kept(parent, key) {
+        *kept_report.safe.entry(rule).or_default() += 1;
+        return;
+    }
+    if text.trim().len() < 3 {
+        // `Anonymizer::add` keeps these too: replacing every "3" would
+        // rewrite the measures.
+        *kept_report.short.entry(key.to_string()).or_default() += 1;
+        return;
+    }
+    // Digits only (an id, a postal code): never inside a longer number.
+    let class = if text.bytes().all(|b| b.is_ascii_digit()) {
+        Class::Number
+    } else {
+        Class::Text
+    };
+    a.add_shaped(text, class);
 }
 
 /// Records one sync of `[from, to]` (one guest call, as scenarios are) into
@@ -319,9 +386,10 @@ pub async fn record(
     a.add(password.expose(), RECORDED_PASSWORD.into(), Class::Text);
     a.add(login, RECORDED_LOGIN.into(), Class::Text);
     learn_tokens(&mut a, &exchanges);
+    let mut kept_report = Kept::default();
     for e in &exchanges {
         if let Ok(json) = serde_json::from_slice::<Value>(&e.response.body) {
-            learn_json(&mut a, &json, &e.request.path, "");
+            learn_json(&mut a, &mut kept_report, &json, "", "");
         }
     }
     // The origin recorded against becomes the canonical one of fixtures.
@@ -388,12 +456,35 @@ pub async fn record(
         exchanges: exchanges.len(),
         replaced: a.pairs.len(),
         outcome_kind: kind,
+        kept: kept_report.safe.into_iter().collect(),
+        kept_short: kept_report.short.into_iter().collect(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_listed_keys_are_kept() {
+        assert_eq!(
+            kept("kwhDetailed", "Tempo-blue-HC").as_deref(),
+            Some("kwhdetailed.*")
+        );
+        assert_eq!(kept("provider", "name").as_deref(), Some("provider.name"));
+        assert_eq!(kept("values", "datetime").as_deref(), Some("datetime"));
+        // A place, a person, an id, or a key nobody listed: replaced.
+        for (parent, key) in [
+            ("area", "name"),
+            ("", "address"),
+            ("", "id"),
+            ("", "coOccupant"),
+            ("enedisHome", "pdl"),
+            ("", "startDate"),
+        ] {
+            assert_eq!(kept(parent, key), None, "{parent}.{key}");
+        }
+    }
 
     #[test]
     fn numbers_are_replaced_only_whole() {

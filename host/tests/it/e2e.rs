@@ -499,6 +499,76 @@ async fn a_recorded_scenario_is_anonymised_and_replays() {
     server.shutdown().await;
 }
 
+/// Deny by default: the site adds a field of personal data under a key no
+/// list names; it does not reach the recorded scenario, and the report
+/// lists what was kept, by key (none of them that field).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_field_of_personal_data_never_reaches_a_recording() {
+    let (runtime, guest) = runtime().await;
+    let today = Date::parse("2026-11-28").unwrap();
+    let secret = "Marie Curie-Dupont, 06 11 22 33 44";
+    let server = sim::start_with(
+        "127.0.0.1:0".parse().unwrap(),
+        SimMode::Demo { today },
+        sim::SimOptions {
+            extra_home_field: Some(("coOccupant".into(), secret.into())),
+            ..sim::SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        &server.url(),
+        sim::DEMO_LOGIN,
+        sim::DEMO_PASSWORD,
+        hellowatt::config::DEFAULT_KINDS.to_vec(),
+        &dir.path().join("unused.db"),
+    );
+    let out = dir.path().join("recorded");
+    let day = Date::parse("2026-10-24").unwrap();
+    let report =
+        hellowatt::cli::record::record(runtime, guest, &cfg, &cfg.accounts[0], day, day, &out)
+            .await
+            .unwrap();
+    server.shutdown().await;
+    assert_eq!(report.outcome_kind, "snapshot");
+    let mut seen_home = false;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for part in [secret, "Marie", "Curie", "06 11 22 33 44"] {
+            assert!(!text.contains(part), "{} holds {part:?}", path.display());
+        }
+        // The key stays (a guest may need to know it is there), its value
+        // is a placeholder of the same shape.
+        seen_home |= text.contains("\"coOccupant\"");
+    }
+    assert!(seen_home, "the homes answer was recorded");
+    let kept: Vec<&str> = report.kept.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(
+        kept.contains(&"datetime") && kept.contains(&"kwhdetailed.*"),
+        "{kept:?}"
+    );
+    assert!(
+        !report.kept_lines().to_lowercase().contains("cooccupant"),
+        "{}",
+        report.kept_lines()
+    );
+    // The recording still replays: the guest reads it as it read the site.
+    let scenario = hellowatt_fixtures::load_scenario(&out).unwrap();
+    let check = hellowatt::registry::check::check_scenario(
+        runtime,
+        guest,
+        &scenario,
+        &Limits::default(),
+        &Slot::Hellowatt.default_requests(),
+    )
+    .await
+    .unwrap();
+    assert!(check.passed(), "{check:?}");
+}
+
 /// How long a probe waited, at the most, for the shared store while one
 /// sync of `windows` ran; `hold` makes the sync hold the store throughout,
 /// as the service did before a run locked it per window.
