@@ -351,6 +351,7 @@ mod tests {
                 end: Date::parse("2026-01-31").unwrap(),
                 kinds: vec![DataKind::ElectricityDaily],
             },
+            supersedes: Vec::new(),
             exchanges: vec![
                 login_page(SECRET1),
                 login_post(SECRET1, "sess1", SECRET2),

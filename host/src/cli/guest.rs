@@ -326,3 +326,75 @@ pub fn keygen(out: &Path) -> Result<Output> {
         signature::public_key_hex(&key.verifying_key())
     )))
 }
+
+/// `hellowatt guest check FILE`: the gate's proof of a guest, without
+/// installing it. The guest's own scenarios (`--fixtures DIR`, else
+/// `NAME.fixtures/` beside the file) are checked with those shipped with
+/// hellowatt, and may supersede shipped ones under the gate's rule: only
+/// when `FILE.sig` verifies under a trusted key. `only` checks the given
+/// scenarios alone (while writing a fix).
+pub async fn check_file(
+    config: &Config,
+    file: &Path,
+    fixtures: Option<&Path>,
+    only: bool,
+) -> Result<Output> {
+    use crate::registry::check;
+    let runtime = Runtime::new()?;
+    let bytes = std::fs::read(file).with_context(|| {
+        format!(
+            "reading {} (give the path of a guest component, a .wasm file)",
+            file.display()
+        )
+    })?;
+    let keys = signature::parse_public_keys(&config.trusted_keys).context("trusted_keys")?;
+    let signature_file = match std::fs::read(signature::sig_path(file)) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).context("reading the guest's signature"),
+    };
+    let signed_by = signature::check(&bytes, signature_file.as_deref(), &keys)?;
+    let guest = runtime
+        .load(bytes, &config.limits)
+        .await
+        .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
+    // The built-in scenarios of the guest's slot (helloWatt's for a guest
+    // of another name).
+    let slot = Slot::parse(&guest.info.name).unwrap_or(Slot::Hellowatt);
+    let own_dir = fixtures
+        .map(Path::to_path_buf)
+        .or_else(|| crate::registry::fixtures_beside(file));
+    let own = match &own_dir {
+        Some(dir) => crate::registry::load_beside(dir)?,
+        None => Vec::new(),
+    };
+    let (scenarios, superseded) = if only {
+        if own.is_empty() {
+            bail!("--only checks the guest's own scenarios: give them with --fixtures DIR");
+        }
+        (own, Vec::new())
+    } else {
+        check::proving_set(&slot.scenarios(None)?, own, signed_by.as_deref())
+            .map_err(anyhow::Error::msg)?
+    };
+    let results = check::check_all(
+        &runtime,
+        &guest,
+        &scenarios,
+        &config.limits,
+        &config.requests_for(slot),
+    )
+    .await?;
+    let mut text = check::report(&guest, &results);
+    text.push_str(&check::superseded_lines(&superseded, signed_by.as_deref()));
+    if only {
+        text.push_str(
+            "only the given scenarios were checked: the gate also replays those shipped with \
+             hellowatt\n",
+        );
+    }
+    Ok(Output {
+        success: results.iter().all(|r| r.passed()),
+        text,
+    })
+}

@@ -11,7 +11,6 @@ pub mod record;
 use crate::api::export;
 use crate::clock::today;
 use crate::config::Config;
-use crate::registry::check;
 use crate::sandbox::runtime::Runtime;
 use crate::store::{Granularity, RunOutcome, Store};
 use crate::sync;
@@ -156,10 +155,16 @@ enum GuestCommand {
     /// The scenarios are those of the guest's slot (hellowatt or tempo).
     Check {
         file: PathBuf,
-        /// A folder of scenario folders (default: the scenarios shipped
-        /// with hellowatt for the guest's slot, built into it).
+        /// The guest's own scenarios: a folder of scenario folders (or one
+        /// scenario folder). Default: NAME.fixtures/ beside the file, if
+        /// any. They are checked with the scenarios shipped with hellowatt,
+        /// and may supersede shipped ones ("supersedes" in scenario.json)
+        /// when FILE.sig verifies under a trusted key, as at the gate.
         #[arg(long)]
         fixtures: Option<PathBuf>,
+        /// Check the --fixtures scenarios alone (while writing a fix).
+        #[arg(long)]
+        only: bool,
     },
 }
 
@@ -503,43 +508,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let config = Config::load(cli.config.as_deref())?;
             guest::run(command, &config).await
         }
-        Command::Guest(GuestCommand::Check { file, fixtures }) => {
+        Command::Guest(GuestCommand::Check {
+            file,
+            fixtures,
+            only,
+        }) => {
             let config = Config::load(cli.config.as_deref())?;
-            let runtime = Runtime::new()?;
-            let bytes = std::fs::read(&file).with_context(|| {
-                format!(
-                    "reading {} (give the path of a guest component, a .wasm file)",
-                    file.display()
-                )
-            })?;
-            let guest = runtime
-                .load(bytes, &config.limits)
-                .await
-                .with_context(|| format!("{} cannot be used as a guest", file.display()))?;
-            // The built-in scenarios of the guest's slot (helloWatt's for a
-            // guest of another name), unless a folder is given.
-            let slot =
-                crate::slot::Slot::parse(&guest.info.name).unwrap_or(crate::slot::Slot::Hellowatt);
-            let scenarios = match &fixtures {
-                Some(dir) => hellowatt_fixtures::load_scenarios(dir)
-                    .with_context(|| format!("loading the scenarios in {}", dir.display()))?,
-                None => slot.scenarios(None)?,
-            };
-            if scenarios.is_empty() {
-                bail!(
-                    "no scenario to check against: give --fixtures DIR (a folder of scenario folders)"
-                );
-            }
-            let results = check::check_all(
-                &runtime,
-                &guest,
-                &scenarios,
-                &config.limits,
-                &config.requests_for(slot),
-            )
-            .await?;
-            print!("{}", check::report(&guest, &results));
-            Ok(if results.iter().all(|r| r.passed()) {
+            let out = guest::check_file(&config, &file, fixtures.as_deref(), only).await?;
+            print!("{}", out.text);
+            Ok(if out.success {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

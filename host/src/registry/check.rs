@@ -149,3 +149,147 @@ pub fn report(guest: &Guest, results: &[ScenarioResult]) -> String {
     let _ = writeln!(out, "{passed} passed, {} failed", results.len() - passed);
     out
 }
+
+/// A shipped scenario that a guest's own scenario replaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Supersession {
+    /// The shipped scenario's name.
+    pub shipped: String,
+    /// The guest's scenario that replaces it.
+    pub by: String,
+}
+
+impl std::fmt::Display for Supersession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (shipped) by {}", self.shipped, self.by)
+    }
+}
+
+/// The scenarios a candidate is proven on: those shipped with the host,
+/// but for the ones its own scenarios supersede, and its own.
+///
+/// The trust rule: a guest may supersede a shipped scenario only when it
+/// is signed by a trusted publisher key (`signed_by`, the key that
+/// verified it). A shipped scenario can expect an error for exactly the
+/// change a fixed guest must accept (`site-changed`); letting any guest
+/// drop it would let a stranger's guest skip the host's proof, so the
+/// person who trusts the key vouches for the replacement. Naming a
+/// scenario that is not shipped is a mistake, refused too.
+pub fn proving_set(
+    shipped: &[Scenario],
+    own: Vec<Scenario>,
+    signed_by: Option<&str>,
+) -> Result<(Vec<Scenario>, Vec<Supersession>), String> {
+    let mut superseded = Vec::new();
+    for s in &own {
+        for name in &s.supersedes {
+            if !shipped.iter().any(|x| &x.name == name) {
+                return Err(format!(
+                    "scenario {} supersedes {name:?}, which is not a scenario shipped with \
+                     this hellowatt (shipped: {})",
+                    s.name,
+                    shipped
+                        .iter()
+                        .map(|x| x.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if signed_by.is_none() {
+                return Err(format!(
+                    "scenario {} supersedes the shipped scenario {name:?}: only a guest signed \
+                     by a trusted publisher key may replace a shipped scenario (sign it with \
+                     `hellowatt guest sign` and trust the key in `trusted_keys`)",
+                    s.name
+                ));
+            }
+            superseded.push(Supersession {
+                shipped: name.clone(),
+                by: s.name.clone(),
+            });
+        }
+    }
+    let mut set: Vec<Scenario> = shipped
+        .iter()
+        .filter(|x| !superseded.iter().any(|s| s.shipped == x.name))
+        .cloned()
+        .collect();
+    set.extend(own);
+    Ok((set, superseded))
+}
+
+/// The report's line on superseded scenarios (empty when none).
+pub fn superseded_lines(superseded: &[Supersession], signed_by: Option<&str>) -> String {
+    if superseded.is_empty() {
+        return String::new();
+    }
+    let key = signed_by.map_or(String::new(), |k| {
+        format!(" (the guest is signed by key {})", &k[..k.len().min(16)])
+    });
+    format!(
+        "superseded{key}: {}\n",
+        superseded
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(name: &str, supersedes: &[&str]) -> Scenario {
+        let shipped = hellowatt_fixtures::embedded_scenarios().unwrap();
+        Scenario {
+            name: name.into(),
+            supersedes: supersedes.iter().map(|s| s.to_string()).collect(),
+            ..shipped[0].clone()
+        }
+    }
+
+    #[test]
+    fn only_a_signed_guest_supersedes_a_shipped_scenario() {
+        let shipped = vec![scenario("base", &[]), scenario("site-changed", &[])];
+        let fix = || vec![scenario("v2.fixtures/renamed", &["site-changed"])];
+
+        // Unsigned: refused, saying how to sign.
+        let err = proving_set(&shipped, fix(), None).unwrap_err();
+        assert!(
+            err.contains("site-changed") && err.contains("trusted publisher key"),
+            "{err}"
+        );
+
+        // Signed by a trusted key: the shipped one is replaced, and said so.
+        let (set, superseded) = proving_set(&shipped, fix(), Some("ab12cd34")).unwrap();
+        let names: Vec<&str> = set.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["base", "v2.fixtures/renamed"]);
+        assert_eq!(
+            superseded,
+            [Supersession {
+                shipped: "site-changed".into(),
+                by: "v2.fixtures/renamed".into()
+            }]
+        );
+        let line = superseded_lines(&superseded, Some("ab12cd34"));
+        assert_eq!(
+            line,
+            "superseded (the guest is signed by key ab12cd34): site-changed (shipped) by \
+             v2.fixtures/renamed\n"
+        );
+
+        // Naming what is not shipped is a mistake, whoever signed.
+        let wrong = vec![scenario("mine", &["no-such"])];
+        let err = proving_set(&shipped, wrong, Some("ab12cd34")).unwrap_err();
+        assert!(
+            err.contains("\"no-such\"") && err.contains("base, site-changed"),
+            "{err}"
+        );
+
+        // Own scenarios that supersede nothing need no signature.
+        let (set, superseded) = proving_set(&shipped, vec![scenario("extra", &[])], None).unwrap();
+        assert_eq!(set.len(), 3);
+        assert!(superseded.is_empty());
+    }
+}

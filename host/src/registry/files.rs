@@ -14,7 +14,7 @@ pub fn fixtures_beside(wasm: &Path) -> Option<PathBuf> {
 
 /// The scenarios of a `NAME.fixtures/` folder (one per sub-folder, or the
 /// folder itself), named `NAME.fixtures/SCENARIO` in reports.
-pub(super) fn load_beside(dir: &Path) -> Result<Vec<Scenario>> {
+pub fn load_beside(dir: &Path) -> Result<Vec<Scenario>> {
     read_beside(dir).with_context(|| {
         format!(
             "the fixtures beside the guest ({}) cannot be read",

@@ -100,11 +100,11 @@ mod settings;
 pub mod signature;
 mod watch;
 
-pub use files::{candidates_in, fixtures_beside};
+pub use files::{candidates_in, fixtures_beside, load_beside};
 pub use settings::{GuestSettings, open_slot, state_dir_for};
 pub use watch::{DEBOUNCE, POLL_EVERY, RECONCILE_EVERY};
 
-use files::{copy_atomically, copy_dir, files_under, load_beside};
+use files::{copy_atomically, copy_dir, files_under};
 use reason::summarize;
 
 /// The `source` recorded for the guest built into the binary.
@@ -197,6 +197,14 @@ impl std::fmt::Display for Verdict {
             } => write!(f, "unchanged {sha256} ({state}): {note}"),
         }
     }
+}
+
+/// What an accepted guest was proven on.
+struct Proof {
+    /// Scenarios replayed and passed.
+    passed: usize,
+    /// The shipped scenarios its own superseded, in words (empty: none).
+    superseded: String,
 }
 
 /// Why a candidate was refused.
@@ -537,14 +545,20 @@ impl Registry {
             .judge(bytes.clone(), signature.as_deref(), beside.as_deref())
             .await
         {
-            Ok((guest, scenarios)) => {
+            Ok((guest, proof)) => {
+                let scenarios = proof.passed;
                 self.loader().keep(&guest.sha256, &bytes)?;
                 self.loader()
                     .keep_signature(&guest.sha256, signature.as_deref())?;
                 let took = started.elapsed();
                 let before = self.active();
+                let superseded = if proof.superseded.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {}", proof.superseded)
+                };
                 let detail = format!(
-                    "from {source}; passed {scenarios} fixture scenarios; replaces {} {} ({})",
+                    "from {source}; passed {scenarios} fixture scenarios{superseded}; replaces {} {} ({})",
                     before.info.name, before.info.version, before.sha256
                 );
                 self.store()?.activate_guest(
@@ -608,20 +622,21 @@ impl Registry {
         }
     }
 
-    /// The gate. `Ok`: the guest and how many scenarios it passed.
+    /// The gate. `Ok`: the guest and what it was proven on.
     async fn judge(
         &self,
         bytes: Vec<u8>,
         signature_file: Option<&[u8]>,
         beside: Option<&Path>,
-    ) -> Result<(Guest, usize), Refusal> {
-        match signature::check(&bytes, signature_file, &self.trusted_keys) {
+    ) -> Result<(Guest, Proof), Refusal> {
+        let signed_by = match signature::check(&bytes, signature_file, &self.trusted_keys) {
             Ok(Some(key)) => {
-                tracing::debug!(target: "hellowatt::registry", "signature verified (key {key})")
+                tracing::debug!(target: "hellowatt::registry", "signature verified (key {key})");
+                Some(key)
             }
-            Ok(None) => {}
+            Ok(None) => None,
             Err(e) => return Err(Refusal::early(format!("{e:#}"))),
-        }
+        };
         let guest = self
             .runtime
             .load_cached(bytes, &self.cache, &self.limits)
@@ -634,15 +649,20 @@ impl Registry {
                 guest: Some(guest),
             });
         }
-        let mut scenarios = self.fixtures.clone();
-        if let Some(dir) = beside {
-            let extra = load_beside(dir).map_err(|e| Refusal {
+        let own = match beside {
+            Some(dir) => load_beside(dir).map_err(|e| Refusal {
                 reason: format!("{e:#}"),
                 report: None,
                 guest: Some(guest.clone()),
+            })?,
+            None => Vec::new(),
+        };
+        let (scenarios, superseded) = check::proving_set(&self.fixtures, own, signed_by.as_deref())
+            .map_err(|reason| Refusal {
+                reason,
+                report: None,
+                guest: Some(guest.clone()),
             })?;
-            scenarios.extend(extra);
-        }
         if scenarios.is_empty() {
             return Err(Refusal {
                 reason: "no fixture scenario to prove the guest on: hellowatt refuses to swap \
@@ -670,12 +690,22 @@ impl Registry {
                 });
             }
         };
+        let superseded_line = check::superseded_lines(&superseded, signed_by.as_deref());
         if results.iter().all(ScenarioResult::passed) {
-            return Ok((guest, results.len()));
+            return Ok((
+                guest,
+                Proof {
+                    passed: results.len(),
+                    superseded: superseded_line.trim_end().to_string(),
+                },
+            ));
         }
         Err(Refusal {
             reason: summarize(&results),
-            report: Some(check::report(&guest, &results)),
+            report: Some(format!(
+                "{}{superseded_line}",
+                check::report(&guest, &results)
+            )),
             guest: Some(guest),
         })
     }
