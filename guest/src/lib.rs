@@ -80,9 +80,11 @@ hellowatt_guest_kit::register_scraper!(HelloWatt);
 pub const NAME: &str = "hellowatt";
 
 /// The guest's own version (`describe().version`). The test-only `v2`
-/// feature reports `1.1.0-test`.
+/// feature reports `1.1.0-test`, `values-renamed` `1.2.0-test`.
 pub const VERSION: &str = if cfg!(feature = "v2") {
     "1.1.0-test"
+} else if cfg!(feature = "values-renamed") {
+    "1.2.0-test"
 } else {
     env!("CARGO_PKG_VERSION")
 };

@@ -282,9 +282,19 @@ struct Payload<'a> {
     top: &'a Map<String, Value>,
 }
 
+/// The names a measure payload's list goes by. The test-only
+/// `values-renamed` build also reads `data` (the fix of the site change
+/// that the site-change rehearsal makes: `host/tests/it/site_change.rs`).
+const VALUES_KEYS: &[&str] = if cfg!(feature = "values-renamed") {
+    &["values", "data"]
+} else {
+    &["values"]
+};
+
 fn payload(v: &Value) -> Parsed<Payload<'_>> {
     let top = as_object(v, "")?;
-    let values = match top.get("values") {
+    let list = VALUES_KEYS.iter().find_map(|k| top.get(*k));
+    let values = match list {
         None => return Err(missing("", "values")),
         Some(Value::Array(a)) => a,
         Some(other) => return Err(expected("values", "a list", other)),

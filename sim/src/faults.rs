@@ -90,6 +90,13 @@ pub enum Fault {
     /// Daily measure payloads: one more day before and one after the asked
     /// window.
     DayOutsideWindow,
+    /// Measure payloads: no value of a day after this one, as when the
+    /// site has not published them yet (so that days go missing while an
+    /// account is paused, and come back after).
+    NotPublishedAfter(Date),
+    /// A site change: measure payloads carry their list under another key
+    /// (`values` renamed `data`, say), everything else as before.
+    RenamedKey { from: String, to: String },
 }
 
 impl Fault {
@@ -109,6 +116,8 @@ impl Fault {
             Fault::DuplicatedDays => "duplicated days",
             Fault::DaysOutOfOrder => "days out of order",
             Fault::DayOutsideWindow => "day outside the window",
+            Fault::NotPublishedAfter(_) => "not published yet",
+            Fault::RenamedKey { .. } => "renamed key",
         }
     }
 }
@@ -265,6 +274,8 @@ pub(crate) async fn alter(fault: &Fault, path: &str, response: Response) -> Resp
         | Fault::DuplicatedDays
         | Fault::DaysOutOfOrder
         | Fault::DayOutsideWindow
+        | Fault::NotPublishedAfter(_)
+        | Fault::RenamedKey { .. }
             if path.contains("_measures/") =>
         {
             match serde_json::from_slice::<Value>(&body) {
@@ -282,6 +293,12 @@ pub(crate) async fn alter(fault: &Fault, path: &str, response: Response) -> Resp
 
 /// Rewrites a measure payload's `values` for a data fault.
 fn rewrite(fault: &Fault, path: &str, payload: &mut Value) {
+    if let (Fault::RenamedKey { from, to }, Some(o)) = (fault, payload.as_object_mut()) {
+        if let Some(v) = o.remove(from) {
+            o.insert(to.clone(), v);
+        }
+        return;
+    }
     let daily = path.ends_with("/conso_daily");
     let Some(values) = payload.get_mut("values").and_then(Value::as_array_mut) else {
         return;
@@ -321,6 +338,12 @@ fn rewrite(fault: &Fault, path: &str, payload: &mut Value) {
             }
             values.extend(after);
         }
+        Fault::NotPublishedAfter(last) => values.retain(|v| {
+            v.get("datetime")
+                .and_then(Value::as_str)
+                .and_then(|s| parse_timestamp(s).ok())
+                .is_none_or(|t| Date::paris_day_of(t) <= *last)
+        }),
         _ => {}
     }
 }
@@ -466,5 +489,31 @@ mod tests {
         let mut v = payload;
         rewrite(&Fault::DaysOutOfOrder, path, &mut v);
         assert_eq!(v["values"][0]["kwhDetailed"]["HP"], json!(2.0));
+    }
+
+    #[test]
+    fn a_renamed_key_and_days_not_published_yet() {
+        let day = |d: &str| json!({"datetime": d, "kwhDetailed": {"HP": 1.0}});
+        let payload = json!({"values": [
+            day("2026-10-01T00:00:00+02:00"),
+            day("2026-10-02T00:00:00+02:00"),
+        ], "isFetchOngoing": false});
+        let path = "/api/homes/1/sge_measures/conso_daily";
+
+        let mut v = payload.clone();
+        let renamed = Fault::RenamedKey {
+            from: "values".into(),
+            to: "data".into(),
+        };
+        rewrite(&renamed, path, &mut v);
+        assert!(v.get("values").is_none());
+        assert_eq!(v["data"], payload["values"]);
+        assert_eq!(v["isFetchOngoing"], false);
+
+        let mut v = payload.clone();
+        let first = Date::parse("2026-10-01").unwrap();
+        rewrite(&Fault::NotPublishedAfter(first), path, &mut v);
+        assert_eq!(v["values"].as_array().unwrap().len(), 1);
+        assert_eq!(v["values"][0]["datetime"], "2026-10-01T00:00:00+02:00");
     }
 }

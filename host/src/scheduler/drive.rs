@@ -7,7 +7,10 @@
 //! "when" and "why" comes from the pure functions of `mod.rs`. It must never
 //! cancel a run once started.
 
-use super::{AccountState, Context, Facts, MIN_WAIT, Next, Outcome, RECHECK, Scheduler, Why, secs};
+use super::{
+    AccountState, BLOCKED_RECHECK, Context, Facts, MIN_WAIT, Next, Outcome, RECHECK, Scheduler,
+    Why, secs,
+};
 use hellowatt_snapshot::paris_iso;
 use std::future::Future;
 use std::time::Duration;
@@ -105,7 +108,8 @@ pub enum Command {
 }
 
 /// Runs an account until `shutdown` becomes true (or its sender is
-/// dropped): waits for the next run (re-checking the world every minute),
+/// dropped): waits for the next run (re-checking the world every minute,
+/// every few seconds while blocked),
 /// runs it, records its outcome and calls `on_decision(state, decision)`,
 /// where the service persists the state and logs the decision. A run in
 /// progress is always awaited, never abandoned.
@@ -131,7 +135,8 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
     mut on_decision: impl FnMut(&AccountState, &str),
 ) {
     let mut commands_open = true;
-    let mut last_run_end: Option<i64> = None;
+    // When the last run ended, and the facts it ran under.
+    let mut last_run: Option<(i64, Facts)> = None;
     loop {
         if *shutdown.borrow_and_update() {
             return;
@@ -140,10 +145,14 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
         let facts = runner.context();
         let wake = match sched.next(now, &facts.context()) {
             Next::At { utc, why } if utc <= now => {
-                if let Some(end) = last_run_end
+                if let Some((end, ran)) = &last_run
                     && now < end.saturating_add(MIN_WAIT)
+                    && ran.guest_sha256 == facts.guest_sha256
+                    && ran.credentials == facts.credentials
                 {
                     // Only a bug elsewhere gets here: never hammer the site.
+                    // (Another guest or other credentials since the last run
+                    // are a new situation: a fixed guest runs at once.)
                     tracing::warn!(
                         account = %sched.account,
                         "a {why} was due again at once after a run: waiting a minute"
@@ -153,7 +162,7 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
                     tracing::debug!(account = %sched.account, %why, "run starts");
                     let outcome = runner.run(why).await;
                     let end = clock.now_utc();
-                    last_run_end = Some(end);
+                    last_run = Some((end, facts.clone()));
                     let after = runner.context();
                     // The guest and credentials that ran; the backfill as
                     // it stands now.
@@ -167,7 +176,10 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
                 }
             }
             Next::At { utc, .. } => utc.min(now.saturating_add(RECHECK)),
-            Next::Blocked { .. } => now.saturating_add(RECHECK),
+            // Blocked until the world changes (another guest, other
+            // credentials): looking costs nothing, so look often, and a
+            // fixed guest dropped in resumes the account within seconds.
+            Next::Blocked { .. } => now.saturating_add(BLOCKED_RECHECK),
         };
         tokio::select! {
             () = clock.sleep_until(wake) => {}

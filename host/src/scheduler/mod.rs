@@ -35,8 +35,12 @@ pub use drive::{Clock, Command, Runner, TokioClock, drive, drive_with_commands};
 /// a zero in the configuration must not turn into a loop against the site.
 const MIN_WAIT: i64 = 60;
 /// How often [`drive`] re-reads the world (guest, credentials, backfill)
-/// while it waits, blocked or not.
+/// while it waits for a run.
 const RECHECK: i64 = 60;
+/// How often it does while the account is blocked (paused, breaker open):
+/// only another guest or other credentials unblock it, and reading those
+/// is local and cheap.
+const BLOCKED_RECHECK: i64 = 5;
 /// The longest server-given wait honoured as such (a garbled `Retry-After`
 /// must not silence an account for years); the site is asked again after it.
 const MAX_SERVER_WAIT: i64 = 24 * 3600;
@@ -1398,6 +1402,37 @@ mod tests {
         assert_eq!(sim.decisions[1].0.paused, None);
         // Then the daily schedule again.
         assert_eq!(sim.runs()[2].1, Why::Daily);
+    }
+
+    /// A fixed guest dropped in seconds after the run that paused the
+    /// account runs at once: the minute between runs guards against a
+    /// loop on the same guest, not against a new one.
+    #[tokio::test(start_paused = true)]
+    async fn a_new_guest_right_after_the_pause_runs_within_seconds() {
+        let start = t("2026-06-10T15:30:00+02:00");
+        let script = vec![Outcome::SiteChanged {
+            detail: "renamed".into(),
+        }];
+        let mut sim = Sim::new(start, AccountState::default(), script, up_to_yesterday);
+        sim.until(start + 1, 100).await;
+        assert_eq!(sim.runs().len(), 1);
+        let paused_at = sim.runs()[0].0;
+        let swapped_at = paused_at + 3;
+        let facts = sim.facts.clone();
+        let clock = sim.clock;
+        let (_tx, commands) = mpsc::channel(1);
+        sim.until_with(swapped_at + 20, 2, commands, async move {
+            clock.sleep_until(swapped_at).await;
+            facts.lock().unwrap().guest_sha256 = "b".repeat(64);
+        })
+        .await;
+        let (resumed, why) = sim.runs()[1];
+        assert_eq!(why, Why::Retry);
+        assert!(
+            resumed - swapped_at <= BLOCKED_RECHECK,
+            "resumed {} s after the swap",
+            resumed - swapped_at
+        );
     }
 
     #[tokio::test(start_paused = true)]

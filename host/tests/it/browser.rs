@@ -20,37 +20,6 @@ impl Drop for Service {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn get(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(host).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    text.starts_with("HTTP/1.1 200").then(|| {
-        text.split_once("\r\n\r\n")
-            .map(|x| x.1.to_string())
-            .unwrap_or_default()
-    })
-}
-
 /// Runs Chromium on `url`; returns the DOM after the page's scripts ran.
 fn browse(chromium: &Path, url: &str, size: &str, screenshot: &Path, profile: &Path) -> String {
     let flags = [
@@ -112,7 +81,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     };
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let port = free_port();
+    let port = crate::common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let _service = Service(
         Command::new(env!("CARGO_BIN_EXE_hellowatt"))
@@ -132,7 +101,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     // Ready, and the year of history stored (the first run's decision saved).
     let start = Instant::now();
     loop {
-        let done = get(&format!("{base}/api/v1/status"))
+        let done = crate::common::http_get(&format!("{base}/api/v1/status"))
             .is_some_and(|s| s.contains("\"last_success\":\"20"));
         if done {
             break;

@@ -52,7 +52,7 @@ fn workspace_root() -> PathBuf {
 }
 
 /// Builds one variant of the guest (a no-op when it is up to date).
-fn build_variant(feature: &str) -> Vec<u8> {
+pub(crate) fn build_variant(feature: &str) -> Vec<u8> {
     let root = workspace_root();
     let target = root.join("target").join(format!("guests-{feature}"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

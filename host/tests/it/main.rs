@@ -21,5 +21,6 @@ mod sandbox;
 #[cfg(unix)]
 mod secrets;
 mod service;
+mod site_change;
 mod store_trouble;
 mod tempo;

@@ -74,3 +74,38 @@ pub async fn demo_store(db: &Path, today: Date, from: Date, to: Date) -> Store {
     server.shutdown().await;
     store
 }
+
+/// A port free on loopback now (another process may take it before use).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The body of a `GET` of `url` (`http://host:port/path`) answered 200;
+/// `None` for any other answer or none.
+pub fn http_get(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("http://")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(host).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    text.starts_with("HTTP/1.1 200").then(|| {
+        text.split_once("\r\n\r\n")
+            .map(|x| x.1.to_string())
+            .unwrap_or_default()
+    })
+}
