@@ -364,9 +364,18 @@ pub async fn check_file(
     let own_dir = fixtures
         .map(Path::to_path_buf)
         .or_else(|| crate::registry::fixtures_beside(file));
+    // A folder without scenarios yet (a new guest's) adds none.
+    let has_scenarios = |dir: &Path| {
+        dir.join("scenario.json").is_file()
+            || std::fs::read_dir(dir).is_ok_and(|entries| {
+                entries
+                    .flatten()
+                    .any(|e| e.path().join("scenario.json").is_file())
+            })
+    };
     let own = match &own_dir {
-        Some(dir) => crate::registry::load_beside(dir)?,
-        None => Vec::new(),
+        Some(dir) if has_scenarios(dir) => crate::registry::load_beside(dir)?,
+        _ => Vec::new(),
     };
     let (scenarios, superseded) = if only {
         if own.is_empty() {

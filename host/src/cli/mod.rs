@@ -7,6 +7,7 @@ pub mod demo;
 pub mod doctor;
 pub mod guest;
 pub mod record;
+pub mod template;
 
 use crate::api::export;
 use crate::clock::today;
@@ -69,6 +70,11 @@ enum Command {
         /// Serve one recorded fixture scenario instead of the demo account.
         #[arg(long)]
         scenario: Option<String>,
+        /// Serve the demo account as a changed site: `values-renamed` (the
+        /// daily electricity's list under `data`), the change of the
+        /// README's site-change rehearsal.
+        #[arg(long, value_parser = ["values-renamed"])]
+        site_change: Option<String>,
     },
     /// Fetch a date range from the site into the database.
     Sync {
@@ -150,6 +156,16 @@ enum Command {
 enum GuestCommand {
     #[command(flatten)]
     Registry(guest::RegistryCommand),
+    /// Start a new helloWatt guest in DIR: the bundled guest's sources, a
+    /// Cargo.toml on the hellowatt sources, a scenarios/ folder and a test
+    /// that replays every scenario (see docs/guest-authors.md).
+    New {
+        dir: PathBuf,
+        /// The hellowatt source tree the guest builds on (default: the one
+        /// this hellowatt was built from).
+        #[arg(long)]
+        hellowatt_src: Option<PathBuf>,
+    },
     /// Replay every recorded scenario through FILE.wasm (no network) and
     /// compare with the golden snapshots. Exit code 0 only if all pass.
     /// The scenarios are those of the guest's slot (hellowatt or tempo).
@@ -258,6 +274,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             listen,
             tempo_listen,
             scenario,
+            site_change,
         } => {
             let mode = match scenario {
                 None => sim::SimMode::Demo { today: today() },
@@ -272,6 +289,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let server = sim::start(listen, mode)
                 .await
                 .with_context(|| format!("listening on {listen}"))?;
+            if site_change.is_some() {
+                server.set_fault(
+                    Some(sim::Fault::RenamedKey {
+                        from: "values".into(),
+                        to: "data".into(),
+                    }),
+                    sim::FaultScope::PathContaining("sge_measures/conso_daily".into()),
+                );
+                println!("changed site: the daily electricity's `values` are now `data`");
+            }
             let tempo = sim::start_tempo(tempo_listen, sim::TempoSimMode::Both)
                 .await
                 .with_context(|| format!("listening on {tempo_listen} (--tempo-listen)"))?;
@@ -318,7 +345,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("opening {}", config.db.display()))?;
             let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
             println!(
-                "run {}: {from} to {to}, {} windows ({} failed parts, asked again next run), {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
+                "run {}: {from} to {to}, {} windows ({} failed parts), {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
                 s.run_id,
                 s.windows,
                 s.failed.len(),
@@ -507,6 +534,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Guest(GuestCommand::Registry(command)) => {
             let config = Config::load(cli.config.as_deref())?;
             guest::run(command, &config).await
+        }
+        Command::Guest(GuestCommand::New { dir, hellowatt_src }) => {
+            let src = match hellowatt_src.or_else(template::built_from) {
+                Some(src) => src,
+                None => bail!(
+                    "the hellowatt sources this binary was built from are gone: give a \
+                     hellowatt source tree with --hellowatt-src DIR (git clone it)"
+                ),
+            };
+            print!("{}", template::new_guest(&dir, &src)?);
+            Ok(ExitCode::SUCCESS)
         }
         Command::Guest(GuestCommand::Check {
             file,

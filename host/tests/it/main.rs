@@ -14,6 +14,7 @@ mod faults;
 mod fuzz_validate;
 mod guest_check;
 mod guest_secrets;
+mod guest_template;
 mod hot_swap;
 mod mqtt;
 mod real_site;
