@@ -36,7 +36,7 @@ pub struct PublishReport {
 
 /// Every key of a meter's state JSON, in order. Keys that do not apply to
 /// a meter (Tempo on gas) are present with `null`.
-pub const STATE_KEYS: [&str; 36] = [
+pub const STATE_KEYS: [&str; 37] = [
     "meter_id",
     "energy",
     "day",
@@ -73,6 +73,7 @@ pub const STATE_KEYS: [&str; 36] = [
     "temperature_yesterday",
     "last_day",
     "last_sync",
+    "collection",
 ];
 
 /// Every key of the Tempo outlook's state JSON, in order.
@@ -313,8 +314,18 @@ const TEMPERATURE: Sensor = Sensor {
     diagnostic: false,
 };
 
+/// The words of the `collection` sensor: how the account's collection
+/// stands (see [`collection`]).
+const COLLECTION_OPTIONS: [&str; 5] = [
+    "ok",
+    "retrying",
+    "paused",
+    "credentials-rejected",
+    "action-needed",
+];
+
 /// Every meter.
-const DIAGNOSTICS: [Sensor; 2] = [
+const DIAGNOSTICS: [Sensor; 3] = [
     Sensor {
         key: "last_day",
         name: "Dernier jour relevé",
@@ -335,7 +346,38 @@ const DIAGNOSTICS: [Sensor; 2] = [
         icon: Some("mdi:cloud-sync"),
         diagnostic: true,
     },
+    Sensor {
+        key: "collection",
+        name: "Collecte",
+        device_class: Some("enum"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: Some("mdi:cloud-alert"),
+        diagnostic: true,
+    },
 ];
+
+/// How the account's collection stands, from the scheduler's saved state:
+/// the site changed and a new guest is awaited (`paused`), the password was
+/// refused, the site wants a person to act, runs are failing and retried,
+/// or all is well. What Home Assistant shows on the day the site changes.
+fn collection(store: &Store, account: &str) -> Result<&'static str> {
+    let Some(saved) = store.scheduler_state(account)? else {
+        return Ok("ok");
+    };
+    // A state this version cannot read says nothing alarming by itself.
+    let Ok(state) = serde_json::from_str::<crate::scheduler::AccountState>(&saved) else {
+        return Ok("ok");
+    };
+    Ok(match (&state.breaker, &state.paused) {
+        (Some(b), _) if b.action_needed => "action-needed",
+        (Some(_), _) => "credentials-rejected",
+        (None, Some(_)) => "paused",
+        _ if state.consecutive_failures > 0 => "retrying",
+        _ => "ok",
+    })
+}
 
 fn round(v: Option<f64>, decimals: i32) -> Value {
     match v {
@@ -414,14 +456,15 @@ pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Mess
         .tempo_outlook(today)
         .context("reading the Tempo outlook for MQTT")?;
     let mut out = Vec::new();
-    let mut last_syncs: Vec<(String, Option<String>)> = Vec::new();
+    let mut accounts: Vec<(String, Option<String>, &'static str)> = Vec::new();
     for meter in store.meters(None)? {
-        let sync = match last_syncs.iter().find(|(a, _)| *a == meter.account) {
-            Some((_, s)) => s.clone(),
+        let (sync, standing) = match accounts.iter().find(|(a, ..)| *a == meter.account) {
+            Some((_, s, c)) => (s.clone(), *c),
             None => {
                 let s = last_sync(store, &meter.account)?;
-                last_syncs.push((meter.account.clone(), s.clone()));
-                s
+                let c = collection(store, &meter.account)?;
+                accounts.push((meter.account.clone(), s.clone(), c));
+                (s, c)
             }
         };
         let (state, sensors) = meter_state(
@@ -434,6 +477,7 @@ pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Mess
             &tempo_days,
             &outlook,
             sync,
+            standing,
         )
         .with_context(|| format!("reading meter {} for MQTT", masked(&meter.meter_id)))?;
         let device = device(&meter);
@@ -514,6 +558,7 @@ fn meter_state(
     tempo_days: &[TempoDay],
     outlook: &TempoOutlook,
     last_sync: Option<String>,
+    collection: &'static str,
 ) -> Result<(Map<String, Value>, Vec<Sensor>)> {
     let id = meter.meter_id.as_str();
     let all = match meter.first_day {
@@ -616,6 +661,7 @@ fn meter_state(
         "last_sync".into(),
         last_sync.map_or(Value::Null, Value::from),
     );
+    s.insert("collection".into(), json!(collection));
     debug_assert!(STATE_KEYS.iter().all(|k| s.contains_key(*k)));
     debug_assert_eq!(s.len(), STATE_KEYS.len());
 
@@ -682,7 +728,12 @@ fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device
         c.insert("suggested_display_precision".into(), json!(v));
     }
     if s.device_class == Some("enum") {
-        c.insert("options".into(), json!(TEMPO_OPTIONS));
+        let options: &[&str] = if s.key == "collection" {
+            &COLLECTION_OPTIONS
+        } else {
+            &TEMPO_OPTIONS
+        };
+        c.insert("options".into(), json!(options));
     }
     if let Some(v) = s.icon {
         c.insert("icon".into(), json!(v));

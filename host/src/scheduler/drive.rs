@@ -149,10 +149,12 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
                     && now < end.saturating_add(MIN_WAIT)
                     && ran.guest_sha256 == facts.guest_sha256
                     && ran.credentials == facts.credentials
+                    && why != Why::Manual
                 {
                     // Only a bug elsewhere gets here: never hammer the site.
                     // (Another guest or other credentials since the last run
-                    // are a new situation: a fixed guest runs at once.)
+                    // are a new situation: a fixed guest runs at once; a
+                    // manual refresh has its own limit, manual_min_interval.)
                     tracing::warn!(
                         account = %sched.account,
                         "a {why} was due again at once after a run: waiting a minute"

@@ -384,7 +384,9 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
         | "injection_earnings_total"
         | "subscription_total"
         | "cost_with_subscription_total" => (Some("monetary"), Some("total"), Some("EUR")),
-        "tempo_yesterday" | "tempo_today" | "tempo_tomorrow" => (Some("enum"), None, None),
+        "tempo_yesterday" | "tempo_today" | "tempo_tomorrow" | "collection" => {
+            (Some("enum"), None, None)
+        }
         "temperature_yesterday" => (Some("temperature"), Some("measurement"), Some("°C")),
         "last_day" => (Some("date"), None, None),
         "last_sync" => (Some("timestamp"), None, None),
@@ -472,7 +474,18 @@ fn check_messages(
             assert_eq!(c["device_class"].as_str(), dc, "{topic} device_class");
             assert_eq!(c["state_class"].as_str(), sc, "{topic} state_class");
             assert_eq!(c["unit_of_measurement"].as_str(), unit, "{topic} unit");
-            if dc == Some("enum") {
+            if key == "collection" {
+                assert_eq!(
+                    c["options"],
+                    serde_json::json!([
+                        "ok",
+                        "retrying",
+                        "paused",
+                        "credentials-rejected",
+                        "action-needed"
+                    ])
+                );
+            } else if dc == Some("enum") {
                 assert_eq!(c["options"], serde_json::json!(["blue", "white", "red"]));
             }
             if matches!(key.as_str(), "last_day" | "last_sync") {
@@ -800,7 +813,8 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     ];
     let checked = check_messages(&cfg, &messages, &meters);
     let (keys, s) = &checked[PDL];
-    assert_eq!(keys.len(), 16 + 9 + 3 + 1 + 2, "{keys:?}");
+    assert_eq!(keys.len(), 16 + 9 + 3 + 1 + 3, "{keys:?}");
+    assert_eq!(s["collection"], "ok");
     approx(&s["energy_total"], Some(22.75), 1e-9, "energy_total");
     approx(&s["cost_total"], Some(4.6), 1e-9, "cost_total");
     assert!(s["energy_yesterday"].is_null(), "a missing day is not 0");
@@ -829,7 +843,7 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
     assert_eq!(s["last_sync"], "2026-11-28T11:00:00+01:00");
 
     let (keys, g) = &checked[PCE];
-    assert_eq!(keys.len(), 16 + 1 + 2, "{keys:?}");
+    assert_eq!(keys.len(), 16 + 1 + 3, "{keys:?}");
     for k in STATE_KEYS {
         if !matches!(
             k,
@@ -840,6 +854,7 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
                 | "year"
                 | "temperature_yesterday"
                 | "last_sync"
+                | "collection"
         ) {
             assert!(g[k].is_null(), "gas {k}: {}", g[k]);
         }

@@ -114,6 +114,20 @@ fn paused(api: &str) -> bool {
     account_status(api).is_some_and(|a| !a["paused"].is_null())
 }
 
+/// What the MQTT state of each meter says of the collection (as the
+/// service publishes it: the messages are built from the store).
+fn mqtt_collection(db: &Path) -> Vec<String> {
+    let store = Store::open(db).unwrap();
+    let cfg = hellowatt::mqtt::MqttConfig::from_url("mqtt://localhost").unwrap();
+    hellowatt::mqtt::messages(&cfg, &store, hellowatt::clock::today())
+        .unwrap()
+        .iter()
+        .filter(|m| m.topic.ends_with("/state"))
+        .filter_map(|m| serde_json::from_str::<Value>(&m.payload).ok())
+        .filter_map(|v| v["collection"].as_str().map(str::to_string))
+        .collect()
+}
+
 /// The golden of the fixed guest for a recorded scenario: the recording's
 /// (the old guest's outcome, anonymised) with its failed daily electricity
 /// windows read, their readings and Tempo days written by the fixtures
@@ -279,6 +293,7 @@ async fn the_site_change_day_rehearsed() {
         status_text.contains("paused until a different guest is active"),
         "{status_text}"
     );
+    assert_eq!(mqtt_collection(&db), ["paused", "paused"]);
 
     // 3. A recording of the new site, and the fixed guest's golden.
     let fixtures = guests.join("fixed.fixtures");
@@ -381,6 +396,7 @@ async fn the_site_change_day_rehearsed() {
         filled.as_millis()
     );
     assert!(!paused(&api), "{:?}", account_status(&api));
+    assert_eq!(mqtt_collection(&db), ["ok", "ok"]);
     // No gap, no duplicate: every day from the first to yesterday, once,
     // and the days stored before unchanged.
     let after = electricity_days(&db);
