@@ -340,7 +340,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
             let runtime = std::sync::Arc::new(Runtime::new()?);
-            let guest = crate::service::configured_guest(&runtime, &config).await?;
+            let guest = crate::service::command_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
             let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
@@ -459,8 +459,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Doctor { account } => {
             let config = Config::load(cli.config.as_deref())?;
             let account = config.account(account.as_deref())?;
-            let runtime = Runtime::new()?;
-            let guest = crate::service::configured_guest(&runtime, &config).await?;
+            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let guest = crate::service::command_guest(&runtime, &config).await?;
             let tempo = match &config.tempo {
                 Some(_) => Some(
                     runtime
@@ -511,8 +511,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if from > to {
                 bail!("--from {from} is after --to {to}");
             }
-            let runtime = Runtime::new()?;
-            let guest = crate::service::configured_guest(&runtime, &config).await?;
+            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let guest = crate::service::command_guest(&runtime, &config).await?;
             let report =
                 crate::cli::record::record(&runtime, &guest, &config, account, from, to, &out)
                     .await?;

@@ -397,6 +397,19 @@ async fn the_site_change_day_rehearsed() {
     );
     assert!(!paused(&api), "{:?}", account_status(&api));
     assert_eq!(mqtt_collection(&db), ["ok", "ok"]);
+    // A command-line sync runs the guest the service runs (the fix, not
+    // the bundled one), compiled once: from the compiled-guest cache.
+    let out = command(&config)
+        .args(["sync", "--from", &to.to_string(), "--to", &to.to_string()])
+        .env("RUST_LOG", "hellowatt=debug")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("guest loaded from the artifact cache"),
+        "{text}"
+    );
     // No gap, no duplicate: every day from the first to yesterday, once,
     // and the days stored before unchanged.
     let after = electricity_days(&db);
