@@ -359,12 +359,22 @@ fn user_location() -> String {
 /// `origin` (a relative reference, or an absolute URL of that origin).
 pub fn same_origin_target(origin: &str, location: &str) -> Option<(String, String)> {
     let location = location.trim();
-    let rest = match location.strip_prefix(origin) {
+    // Scheme and host are case-insensitive; the path is not.
+    let on_origin = location
+        .get(..origin.len())
+        .filter(|head| head.eq_ignore_ascii_case(origin))
+        .map(|_| &location[origin.len()..]);
+    let rest = match on_origin {
         Some(rest) if rest.starts_with('/') => rest,
         Some(_) => return None,
         None if location.starts_with('/') && !location.starts_with("//") => location,
         None => return None,
     };
+    // A backslash is a slash to a browser (`/\host` leaves the origin):
+    // such a path is not followed.
+    if rest.contains('\\') {
+        return None;
+    }
     let rest = rest.split('#').next().unwrap_or(rest);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     Some((path.to_string(), query.to_string()))
@@ -685,6 +695,11 @@ mod tests {
         // name; a path without its leading slash is not followed either.
         assert_eq!(same_origin_target(o, "//evil.example/api/homes/"), None);
         assert_eq!(same_origin_target(o, "//www.hellowatt.fr/api/homes/"), None);
+        assert_eq!(
+            same_origin_target(o, "HTTPS://WWW.hellowatt.fr/api/homes/"),
+            Some(("/api/homes/".into(), String::new()))
+        );
+        assert_eq!(same_origin_target(o, "/\\evil.example/x"), None);
         assert_eq!(same_origin_target(o, "api/homes/"), None);
         assert_eq!(same_origin_target(o, ""), None);
     }
