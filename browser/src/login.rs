@@ -191,8 +191,9 @@ fn form_decode(s: &str) -> String {
 }
 
 /// `application/x-www-form-urlencoded` encoding of one component, as a
-/// browser submits a form.
-fn form_encode(s: &str) -> String {
+/// browser submits a form (and as the host writes the password into the
+/// log-in form: `scrub::forms` lists it).
+pub(crate) fn form_encode(s: &str) -> String {
     const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
         .remove(b'-')
         .remove(b'.')

@@ -71,7 +71,8 @@ impl Scrubber {
 
 /// The forms a site may echo `secret` in.
 pub fn forms(secret: &str) -> Vec<String> {
-    let mut out = vec![secret.to_string()];
+    // As the host writes it into the log-in form (`*` kept, space `+`).
+    let mut out = vec![secret.to_string(), crate::login::form_encode(secret)];
     for upper in [true, false] {
         out.push(percent(secret, upper, false));
         out.push(percent(secret, upper, true));

@@ -105,8 +105,10 @@ pub fn chunks(start: Date, end: Date, days: i64) -> Vec<(Date, Date)> {
     out
 }
 
-/// Errors that end the whole call: the session itself is in question, or
-/// the site asked to slow down. Anything else fails only its part.
+/// Errors that end the whole call: the session itself is in question, the
+/// site asked to slow down, or the way to it failed (the host refused a
+/// request, at its cap say, or the connection broke): every later part
+/// would meet the same. Anything else fails only its part.
 fn fatal(e: &SyncError) -> bool {
     matches!(
         e,
@@ -114,6 +116,7 @@ fn fatal(e: &SyncError) -> bool {
             | SyncError::RateLimited(_)
             | SyncError::SessionLost { .. }
             | SyncError::ActionNeeded { .. }
+            | SyncError::Transport { .. }
     )
 }
 

@@ -380,7 +380,8 @@ pub fn same_origin_target(origin: &str, location: &str) -> Option<(String, Strin
     Some((path.to_string(), query.to_string()))
 }
 
-/// The action a log-in that needs a person names, for the user.
+/// The action a log-in that needs a person names, for the user: where the
+/// site sent the browser, its path only (a query may hold a token).
 pub fn action_needed(went_to: &str) -> SyncError {
     SyncError::ActionNeeded {
         detail: format!(
@@ -389,7 +390,7 @@ pub fn action_needed(went_to: &str) -> SyncError {
              factor, new terms). Log in on the site (its page /mon-compte/me-connecter) in a \
              browser, do what it asks, then ask hellowatt for a refresh (`hellowatt refresh \
              ACCOUNT` or the dashboard)",
-            errors::short(went_to)
+            errors::short(went_to.split(['?', '#']).next().unwrap_or(went_to))
         ),
     }
 }

@@ -349,7 +349,13 @@ pub fn backfill_windows(
     let done: Vec<(Date, Date)> = store
         .windows(Some(&account.name))?
         .into_iter()
-        .filter(|w| w.window.kind == kind && w.window.status != WindowStatus::FetchOngoing)
+        .filter(|w| {
+            w.window.kind == kind
+                && !matches!(
+                    w.window.status,
+                    WindowStatus::FetchOngoing | WindowStatus::Failed(_)
+                )
+        })
         .map(|w| (w.window.start, w.window.end))
         .collect();
     let mut missing: Vec<(Date, Date)> = month_windows(from, yesterday)
@@ -405,7 +411,14 @@ pub fn failed_parts(
         })
         .filter(|w| !read_later(w))
         .collect();
-    failed.sort_by_key(|w| std::cmp::Reverse((w.window.start, w.window.end)));
+    // The daily series first (the history), then the newest: a series that
+    // fails every run must not crowd the others out of the cap.
+    failed.sort_by_key(|w| {
+        (
+            !w.window.kind.is_daily_series(),
+            std::cmp::Reverse((w.window.start, w.window.end)),
+        )
+    });
     let mut parts: Vec<sync::Part> = Vec::new();
     for w in failed {
         let (start, end) = (w.window.start, w.window.end);

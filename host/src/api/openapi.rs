@@ -647,7 +647,9 @@ fn schemas() -> Value {
             "home_id": {"type": "string"}, "from": r("Date"), "to": r("Date"),
             "units": units(json!({"celsius": "°C"})),
             "days": {"type": "array", "items": closed(json!({
-                "date": r("Date"), "celsius": {"type": "number"}}))}})),
+                "date": r("Date"), "celsius": {"type": "number"}}))},
+            "months": {"type": "array", "description": "Monthly means, where the site gives those: each dated its month's first day.",
+                "items": closed(json!({"date": r("Date"), "celsius": {"type": "number"}}))}})),
         ),
         (
             "Contract",

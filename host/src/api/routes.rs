@@ -18,7 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use hellowatt_snapshot::{
-    Date, Energy, PeriodValue, TempoColour, TempoDay, TempoSource, paris_iso,
+    Date, Energy, PeriodValue, TemperaturePeriod, TempoColour, TempoDay, TempoSource, paris_iso,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -531,17 +531,22 @@ pub async fn temperatures(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
                 ids(homes.into_iter())
             )));
         }
-        let days: Vec<Value> = store
-            .temperatures(&home, from, to)?
-            .iter()
-            .map(|t| json!({"date": t.date, "celsius": t.celsius}))
-            .collect();
+        // A day's mean and a month's (the site may give either) apart: a
+        // month's is dated its first day, which may precede `from`.
+        let all = store.temperatures(&home, from, to)?;
+        let of = |period: TemperaturePeriod| -> Vec<Value> {
+            all.iter()
+                .filter(|t| t.period == period)
+                .map(|t| json!({"date": t.date, "celsius": t.celsius}))
+                .collect()
+        };
         Ok(json!({
             "home_id": home,
             "from": from,
             "to": to,
             "units": {"celsius": "°C"},
-            "days": days,
+            "days": of(TemperaturePeriod::Day),
+            "months": of(TemperaturePeriod::Month),
         }))
     })
     .await?;

@@ -137,14 +137,16 @@ pub fn mask_ids(text: &str) -> String {
     out
 }
 
-fn request_line(e: &JournalEntry) -> String {
+/// One request as the report shows it: the path is the guest's choice, so
+/// it goes through the redactor (the password, the e-mail) and the id mask.
+fn request_line(e: &JournalEntry, redactor: &Redactor) -> String {
     let status = e
         .status
         .map_or_else(|| "refused or failed".to_string(), |s| s.to_string());
     format!(
         "{} {} -> {status} ({} ms)",
         e.method,
-        mask_ids(&e.path),
+        mask_ids(&redactor.redact(&e.path)),
         e.elapsed.as_millis()
     )
 }
@@ -170,7 +172,7 @@ pub async fn diagnose(
 ) -> Result<Report> {
     let day = today.add_days(-2);
     let (login, password) = account.credentials()?;
-    let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
+    let redactor = Arc::new(Redactor::with_secrets([password.expose(), login]));
     let hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),
@@ -202,7 +204,11 @@ pub async fn diagnose(
         let started = Instant::now();
         let answer = run.sync(&call).await;
         let elapsed = started.elapsed();
-        let requests = hooks.take_journal().iter().map(request_line).collect();
+        let requests = hooks
+            .take_journal()
+            .iter()
+            .map(|e| request_line(e, &redactor))
+            .collect();
         let verdict = match answer {
             Ok(Ok(snapshot)) => verdict_of(&snapshot, kind),
             Ok(Err(e)) => {
@@ -284,7 +290,11 @@ async fn tempo_step(
     };
     StepReport {
         step: name,
-        requests: hooks.take_journal().iter().map(request_line).collect(),
+        requests: hooks
+            .take_journal()
+            .iter()
+            .map(|e| request_line(e, &redactor))
+            .collect(),
         verdict,
         elapsed: started.elapsed(),
     }

@@ -361,6 +361,14 @@ pub async fn check_file(
     // The built-in scenarios of the guest's slot (helloWatt's for a guest
     // of another name).
     let slot = Slot::parse(&guest.info.name).unwrap_or(Slot::Hellowatt);
+    if let Some(dir) = fixtures
+        && !dir.is_dir()
+    {
+        bail!(
+            "--fixtures {}: no such folder (give the folder of the guest's own scenarios)",
+            dir.display()
+        );
+    }
     let own_dir = fixtures
         .map(Path::to_path_buf)
         .or_else(|| crate::registry::fixtures_beside(file));

@@ -37,7 +37,7 @@ pub const RECORDED_LOGIN: &str = "recorded.user@example.org";
 /// words (errors, form labels, the log-in's `location`), and the contract
 /// and tariff words a guest reads. Every other string or number is
 /// replaced.
-const KEPT: [&str; 31] = [
+const KEPT: [&str; 33] = [
     // Measures.
     "datetime",
     "date",
@@ -51,16 +51,20 @@ const KEPT: [&str; 31] = [
     "measuretimegap",
     "valuecelsius",
     // The site's own words.
-    "identifier",
-    "message",
+    "error.identifier",
+    "error.message",
     "detail",
-    "location",
+    // allauth's answer to the log-in: its top-level `location`, the form's
+    // messages and widgets (an address's `label` is not kept).
+    ".location",
     "errors",
-    "label",
+    "login.label",
+    "password.label",
+    "remember.label",
     "helptext",
-    "placeholder",
-    "autocomplete",
-    "type",
+    "attrs.placeholder",
+    "attrs.autocomplete",
+    "attrs.type",
     "fieldorder",
     // Contracts and tariffs.
     "contractstate",
@@ -78,6 +82,7 @@ const KEPT: [&str; 31] = [
 fn kept(parent: &str, key: &str) -> Option<String> {
     let norm = |s: &str| s.to_ascii_lowercase().replace('_', "");
     let (parent, key) = (norm(parent), norm(key));
+    // `.key` for a key of the top-level object.
     let pair = format!("{parent}.{key}");
     let any = format!("{parent}.*");
     KEPT.iter()
@@ -98,6 +103,9 @@ pub struct RecordReport {
     /// Values under other keys kept because they are too short to carry
     /// an identity (one or two characters: a count, a flag), by key.
     pub kept_short: Vec<(String, usize)>,
+    /// Answers that were neither JSON nor a log-in or error page, replaced
+    /// whole (the scenario may then not replay as recorded).
+    pub replaced_bodies: usize,
 }
 
 impl RecordReport {
@@ -111,6 +119,12 @@ impl RecordReport {
                 .join(", ")
         };
         let mut out = format!("kept as they are: {}", list(&self.kept));
+        if self.replaced_bodies > 0 {
+            out.push_str(&format!(
+                "\n{} answer(s) that were not JSON removed whole",
+                self.replaced_bodies
+            ));
+        }
         if !self.kept_short.is_empty() {
             out.push_str(&format!(
                 "\nkept, too short to identify anyone: {}",
@@ -258,6 +272,15 @@ fn replace_number(text: &str, number: &str, with: &str) -> String {
     out
 }
 
+/// Every way the password can be written (a form body encodes `*` and
+/// spaces otherwise than a URL does, JSON and HTML escape it): each becomes
+/// the placeholder, which needs no escaping anywhere.
+fn learn_password(a: &mut Anonymizer, password: &str) {
+    for form in hellowatt_browser::scrub::forms(password) {
+        a.add(&form, RECORDED_PASSWORD.into(), Class::Text);
+    }
+}
+
 /// Every `name=value` of cookies and forms, tokens in headers and pages.
 fn learn_tokens(a: &mut Anonymizer, exchanges: &[Exchange]) {
     for e in exchanges {
@@ -339,6 +362,23 @@ fn learn_leaf(a: &mut Anonymizer, kept_report: &mut Kept, text: &str, parent: &s
         Class::Text
     };
     a.add_shaped(text, class);
+    // As the body writes it when it escapes (`\n`, `\"`, `\u00e9`): the
+    // raw bytes must not keep the decoded value's original either.
+    let escaped = serde_json::Value::String(text.to_string()).to_string();
+    let escaped = &escaped[1..escaped.len() - 1];
+    if escaped != text.trim() {
+        a.add_shaped(escaped, Class::Text);
+    }
+}
+
+/// A body that is not JSON holds text no key names: kept (anonymised like
+/// the rest) only where a guest needs it, the log-in pages and error pages;
+/// any other is replaced, and the report says so.
+fn keeps_text_body(e: &Exchange) -> bool {
+    let login_page = e.request.method == "GET"
+        && (e.request.path.ends_with("/accounts/login/")
+            || e.request.path.ends_with("/mon-compte/me-connecter"));
+    login_page || e.response.status >= 400 || e.response.body.is_empty()
 }
 
 /// Records one sync of `[from, to]` (one guest call, as scenarios are) into
@@ -359,7 +399,7 @@ pub async fn record(
         );
     }
     let (login, password) = account.credentials()?;
-    let redactor = Arc::new(Redactor::with_secrets([password.expose()]));
+    let redactor = Arc::new(Redactor::with_secrets([password.expose(), login]));
     let hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),
@@ -383,7 +423,7 @@ pub async fn record(
     let exchanges = hooks.recorded();
 
     let mut a = Anonymizer::default();
-    a.add(password.expose(), RECORDED_PASSWORD.into(), Class::Text);
+    learn_password(&mut a, password.expose());
     a.add(login, RECORDED_LOGIN.into(), Class::Text);
     learn_tokens(&mut a, &exchanges);
     let mut kept_report = Kept::default();
@@ -397,6 +437,7 @@ pub async fn record(
     let origin = |t: String| t.replace(&site, hellowatt_fixtures::SITE_ORIGIN);
 
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut replaced_bodies = 0;
     for (i, e) in exchanges.iter().enumerate() {
         let mut req = e.request.clone();
         req.path = a.apply(&req.path);
@@ -413,7 +454,18 @@ pub async fn record(
             .iter()
             .map(|(k, v)| (k.clone(), origin(a.apply(v))))
             .collect();
-        resp.body = a.apply_bytes(&resp.body);
+        let json = serde_json::from_slice::<Value>(&e.response.body).is_ok();
+        resp.body = if json || keeps_text_body(e) {
+            a.apply_bytes(&resp.body)
+        } else {
+            replaced_bodies += 1;
+            format!(
+                "(an answer that is not JSON, {} bytes, removed by hellowatt record: it may \
+                 hold personal data no rule names)",
+                e.response.body.len()
+            )
+            .into_bytes()
+        };
         files.push((format!("{:03}-request.http", i + 1), write_request(&req)));
         files.push((format!("{:03}-response.http", i + 1), write_response(&resp)));
     }
@@ -458,12 +510,30 @@ pub async fn record(
         outcome_kind: kind,
         kept: kept_report.safe.into_iter().collect(),
         kept_short: kept_report.short.into_iter().collect(),
+        replaced_bodies,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_password_goes_in_every_encoding() {
+        let mut a = Anonymizer::default();
+        learn_password(&mut a, "Soleil*2026 !Paris");
+        for body in [
+            "login=x&password=Soleil*2026+%21Paris&csrfmiddlewaretoken=t",
+            "{\"password\": \"Soleil*2026 !Paris\"}",
+            "value=\"Soleil*2026 !Paris\"",
+            "Soleil%2A2026%20%21Paris",
+        ] {
+            let out = a.apply(body);
+            assert!(!out.contains("Soleil"), "{out}");
+            assert!(out.contains(RECORDED_PASSWORD), "{out}");
+            assert!(a.leftovers(&out).is_empty(), "{out}");
+        }
+    }
 
     #[test]
     fn only_listed_keys_are_kept() {
@@ -473,8 +543,13 @@ mod tests {
         );
         assert_eq!(kept("provider", "name").as_deref(), Some("provider.name"));
         assert_eq!(kept("values", "datetime").as_deref(), Some("datetime"));
+        assert_eq!(kept("", "location").as_deref(), Some(".location"));
+        assert_eq!(kept("login", "label").as_deref(), Some("login.label"));
         // A place, a person, an id, or a key nobody listed: replaced.
         for (parent, key) in [
+            ("address", "label"),
+            ("home", "location"),
+            ("home", "type"),
             ("area", "name"),
             ("", "address"),
             ("", "id"),

@@ -8,7 +8,9 @@ use super::config::{
 };
 use crate::store::{Granularity, MeterRecord, RunOutcome, Store, TempoOutlook, TotalRow};
 use anyhow::{Context, Result};
-use hellowatt_snapshot::{Date, Energy, TempoColour, TempoDay, TempoSource, paris_iso};
+use hellowatt_snapshot::{
+    Date, Energy, TemperaturePeriod, TempoColour, TempoDay, TempoSource, paris_iso,
+};
 use serde_json::{Map, Value, json};
 
 /// How far back a meter's Tempo and temperature history is looked at to
@@ -589,9 +591,10 @@ fn meter_state(
         }
     };
     let temperatures = store.temperatures(&meter.home_id, today.add_days(-HISTORY_DAYS), today)?;
+    // Yesterday's own mean, never the month's dated on the 1st.
     let temperature = temperatures
         .iter()
-        .find(|t| t.date == yesterday)
+        .find(|t| t.date == yesterday && t.period == TemperaturePeriod::Day)
         .map(|t| t.celsius);
 
     let mut s = Map::new();

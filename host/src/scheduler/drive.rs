@@ -135,8 +135,8 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
     mut on_decision: impl FnMut(&AccountState, &str),
 ) {
     let mut commands_open = true;
-    // When the last run ended, and the facts it ran under.
-    let mut last_run: Option<(i64, Facts)> = None;
+    // When the last run ended, the facts it ran under, and why it ran.
+    let mut last_run: Option<(i64, Facts, Why)> = None;
     loop {
         if *shutdown.borrow_and_update() {
             return;
@@ -145,16 +145,18 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
         let facts = runner.context();
         let wake = match sched.next(now, &facts.context()) {
             Next::At { utc, why } if utc <= now => {
-                if let Some((end, ran)) = &last_run
+                if let Some((end, ran, ran_why)) = &last_run
                     && now < end.saturating_add(MIN_WAIT)
                     && ran.guest_sha256 == facts.guest_sha256
                     && ran.credentials == facts.credentials
-                    && why != Why::Manual
+                    && (why != Why::Manual || *ran_why == Why::Manual)
                 {
-                    // Only a bug elsewhere gets here: never hammer the site.
-                    // (Another guest or other credentials since the last run
-                    // are a new situation: a fixed guest runs at once; a
-                    // manual refresh has its own limit, manual_min_interval.)
+                    // Only a bug elsewhere, or refreshes asked in a loop,
+                    // get here: never hammer the site. (Another guest or
+                    // other credentials since the last run are a new
+                    // situation: a fixed guest runs at once; one manual
+                    // refresh right after a scheduled run runs at once too,
+                    // a second within the minute waits.)
                     tracing::warn!(
                         account = %sched.account,
                         "a {why} was due again at once after a run: waiting a minute"
@@ -164,7 +166,7 @@ pub async fn drive_with_commands<C: Clock, R: Runner>(
                     tracing::debug!(account = %sched.account, %why, "run starts");
                     let outcome = runner.run(why).await;
                     let end = clock.now_utc();
-                    last_run = Some((end, facts.clone()));
+                    last_run = Some((end, facts.clone(), why));
                     let after = runner.context();
                     // The guest and credentials that ran; the backfill as
                     // it stands now.

@@ -164,8 +164,15 @@ impl Checked {
         }
         let temperatures = unique(
             s.temperatures.iter().cloned(),
-            |t| (t.home_id.clone(), t.date),
-            |t| format!("temperatures of home {:?} on {}", t.home_id, t.date),
+            |t| (t.home_id.clone(), t.period, t.date),
+            |t| {
+                format!(
+                    "temperatures ({}) of home {:?} on {}",
+                    t.period.as_str(),
+                    t.home_id,
+                    t.date
+                )
+            },
         )?;
 
         for t in &s.tempo_days {

@@ -223,7 +223,8 @@ pub async fn run_parts<S: StoreAccess>(
 /// redaction of its secrets, and the browser that holds its password for
 /// the log-in (a target without a password has none).
 pub fn hooks_for(target: &Target<'_>) -> PolicyHooks {
-    let redactor = Arc::new(Redactor::with_secrets([target.password]));
+    // The e-mail too: a failed part's error is text the guest chose.
+    let redactor = Arc::new(Redactor::with_secrets([target.password, target.login]));
     PolicyHooks::new(
         target.origin.clone(),
         target.http.clone(),

@@ -120,6 +120,14 @@ async fn fixture() -> &'static Fixture {
                         meter_id: None,
                     },
                 ],
+                // A month's mean, as a site that gives monthly
+                // temperatures would (the API lists it apart).
+                temperatures: vec![hellowatt_snapshot::Temperature {
+                    home_id: store.meters(None).unwrap()[0].home_id.clone(),
+                    date: d("2026-11-01"),
+                    period: hellowatt_snapshot::TemperaturePeriod::Month,
+                    celsius: 7.5,
+                }],
                 ..Default::default()
             };
             let stats = store.ingest(run, ACCOUNT, &snapshot, now() - 60).unwrap();
@@ -773,9 +781,12 @@ async fn readings_agree_with_the_store() {
             fx.home
         ))
         .await;
-    let stored = store
+    let stored: Vec<_> = store
         .temperatures(&fx.home, d("2026-11-01"), d("2026-11-27"))
-        .unwrap();
+        .unwrap()
+        .into_iter()
+        .filter(|t| t.period == hellowatt_snapshot::TemperaturePeriod::Day)
+        .collect();
     assert_eq!(stored.len(), 27);
     assert_eq!(temps["units"]["celsius"], "°C");
     let days = temps["days"].as_array().unwrap();
@@ -784,6 +795,11 @@ async fn readings_agree_with_the_store() {
         assert_eq!(day["date"], want.date.to_string());
         assert!(approx(f(&day["celsius"]), Some(want.celsius)));
     }
+    // The month's mean apart, never among the days.
+    assert_eq!(
+        temps["months"],
+        serde_json::json!([{"date": "2026-11-01", "celsius": 7.5}])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
