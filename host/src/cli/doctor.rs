@@ -172,7 +172,7 @@ pub async fn diagnose(
 ) -> Result<Report> {
     let day = today.add_days(-2);
     let (login, password) = account.credentials()?;
-    let redactor = Arc::new(Redactor::with_secrets([password.expose(), login]));
+    let redactor = Arc::new(Redactor::for_account(password.expose(), login));
     let hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),

@@ -399,7 +399,7 @@ pub async fn record(
         );
     }
     let (login, password) = account.credentials()?;
-    let redactor = Arc::new(Redactor::with_secrets([password.expose(), login]));
+    let redactor = Arc::new(Redactor::for_account(password.expose(), login));
     let hooks = PolicyHooks::new(
         config.site.clone(),
         config.http.clone(),

@@ -224,7 +224,7 @@ pub async fn run_parts<S: StoreAccess>(
 /// the log-in (a target without a password has none).
 pub fn hooks_for(target: &Target<'_>) -> PolicyHooks {
     // The e-mail too: a failed part's error is text the guest chose.
-    let redactor = Arc::new(Redactor::with_secrets([target.password, target.login]));
+    let redactor = Arc::new(Redactor::for_account(target.password, target.login));
     PolicyHooks::new(
         target.origin.clone(),
         target.http.clone(),
