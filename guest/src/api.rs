@@ -393,20 +393,12 @@ impl Client<'_> {
         }
         let resp = self.send_versioned(path, &query)?;
         if !matches!(resp.status, 401 | 403) {
-            // Only an answer the API gave proves the session opens it.
-            if (200..300).contains(&resp.status) {
-                self.session.confirm();
-            }
-            return Ok(resp);
+            return Ok(self.opened(resp));
         }
-        if let Some(went_to) = self.session.unconfirmed() {
-            // The log-in went somewhere else and the session does not
-            // open the API: the site waits for a person.
-            let e = crate::session::action_needed(went_to);
-            return Err(e);
-        }
-        if self.relogged {
-            return Err(session_lost(resp.status));
+        // A log-in that went somewhere else is not tried again: the site
+        // waits for a person.
+        if self.relogged || self.session.unconfirmed().is_some() {
+            return Err(self.refusal(resp.status));
         }
         self.relogged = true;
         self.log.info(&format!(
@@ -426,15 +418,27 @@ impl Client<'_> {
         }
         let resp = self.send_versioned(path, &query)?;
         if matches!(resp.status, 401 | 403) {
-            if let Some(went_to) = self.session.unconfirmed() {
-                return Err(crate::session::action_needed(went_to));
-            }
-            return Err(session_lost(resp.status));
+            return Err(self.refusal(resp.status));
         }
+        Ok(self.opened(resp))
+    }
+
+    /// An answer the API gave (not a refusal of the session): a 2xx proves
+    /// the session opens it.
+    fn opened(&mut self, resp: Response) -> Response {
         if (200..300).contains(&resp.status) {
             self.session.confirm();
         }
-        Ok(resp)
+        resp
+    }
+
+    /// The session refused for good: a person must act on the site if the
+    /// log-in went somewhere else, else the session is lost.
+    fn refusal(&self, status: u16) -> SyncError {
+        match self.session.unconfirmed() {
+            Some(went_to) => crate::session::action_needed(went_to),
+            None => session_lost(status),
+        }
     }
 
     /// One `GET` under the session's API version, moving to the next one

@@ -70,8 +70,7 @@ pub async fn command_guest(runtime: &Arc<Runtime>, config: &Config) -> Result<Gu
     let settings = GuestSettings::from_config(config);
     match &config.guest {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading the guest {}", path.display()))?;
+            let bytes = pinned(path)?;
             let cache = Arc::new(crate::sandbox::cache::ArtifactCache::open(
                 &settings.state_dir.join("cache"),
             )?);
@@ -94,12 +93,16 @@ pub async fn command_guest(runtime: &Arc<Runtime>, config: &Config) -> Result<Gu
     }
 }
 
+/// The bytes of the guest `guest` pins.
+fn pinned(path: &std::path::Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading the guest {}", path.display()))
+}
+
 /// The guest `config` names (`guest`), or the bundled one.
 pub async fn configured_guest(runtime: &Runtime, config: &Config) -> Result<Guest> {
     match &config.guest {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading the guest {}", path.display()))?;
+            let bytes = pinned(path)?;
             runtime
                 .load(bytes, &config.limits)
                 .await

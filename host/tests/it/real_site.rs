@@ -43,15 +43,14 @@ struct Ran {
     _dir: tempfile::TempDir,
 }
 
-async fn run_against(
+/// The simulated site in these options, with this fault on; and the demo
+/// account's configuration against it with `password`.
+async fn site(
     options: SimOptions,
     fault: Option<(Fault, FaultScope)>,
     password: &str,
-    (from, to): (&str, &str),
-) -> Ran {
-    let (runtime, guest) = runtime().await;
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("site.db");
+    db: &std::path::Path,
+) -> (sim::SimServer, hellowatt::config::Config) {
     let server = sim::start_with(
         "127.0.0.1:0".parse().unwrap(),
         SimMode::Demo { today: d(TODAY) },
@@ -62,17 +61,26 @@ async fn run_against(
     if let Some((fault, scope)) = fault {
         server.set_fault(Some(fault), scope);
     }
-    let cfg = if password == sim::DEMO_PASSWORD {
-        demo_config(&server.url(), &db)
-    } else {
-        config(
-            &server.url(),
-            sim::DEMO_LOGIN,
-            password,
-            hellowatt::config::DEFAULT_KINDS.to_vec(),
-            &db,
-        )
-    };
+    let cfg = config(
+        &server.url(),
+        sim::DEMO_LOGIN,
+        password,
+        hellowatt::config::DEFAULT_KINDS.to_vec(),
+        db,
+    );
+    (server, cfg)
+}
+
+async fn run_against(
+    options: SimOptions,
+    fault: Option<(Fault, FaultScope)>,
+    password: &str,
+    (from, to): (&str, &str),
+) -> Ran {
+    let (runtime, guest) = runtime().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("site.db");
+    let (server, cfg) = site(options, fault, password, &db).await;
     let mut store = Store::open(&db).unwrap();
     let summary = sync::run(
         runtime,
@@ -413,23 +421,7 @@ async fn doctor(
 ) -> hellowatt::cli::doctor::Report {
     let (runtime, guest) = runtime().await;
     let dir = tempfile::tempdir().unwrap();
-    let server = sim::start_with(
-        "127.0.0.1:0".parse().unwrap(),
-        SimMode::Demo { today: d(TODAY) },
-        options,
-    )
-    .await
-    .unwrap();
-    if let Some((fault, scope)) = fault {
-        server.set_fault(Some(fault), scope);
-    }
-    let cfg = config(
-        &server.url(),
-        sim::DEMO_LOGIN,
-        password,
-        hellowatt::config::DEFAULT_KINDS.to_vec(),
-        &dir.path().join("unused.db"),
-    );
+    let (server, cfg) = site(options, fault, password, &dir.path().join("unused.db")).await;
     let report =
         hellowatt::cli::doctor::diagnose(runtime, guest, None, &cfg, &cfg.accounts[0], d(TODAY))
             .await

@@ -5,6 +5,7 @@
 //! a rejected password it never tries to log in again, even across a
 //! restart.
 
+use crate::common::wait_for;
 use hellowatt::store::Store;
 use hellowatt_sim::{self as sim, DEMO_LOGIN, DEMO_PASSWORD, SimMode, SimServer};
 use hellowatt_snapshot::Date;
@@ -88,14 +89,6 @@ fn daily_month_asked(line: &str) -> Option<String> {
         .split('&')
         .find_map(|p| p.strip_prefix("startDate="))?;
     start.get(..10).map(str::to_string)
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Every stored value, without the bookkeeping (run ids, times).

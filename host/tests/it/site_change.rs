@@ -20,6 +20,7 @@
 //! 5. `hellowatt guest rollback` returns to the old guest, and the next run
 //!    pauses the account again.
 
+use crate::common::wait_for;
 use crate::common::{free_port, http_get};
 use crate::hot_swap::build_variant;
 use hellowatt::store::Store;
@@ -62,14 +63,6 @@ fn service(config: &Path, log: &Path) -> Child {
         .stderr(log)
         .spawn()
         .unwrap()
-}
-
-async fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 /// The electricity meter's stored daily readings, as `(date, kWh)`.

@@ -109,3 +109,12 @@ pub fn http_get(url: &str) -> Option<String> {
             .unwrap_or_default()
     })
 }
+
+/// Polls `ready` until it holds; fails the test after `timeout`.
+pub async fn wait_for(what: &str, timeout: std::time::Duration, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
