@@ -94,6 +94,10 @@ pub enum Fault {
     /// site has not published them yet (so that days go missing while an
     /// account is paused, and come back after).
     NotPublishedAfter(Date),
+    /// Measure payloads: every number of that day's values (its daily
+    /// value and each of its curve points) half as much again, as when the
+    /// site publishes a correction of a day it served before.
+    CorrectedDay(Date),
     /// A site change: measure payloads carry their list under another key
     /// (`values` renamed `data`, say), everything else as before.
     RenamedKey { from: String, to: String },
@@ -117,6 +121,7 @@ impl Fault {
             Fault::DaysOutOfOrder => "days out of order",
             Fault::DayOutsideWindow => "day outside the window",
             Fault::NotPublishedAfter(_) => "not published yet",
+            Fault::CorrectedDay(_) => "corrected day",
             Fault::RenamedKey { .. } => "renamed key",
         }
     }
@@ -275,6 +280,7 @@ pub(crate) async fn alter(fault: &Fault, path: &str, response: Response) -> Resp
         | Fault::DaysOutOfOrder
         | Fault::DayOutsideWindow
         | Fault::NotPublishedAfter(_)
+        | Fault::CorrectedDay(_)
         | Fault::RenamedKey { .. }
             if path.contains("_measures/") =>
         {
@@ -338,12 +344,36 @@ fn rewrite(fault: &Fault, path: &str, payload: &mut Value) {
             }
             values.extend(after);
         }
-        Fault::NotPublishedAfter(last) => values.retain(|v| {
-            v.get("datetime")
-                .and_then(Value::as_str)
-                .and_then(|s| parse_timestamp(s).ok())
-                .is_none_or(|t| Date::paris_day_of(t) <= *last)
-        }),
+        Fault::NotPublishedAfter(last) => values.retain(|v| day_of(v).is_none_or(|d| d <= *last)),
+        Fault::CorrectedDay(day) => values
+            .iter_mut()
+            .filter(|v| day_of(v) == Some(*day))
+            .for_each(|v| scale_numbers(v, 1.5)),
+        _ => {}
+    }
+}
+
+/// The Paris day of a measure value's `datetime`.
+fn day_of(v: &Value) -> Option<Date> {
+    v.get("datetime")
+        .and_then(Value::as_str)
+        .and_then(|s| parse_timestamp(s).ok())
+        .map(Date::paris_day_of)
+}
+
+/// Every number of a value (at any depth) but its interval, times `factor`.
+fn scale_numbers(v: &mut Value, factor: f64) {
+    match v {
+        Value::Number(n) => {
+            if let Some(x) = n.as_f64() {
+                *v = json!(x * factor);
+            }
+        }
+        Value::Object(o) => o
+            .iter_mut()
+            .filter(|(k, _)| k.as_str() != "measureTimeGap")
+            .for_each(|(_, x)| scale_numbers(x, factor)),
+        Value::Array(a) => a.iter_mut().for_each(|x| scale_numbers(x, factor)),
         _ => {}
     }
 }
@@ -515,5 +545,12 @@ mod tests {
         rewrite(&Fault::NotPublishedAfter(first), path, &mut v);
         assert_eq!(v["values"].as_array().unwrap().len(), 1);
         assert_eq!(v["values"][0]["datetime"], "2026-10-01T00:00:00+02:00");
+
+        let mut v = payload.clone();
+        rewrite(&Fault::CorrectedDay(first), path, &mut v);
+        let values = v["values"].as_array().unwrap();
+        let before = payload["values"].as_array().unwrap();
+        assert_ne!(values[0], before[0], "the day is corrected");
+        assert_eq!(values[1..], before[1..], "the other days are not");
     }
 }
