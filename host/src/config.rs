@@ -54,6 +54,10 @@ struct FileConfig {
     mqtt_discovery_prefix: Option<String>,
     mqtt_ca_file: Option<PathBuf>,
     mqtt_client_id: Option<String>,
+    ha_url: Option<String>,
+    ha_token: Option<String>,
+    ha_token_file: Option<PathBuf>,
+    ha_ca_file: Option<PathBuf>,
     listen: Option<String>,
     api_token: Option<String>,
     api_token_file: Option<PathBuf>,
@@ -87,7 +91,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 46] = [
+const KEYS: [(&str, ValueKind); 50] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -119,6 +123,10 @@ const KEYS: [(&str, ValueKind); 46] = [
     ("mqtt_discovery_prefix", ValueKind::Text),
     ("mqtt_ca_file", ValueKind::Text),
     ("mqtt_client_id", ValueKind::Text),
+    ("ha_url", ValueKind::Text),
+    ("ha_token", ValueKind::Text),
+    ("ha_token_file", ValueKind::Text),
+    ("ha_ca_file", ValueKind::Text),
     ("listen", ValueKind::Text),
     ("api_token", ValueKind::Text),
     ("api_token_file", ValueKind::Text),
@@ -255,6 +263,8 @@ pub struct Config {
     pub service: ServiceConfig,
     /// MQTT for Home Assistant; off when `mqtt_url` is unset.
     pub mqtt: Option<crate::mqtt::MqttConfig>,
+    /// Home Assistant's long-term statistics; off when `ha_url` is unset.
+    pub home_assistant: Option<crate::homeassistant::HaConfig>,
     /// Where `hellowatt run` serves the API and dashboard; `None` = off.
     pub listen: Option<std::net::SocketAddr>,
     /// When set, the API requires it as a bearer token.
@@ -306,6 +316,7 @@ impl Config {
             limits: Limits::default(),
             service: ServiceConfig::default(),
             mqtt: None,
+            home_assistant: None,
             listen: None,
             api_token: None,
             allowed_hosts: Vec::new(),
@@ -379,6 +390,7 @@ impl Config {
                 let has_password = table.contains_key("password")
                     || table.contains_key("mqtt_password")
                     || table.contains_key("api_token")
+                    || table.contains_key("ha_token")
                     || table
                         .get("accounts")
                         .and_then(|a| a.as_array())
@@ -685,6 +697,15 @@ impl FileConfig {
             client_id: self.mqtt_client_id,
         }
         .resolve()?;
+        if let Some(path) = &self.ha_token_file {
+            check_private_secret("ha_token_file", path)?;
+        }
+        let home_assistant = crate::homeassistant::HaKeys {
+            url: self.ha_url,
+            token: password("ha_token", self.ha_token, self.ha_token_file)?,
+            ca_file: self.ha_ca_file,
+        }
+        .resolve()?;
         let listen: Option<std::net::SocketAddr> = match self.listen.as_deref().map(str::trim) {
             Some("off") => None,
             other => Some(other.unwrap_or(DEFAULT_LISTEN).parse().map_err(|_| {
@@ -774,6 +795,7 @@ impl FileConfig {
             fixtures_dir: self.fixtures_dir,
             trusted_keys: self.trusted_keys.unwrap_or_default(),
             mqtt,
+            home_assistant,
             listen,
             api_token,
             allowed_hosts,
@@ -811,6 +833,31 @@ fn check_private(path: &Path) -> Result<()> {
 
 #[cfg(not(unix))]
 fn check_private(_: &Path) -> Result<()> {
+    Ok(())
+}
+
+/// A file that holds a token alone must not be readable by other users.
+#[cfg(unix)]
+fn check_private_secret(key: &str, path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        // `password` says that the file is missing, and what to do.
+        return Ok(());
+    };
+    let mode = meta.permissions().mode();
+    if mode & 0o077 != 0 {
+        bail!(
+            "{key} {} can be read by other users (mode {:o}): run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_secret(_: &str, _: &Path) -> Result<()> {
     Ok(())
 }
 

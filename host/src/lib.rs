@@ -16,6 +16,7 @@ pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod homeassistant;
 pub mod mqtt;
 pub mod registry;
 pub mod sandbox;
@@ -24,6 +25,7 @@ pub mod service;
 pub mod slot;
 pub mod store;
 pub mod sync;
+pub mod tls;
 
 /// The helloWatt guest built from `guest/` by the build script: the default
 /// when no `guest` is configured.

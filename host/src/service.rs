@@ -191,6 +191,9 @@ pub struct Shared {
     pub metrics: Arc<crate::api::Metrics>,
     /// Each account's next step in words, refreshed by its task.
     pub next_runs: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// One push to Home Assistant at a time (two accounts' runs, or the
+    /// first push and a run, may end together).
+    ha_pushing: Mutex<()>,
 }
 
 impl Shared {
@@ -210,6 +213,7 @@ impl Shared {
             mqtt: Mutex::new(mqtt),
             metrics: Arc::new(crate::api::Metrics::new()),
             next_runs: Default::default(),
+            ha_pushing: Mutex::new(()),
         }
     }
 
@@ -279,6 +283,13 @@ impl crate::api::ServiceInfo for Shared {
             .cloned()
     }
 
+    fn home_assistant(&self) -> Option<String> {
+        self.config
+            .home_assistant
+            .as_ref()
+            .map(crate::homeassistant::HaConfig::display_url)
+    }
+
     fn counters(&self) -> crate::api::GuestCounters {
         let history = self.guest_history();
         let count = |what: &str| history.iter().filter(|e| e.state == what).count() as u64;
@@ -308,6 +319,38 @@ impl Shared {
                 r.meters
             ),
             Err(e) => tracing::warn!("MQTT: {e:#}"),
+        }
+    }
+
+    /// Brings Home Assistant's long-term statistics up to the store, if
+    /// configured. Home Assistant down or refusing costs a warning (and a
+    /// line in the status), never a run; the next push sends what this one
+    /// could not.
+    pub async fn push_statistics(&self) {
+        let Some(ha) = &self.config.home_assistant else {
+            return;
+        };
+        let _one_at_a_time = self.ha_pushing.lock().await;
+        let now = crate::clock::now_utc();
+        match crate::homeassistant::push(&self.store, ha, false, now).await {
+            Ok(r) if r.hours > 0 => tracing::info!(
+                "Home Assistant: sent {} hour(s) of {} statistic(s){}",
+                r.hours,
+                r.uploads,
+                if r.forgotten > 0 {
+                    format!(
+                        ", {} of them whole again (Home Assistant no longer had them)",
+                        r.forgotten
+                    )
+                } else {
+                    String::new()
+                }
+            ),
+            Ok(r) => tracing::debug!(
+                "Home Assistant: {} statistic(s) already up to date",
+                r.series
+            ),
+            Err(e) => tracing::warn!("Home Assistant: {e:#} (sent again after the next run)"),
         }
     }
 }
@@ -592,6 +635,7 @@ impl AccountRunner {
         let newest = newest_day(&store, &self.account.name).ok().flatten();
         drop(store);
         shared.publish().await;
+        shared.push_statistics().await;
         match result {
             Ok(summary) => {
                 shared.metrics.record_run(
@@ -730,6 +774,12 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
     }
     // What the store already holds, for subscribers that start now.
     shared.publish().await;
+    // In a task: a Home Assistant that does not answer must not hold up
+    // the API or the first run.
+    tasks.push(tokio::spawn({
+        let shared = Arc::clone(&shared);
+        async move { shared.push_statistics().await }
+    }));
     if let Guests::Registry(registry) = &shared.guests {
         tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
     }

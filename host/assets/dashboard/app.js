@@ -35,7 +35,9 @@
       active: 'actif', inactive: 'inactif', nextRun: 'Prochaine collecte',
       breaker: 'identifiants refusés', paused: 'en pause (site modifié)',
       actionNeeded: 'action demandée sur le site helloWatt (connectez-vous-y dans un navigateur)',
-      failures: 'échecs de suite', none: 'aucune', noData: 'Pas de données sur cette période.',
+      failures: 'échecs de suite', none: 'aucune',
+      homeAssistant: 'Home Assistant', haOk: 'statistiques à jour', haFailed: 'envoi en échec (nouvel essai après la prochaine collecte)',
+      haPending: 'pas encore envoyé', noData: 'Pas de données sur cette période.',
       noMeter: 'Aucun compteur pour le moment : la première collecte est peut-être en cours.',
       days: 'jours', other: 'English', otherLang: 'en',
       error: 'Erreur', kwh: 'kWh', eur: '€',
@@ -60,7 +62,9 @@
       active: 'active', inactive: 'inactive', nextRun: 'Next run',
       breaker: 'credentials rejected', paused: 'paused (site changed)',
       actionNeeded: 'the helloWatt site asks you to do something (log in there in a browser)',
-      failures: 'failures in a row', none: 'none', noData: 'No data for this period.',
+      failures: 'failures in a row', none: 'none',
+      homeAssistant: 'Home Assistant', haOk: 'statistics up to date', haFailed: 'push failed (tried again after the next run)',
+      haPending: 'not pushed yet', noData: 'No data for this period.',
       noMeter: 'No meter yet: the first sync may still be running.',
       days: 'days', other: 'Français', otherLang: 'fr',
       error: 'Error', kwh: 'kWh', eur: '€',
@@ -257,6 +261,16 @@
         : el('span', { class: 'badge ok' }, 'OK'));
       if (a.next_run) cell.append(el('span', { class: 'when' }, a.next_run));
       table.append(el('tr', null, el('th', { scope: 'row' }, a.name), cell));
+    }
+    const ha = s.home_assistant;
+    if (ha) {
+      const state = ha.error ? 'failed' : (ha.last_success ? 'ok' : 'pending');
+      const cell = el('td', { 'data-field': 'home_assistant', 'data-value': state },
+        el('span', { class: 'badge ' + (state === 'failed' ? 'alert' : 'ok') },
+          state === 'failed' ? t.haFailed : state === 'ok' ? t.haOk : t.haPending));
+      if (ha.last_success) cell.append(el('span', { class: 'when' }, instant(ha.last_success)));
+      if (ha.error) cell.append(el('span', { class: 'when', 'data-field': 'home_assistant.error' }, ha.error));
+      table.append(el('tr', null, el('th', { scope: 'row' }, t.homeAssistant), cell));
     }
     card.append(table);
     return card;

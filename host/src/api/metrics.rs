@@ -154,12 +154,16 @@ struct Stored {
     missing: Vec<(String, &'static str, u64)>,
     /// The Tempo outlook of today.
     tempo: TempoOutlook,
+    /// When Home Assistant is configured: how its last push went (`None`
+    /// before the first).
+    home_assistant: Option<Option<crate::store::HaPushState>>,
 }
 
 fn read_store(
     store: &crate::store::Store,
     accounts: &[String],
     today: hellowatt_snapshot::Date,
+    home_assistant: bool,
 ) -> anyhow::Result<Stored> {
     let mut states = Vec::new();
     for a in accounts {
@@ -185,6 +189,11 @@ fn read_store(
         accounts: states,
         missing,
         tempo: store.tempo_outlook(today)?,
+        home_assistant: if home_assistant {
+            Some(store.ha_push_state()?)
+        } else {
+            None
+        },
     })
 }
 
@@ -308,6 +317,29 @@ fn render(
          give different colours (one per meter and day)",
         ConstGauge::new(stored.tempo.disagreements.len() as u64),
     );
+    // Only when Home Assistant is configured: a series that is always 0
+    // for everyone else would only be noise.
+    if let Some(push) = &stored.home_assistant {
+        r.register(
+            "hellowatt_home_assistant_push_failing",
+            "1 when the last push of statistics to Home Assistant failed (the next run sends \
+             again what it could not)",
+            ConstGauge::new(i64::from(push.as_ref().is_some_and(|p| p.error.is_some()))),
+        );
+        if let Some(at) = push.as_ref().and_then(|p| p.succeeded_at) {
+            r.register_with_unit(
+                "hellowatt_home_assistant_last_push_success_timestamp",
+                "Unix time of the last push of statistics that Home Assistant accepted",
+                Unit::Seconds,
+                ConstGauge::new(at),
+            );
+        }
+        r.register(
+            "hellowatt_home_assistant_hours_sent",
+            "Hours of statistics Home Assistant accepted, every statistic and push together",
+            ConstCounter::new(push.as_ref().map_or(0, |p| p.sent_total)),
+        );
+    }
     // Every configured account has its series, even before its first run.
     for (account, _) in &stored.accounts {
         runs.expose(account);
@@ -363,7 +395,11 @@ pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, Ap
     super::params::Params::parse(&uri, &[])?;
     let accounts = ctx.api.service.accounts();
     let today = hellowatt_snapshot::Date::paris_day_of(ctx.api.service.now_utc());
-    let stored = with_store(&ctx, move |store| Ok(read_store(store, &accounts, today)?)).await?;
+    let home_assistant = ctx.api.service.home_assistant().is_some();
+    let stored = with_store(&ctx, move |store| {
+        Ok(read_store(store, &accounts, today, home_assistant)?)
+    })
+    .await?;
     let text = render(
         &stored,
         &ctx.api.metrics,
@@ -394,6 +430,7 @@ mod tests {
                 .unwrap()
                 .tempo_outlook(hellowatt_snapshot::Date::parse("2026-11-28").unwrap())
                 .unwrap(),
+            home_assistant: None,
         }
     }
 

@@ -98,6 +98,11 @@ pub trait ServiceInfo: Send + Sync {
     fn now_utc(&self) -> i64 {
         crate::clock::now_utc()
     }
+    /// Home Assistant's address when its statistics are pushed (`None`:
+    /// not configured).
+    fn home_assistant(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The active guest, as `describe` named it, with its file's hash.

@@ -517,6 +517,18 @@ fn schemas() -> Value {
                 "action_needed": {"type": "boolean", "description": "The site wants a person to act there before hellowatt can log in."},
                 "paused": {"type": "boolean"},
                 "state_error": nullable("string")}))},
+            "home_assistant": {"oneOf": [{"type": "null"}, closed(json!({
+                "url": {"type": "string", "description": "Home Assistant's address (ha_url)."},
+                "last_attempt": nullable_ref("Instant"), "last_success": nullable_ref("Instant"),
+                "error": {"oneOf": [{"type": "null"}, {"type": "string"}], "description": "Why the \
+                    last push failed; null when it succeeded. The next run sends again what it \
+                    could not."},
+                "statistics": {"type": "integer", "description": "Statistics the last successful \
+                    push found in the store."},
+                "hours_sent": {"type": "integer", "description": "Hours the last successful push \
+                    sent (0: Home Assistant had them all)."}}))],
+                "description": "The long-term statistics pushed to Home Assistant; null when \
+                    ha_url is not set."},
             "meters": {"type": "array", "items": r("SummaryMeter")},
             "units": units(json!({"kwh": "kWh", "eur": "EUR", "solar_production_kwh": "kWh",
                 "injection_kwh": "kWh", "injection_eur": "EUR"}))})),

@@ -582,7 +582,8 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     };
     let accounts = ctx.api.service.accounts();
     let names = accounts.clone();
-    let (meters, tempo_now, last_sync, saved) = with_store(&ctx, move |store| {
+    let ha_url = ctx.api.service.home_assistant();
+    let (meters, tempo_now, last_sync, saved, ha_push) = with_store(&ctx, move |store| {
         let tempo = store.tempo_days(yesterday, yesterday)?;
         let mut meters = Vec::new();
         for m in store.meters(None)? {
@@ -628,9 +629,20 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
             .iter()
             .map(|a| store.scheduler_state(a))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok((meters, tempo_now, last_sync, saved))
+        Ok((meters, tempo_now, last_sync, saved, store.ha_push_state()?))
     })
     .await?;
+    let home_assistant = ha_url.map(|url| {
+        let push = ha_push.as_ref();
+        json!({
+            "url": url,
+            "last_attempt": iso(push.map(|p| p.attempted_at)),
+            "last_success": iso(push.and_then(|p| p.succeeded_at)),
+            "error": push.and_then(|p| p.error.clone()),
+            "statistics": push.map_or(0, |p| p.series),
+            "hours_sent": push.map_or(0, |p| p.hours_sent),
+        })
+    });
     let account_lines: Vec<Value> = accounts
         .iter()
         .zip(&saved)
@@ -662,6 +674,7 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
         "last_sync": last_sync,
         "guest": guest,
         "accounts": account_lines,
+        "home_assistant": home_assistant,
         "meters": meters,
         "units": {"kwh": "kWh", "eur": "EUR", "solar_production_kwh": "kWh",
                   "injection_kwh": "kWh", "injection_eur": "EUR"},

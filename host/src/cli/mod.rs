@@ -150,6 +150,20 @@ enum Command {
     /// Guest components: check one against the recorded fixtures.
     #[command(subcommand)]
     Guest(GuestCommand),
+    /// Home Assistant's long-term statistics (ha_url, ha_token_file).
+    #[command(subcommand)]
+    Ha(HaCommand),
+}
+
+#[derive(Subcommand)]
+enum HaCommand {
+    /// Send Home Assistant the hours it does not have as the database
+    /// holds them (the running service does this after every run).
+    Push {
+        /// Send every hour again, whatever was sent before.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -396,6 +410,36 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             &account,
             crate::store::Request::Refresh,
         ),
+        Command::Ha(HaCommand::Push { full }) => {
+            let config = Config::load(cli.config.as_deref())?;
+            let Some(ha) = &config.home_assistant else {
+                bail!(
+                    "Home Assistant is not configured: set ha_url (its address, e.g. \
+                     http://homeassistant.local:8123) and ha_token_file (a long-lived access \
+                     token, chmod 600)"
+                );
+            };
+            let store = tokio::sync::Mutex::new(
+                Store::open(&config.db)
+                    .with_context(|| format!("opening {}", config.db.display()))?,
+            );
+            let report = crate::homeassistant::push(&store, ha, full, crate::clock::now_utc())
+                .await
+                .context("pushing the statistics to Home Assistant")?;
+            println!(
+                "Home Assistant {}: {} statistic(s); {} hour(s) of {} sent{}",
+                ha.display_url(),
+                report.series,
+                report.hours,
+                report.uploads,
+                if report.contacted {
+                    ""
+                } else {
+                    " (it had them all: not contacted)"
+                }
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Status { runs } => {
             let config = Config::load(cli.config.as_deref())?;
             if !config.db.exists() {
@@ -774,6 +818,9 @@ pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
     out.push_str(&guest::status_lines(store)?);
     if !out.ends_with('\n') {
         out.push('\n');
+    }
+    if let Some(line) = crate::homeassistant::status_line(store, config.home_assistant.as_ref())? {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "last runs:");
     for r in store.runs(None, runs)? {

@@ -6,15 +6,13 @@
 use super::config::{MqttConfig, PAYLOAD_OFFLINE, PAYLOAD_ONLINE};
 use super::payload::{Message, PublishReport, messages};
 use crate::store::Store;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Result, anyhow};
 use hellowatt_snapshot::Date;
-use rumqttc::tokio_rustls::rustls;
 use rumqttc::{
     AsyncClient, ConnectionError, Event, EventLoop, Incoming, LastWill, MqttOptions, Outgoing, QoS,
     TlsConfiguration, Transport,
 };
 use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -76,7 +74,11 @@ impl MqttPublisher {
         }
         if cfg.broker.tls {
             options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(
-                Arc::new(tls_config(cfg.ca_file.as_deref())?),
+                Arc::new(crate::tls::client_config(
+                    cfg.ca_file.as_deref(),
+                    "mqtt_ca_file",
+                    "mqtts://",
+                )?),
             )));
         }
         let (client, eventloop) = AsyncClient::new(options, 1024);
@@ -350,59 +352,4 @@ fn describe(e: &ConnectionError) -> String {
         ),
         other => other.to_string(),
     }
-}
-
-/// A rustls client configuration with the ring provider (the one the host
-/// already links) trusting `ca_file`, or the system's CA bundle.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let path = match ca_file {
-        Some(p) => p.to_path_buf(),
-        None => system_bundle().ok_or_else(|| {
-            anyhow!(
-                "mqtts:// needs certificate authorities: no system CA bundle found \
-                 (install ca-certificates, or set mqtt_ca_file to a PEM file)"
-            )
-        })?,
-    };
-    let key = if ca_file.is_some() {
-        "mqtt_ca_file"
-    } else {
-        "the system CA bundle"
-    };
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(&path)
-        .with_context(|| format!("{key}: reading {}", path.display()))?;
-    for cert in certs {
-        let cert = cert.with_context(|| format!("{key}: {} is not PEM", path.display()))?;
-        roots
-            .add(cert)
-            .with_context(|| format!("{key}: a certificate of {} is invalid", path.display()))?;
-    }
-    if roots.is_empty() {
-        bail!("{key}: {} holds no certificate", path.display());
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
-/// The system's CA bundle: `SSL_CERT_FILE`, then the usual places.
-fn system_bundle() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SSL_CERT_FILE") {
-        return Some(PathBuf::from(p));
-    }
-    [
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ]
-    .into_iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
 }

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("migrations/0003_guest_registry.sql")),
     (4, include_str!("migrations/0004_guest_slots.sql")),
     (5, include_str!("migrations/0005_failed_parts.sql")),
+    (6, include_str!("migrations/0006_home_assistant.sql")),
 ];
 
 /// The schema version this code writes and reads.

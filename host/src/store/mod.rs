@@ -46,6 +46,7 @@
 mod checked;
 mod digest;
 mod guests;
+mod homeassistant;
 mod ingest;
 pub mod migrations;
 mod query;
@@ -57,6 +58,7 @@ mod values;
 mod test_support;
 
 pub use guests::{GuestEvent, GuestRecord, GuestState, NewGuest};
+pub use homeassistant::{HaPushState, LedgerHours};
 pub use query::{
     CurveRevisionRecord, DailyRow, Granularity, MeterRecord, RevisionRecord, RunRecord, TotalRow,
     WindowRecord,
