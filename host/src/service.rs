@@ -635,7 +635,12 @@ impl AccountRunner {
         let newest = newest_day(&store, &self.account.name).ok().flatten();
         drop(store);
         shared.publish().await;
-        shared.push_statistics().await;
+        // A backfill stores its months newest first: each month pushed as it
+        // came would send every later hour again (their sums move), month
+        // after month. Home Assistant gets the whole history once, after it.
+        if !self.backfill_pending {
+            shared.push_statistics().await;
+        }
         match result {
             Ok(summary) => {
                 shared.metrics.record_run(

@@ -25,7 +25,8 @@
 //! curve, or the day's total at Paris midnight) is `series.rs`.
 //!
 //! # The push
-//! After every sync run (and when the service starts), the series are
+//! After every sync run (and when the service starts; during a backfill,
+//! once it is done, since its months arrive newest first), the series are
 //! computed from the store and compared with what Home Assistant last
 //! accepted. From the first hour that differs (a new day, a corrected day,
 //! a backfill that reaches further back), that hour and every later one are

@@ -40,7 +40,10 @@
 //!   records the increase in the hour the sync published it, not on the day
 //!   it was used: MQTT has no way to import past statistics. Stored history
 //!   that grows backwards later (a larger backfill) shows up as one jump;
-//!   HA's statistics editor can fix that hour.
+//!   HA's statistics editor can fix that hour. For history at the hours it
+//!   happened, set `ha_url` (`homeassistant/`): long-term statistics
+//!   imported over HA's WebSocket API, for the Energy dashboard instead of
+//!   these sensors (not beside them: the dashboard would count twice).
 //! - **Gas in kWh is `device_class: energy`.** HA's `gas` class accepts
 //!   volumes only (m³, ft³, CCF, L); its Energy dashboard accepts an energy
 //!   sensor in kWh as a gas source.

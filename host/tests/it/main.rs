@@ -15,6 +15,7 @@ mod fuzz_validate;
 mod guest_check;
 mod guest_secrets;
 mod guest_template;
+mod home_assistant;
 mod hot_swap;
 mod mqtt;
 mod real_site;
