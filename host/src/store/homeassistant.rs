@@ -95,14 +95,6 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets every statistic: the next push sends everything.
-    pub fn ha_forget_all(&mut self) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM ha_statistics", [])
-            .context("forgetting what Home Assistant was given")?;
-        Ok(())
-    }
-
     /// How the last push went, if there was one.
     pub fn ha_push_state(&self) -> Result<Option<HaPushState>> {
         self.conn
