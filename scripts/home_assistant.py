@@ -285,14 +285,17 @@ def cmd_config(args: argparse.Namespace) -> Any:
 
 
 async def cmd_wait(args: argparse.Namespace) -> Any:
-    url = base_url(args.url) + "/api/onboarding"
+    # Before onboarding, /api/onboarding answers; after it, that view is
+    # gone (404) and /api/ answers a token's holder.
+    url = base_url(args.url) + ("/api/" if args.token else "/api/onboarding")
+    headers = auth_headers(args.token) if args.token else {}
     start = time.monotonic()
     last_error = "no attempt"
     timeout = aiohttp.ClientTimeout(total=5)
     async with aiohttp.ClientSession() as session:
         while time.monotonic() - start < args.timeout:
             try:
-                async with session.get(url, timeout=timeout) as resp:
+                async with session.get(url, timeout=timeout, headers=headers) as resp:
                     if resp.status == 200:
                         return {"ready": True, "seconds": round(time.monotonic() - start, 2)}
                     last_error = f"HTTP {resp.status}"
@@ -895,9 +898,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--time-zone", default="UTC", help="HA time zone (default UTC)")
     p.set_defaults(func=cmd_config)
 
-    p = sub.add_parser("wait", help="wait until GET URL/api/onboarding answers")
+    p = sub.add_parser("wait", help="wait until HA answers (/api/onboarding, or /api/ with --token)")
     p.add_argument("url", metavar="URL", help="e.g. http://127.0.0.1:8123")
     p.add_argument("--timeout", type=float, default=120, help="seconds (default 120)")
+    p.add_argument("--token", help="once onboarded: wait for GET URL/api/ with this token")
     p.set_defaults(func=cmd_wait)
 
     p = sub.add_parser("onboard", help="create the owner, finish onboarding, mint tokens")

@@ -336,7 +336,8 @@ pub fn status_line(store: &Store, config: Option<&HaConfig>) -> Result<Option<St
     Ok(match (config, state) {
         (None, None) => None,
         (Some(_), None) => Some(format!(
-            "Home Assistant {url}: no statistics pushed yet (they are after the next run, or              with `hellowatt ha push`)"
+            "Home Assistant {url}: no statistics pushed yet (they are sent after the next run, \
+             or now with `hellowatt ha push`)"
         )),
         (_, Some(s)) => Some(match &s.error {
             None => format!(
@@ -346,7 +347,8 @@ pub fn status_line(store: &Store, config: Option<&HaConfig>) -> Result<Option<St
                 s.hours_sent
             ),
             Some(e) => format!(
-                "Home Assistant {url}: the push at {} FAILED: {e}; last success {}; the next run                  (or `hellowatt ha push`) sends again what it could not",
+                "Home Assistant {url}: the push at {} FAILED: {e}; last success {}; the next run \
+                 (or `hellowatt ha push`) sends again what it could not",
                 when(s.attempted_at),
                 s.succeeded_at.map_or_else(|| "never".to_owned(), when)
             ),

@@ -8,7 +8,9 @@
 //! What it reads back from Home Assistant, hour by hour, it compares with
 //! the store's own rows (the curve's half-hours, the daily readings), not
 //! with the series hellowatt computed: a DST day, a corrected day, a second
-//! identical push, Home Assistant down and back, a refused token. Under CI
+//! identical push, Home Assistant down and back, a refused token; then
+//! `energy/validate` and the README's screenshots
+//! (`target/home-assistant-*.png`, copied by hand to `docs/images/`). Under CI
 //! (`CI` set) a missing Python, install or mosquitto fails the test;
 //! elsewhere the test says it did not run (`crate::common::tools`).
 
@@ -84,6 +86,8 @@ struct HomeAssistant {
     python: PathBuf,
     dir: PathBuf,
     url: String,
+    /// Once onboarded: what [`HomeAssistant::boot`] waits with.
+    token: Option<String>,
 }
 
 impl HomeAssistant {
@@ -97,6 +101,8 @@ impl HomeAssistant {
                 config.to_str().unwrap(),
                 &port.to_string(),
                 "--frontend",
+                "--time-zone",
+                "Europe/Paris",
             ],
         );
         let mut ha = HomeAssistant {
@@ -104,6 +110,7 @@ impl HomeAssistant {
             python: python.to_path_buf(),
             dir: config,
             url: format!("http://127.0.0.1:{port}"),
+            token: None,
         };
         ha.boot();
         ha
@@ -127,11 +134,24 @@ impl HomeAssistant {
                 .spawn()
                 .expect("starting hass"),
         );
-        harness(&self.python, &["wait", &self.url, "--timeout", "120"]);
+        let mut wait = vec!["wait", &self.url, "--timeout", "120"];
+        if let Some(token) = &self.token {
+            wait.extend(["--token", token]);
+        }
+        harness(&self.python, &wait);
     }
 
+    /// Stops Home Assistant as its service manager would (SIGTERM: the
+    /// recorder commits what it holds), killing it after 30 s.
     fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            while matches!(child.try_wait(), Ok(None)) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -252,6 +272,30 @@ fn read(
     out
 }
 
+/// [`read`] again until `done` holds of what Home Assistant answers: the
+/// recorder imports in its own thread, after it has acknowledged.
+async fn read_until(
+    ha: &HomeAssistant,
+    token: &str,
+    (from, to): (i64, i64),
+    ids: &[&str],
+    what: &str,
+    done: impl Fn(&BTreeMap<String, Read>) -> bool,
+) -> BTreeMap<String, Read> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = read(ha, token, from, to, ids);
+        if done(&got) {
+            return got;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Home Assistant's statistics never showed {what}: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The store's curve of `date` summed by UTC hour.
 fn store_hours(store: &Store, meter: &str, date: Date) -> BTreeMap<i64, f64> {
     let mut hours = BTreeMap::new();
@@ -312,7 +356,6 @@ fn months_stored(db: &Path) -> usize {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "written, never run yet: its harness landed at the end of a session (issue #19 stays open)"]
 async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     const TEST: &str = "home_assistant";
     let Some(python) = home_assistant_python(TEST) else {
@@ -328,6 +371,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     let booted = started.elapsed();
     let tokens = ha.call(&["onboard", &ha.url]);
     let token = tokens["token"].as_str().unwrap().to_owned();
+    ha.token = Some(token.clone());
 
     let broker_port = free_port();
     let _broker = Broker::start(&mosquitto, dir.path(), broker_port);
@@ -347,11 +391,12 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     let token_file = dir.path().join("ha-token");
     private_file(&token_file, &format!("{token}\n"));
     let config = dir.path().join("hellowatt.toml");
+    let api = format!("127.0.0.1:{}", free_port());
     std::fs::write(
         &config,
         format!(
             "db = \"{}\"\nsite_url = \"{}\"\npacing_ms = 0\nbackfill_months = 2\n\
-             listen = \"off\"\ntempo = \"off\"\nmanual_min_interval_minutes = 0\n\
+             listen = \"{api}\"\ntempo = \"off\"\nmanual_min_interval_minutes = 0\n\
              mqtt_url = \"mqtt://127.0.0.1:{broker_port}\"\n\
              ha_url = \"{}\"\nha_token_file = \"{}\"\n",
             db.display(),
@@ -392,7 +437,15 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     let dst_hours = store_hours(&store, &elec.meter_id, dst);
     assert_eq!(dst_hours.len(), 25, "{dst} has 25 hours in the store");
     let (from, to) = (dst.paris_midnight_utc(), dst.succ().paris_midnight_utc());
-    let got = read(&ha, &token, from, to, &[&e_energy, &e_cost, &g_energy]);
+    let got = read_until(
+        &ha,
+        &token,
+        (from, to),
+        &[&e_energy, &e_cost, &g_energy],
+        "the DST day imported",
+        |got| got.values().all(|rows| !rows.is_empty()) && got[&e_energy].len() == dst_hours.len(),
+    )
+    .await;
     let energy = &got[&e_energy];
     assert_eq!(
         energy.keys().copied().collect::<Vec<_>>(),
@@ -445,7 +498,9 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         "HA statistics for {dst} (electricity, kWh)\n| hour | store | HA state | store running total | HA sum |\n|---|---|---|---|---|\n{dst_table}"
     );
 
-    // ---- MQTT discovery: the entities the Energy dashboard accepts.
+    // ---- MQTT discovery: the entities exist with what the Energy
+    // dashboard needs; energy/validate is asked at the end, once the
+    // recorder's five-minute statistics pass has seen them.
     let entities = ha.call(&[
         "wait-entities",
         &ha.url,
@@ -453,55 +508,34 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         "4",
         "--contains",
         "hellowatt",
+        "--known",
         "--timeout",
         "60",
     ]);
-    let attrs = |suffix: &str| -> Value {
+    let entity = |sensor_name: &str| -> Value {
+        let friendly = format!(
+            "helloWatt électricité {} {sensor_name}",
+            hellowatt::mqtt::masked(&elec.meter_id)
+        );
         entities
             .as_array()
             .unwrap()
             .iter()
-            .find(|e| {
-                e["entity_id"].as_str().unwrap().ends_with(suffix)
-                    && e["entity_id"]
-                        .as_str()
-                        .unwrap()
-                        .contains(&elec.meter_id.to_lowercase()[..4])
-            })
-            .unwrap_or_else(|| panic!("no entity ending {suffix} in {entities}"))
+            .find(|e| e["attributes"]["friendly_name"] == friendly.as_str())
+            .unwrap_or_else(|| panic!("no entity named {friendly:?} in {entities}"))
             .clone()
     };
-    let energy_total = attrs("energy_total");
+    let energy_total = entity("Consommation (cumul)");
     assert_eq!(energy_total["attributes"]["device_class"], "energy");
     assert_eq!(
         energy_total["attributes"]["state_class"],
         "total_increasing"
     );
     assert_eq!(energy_total["attributes"]["unit_of_measurement"], "kWh");
-    let cost_total = attrs("cost_total");
+    let cost_total = entity("Coût de la consommation (cumul)");
     assert_eq!(cost_total["attributes"]["device_class"], "monetary");
     assert_eq!(cost_total["attributes"]["state_class"], "total");
     assert_eq!(cost_total["attributes"]["unit_of_measurement"], "EUR");
-    let prefs = json!({
-        "energy_sources": [
-            {"type": "grid", "cost_adjustment_day": 0, "flow_to": [], "flow_from": [
-                {"stat_energy_from": e_energy, "stat_cost": e_cost,
-                 "entity_energy_price": null, "number_energy_price": null},
-                {"stat_energy_from": energy_total["entity_id"], "stat_cost": cost_total["entity_id"],
-                 "entity_energy_price": null, "number_energy_price": null},
-            ]},
-            {"type": "gas", "stat_energy_from": g_energy, "stat_cost": g_cost,
-             "entity_energy_price": null, "number_energy_price": null},
-        ],
-        "device_consumption": [],
-    });
-    let prefs_file = dir.path().join("energy.json");
-    std::fs::write(&prefs_file, prefs.to_string()).unwrap();
-    let energy_check = ha.call(&["energy", &ha.url, &token, prefs_file.to_str().unwrap()]);
-    let validate = &energy_check["validate"];
-    for source in validate["energy_sources"].as_array().unwrap() {
-        assert_eq!(source, &json!([]), "energy/validate: {validate}");
-    }
 
     // ---- A corrected day: its hours and every later sum follow.
     let corrected = today.add_days(-10);
@@ -532,9 +566,23 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     server.set_fault(None, FaultScope::Api);
     let store = Store::open(&db).unwrap();
     let new_hours = store_hours(&store, &elec.meter_id, corrected);
-    let after = read(&ha, &token, c_from, end, &[&e_energy])
-        .remove(&e_energy)
-        .unwrap();
+    let total = store_total(&store, &elec.meter_id, last, |a| a.kwh);
+    let after = read_until(
+        &ha,
+        &token,
+        (c_from, end),
+        &[&e_energy],
+        "the corrected day imported",
+        |got| {
+            got[&e_energy]
+                .values()
+                .next_back()
+                .is_some_and(|(_, sum)| close(*sum, total))
+        },
+    )
+    .await
+    .remove(&e_energy)
+    .unwrap();
     let mut corrected_table = String::new();
     let mut running = store_total(&store, &elec.meter_id, corrected.add_days(-1), |a| a.kwh);
     for (start, kwh) in &new_hours {
@@ -642,6 +690,24 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         status.contains("FAILED") && status.contains("cannot be reached"),
         "{status}"
     );
+    let metrics = crate::common::http_get(&format!("http://{api}/metrics")).unwrap();
+    assert!(
+        metrics.contains("\nhellowatt_home_assistant_push_failing 1\n"),
+        "{metrics}"
+    );
+    let summary: Value = serde_json::from_str(
+        &crate::common::http_get(&format!("http://{api}/api/v1/summary")).unwrap(),
+    )
+    .unwrap();
+    let shown = &summary["home_assistant"];
+    assert!(
+        shown["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be reached")
+            && shown["last_success"].is_string(),
+        "what the dashboard shows: {shown}"
+    );
     drop(store);
     // And back: the next run's push succeeds.
     ha.boot();
@@ -661,6 +727,12 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         },
     )
     .await;
+    let metrics = crate::common::http_get(&format!("http://{api}/metrics")).unwrap();
+    assert!(
+        metrics.contains("\nhellowatt_home_assistant_push_failing 0\n")
+            && metrics.contains("\nhellowatt_home_assistant_last_push_success_timestamp_seconds "),
+        "{metrics}"
+    );
 
     // ---- A refused token: a clear error, and the token nowhere.
     let bad_token = "not-a-token.eyJzZWNyZXQiOiJ0ZXN0In0.nope";
@@ -668,6 +740,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
     private_file(&bad_file, bad_token);
     let bad = hellowatt(&config, &["ha", "push", "--full"], &log)
         .env("HELLOWATT_HA_TOKEN_FILE", &bad_file)
+        .stderr(Stdio::piped())
         .output()
         .unwrap();
     let said =
@@ -678,20 +751,105 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         "{said}"
     );
 
+    // ---- energy/validate: no issue for the statistics nor for the MQTT
+    // entities. An entity's statistics exist only after the recorder's
+    // pass at the next five minutes of the clock: ask until then.
+    let prefs = json!({
+        "energy_sources": [
+            {"type": "grid", "cost_adjustment_day": 0, "flow_to": [], "flow_from": [
+                {"stat_energy_from": e_energy, "stat_cost": e_cost,
+                 "entity_energy_price": null, "number_energy_price": null},
+                {"stat_energy_from": energy_total["entity_id"], "stat_cost": cost_total["entity_id"],
+                 "entity_energy_price": null, "number_energy_price": null},
+            ]},
+            {"type": "gas", "stat_energy_from": g_energy, "stat_cost": g_cost,
+             "entity_energy_price": null, "number_energy_price": null},
+        ],
+        "device_consumption": [],
+    });
+    let prefs_file = dir.path().join("energy.json");
+    std::fs::write(&prefs_file, prefs.to_string()).unwrap();
+    let asked = std::time::Instant::now();
+    let deadline = asked + Duration::from_secs(660);
+    loop {
+        let check = ha.call(&["energy", &ha.url, &token, prefs_file.to_str().unwrap()]);
+        let validate = &check["validate"];
+        let sources = validate["energy_sources"].as_array().unwrap();
+        assert_eq!(sources.len(), 2, "{validate}");
+        if sources.iter().all(|s| s == &json!([])) {
+            break;
+        }
+        // Until the recorder's pass, the entities' only issue may be
+        // `statistics_not_defined`; anything else fails now.
+        let pending = sources
+            .iter()
+            .flat_map(|s| s.as_array().unwrap())
+            .all(|issue| {
+                issue["type"] == "statistics_not_defined"
+                    && issue["affected_entities"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .all(|a| {
+                            a[0] == energy_total["entity_id"] || a[0] == cost_total["entity_id"]
+                        })
+            });
+        assert!(pending, "energy/validate: {validate}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "energy/validate still says {validate}"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    eprintln!(
+        "home_assistant: energy/validate clean {:.0} s after first asked (the recorder's five-minute pass)",
+        asked.elapsed().as_secs_f64()
+    );
+
     // ---- A screenshot of the statistics, for the README.
-    let shot = repo().join("target/home-assistant-statistics.png");
-    let shot_out = ha.call(&[
-        "screenshot",
-        &ha.url,
-        tokens["access_token"].as_str().unwrap(),
-        tokens["refresh_token"].as_str().unwrap(),
-        tokens["client_id"].as_str().unwrap(),
-        shot.to_str().unwrap(),
-        "--ids",
-        &e_energy,
-        &g_energy,
-    ]);
-    assert!(shot_out["bytes"].as_u64().unwrap() > 10_000, "{shot_out}");
+    let screenshot = |file: &str, what: &[&str]| {
+        let out = repo().join("target").join(file);
+        let mut args = vec![
+            "screenshot",
+            &ha.url,
+            tokens["access_token"].as_str().unwrap(),
+            tokens["refresh_token"].as_str().unwrap(),
+            tokens["client_id"].as_str().unwrap(),
+            out.to_str().unwrap(),
+        ];
+        args.extend(what);
+        let said = ha.call(&args);
+        assert!(said["bytes"].as_u64().unwrap() > 10_000, "{said}");
+    };
+    screenshot(
+        "home-assistant-statistics.png",
+        &["--ids", &e_energy, &g_energy],
+    );
+
+    // ---- The Energy dashboard as the README sets it up: the imported
+    // statistics only (the MQTT entities beside them would count twice).
+    let readme_prefs = json!({
+        "energy_sources": [
+            {"type": "grid", "cost_adjustment_day": 0, "flow_to": [], "flow_from": [
+                {"stat_energy_from": e_energy, "stat_cost": e_cost,
+                 "entity_energy_price": null, "number_energy_price": null},
+            ]},
+            {"type": "gas", "stat_energy_from": g_energy, "stat_cost": g_cost,
+             "entity_energy_price": null, "number_energy_price": null},
+        ],
+        "device_consumption": [],
+    });
+    std::fs::write(&prefs_file, readme_prefs.to_string()).unwrap();
+    let check = ha.call(&["energy", &ha.url, &token, prefs_file.to_str().unwrap()]);
+    assert_eq!(
+        check["validate"]["energy_sources"],
+        json!([[], []]),
+        "energy/validate of the README's settings"
+    );
+    screenshot(
+        "home-assistant-energy.png",
+        &["--path", "/energy", "--days", "30"],
+    );
 
     let _ = Command::new("kill")
         .args(["-TERM", &service.id().to_string()])
