@@ -18,7 +18,8 @@ use crate::clock::now_utc;
 use crate::config::{Account, Config, ServiceConfig};
 use crate::sandbox::runtime::{Guest, Runtime};
 use crate::scheduler::{
-    self, AccountState, Command, Facts, Next, Outcome, Runner, Schedule, Scheduler, Why,
+    self, AccountState, Command, Facts, Next, NextStep, Outcome, Runner, Schedule, Scheduler,
+    StepKind, Why,
 };
 use crate::store::{Request, Store};
 use crate::sync::{self, RunFailure, RunSummary, month_windows};
@@ -189,8 +190,8 @@ pub struct Shared {
     pub mqtt: Mutex<Option<crate::mqtt::MqttPublisher>>,
     /// Figures of the runs, for `/metrics`.
     pub metrics: Arc<crate::api::Metrics>,
-    /// Each account's next step in words, refreshed by its task.
-    pub next_runs: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Each account's next step, refreshed by its task.
+    pub next_runs: std::sync::Mutex<std::collections::HashMap<String, NextStep>>,
     /// One push to Home Assistant at a time (two accounts' runs, or the
     /// first push and a run, may end together).
     ha_pushing: Mutex<()>,
@@ -224,12 +225,12 @@ impl Shared {
     }
 
     fn set_next(&self, account: &str, next: &Next) {
-        self.set_next_text(account, &next.to_string());
+        self.set_next_step(account, next.step());
     }
 
-    fn set_next_text(&self, account: &str, next: &str) {
+    fn set_next_step(&self, account: &str, next: NextStep) {
         let mut map = self.next_runs.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(account.to_string(), next.to_string());
+        map.insert(account.to_string(), next);
     }
 }
 
@@ -275,7 +276,7 @@ impl crate::api::ServiceInfo for Shared {
             .collect()
     }
 
-    fn next_run(&self, account: &str) -> Option<String> {
+    fn next_step(&self, account: &str) -> Option<NextStep> {
         self.next_runs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -937,7 +938,18 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         let next = format!("{why} at {}", hellowatt_snapshot::paris_iso(at.max(now)));
         if next != said {
             tracing::info!("Tempo: next run: {next}");
-            shared.set_next_text(crate::slot::TEMPO_ACCOUNT, &next);
+            let kind = match why {
+                crate::sync::tempo::Why::CatchUp => StepKind::TempoCatchUp,
+                crate::sync::tempo::Why::Tomorrow => StepKind::TempoTomorrow,
+                crate::sync::tempo::Why::Retry => StepKind::Retry,
+            };
+            let step = NextStep {
+                kind,
+                at: Some(at.max(now)),
+                since: None,
+                text: next.clone(),
+            };
+            shared.set_next_step(crate::slot::TEMPO_ACCOUNT, step);
             said = next;
         }
         if at > now {

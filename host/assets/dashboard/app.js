@@ -41,6 +41,21 @@
       noMeter: 'Aucun compteur pour le moment : la première collecte est peut-être en cours.',
       days: 'jours', other: 'English', otherLang: 'en',
       error: 'Erreur', kwh: 'kWh', eur: '€',
+      at: (d) => 'le ' + d, since: (d) => 'depuis le ' + d, now: 'maintenant',
+      steps: {
+        daily: (w) => 'Collecte quotidienne ' + w,
+        retry: (w) => 'Nouvel essai ' + w,
+        backfill: (w) => "Récupération de l'historique " + w,
+        manual: (w) => 'Actualisation demandée, ' + w,
+        tempo_catch_up: (w) => 'Rattrapage des couleurs Tempo ' + w,
+        tempo_tomorrow: (w) => 'Couleur Tempo de demain ' + w,
+        credentials_rejected: (s) => 'Identifiants refusés ' + s
+          + '\u00a0: aucune connexion avant un nouveau mot de passe',
+        action_needed: (s) => 'Le site helloWatt attend une action de votre part ' + s,
+        site_changed: (s) => 'En pause ' + s
+          + '\u00a0: le site a changé, en attente d’un nouveau module de collecte',
+        other: (w) => 'Prochaine collecte ' + w,
+      },
     },
     en: {
       meter: 'Meter', loading: 'Loading…', charts: 'History',
@@ -68,6 +83,20 @@
       noMeter: 'No meter yet: the first sync may still be running.',
       days: 'days', other: 'Français', otherLang: 'fr',
       error: 'Error', kwh: 'kWh', eur: '€',
+      at: (d) => 'on ' + d, since: (d) => 'since ' + d, now: 'now',
+      steps: {
+        daily: (w) => 'Daily run ' + w,
+        retry: (w) => 'Retry ' + w,
+        backfill: (w) => 'History backfill ' + w,
+        manual: (w) => 'Refresh requested, ' + w,
+        tempo_catch_up: (w) => 'Catching up on Tempo colours ' + w,
+        tempo_tomorrow: (w) => 'Tomorrow\'s Tempo colour ' + w,
+        credentials_rejected: (s) => 'Credentials rejected ' + s
+          + ': no log-in until the password changes',
+        action_needed: (s) => 'The helloWatt site is waiting for you to act there, ' + s,
+        site_changed: (s) => 'Paused ' + s + ': the site changed, waiting for a new scraper module',
+        other: (w) => 'Next run ' + w,
+      },
     },
   };
   const t = DICT[lang];
@@ -95,6 +124,10 @@
     timeZone: 'Europe/Paris',
   });
 
+  const sentenceFormat = new Intl.DateTimeFormat(locale, {
+    dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris',
+  });
+
   function isNum(v) { return typeof v === 'number' && Number.isFinite(v); }
   // A missing value is "—", never 0.
   function kwh(v) { return isNum(v) ? kwhFormat.format(v) + '\u00a0kWh' : DASH; }
@@ -110,6 +143,18 @@
     return Number.isNaN(d.getTime()) ? DASH : instantFormat.format(d);
   }
   function metricFormat(metric) { return metric === 'eur' ? eur : kwh; }
+
+  // The scheduler's next step (`/api/v1/summary`: a kind and its instant)
+  // in the page's language.
+  function nextStep(n, generatedAt) {
+    const steps = t.steps;
+    if (n.since) return (steps[n.kind] || steps.other)(t.since(sentenceFormat.format(new Date(n.since))));
+    if (!n.at) return DASH;
+    const at = new Date(n.at);
+    if (Number.isNaN(at.getTime())) return DASH;
+    const when = at.getTime() <= new Date(generatedAt).getTime() ? t.now : t.at(sentenceFormat.format(at));
+    return (steps[n.kind] || steps.other)(when);
+  }
 
   // ---------------------------------------------------------------- API
 
@@ -259,7 +304,12 @@
       cell.append(alerts.length
         ? el('span', { class: 'badge alert' }, alerts.join(', '))
         : el('span', { class: 'badge ok' }, 'OK'));
-      if (a.next_run) cell.append(el('span', { class: 'when' }, a.next_run));
+      if (a.next_run) {
+        cell.append(el('span', {
+          class: 'when', 'data-field': 'account.' + a.name + '.next_run',
+          'data-value': a.next_run.kind, 'data-at': a.next_run.at || a.next_run.since || '',
+        }, nextStep(a.next_run, s.generated_at)));
+      }
       table.append(el('tr', null, el('th', { scope: 'row' }, a.name), cell));
     }
     const ha = s.home_assistant;

@@ -84,9 +84,14 @@ pub trait ServiceInfo: Send + Sync {
     fn guest(&self) -> GuestSummary;
     /// Guests seen by the registry, newest first (empty until hot swap).
     fn guest_history(&self) -> Vec<GuestHistoryEntry>;
-    /// The scheduler's next step for an account, in words (`daily run at
-    /// 2026-11-29T15:07:00+01:00`, `blocked: …`); `None` when unknown.
-    fn next_run(&self, account: &str) -> Option<String>;
+    /// The scheduler's next step for an account (its kind, its instant and
+    /// the English sentence); `None` when unknown.
+    fn next_step(&self, account: &str) -> Option<crate::scheduler::NextStep>;
+    /// The same in words (`daily run at 2026-11-29T15:07:00+01:00`,
+    /// `blocked: …`), as `/api/v1/status` shows it.
+    fn next_run(&self, account: &str) -> Option<String> {
+        self.next_step(account).map(|s| s.text)
+    }
     fn counters(&self) -> GuestCounters;
     /// Whether a guest is loaded and can run (for `/readyz`). By default:
     /// the active guest has a hash.

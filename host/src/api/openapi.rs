@@ -511,7 +511,21 @@ fn schemas() -> Value {
                 "from": r("Date"), "to": r("Date")}))]},
             "guest": closed(merged(&guest, counters.clone())),
             "accounts": {"type": "array", "items": closed(json!({
-                "name": {"type": "string"}, "next_run": nullable("string"),
+                "name": {"type": "string"},
+                "next_run": {"oneOf": [{"type": "null"}, closed(json!({
+                    "kind": {"type": "string", "enum": ["daily", "retry", "backfill", "manual",
+                        "tempo_catch_up", "tempo_tomorrow", "credentials_rejected",
+                        "action_needed", "site_changed"],
+                        "description": "What happens next: a run (daily, retry, backfill, \
+                        manual, and for the Tempo slot tempo_catch_up, tempo_tomorrow) or why \
+                        none can start (credentials_rejected, action_needed, site_changed)."},
+                    "at": {"oneOf": [{"type": "null"}, r("Instant")],
+                        "description": "When the run starts (at once when past); null when blocked."},
+                    "since": {"oneOf": [{"type": "null"}, r("Instant")],
+                        "description": "Since when no run can start; null for a run."},
+                    "text": {"type": "string", "description": "The same in English, as \
+                        /api/v1/status says it (e.g. daily run at 2026-11-29T15:07:00+01:00)."}}))],
+                    "description": "The scheduler's next step; null when not known yet."},
                 "last_success": nullable_ref("Instant"), "consecutive_failures": {"type": "integer"},
                 "breaker_open": {"type": "boolean"},
                 "action_needed": {"type": "boolean", "description": "The site wants a person to act there before hellowatt can log in."},

@@ -650,7 +650,11 @@ pub async fn summary(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
             let (st, error) = account_state(s.as_deref());
             json!({
                 "name": a,
-                "next_run": ctx.api.service.next_run(a),
+                // Structured, so that the dashboard words it in its reader's
+                // language; `text` is the English of /api/v1/status.
+                "next_run": ctx.api.service.next_step(a).map(|n| json!({
+                    "kind": n.kind, "at": iso(n.at), "since": iso(n.since), "text": n.text,
+                })),
                 "last_success": iso(st.last_success),
                 "consecutive_failures": st.consecutive_failures,
                 "breaker_open": st.breaker.is_some(),

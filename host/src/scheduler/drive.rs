@@ -223,7 +223,7 @@ fn serve<C: Clock, R: Runner>(
                         "manual refresh requested: the {why} at {} will serve it",
                         paris_iso(*utc)
                     ),
-                    Next::Blocked { reason } => {
+                    Next::Blocked { reason, .. } => {
                         format!("manual refresh requested, but no run can start: {reason}")
                     }
                 };

@@ -190,20 +190,96 @@ impl fmt::Display for Why {
     }
 }
 
+/// Why no run can start: each asks something else of a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    /// The site rejected the e-mail or password.
+    CredentialsRejected,
+    /// The site accepted the log-in but wants a person to act there first.
+    ActionNeeded,
+    /// The active guest no longer understands the site.
+    SiteChanged,
+}
+
 /// The next run of an account.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Next {
     /// Run at `utc` (at once if it is not in the future).
     At { utc: i64, why: Why },
-    /// No run until something changes; `reason` says what, for a person.
-    Blocked { reason: String },
+    /// No run until something changes, since `since`; `reason` says what,
+    /// for a person.
+    Blocked {
+        block: Block,
+        since: i64,
+        reason: String,
+    },
 }
 
 impl fmt::Display for Next {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Next::At { utc, why } => write!(f, "{why} at {}", paris_iso(*utc)),
-            Next::Blocked { reason } => write!(f, "blocked: {reason}"),
+            Next::Blocked { reason, .. } => write!(f, "blocked: {reason}"),
+        }
+    }
+}
+
+/// What happens next for an account or a slot, as the API serves it
+/// (`/api/v1/summary`): a kind and its instant, so that a reader words it in
+/// its own language, beside the English sentence (`text`) of the logs and
+/// `/api/v1/status`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NextStep {
+    pub kind: StepKind,
+    /// When the run starts (Unix seconds); `None` when blocked.
+    pub at: Option<i64>,
+    /// Since when no run can start (Unix seconds); `None` for a run.
+    pub since: Option<i64>,
+    pub text: String,
+}
+
+/// Every next step the account scheduler and the Tempo slot produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Daily,
+    Retry,
+    Backfill,
+    Manual,
+    /// The Tempo slot: days of the season are missing.
+    TempoCatchUp,
+    /// The Tempo slot: tomorrow's colour.
+    TempoTomorrow,
+    CredentialsRejected,
+    ActionNeeded,
+    SiteChanged,
+}
+
+impl Next {
+    pub fn step(&self) -> NextStep {
+        let text = self.to_string();
+        match self {
+            Next::At { utc, why } => NextStep {
+                kind: match why {
+                    Why::Backfill => StepKind::Backfill,
+                    Why::Daily => StepKind::Daily,
+                    Why::Retry => StepKind::Retry,
+                    Why::Manual => StepKind::Manual,
+                },
+                at: Some(*utc),
+                since: None,
+                text,
+            },
+            Next::Blocked { block, since, .. } => NextStep {
+                kind: match block {
+                    Block::CredentialsRejected => StepKind::CredentialsRejected,
+                    Block::ActionNeeded => StepKind::ActionNeeded,
+                    Block::SiteChanged => StepKind::SiteChanged,
+                },
+                at: None,
+                since: Some(*since),
+                text,
+            },
         }
     }
 }
@@ -312,6 +388,8 @@ impl Scheduler {
                     };
                 }
                 return Next::Blocked {
+                    block: Block::ActionNeeded,
+                    since: b.opened_at,
                     reason: format!(
                         "helloWatt wants a person to act on the site before {account} can log \
                          in ({}, on {}): do what it asks in a browser, then refresh (dashboard \
@@ -322,6 +400,8 @@ impl Scheduler {
                 };
             }
             return Next::Blocked {
+                block: Block::CredentialsRejected,
+                since: b.opened_at,
                 reason: format!(
                     "helloWatt rejected the e-mail or password on {}: no log-in will be tried \
                      for {account} until its password changes in the configuration or \
@@ -334,6 +414,8 @@ impl Scheduler {
             && p.guest_sha256 == ctx.guest_sha256
         {
             return Next::Blocked {
+                block: Block::SiteChanged,
+                since: p.since,
                 reason: format!(
                     "the site changed ({}): paused until a different guest is active",
                     p.detail
@@ -605,7 +687,7 @@ impl Scheduler {
             } => format!("the backfill continues at {}", paris_iso(utc)),
             Next::At { utc, .. } if current => format!("next run at {}", paris_iso(utc)),
             Next::At { utc, .. } => format!("next try at {}", paris_iso(utc)),
-            Next::Blocked { reason } => reason,
+            Next::Blocked { reason, .. } => reason,
         };
         let backfill = if why == Why::Backfill && !ctx.backfill_pending {
             "backfill complete; "
@@ -1221,9 +1303,15 @@ mod tests {
              log-in attempts for home until its password changes in the configuration or \
              `hellowatt reset home`"
         );
-        let Next::Blocked { reason } = sim.next() else {
+        let Next::Blocked {
+            block: Block::CredentialsRejected,
+            since,
+            reason,
+        } = sim.next()
+        else {
             panic!("not blocked: {:?}", sim.next());
         };
+        assert_eq!(since, start);
         assert_eq!(
             reason,
             format!(
@@ -1274,7 +1362,12 @@ mod tests {
         assert!(said.contains("wants a person to act first"), "{said}");
         // No run on the schedule, days later: blocked, saying what to do.
         match sched.next(now + 3 * DAY, &ctx) {
-            Next::Blocked { reason } => {
+            Next::Blocked {
+                block: Block::ActionNeeded,
+                since,
+                reason,
+            } => {
+                assert_eq!(since, now);
                 assert!(reason.contains("confirm the e-mail"), "{reason}");
                 assert!(reason.contains("hellowatt reset home"), "{reason}");
             }
@@ -1381,6 +1474,8 @@ mod tests {
         assert_eq!(
             sim.next(),
             Next::Blocked {
+                block: Block::SiteChanged,
+                since: sim.runs()[0].0,
                 reason: "the site changed (GET /api/homes: `id` missing): paused until a \
                          different guest is active"
                     .into()

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use hellowatt::api::{
     self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo,
 };
-use hellowatt::scheduler::{AccountState, Breaker};
+use hellowatt::scheduler::{AccountState, Breaker, NextStep, StepKind};
 use hellowatt::store::{GuestIdentity, Request, RunOutcome, Store};
 use hellowatt::sync;
 use hellowatt_sim::{self as sim, SimMode};
@@ -212,11 +212,22 @@ impl ServiceInfo for FakeService {
             at: now() - 86_400,
         }]
     }
-    fn next_run(&self, account: &str) -> Option<String> {
+    fn next_step(&self, account: &str) -> Option<NextStep> {
         Some(if account == ACCOUNT {
-            format!("daily run at {}", paris_iso(now() + 3 * 3600 + 420))
+            let at = now() + 3 * 3600 + 420;
+            NextStep {
+                kind: StepKind::Daily,
+                at: Some(at),
+                since: None,
+                text: format!("daily run at {}", paris_iso(at)),
+            }
         } else {
-            "blocked: the site rejected the credentials".into()
+            NextStep {
+                kind: StepKind::CredentialsRejected,
+                at: None,
+                since: Some(now() - 7200),
+                text: "blocked: the site rejected the credentials".into(),
+            }
         })
     }
     fn counters(&self) -> GuestCounters {
@@ -831,6 +842,22 @@ async fn summary_is_the_tile() {
         "a refusal, not an action"
     );
     assert_eq!(sm["accounts"][0]["breaker_open"], false);
+    // The next step as a kind and an instant, for the dashboard to word in
+    // its reader's language; the English of /api/v1/status beside them.
+    assert_eq!(
+        sm["accounts"][0]["next_run"],
+        serde_json::json!({
+            "kind": "daily", "at": paris_iso(now() + 3 * 3600 + 420), "since": null,
+            "text": format!("daily run at {}", paris_iso(now() + 3 * 3600 + 420)),
+        })
+    );
+    assert_eq!(
+        sm["accounts"][1]["next_run"],
+        serde_json::json!({
+            "kind": "credentials_rejected", "at": null, "since": paris_iso(now() - 7200),
+            "text": "blocked: the site rejected the credentials",
+        })
+    );
 
     let meters = sm["meters"].as_array().unwrap();
     assert_eq!(meters.len(), 2);

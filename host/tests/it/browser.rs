@@ -1,13 +1,15 @@
 //! The dashboard in a real browser: `hellowatt demo --serve` (the service
 //! on the simulated site) and headless Chromium (Debian's `chromium`, which
-//! `.ci/run` installs; `crate::common::tools` says what happens without it). The
-//! tile's values must be the store's, the charts must have drawn bars, and
-//! a screenshot is kept at
-//! `target/dashboard.png` (and `target/dashboard-phone.png`).
+//! `.ci/run` installs; `crate::common::tools` says what happens without it).
+//! The tile's values must be the store's, the charts must have drawn bars,
+//! the French page must read French only, times in local format.
+//! Screenshots of each view, desktop and phone, are kept as
+//! `target/dashboard-*.png`.
 
 use hellowatt::store::{Granularity, Store};
-use hellowatt_snapshot::{Energy, TempoColour};
-use std::path::Path;
+use hellowatt_snapshot::{Date, Energy, TempoColour};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,54 +22,334 @@ impl Drop for Service {
     }
 }
 
-/// Runs Chromium on `url`; returns the DOM after the page's scripts ran.
-fn browse(chromium: &Path, url: &str, size: &str, screenshot: &Path, profile: &Path) -> String {
-    let flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        "--virtual-time-budget=10000",
-    ];
-    let shot = Command::new(chromium)
-        .args(flags)
-        .arg(format!(
-            "--user-data-dir={}",
-            profile.join("shot").display()
-        ))
-        .arg(format!("--window-size={size}"))
-        .arg(format!("--screenshot={}", screenshot.display()))
-        .arg(url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(shot.success(), "chromium failed to take the screenshot");
-    let dom = Command::new(chromium)
-        .args(flags)
-        .arg(format!("--user-data-dir={}", profile.join("dom").display()))
-        .arg(format!("--window-size={size}"))
-        .arg("--dump-dom")
-        .arg(url)
-        .stderr(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(dom.status.success(), "chromium failed to dump the page");
-    String::from_utf8_lossy(&dom.stdout).into_owned()
+/// Headless Chromium with a profile of its own per view.
+struct Browser {
+    chromium: PathBuf,
+    profiles: PathBuf,
+    base: String,
+    shots: Vec<PathBuf>,
+}
+
+impl Browser {
+    /// Loads `query` at `size`, keeps a screenshot as
+    /// `target/dashboard-{name}.png` and returns the DOM after the page's
+    /// scripts ran.
+    fn view(&mut self, name: &str, query: &str, size: &str) -> String {
+        let flags = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=15000",
+        ];
+        let url = format!("{}/{query}", self.base);
+        let shot = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target")
+            .join(format!("dashboard-{name}.png"));
+        let run = |profile: &str, what: &[String]| {
+            Command::new(&self.chromium)
+                .args(flags)
+                .arg(format!(
+                    "--user-data-dir={}",
+                    self.profiles.join(format!("{name}-{profile}")).display()
+                ))
+                .arg(format!("--window-size={size}"))
+                .args(what)
+                .arg(&url)
+                .stderr(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let out = run("shot", &[format!("--screenshot={}", shot.display())]);
+        assert!(out.status.success(), "chromium failed to take {name}");
+        let out = run("dom", &["--dump-dom".to_string()]);
+        assert!(out.status.success(), "chromium failed to dump {name}");
+        let dom = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            dom.contains("data-ready=\"true\""),
+            "{name}: the page did not finish drawing:\n{}",
+            &dom[..dom.len().min(3000)]
+        );
+        self.shots.push(shot);
+        dom
+    }
 }
 
 /// The `data-value` of the element with `data-field="field"`.
 fn field(dom: &str, field: &str) -> Option<String> {
+    attribute(dom, field, "data-value")
+}
+
+/// Attribute `name` of the element with `data-field="field"`.
+fn attribute(dom: &str, field: &str, name: &str) -> Option<String> {
     let at = dom.find(&format!("data-field=\"{field}\""))?;
+    attribute_at(dom, at, name)
+}
+
+/// Attribute `name` of the tag around byte `at`.
+fn attribute_at(dom: &str, at: usize, name: &str) -> Option<String> {
     let tag_start = dom[..at].rfind('<')?;
     let tag = &dom[tag_start..tag_start + dom[tag_start..].find('>')?];
-    let v = tag.split("data-value=\"").nth(1)?;
+    let v = tag.split(&format!(" {name}=\"")).nth(1)?;
     Some(v[..v.find('"')?].to_string())
+}
+
+/// A shown value against the store's: equal within `eps`, or both missing
+/// (an empty `data-value`).
+fn same(what: &str, shown: Option<&String>, want: Option<f64>, eps: f64) {
+    let shown = shown.unwrap_or_else(|| panic!("{what}: not on the page"));
+    match want {
+        None => assert_eq!(shown, "", "{what}: missing in the store, shown {shown}"),
+        Some(w) => {
+            let v: f64 = shown
+                .parse()
+                .unwrap_or_else(|_| panic!("{what}: shown {shown:?}, store {w}"));
+            assert!((v - w).abs() < eps, "{what}: shown {v}, store {w}");
+        }
+    }
+}
+
+/// What a person reads: text nodes (SVG tooltips included) and the
+/// `title`, `aria-label`, `alt` and `placeholder` attributes.
+fn visible_text(dom: &str) -> String {
+    let mut out = String::new();
+    let mut rest = dom;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        out.push(' ');
+        let Some(close) = rest[open..].find('>') else {
+            break;
+        };
+        let tag = &rest[open..open + close];
+        for attr in ["title", "aria-label", "alt", "placeholder"] {
+            if let Some(v) = tag.split(&format!(" {attr}=\"")).nth(1) {
+                out.push_str(&v[..v.find('"').unwrap_or(v.len())]);
+                out.push(' ');
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&nbsp;", " ")
+        .replace("&amp;", "&")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+}
+
+/// English words of the page's labels and of the scheduler's sentences
+/// that are not French words too.
+const ENGLISH: &[&str] = &[
+    "the",
+    "at",
+    "run",
+    "runs",
+    "daily",
+    "retry",
+    "backfill",
+    "manual",
+    "refresh",
+    "blocked",
+    "next",
+    "yesterday",
+    "today",
+    "tomorrow",
+    "month",
+    "months",
+    "year",
+    "years",
+    "last",
+    "day",
+    "days",
+    "left",
+    "over",
+    "with",
+    "and",
+    "of",
+    "for",
+    "by",
+    "no",
+    "data",
+    "consumption",
+    "cost",
+    "loading",
+    "error",
+    "meter",
+    "history",
+    "status",
+    "sync",
+    "season",
+    "blue",
+    "white",
+    "red",
+    "unknown",
+    "gas",
+    "electricity",
+    "subscription",
+    "peak",
+    "off",
+    "hours",
+    "load",
+    "curve",
+    "before",
+    "this",
+    "none",
+    "failures",
+    "colour",
+    "pushed",
+    "failed",
+    "paused",
+    "credentials",
+    "rejected",
+    "waiting",
+    "mean",
+    "inactive",
+    "scraper",
+    "against",
+    "each",
+    "beside",
+    "per",
+];
+
+/// The English words in `text` (the language switch's own name aside).
+fn english_words(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic())
+        .map(str::to_lowercase)
+        .filter(|w| ENGLISH.contains(&w.as_str()))
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// ISO dates and instants (`2026-12-03`, `2026-12-03T15:06:21+01:00`) in
+/// `text`.
+fn iso_dates(text: &str) -> Vec<String> {
+    let b = text.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    (0..b.len().saturating_sub(9))
+        .filter(|&i| {
+            digits(i..i + 4)
+                && b[i + 4] == b'-'
+                && digits(i + 5..i + 7)
+                && b[i + 7] == b'-'
+                && digits(i + 8..i + 10)
+        })
+        .map(|i| String::from_utf8_lossy(&b[i..(i + 25).min(b.len())]).into_owned())
+        .collect()
+}
+
+/// The French page reads French: no English word, no ISO date or instant.
+fn assert_french(name: &str, dom: &str) {
+    let text = visible_text(dom);
+    assert_eq!(
+        english_words(&text),
+        Vec::<String>::new(),
+        "{name}: English on the French page"
+    );
+    assert_eq!(
+        iso_dates(&text),
+        Vec::<String>::new(),
+        "{name}: ISO dates on the French page"
+    );
+}
+
+/// The tile against the store: yesterday, this month (the consumption's
+/// cost, the subscription and both), yesterday's Tempo colour, the Tempo
+/// outlook.
+fn assert_tile(dom: &str, store: &Store, today: Date) {
+    let yesterday = today.add_days(-1);
+    for m in store.meters(None).unwrap() {
+        let day = store.daily(&m.meter_id, yesterday, yesterday).unwrap();
+        same(
+            &format!("{} yesterday kWh", m.meter_id),
+            field(dom, &format!("{}.yesterday.kwh", m.meter_id)).as_ref(),
+            day[0].reading.amounts.kwh,
+            1e-9,
+        );
+        let month = store
+            .totals(
+                &m.meter_id,
+                Granularity::Month,
+                yesterday.first_of_month(),
+                yesterday,
+            )
+            .unwrap();
+        for (name, want) in [
+            ("kwh", month[0].amounts.kwh),
+            ("subscription_eur", month[0].amounts.subscription_eur),
+            ("total_eur", month[0].total_eur),
+        ] {
+            same(
+                &format!("{} month {name}", m.meter_id),
+                field(dom, &format!("{}.month.{name}", m.meter_id)).as_ref(),
+                want,
+                1e-6,
+            );
+        }
+        if m.energy == Energy::Electricity {
+            let tempo = store.tempo_days(yesterday, yesterday).unwrap();
+            let colour = tempo
+                .first()
+                .and_then(|t| t.colour)
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                field(dom, &format!("{}.yesterday.tempo", m.meter_id)).unwrap(),
+                colour
+            );
+        }
+    }
+    let outlook = store.tempo_outlook(today).unwrap();
+    for (key, d) in [("today", outlook.today), ("tomorrow", outlook.tomorrow)] {
+        assert_eq!(
+            field(dom, &format!("tempo.{key}")).unwrap(),
+            d.colour().map(|c| c.as_str()).unwrap_or(""),
+            "tempo {key}"
+        );
+    }
+    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
+        let n = outlook.season.colours.get(c);
+        for (what, want) in [("used", n.used), ("remaining", n.remaining)] {
+            let shown = field(dom, &format!("tempo.{}.{what}", c.as_str()))
+                .unwrap_or_else(|| panic!("no tempo.{}.{what} on the tile", c.as_str()));
+            assert_eq!(shown, want.to_string(), "{c:?} {what}");
+        }
+    }
+    assert!(
+        outlook.season.colours.blue.used > 0,
+        "the demo's tariff keys give the season's days"
+    );
+    assert_eq!(
+        field(dom, "tempo.disagreements"),
+        None,
+        "the demo's sources never disagree: no warning"
+    );
+}
+
+/// The scheduler's next step on the page is the summary's, by kind and
+/// instant.
+fn assert_next_run(dom: &str, summary: &Value) {
+    let accounts = summary["accounts"].as_array().unwrap();
+    assert!(!accounts.is_empty(), "the demo has an account");
+    for a in accounts {
+        let name = a["name"].as_str().unwrap();
+        let next = &a["next_run"];
+        let kind = next["kind"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{name}: the summary has no next step kind: {next}"));
+        let f = format!("account.{name}.next_run");
+        assert_eq!(field(dom, &f).as_deref(), Some(kind), "{name}: next step");
+        let at = next["at"].as_str().or(next["since"].as_str()).unwrap();
+        assert_eq!(attribute(dom, &f, "data-at").as_deref(), Some(at), "{name}");
+    }
 }
 
 #[test]
@@ -112,129 +394,40 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    let summary: Value =
+        serde_json::from_str(&crate::common::http_get(&format!("{base}/api/v1/summary")).unwrap())
+            .unwrap();
 
-    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target");
-    let desktop = target.join("dashboard.png");
-    let phone = target.join("dashboard-phone.png");
-    let dom = browse(
-        &chromium,
-        &format!("{base}/"),
-        "1280,1600",
-        &desktop,
-        dir.path(),
-    );
-    assert!(
-        dom.contains("data-ready=\"true\""),
-        "the page did not finish drawing:\n{}",
-        &dom[..dom.len().min(3000)]
-    );
-    let bars = dom.matches("class=\"bar").count();
-    assert!(bars >= 30 + 12, "the charts drew {bars} bars");
-
-    // The tile against the store.
     let store = Store::open(&db).unwrap();
     let today = hellowatt::clock::today();
-    let yesterday = today.add_days(-1);
-    for m in store.meters(None).unwrap() {
-        let day = store.daily(&m.meter_id, yesterday, yesterday).unwrap();
-        let kwh = day[0].reading.amounts.kwh.unwrap();
-        let shown: f64 = field(&dom, &format!("{}.yesterday.kwh", m.meter_id))
-            .unwrap_or_else(|| panic!("no tile value for {}", m.meter_id))
-            .parse()
-            .unwrap();
-        assert!(
-            (shown - kwh).abs() < 1e-9,
-            "{}: tile {shown}, store {kwh}",
-            m.meter_id
-        );
-        let month = store
-            .totals(
-                &m.meter_id,
-                Granularity::Month,
-                yesterday.first_of_month(),
-                yesterday,
-            )
-            .unwrap();
-        let shown: f64 = field(&dom, &format!("{}.month.kwh", m.meter_id))
-            .unwrap()
-            .parse()
-            .unwrap();
-        assert!(
-            (shown - month[0].amounts.kwh.unwrap()).abs() < 1e-6,
-            "{}: month {shown}",
-            m.meter_id
-        );
-        // The subscription and the cost with it, beside the consumption's.
-        for (name, want) in [
-            ("subscription_eur", month[0].amounts.subscription_eur),
-            ("total_eur", month[0].total_eur),
-        ] {
-            let shown: f64 = field(&dom, &format!("{}.month.{name}", m.meter_id))
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!(
-                (shown - want.unwrap()).abs() < 1e-6,
-                "{}: month {name} {shown}",
-                m.meter_id
-            );
-        }
-        if m.energy == Energy::Electricity {
-            let tempo = store.tempo_days(yesterday, yesterday).unwrap();
-            let colour = tempo
-                .first()
-                .and_then(|t| t.colour)
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default();
-            assert_eq!(
-                field(&dom, &format!("{}.yesterday.tempo", m.meter_id)).unwrap(),
-                colour
-            );
-        }
-    }
-    // The Tempo tile: today, tomorrow and the season's counters are the
-    // store's outlook.
-    let outlook = store.tempo_outlook(today).unwrap();
-    for (key, d) in [("today", outlook.today), ("tomorrow", outlook.tomorrow)] {
-        assert_eq!(
-            field(&dom, &format!("tempo.{key}")).unwrap(),
-            d.colour().map(|c| c.as_str()).unwrap_or(""),
-            "tempo {key}"
-        );
-    }
-    for c in [TempoColour::Blue, TempoColour::White, TempoColour::Red] {
-        let n = outlook.season.colours.get(c);
-        for (what, want) in [("used", n.used), ("remaining", n.remaining)] {
-            let shown = field(&dom, &format!("tempo.{}.{what}", c.as_str()))
-                .unwrap_or_else(|| panic!("no tempo.{}.{what} on the tile", c.as_str()));
-            assert_eq!(shown, want.to_string(), "{c:?} {what}");
-        }
-    }
-    assert!(
-        outlook.season.colours.blue.used > 0,
-        "the demo's tariff keys give the season's days"
-    );
-    assert_eq!(
-        field(&dom, "tempo.disagreements"),
-        None,
-        "the demo's sources never disagree: no warning"
-    );
+    let mut browser = Browser {
+        chromium,
+        profiles: dir.path().to_path_buf(),
+        base: base.clone(),
+        shots: Vec::new(),
+    };
+
+    // French, desktop.
+    let dom = browser.view("electricity", "", "1280,1600");
+    assert!(dom.matches("class=\"bar").count() >= 30 + 12);
+    assert_tile(&dom, &store, today);
+    assert_next_run(&dom, &summary);
     assert!(dom.contains("reste "), "the remaining days in French");
-    // English, on a phone.
-    let dom = browse(
-        &chromium,
-        &format!("{base}/?lang=en"),
-        "390,1400",
-        &phone,
-        dir.path(),
-    );
-    assert!(dom.contains("data-ready=\"true\""));
+    assert_french("electricity", &dom);
+
+    // English, on a phone; the same words the French page must not have
+    // are found here (the check can fail).
+    let dom = browser.view("english-phone", "?lang=en", "390,1400");
     assert!(dom.contains("Yesterday"), "English labels");
     assert!(
         dom.contains(" left "),
         "the remaining Tempo days in English"
     );
-    for shot in [&desktop, &phone] {
+    assert_next_run(&dom, &summary);
+    let english = english_words(&visible_text(&dom));
+    assert!(english.len() >= 10, "English words found: {english:?}");
+
+    for shot in &browser.shots {
         let png = std::fs::read(shot).unwrap();
         assert!(
             png.starts_with(b"\x89PNG") && png.len() > 20_000,
@@ -242,4 +435,18 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             shot.display()
         );
     }
+}
+
+#[test]
+fn the_language_checks_find_what_they_look_for() {
+    let dom = r#"<p title="Next run">Prochaine <b>collecte</b> le 3&nbsp;décembre</p>
+        <td data-value="2026-12-03">daily run at 2026-12-03T15:06:21+01:00</td>"#;
+    let text = visible_text(dom);
+    assert_eq!(english_words(&text), ["at", "daily", "next", "run"]);
+    assert_eq!(iso_dates(&text), ["2026-12-03T15:06:21+01:00"]);
+    assert!(!text.contains("data-value"), "attributes are not text");
+    assert_eq!(
+        english_words("Hier, ce mois, cette année: reste 3 jours · Bleu HC"),
+        Vec::<String>::new()
+    );
 }

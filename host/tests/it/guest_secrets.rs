@@ -57,7 +57,7 @@ impl ServiceInfo for NoService {
     fn guest_history(&self) -> Vec<GuestHistoryEntry> {
         vec![]
     }
-    fn next_run(&self, _: &str) -> Option<String> {
+    fn next_step(&self, _: &str) -> Option<hellowatt::scheduler::NextStep> {
         None
     }
     fn counters(&self) -> GuestCounters {
