@@ -3,7 +3,8 @@
 // `?lang=en` for English labels (French by default), `?token=…` when the
 // service requires a token (sent to the API as `Authorization: Bearer`),
 // `?meter=ID` to open on a meter, `?metric=kwh|eur|solar_production_kwh`
-// to open on a chart.
+// to open on a chart, `?day=YYYY-MM-DD` to open the load curve on a day
+// (by default the last day with a curve).
 'use strict';
 
 (function () {
@@ -41,6 +42,22 @@
       noMeter: 'Aucun compteur pour le moment : la première collecte est peut-être en cours.',
       days: 'jours', other: 'English', otherLang: 'en',
       error: 'Erreur', kwh: 'kWh', eur: '€',
+      curveTitle: 'Courbe de charge', curveDay: 'Jour',
+      curveTotal: (v) => 'total du jour\u00a0: ' + v,
+      noCurve: 'Pas de courbe de charge pour ce jour.',
+      peak: 'Heures pleines', offPeak: 'Heures creuses',
+      offPeakUsual: 'Heures creuses supposées de 22\u00a0h à 6\u00a0h, la plage habituelle '
+        + '(celles de votre contrat ne sont pas connues)',
+      halfHour: 'kWh par demi-heure',
+      splitTitle: 'Coût par période tarifaire',
+      splitTempo: 'Coût par couleur Tempo et HP/HC', splitHpHc: 'Coût en heures pleines et creuses',
+      splitCaption: 'Coût de la consommation par mois, abonnement non compris',
+      hp: 'HP', hc: 'HC', base: 'Base',
+      yoyTitle: "Cette année et l'an dernier",
+      yoyCaption: (what) => what + '\u00a0: chaque mois à côté du même mois un an plus tôt',
+      thisYear: '12 derniers mois', yearBefore: 'Un an plus tôt',
+      monthCol: 'Mois', temperature: 'Température moyenne', temperatureShort: 'Temp.', until: (d) => "jusqu'au " + d,
+      yoyCells: 'Chaque case\u00a0: le mois, et dessous, en gris, le même mois un an plus tôt.',
       at: (d) => 'le ' + d, since: (d) => 'depuis le ' + d, now: 'maintenant',
       steps: {
         daily: (w) => 'Collecte quotidienne ' + w,
@@ -83,6 +100,22 @@
       noMeter: 'No meter yet: the first sync may still be running.',
       days: 'days', other: 'Français', otherLang: 'fr',
       error: 'Error', kwh: 'kWh', eur: '€',
+      curveTitle: 'Load curve', curveDay: 'Day',
+      curveTotal: (v) => 'day total: ' + v,
+      noCurve: 'No load curve for this day.',
+      peak: 'Peak hours', offPeak: 'Off-peak hours',
+      offPeakUsual: 'Off-peak hours taken as 22:00 to 06:00, the usual range '
+        + '(your contract\'s own are not known)',
+      halfHour: 'kWh per half-hour',
+      splitTitle: 'Cost by tariff period',
+      splitTempo: 'Cost by Tempo colour, peak and off-peak', splitHpHc: 'Cost in peak and off-peak hours',
+      splitCaption: 'Cost of the consumption by month, subscription not included',
+      hp: 'peak', hc: 'off-peak', base: 'Base',
+      yoyTitle: 'This year against last',
+      yoyCaption: (what) => what + ': each month beside the same month a year before',
+      thisYear: 'Last 12 months', yearBefore: 'A year before',
+      monthCol: 'Month', temperature: 'Mean temperature', temperatureShort: 'Temp.', until: (d) => 'to ' + d,
+      yoyCells: 'Each cell: the month, and below it, in grey, the same month a year before.',
       at: (d) => 'on ' + d, since: (d) => 'since ' + d, now: 'now',
       steps: {
         daily: (w) => 'Daily run ' + w,
@@ -112,6 +145,9 @@
   const dayFormat = new Intl.DateTimeFormat(locale, {
     day: '2-digit', month: '2-digit', year: 'numeric', timeZone: 'UTC',
   });
+  const longDayFormat = new Intl.DateTimeFormat(locale, {
+    weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC',
+  });
   const shortDayFormat = new Intl.DateTimeFormat(locale, {
     day: '2-digit', month: '2-digit', timeZone: 'UTC',
   });
@@ -126,6 +162,10 @@
 
   const sentenceFormat = new Intl.DateTimeFormat(locale, {
     dateStyle: 'long', timeStyle: 'short', timeZone: 'Europe/Paris',
+  });
+  const celsiusFormat = nf(1);
+  const clockFormat = new Intl.DateTimeFormat(locale, {
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Paris',
   });
 
   function isNum(v) { return typeof v === 'number' && Number.isFinite(v); }
@@ -143,6 +183,18 @@
     return Number.isNaN(d.getTime()) ? DASH : instantFormat.format(d);
   }
   function metricFormat(metric) { return metric === 'eur' ? eur : kwh; }
+  function celsius(v) { return isNum(v) ? celsiusFormat.format(v) + '\u00a0°C' : DASH; }
+  function isoDay(date) { return date.toISOString().slice(0, 10); }
+  function addDays(s, n) {
+    const d = utcDate(s);
+    d.setUTCDate(d.getUTCDate() + n);
+    return isoDay(d);
+  }
+  // The first day of the month `n` months before the month of day `s`.
+  function monthsBefore(s, n) {
+    const d = utcDate(s);
+    return isoDay(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1)));
+  }
 
   // The scheduler's next step (`/api/v1/summary`: a kind and its instant)
   // in the page's language.
@@ -385,7 +437,7 @@
 
   // ------------------------------------------------------------- charts
 
-  const state = { meter: null, metric: 'kwh', data: {} };
+  const state = { meter: null, metric: 'kwh', data: {}, meters: [], yesterday: null };
 
   function niceStep(raw) {
     if (!(raw > 0)) return 1;
@@ -394,54 +446,96 @@
     return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
   }
 
-  // rows: [{label, title, value, colour (a class)}]; a missing value draws no bar,
-  // only a dash on the axis.
-  function barChart(plot, rows, format) {
+  // One drawing for every chart: `groups` along the axis, each of `bars`
+  // side by side, each bar a stack of `segments` ({value, cls, field,
+  // title}); `bands` shade runs of groups ({from, to, cls, title}). A
+  // missing value draws no bar, only a dash on the axis, and keeps its
+  // `data-field` with an empty `data-value` (missing is not zero).
+  function drawBars(plot, spec) {
     plot.replaceChildren();
-    if (!rows.length || rows.every((r) => !isNum(r.value))) {
-      plot.append(el('p', { class: 'empty' }, t.noData));
+    const groups = spec.groups;
+    const heights = [];
+    for (const g of groups) {
+      for (const b of g.bars) {
+        const known = b.segments.filter((x) => isNum(x.value));
+        if (known.length) heights.push(known.reduce((a, x) => a + Math.max(0, x.value), 0));
+      }
+    }
+    if (!heights.length) {
+      plot.append(el('p', { class: 'empty' }, spec.empty || t.noData));
       return;
     }
     const W = Math.max(280, Math.floor(plot.clientWidth || 600));
     const H = W < 500 ? 180 : 220;
-    const padL = 48, padR = 6, padT = 8, padB = 24;
+    const padL = 48, padR = 6, padT = 8, padB = groups.some((g) => g.sublabel) ? 38 : 24;
     const plotW = W - padL - padR, plotH = H - padT - padB;
-    const max = Math.max(0, ...rows.filter((r) => isNum(r.value)).map((r) => r.value));
+    const max = Math.max(0, ...heights);
     const step = niceStep(max / 4);
     const top = Math.max(step, Math.ceil(max / step) * step);
     const s = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img' });
+    if (spec.label) s.setAttribute('aria-label', spec.label);
+    const slot = plotW / groups.length;
+    for (const band of spec.bands || []) {
+      const rect = svg('rect', {
+        class: 'band ' + band.cls, x: (padL + band.from * slot).toFixed(1), y: padT,
+        width: ((band.to - band.from) * slot).toFixed(1), height: plotH,
+      });
+      rect.append(svg('title', {}, band.title));
+      s.append(rect);
+    }
     for (let v = 0; v <= top + step / 2; v += step) {
       const y = padT + plotH - (v / top) * plotH;
       s.append(svg('line', { class: 'grid', x1: padL, x2: W - padR, y1: y, y2: y }));
       s.append(svg('text', { x: padL - 4, y: y + 4, 'text-anchor': 'end' }, tickFormat.format(v)));
     }
     s.append(svg('line', { class: 'axis', x1: padL, x2: W - padR, y1: padT + plotH, y2: padT + plotH }));
-    const slot = plotW / rows.length;
-    const bw = Math.max(1, slot * 0.78);
-    const every = Math.max(1, Math.ceil(rows.length * 34 / plotW));
-    rows.forEach((r, i) => {
-      const x = padL + i * slot + (slot - bw) / 2;
-      if (isNum(r.value)) {
-        const h = Math.max(0, (r.value / top) * plotH);
-        const bar = svg('rect', {
-          class: 'bar ' + r.colour,
-          x: x.toFixed(1), y: (padT + plotH - h).toFixed(1), width: bw.toFixed(1), height: h.toFixed(1),
-          'data-value': r.value,
-        });
-        bar.append(svg('title', {}, r.title + ' : ' + format(r.value)));
-        s.append(bar);
-      } else {
-        const dash = svg('text', {
-          class: 'missing', x: (x + bw / 2).toFixed(1), y: padT + plotH - 3, 'text-anchor': 'middle',
-        }, DASH);
-        dash.append(svg('title', {}, r.title + ' : ' + DASH));
-        s.append(dash);
+    const every = spec.labelEvery || Math.max(1, Math.ceil(groups.length * 34 / plotW));
+    const sep = lang === 'fr' ? '\u00a0: ' : ': ';
+    groups.forEach((g, i) => {
+      const inner = slot * 0.8;
+      const bw = Math.max(1, inner / g.bars.length);
+      g.bars.forEach((b, j) => {
+        const x = padL + i * slot + (slot - inner) / 2 + j * bw;
+        let y = padT + plotH;
+        const known = b.segments.filter((x) => isNum(x.value));
+        for (const seg of b.segments) {
+          if (!isNum(seg.value)) {
+            if (seg.field) s.append(svg('g', { 'data-field': seg.field, 'data-value': '' }));
+            continue;
+          }
+          const h = Math.max(0, (seg.value / top) * plotH);
+          y -= h;
+          const bar = svg('rect', {
+            class: 'bar ' + seg.cls,
+            x: x.toFixed(1), y: y.toFixed(1), width: bw.toFixed(1), height: h.toFixed(1),
+            'data-value': seg.value,
+          });
+          if (seg.field) bar.setAttribute('data-field', seg.field);
+          bar.append(svg('title', {}, seg.title + sep + spec.format(seg.value)));
+          s.append(bar);
+        }
+        if (!known.length) {
+          const dash = svg('text', {
+            class: 'missing', x: (x + bw / 2).toFixed(1), y: padT + plotH - 3, 'text-anchor': 'middle',
+          }, DASH);
+          dash.append(svg('title', {}, (b.title || g.title) + sep + DASH));
+          s.append(dash);
+        }
+      });
+      const cx = (padL + i * slot + slot / 2).toFixed(1);
+      if (g.label && i % every === 0) {
+        s.append(svg('text', { x: cx, y: padT + plotH + 16, 'text-anchor': 'middle' }, g.label));
       }
-      if (i % every === 0) {
-        s.append(svg('text', { x: (x + bw / 2).toFixed(1), y: H - 8, 'text-anchor': 'middle' }, r.label));
+      if (g.sublabel && i % every === 0) {
+        s.append(svg('text', { class: 'sublabel', x: cx, y: padT + plotH + 30, 'text-anchor': 'middle' }, g.sublabel));
       }
     });
     plot.append(s);
+  }
+
+  function legend(id, items) {
+    const p = document.getElementById(id);
+    p.replaceChildren(...items.map(([cls, text]) => el('span', { class: cls }, text)));
   }
 
   // Bar classes (colours in style.css: no inline style under the CSP).
@@ -449,32 +543,250 @@
     blue: 'blue', white: 'white', red: 'red',
     kwh: 'm-kwh', eur: 'm-eur', solar_production_kwh: 'm-solar',
   };
+  const METRIC_LABEL = { kwh: 'consumption', eur: 'cost', solar_production_kwh: 'production' };
 
   function partial(r) {
     return r.value_count < r.day_count ? ` (${r.value_count}/${r.day_count} ${t.days})` : '';
   }
 
-  function chartRows(readings, granularity, metric) {
+  function bucketLabels(r, granularity) {
+    if (granularity === 'day') return [shortDayFormat.format(utcDate(r.start)), day(r.start)];
+    if (granularity === 'month') {
+      return [shortMonthFormat.format(utcDate(r.start)), monthFormat.format(utcDate(r.start))];
+    }
+    return [r.bucket, r.bucket];
+  }
+
+  function historyGroups(rows, granularity, metric) {
     const tempoColours = metric !== 'solar_production_kwh';
-    return readings.rows.map((r) => {
-      let label, title;
-      if (granularity === 'day') {
-        label = shortDayFormat.format(utcDate(r.start));
-        title = day(r.start);
-      } else if (granularity === 'month') {
-        label = shortMonthFormat.format(utcDate(r.start));
-        title = monthFormat.format(utcDate(r.start));
-      } else {
-        label = r.bucket;
-        title = r.bucket;
-      }
+    return rows.map((r) => {
+      const [label, title] = bucketLabels(r, granularity);
       const tempo = granularity === 'day' && tempoColours && r.tempo ? r.tempo : null;
       return {
-        label, title: title + partial(r), value: r[metric], tempo,
-        colour: tempo ? COLOURS[tempo] : COLOURS[metric],
+        label, title: title + partial(r), tempo,
+        bars: [{ segments: [{ value: r[metric], cls: tempo ? COLOURS[tempo] : COLOURS[metric], title: title + partial(r) }] }],
       };
     });
   }
+
+  // ------------------------------------------------------- load curve
+
+  // The off-peak hours are not stored (the curve's points and the day rows
+  // carry no schedule): the usual 22:00-06:00 range, said so in the legend.
+  function offPeak(iso) {
+    const h = Number(String(iso).slice(11, 13));
+    return h >= 22 || h < 6;
+  }
+
+  function drawCurve(meter) {
+    const section = document.getElementById('curve');
+    section.hidden = meter.energy !== 'electricity';
+    if (section.hidden) return;
+    const c = meter.curve;
+    const input = document.getElementById('curve-day');
+    input.value = c.day || '';
+    input.setAttribute('data-value', c.day || '');
+    // The picker shows the day in the browser's language: the page's too.
+    document.getElementById('curve-date').textContent = c.day ? longDayFormat.format(utcDate(c.day)) : '';
+    const plot = document.querySelector('#chart-curve .plot');
+    const points = c.points || [];
+    const groups = points.map((p) => {
+      const hc = offPeak(p.start);
+      const start = clockFormat.format(new Date(p.start_utc * 1000));
+      const end = clockFormat.format(new Date((p.start_utc + p.minutes * 60) * 1000));
+      const title = start + '–' + end + ' (' + (hc ? t.offPeak : t.peak) + ')';
+      return {
+        label: p.start.slice(14, 16) === '00' && Number(p.start.slice(11, 13)) % 3 === 0 ? start : '',
+        title,
+        bars: [{ segments: [{ value: p.kwh, cls: 'curve ' + (hc ? 'hc' : 'hp'), title, field: 'curve.' + meter.id + '.' + p.start_utc }] }],
+      };
+    });
+    const bands = [];
+    points.forEach((p, i) => {
+      if (!offPeak(p.start)) return;
+      const last = bands[bands.length - 1];
+      if (last && last.to === i) last.to = i + 1;
+      else bands.push({ from: i, to: i + 1, cls: 'hc', title: t.offPeakUsual });
+    });
+    drawBars(plot, {
+      groups, bands, format: kwh, labelEvery: 1, empty: t.noCurve,
+      label: t.curveTitle + ' ' + day(c.day) + ', ' + t.halfHour,
+    });
+    const known = points.filter((p) => isNum(p.kwh));
+    const total = known.length ? known.reduce((a, p) => a + p.kwh, 0) : null;
+    document.getElementById('curve-total').textContent = known.length ? t.curveTotal(kwh(total)) : '';
+    legend('curve-legend', [['text-only', t.halfHour], ['curve-hp', t.peak], ['curve-hc', t.offPeakUsual]]);
+  }
+
+  // The curve of `wanted`, or of the last day with one in the 31 days to
+  // yesterday (the API's longest curve range).
+  async function loadCurve(id, wanted) {
+    const q = (from, to) => `api/v1/curve?meter=${encodeURIComponent(id)}&from=${from}&to=${to}`;
+    if (wanted) {
+      const c = await api(q(wanted, wanted));
+      return { day: wanted, points: c.points };
+    }
+    const c = await api(q(addDays(state.yesterday, -30), state.yesterday));
+    const days = c.points.map((p) => p.date).sort();
+    const last = days.length ? days[days.length - 1] : null;
+    return { day: last, points: c.points.filter((p) => p.date === last) };
+  }
+
+  // -------------------------------------------- cost by tariff period
+
+  // `Tempo-<colour>-HP|HC`, `HP`, `HC`, `Base`: the meter's tariff periods.
+  function parsePeriod(p) {
+    const m = /^Tempo-(blue|white|red)-(HP|HC)$/i.exec(p);
+    if (m) return { colour: m[1].toLowerCase(), slot: m[2].toLowerCase() };
+    if (/^(HP|HC)$/i.test(p)) return { colour: null, slot: p.toLowerCase() };
+    if (/^base$/i.test(p)) return { colour: null, slot: 'base' };
+    return { colour: null, slot: null };
+  }
+  const PERIOD_ORDER = ['Tempo-blue-HC', 'Tempo-blue-HP', 'Tempo-white-HC', 'Tempo-white-HP',
+    'Tempo-red-HC', 'Tempo-red-HP', 'HC', 'HP', 'Base'];
+  function periodRank(p) {
+    const i = PERIOD_ORDER.findIndex((x) => x.toLowerCase() === p.toLowerCase());
+    return i < 0 ? PERIOD_ORDER.length : i;
+  }
+  function periodLabel(p) {
+    const { colour, slot } = parsePeriod(p);
+    if (colour) return t[colour] + ' ' + t[slot];
+    if (slot) return slot === 'base' ? t.base : t[slot];
+    return p;
+  }
+  function periodClass(p) {
+    const { colour, slot } = parsePeriod(p);
+    if (colour) return 'p-' + colour + '-' + slot;
+    return slot ? 'p-' + slot : 'p-other';
+  }
+
+  // Adds `v` to a sum that stays null while no value is known.
+  function plus(sum, v) { return isNum(v) ? (isNum(sum) ? sum + v : v) : sum; }
+
+  // Each month's periods ({bucket: {period: {kwh, eur}}}): the month rows'
+  // own when the API gives them, else the sum of the day rows'.
+  function monthPeriods(months, days) {
+    const out = {};
+    if (months.rows.some((r) => Array.isArray(r.periods))) {
+      for (const r of months.rows) {
+        out[r.bucket] = {};
+        for (const p of r.periods || []) out[r.bucket][p.period] = { kwh: p.kwh, eur: p.eur };
+      }
+      return out;
+    }
+    for (const r of days.rows) {
+      const b = String(r.start).slice(0, 7);
+      const m = out[b] || (out[b] = {});
+      for (const p of r.periods || []) {
+        const sum = m[p.period] || (m[p.period] = { kwh: null, eur: null });
+        sum.kwh = plus(sum.kwh, p.kwh);
+        sum.eur = plus(sum.eur, p.eur);
+      }
+    }
+    return out;
+  }
+
+  function drawSplit(meter) {
+    const rows = meter.months.rows.slice(-12);
+    const seen = new Set();
+    for (const r of rows) for (const p of Object.keys(meter.periods[r.bucket] || {})) seen.add(p);
+    const periods = [...seen].sort((a, b) => periodRank(a) - periodRank(b) || a.localeCompare(b));
+    const groups = rows.map((r) => {
+      const [label, title] = bucketLabels(r, 'month');
+      const split = meter.periods[r.bucket] || {};
+      return {
+        label, title,
+        bars: [{
+          segments: periods.filter((p) => split[p]).map((p) => ({
+            value: split[p].eur, cls: periodClass(p),
+            field: 'split.' + meter.id + '.' + r.bucket + '.' + p,
+            title: title + ' · ' + periodLabel(p) + ' (' + kwh(split[p].kwh) + ')',
+          })),
+        }],
+      };
+    });
+    const tempo = periods.some((p) => parsePeriod(p).colour);
+    const hphc = periods.some((p) => parsePeriod(p).slot === 'hp' || parsePeriod(p).slot === 'hc');
+    document.getElementById('split-title').textContent = tempo ? t.splitTempo : hphc ? t.splitHpHc : t.splitTitle;
+    drawBars(document.querySelector('#chart-split .plot'), {
+      groups, format: eur, label: t.splitCaption,
+    });
+    legend('split-legend', periods.map((p) => [periodClass(p), periodLabel(p)]));
+  }
+
+  // ------------------------------------------------ this year and last
+
+  // Each month's mean outdoor temperature: the site's month mean when it
+  // gives one, else the mean of the month's stored days.
+  function monthCelsius(temps) {
+    const out = {};
+    if (!temps) return out;
+    const sums = {};
+    for (const d of temps.days || []) {
+      const k = String(d.date).slice(0, 7);
+      const s = sums[k] || (sums[k] = [0, 0]);
+      s[0] += d.celsius;
+      s[1] += 1;
+    }
+    for (const [k, [sum, n]] of Object.entries(sums)) out[k] = sum / n;
+    for (const m of temps.months || []) out[String(m.date).slice(0, 7)] = m.celsius;
+    return out;
+  }
+
+  function drawYoy(meter) {
+    const rows = meter.months.rows;
+    const now = rows.slice(-12);
+    const before = rows.slice(-24, -12);
+    const pairs = now.map((r, i) => ({ r, b: before.length === 12 ? before[i] : null }));
+    const metric = state.metric;
+    const temps = meter.celsius;
+    const groups = pairs.map(({ r, b }) => {
+      const [label, title] = bucketLabels(r, 'month');
+      const bTitle = b ? bucketLabels(b, 'month')[1] : DASH;
+      return {
+        label, title, sublabel: isNum(temps[r.bucket]) ? celsiusFormat.format(temps[r.bucket]) + '°' : '',
+        bars: [
+          { title: bTitle, segments: [{ value: b ? b[metric] : null, cls: COLOURS[metric] + ' before', title: bTitle, field: 'yoy.' + meter.id + '.' + r.bucket + '.bar_before' }] },
+          { title, segments: [{ value: r[metric], cls: COLOURS[metric], title, field: 'yoy.' + meter.id + '.' + r.bucket + '.bar' }] },
+        ],
+      };
+    });
+    const what = t[METRIC_LABEL[metric]];
+    document.getElementById('yoy-caption').textContent = t.yoyCaption(what);
+    drawBars(document.querySelector('#chart-yoy .plot'), {
+      groups, format: metricFormat(metric), label: t.yoyCaption(what),
+    });
+    legend('yoy-legend', [[COLOURS[metric] + ' before', t.yearBefore], [COLOURS[metric], t.thisYear],
+      ['text-only', '°C\u00a0: ' + t.temperature]]);
+    // The figures behind the chart: kWh, euros and temperatures, each
+    // cell the month over the same month a year before (narrow enough for
+    // a phone).
+    const table = document.getElementById('yoy-table');
+    table.replaceChildren();
+    const th = (text) => el('th', { scope: 'col' }, text);
+    table.append(el('caption', null, t.yoyCells),
+      el('thead', null, el('tr', null, th(t.monthCol), th(t.consumption), th(t.cost),
+        el('th', { scope: 'col' }, el('abbr', { title: t.temperature }, t.temperatureShort)))));
+    const body = el('tbody');
+    const id = meter.id;
+    const both = (name, now, before, format) => el('td', null,
+      el('span', { class: 'now', 'data-field': 'yoy.' + id + '.' + name, 'data-value': isNum(now) ? String(now) : '' }, format(now)),
+      el('span', { class: 'before', 'data-field': 'yoy.' + id + '.' + name + '_before', 'data-value': isNum(before) ? String(before) : '' }, format(before)));
+    for (const { r, b } of pairs.slice().reverse()) {
+      // The current month so far: say up to which day.
+      const cut = addDays(r.end, 1).slice(0, 7) === r.bucket;
+      const label = el('th', { scope: 'row' }, el('span', { class: 'now' }, monthFormat.format(utcDate(r.start))),
+        el('span', { class: 'before' }, b ? monthFormat.format(utcDate(b.start)) : DASH));
+      if (cut) label.append(el('span', { class: 'before cut' }, t.until(shortDayFormat.format(utcDate(r.end)))));
+      body.append(el('tr', null, label,
+        both(r.bucket + '.kwh', r.kwh, b ? b.kwh : null, kwh),
+        both(r.bucket + '.eur', r.eur, b ? b.eur : null, eur),
+        both(r.bucket + '.celsius', temps[r.bucket], b ? temps[b.bucket] : null, celsius)));
+    }
+    table.append(body);
+  }
+
+  // ----------------------------------------------------------- drawing
 
   function drawCharts() {
     const meter = state.data[state.meter];
@@ -482,23 +794,39 @@
     const format = metricFormat(state.metric);
     let tempoShown = false;
     for (const g of ['day', 'month', 'year']) {
-      const rows = chartRows(meter[g], g, state.metric);
-      if (rows.some((r) => r.tempo)) tempoShown = true;
-      barChart(document.querySelector(`#chart-${g} .plot`), rows, format);
+      const rows = g === 'month' ? meter.months.rows.slice(-12) : meter[g].rows;
+      const groups = historyGroups(rows, g, state.metric);
+      if (groups.some((r) => r.tempo)) tempoShown = true;
+      drawBars(document.querySelector(`#chart-${g} .plot`), { groups, format });
     }
-    const legend = document.getElementById('legend');
-    legend.replaceChildren();
-    if (tempoShown) {
-      for (const c of ['blue', 'white', 'red']) legend.append(el('span', { class: c }, t.tempo + ' ' + t[c]));
-      legend.append(el('span', { class: 'unknown' }, t.unknownColour));
-    }
+    legend('legend', tempoShown
+      ? ['blue', 'white', 'red'].map((c) => [c, t.tempo + ' ' + t[c]]).concat([['unknown', t.unknownColour]])
+      : []);
+    drawCurve(meter);
+    drawSplit(meter);
+    drawYoy(meter);
   }
 
-  async function loadMeter(id) {
+  async function loadMeter(id, wantedDay) {
     if (!state.data[id]) {
-      const q = (g) => `api/v1/readings?meter=${encodeURIComponent(id)}&granularity=${g}`;
-      const [d, m, y] = await Promise.all([api(q('day')), api(q('month')), api(q('year'))]);
-      state.data[id] = { day: d, month: m, year: y, energy: d.energy };
+      const info = state.meters.find((m) => m.meter_id === id) || {};
+      const q = (g, from) => `api/v1/readings?meter=${encodeURIComponent(id)}&granularity=${g}`
+        + (from ? '&from=' + from : '');
+      // 24 months: the last 12 and the same months a year before.
+      const from24 = monthsBefore(state.yesterday, 23);
+      const [d, months, y] = await Promise.all([q('day'), q('month', from24), q('year')].map(api));
+      const days = months.rows.some((r) => Array.isArray(r.periods))
+        ? { rows: [] } : await api(q('day', monthsBefore(state.yesterday, 11)));
+      const temps = info.home_id
+        ? await api(`api/v1/temperatures?home=${encodeURIComponent(info.home_id)}&from=${from24}`)
+        : null;
+      const curve = d.energy === 'electricity'
+        ? await loadCurve(id, wantedDay).catch(() => ({ day: wantedDay, points: [] }))
+        : { day: null, points: [] };
+      state.data[id] = {
+        id, energy: d.energy, day: d, months, year: y, curve,
+        periods: monthPeriods(months, days), celsius: monthCelsius(temps),
+      };
     }
     state.meter = id;
     const production = document.querySelector('[data-metric="solar_production_kwh"]');
@@ -514,7 +842,20 @@
     }
   }
 
+  // A day chosen in the picker: its curve, and the URL says it (a reload
+  // or a shared link opens on it).
+  async function pickDay(d) {
+    const meter = state.data[state.meter];
+    if (!meter || !/^\d{4}-\d{2}-\d{2}$/.test(d)) return;
+    meter.curve = await loadCurve(meter.id, d).catch(() => ({ day: d, points: [] }));
+    const url = new URL(window.location.href);
+    url.searchParams.set('day', d);
+    window.history.replaceState(null, '', url);
+    drawCurve(meter);
+  }
+
   function setupMeters(meters) {
+    state.meters = meters;
     const select = document.getElementById('meter');
     select.replaceChildren();
     for (const m of meters) {
@@ -531,6 +872,9 @@
         drawCharts();
       });
     }
+    const input = document.getElementById('curve-day');
+    input.max = state.yesterday;
+    input.addEventListener('change', () => { pickDay(input.value).catch(showError); });
     let pending = null;
     window.addEventListener('resize', () => {
       clearTimeout(pending);
@@ -548,8 +892,10 @@
         api('api/v1/summary'), api('api/v1/meters'), api('api/v1/tempo/outlook'),
       ]);
       renderTile(summary, outlook);
+      state.yesterday = summary.yesterday;
       const first = setupMeters(meters);
-      if (first) await loadMeter(first);
+      const wantedDay = params.get('day');
+      if (first) await loadMeter(first, /^\d{4}-\d{2}-\d{2}$/.test(wantedDay || '') ? wantedDay : null);
       document.body.setAttribute('data-ready', 'true');
     } catch (e) {
       showError(e);

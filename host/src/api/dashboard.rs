@@ -1,7 +1,8 @@
 //! The dashboard: one page and its two assets, embedded in the binary
 //! (`host/assets/dashboard/`), no CDN, no external request. The page reads
 //! the API (`/api/v1/summary`, `/api/v1/meters`, `/api/v1/tempo/outlook`,
-//! `/api/v1/readings`) and draws its charts itself, in inline SVG.
+//! `/api/v1/readings`, `/api/v1/curve`, `/api/v1/temperatures`) and draws
+//! its charts itself, in inline SVG.
 
 use super::ApiError;
 use axum::extract::Path;

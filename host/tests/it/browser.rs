@@ -1,14 +1,17 @@
 //! The dashboard in a real browser: `hellowatt demo --serve` (the service
 //! on the simulated site) and headless Chromium (Debian's `chromium`, which
 //! `.ci/run` installs; `crate::common::tools` says what happens without it).
-//! The tile's values must be the store's, the charts must have drawn bars,
-//! the French page must read French only, times in local format.
-//! Screenshots of each view, desktop and phone, are kept as
-//! `target/dashboard-*.png`.
+//! Every value the page draws must be the store's: the tile, the load curve
+//! of a day (the one asked in the URL, else the last day with a curve), each
+//! month's cost by tariff period, each month beside the same month a year
+//! before with its mean temperature; the French page must read French only,
+//! times in local format. Screenshots of each view, desktop and phone, are
+//! kept as `target/dashboard-*.png`.
 
 use hellowatt::store::{Granularity, Store};
-use hellowatt_snapshot::{Date, Energy, TempoColour};
+use hellowatt_snapshot::{Date, Energy, TemperaturePeriod, TempoColour};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,6 +102,23 @@ fn attribute_at(dom: &str, at: usize, name: &str) -> Option<String> {
     Some(v[..v.find('"')?].to_string())
 }
 
+/// Every `data-field` starting with `prefix` (the rest of the name) and its
+/// `data-value`.
+fn fields(dom: &str, prefix: &str) -> BTreeMap<String, String> {
+    let needle = format!("data-field=\"{prefix}");
+    let mut out = BTreeMap::new();
+    for (at, _) in dom.match_indices(&needle) {
+        let rest = &dom[at + needle.len()..];
+        let name = &rest[..rest.find('"').unwrap_or(0)];
+        let value = attribute_at(dom, at, "data-value").unwrap_or_default();
+        assert!(
+            out.insert(name.to_string(), value).is_none(),
+            "{prefix}{name} twice"
+        );
+    }
+    out
+}
+
 /// A shown value against the store's: equal within `eps`, or both missing
 /// (an empty `data-value`).
 fn same(what: &str, shown: Option<&String>, want: Option<f64>, eps: f64) {
@@ -111,6 +131,21 @@ fn same(what: &str, shown: Option<&String>, want: Option<f64>, eps: f64) {
                 .unwrap_or_else(|_| panic!("{what}: shown {shown:?}, store {w}"));
             assert!((v - w).abs() < eps, "{what}: shown {v}, store {w}");
         }
+    }
+}
+
+/// The first day of the month `n` months before `d`'s.
+fn months_before(d: Date, n: usize) -> Date {
+    (0..n).fold(d.first_of_month(), |m, _| m.add_days(-1).first_of_month())
+}
+
+/// Adds `v` to a sum that stays `None` while no value is known (the page's
+/// rule: missing is not zero).
+fn plus(sum: Option<f64>, v: Option<f64>) -> Option<f64> {
+    match (sum, v) {
+        (Some(s), Some(v)) => Some(s + v),
+        (s, None) => s,
+        (None, v) => v,
     }
 }
 
@@ -352,6 +387,133 @@ fn assert_next_run(dom: &str, summary: &Value) {
     }
 }
 
+/// The curve's days in the store, oldest first, in the 31 days to
+/// yesterday (what the page searches for its default day).
+fn curve_days(store: &Store, meter: &str, yesterday: Date) -> Vec<Date> {
+    let mut days: Vec<Date> = store
+        .curve(meter, yesterday.add_days(-30), yesterday)
+        .unwrap()
+        .iter()
+        .map(|p| p.date)
+        .collect();
+    days.dedup();
+    days
+}
+
+/// Each half-hour bar of `day`'s curve is the store's point, no more.
+fn assert_curve(dom: &str, store: &Store, meter: &str, day: Date) {
+    assert_eq!(
+        field(dom, "curve.day").as_deref(),
+        Some(day.to_string().as_str()),
+        "the day picker"
+    );
+    let points = store.curve(meter, day, day).unwrap();
+    assert!(points.len() >= 46, "{day}: {} points", points.len());
+    let shown = fields(dom, &format!("curve.{meter}."));
+    assert_eq!(shown.len(), points.len(), "{day}: the curve's bars");
+    for p in &points {
+        same(
+            &format!("curve {} {}", day, p.start),
+            shown.get(&p.start.to_string()),
+            p.kwh,
+            1e-9,
+        );
+    }
+}
+
+/// Each of the 12 months' cost split by tariff period is the sum of the
+/// store's days.
+fn assert_split(dom: &str, store: &Store, meter: &str, yesterday: Date) -> usize {
+    let mut want: BTreeMap<String, Option<f64>> = BTreeMap::new();
+    for d in store
+        .daily(meter, months_before(yesterday, 11), yesterday)
+        .unwrap()
+    {
+        let month = &d.reading.date.to_string()[..7];
+        for p in &d.reading.periods {
+            let sum = want.entry(format!("{month}.{}", p.period)).or_default();
+            *sum = plus(*sum, p.eur);
+        }
+    }
+    let shown = fields(dom, &format!("split.{meter}."));
+    assert_eq!(
+        shown.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>(),
+        "{meter}: the months' periods"
+    );
+    for (k, w) in &want {
+        same(&format!("split {meter} {k}"), shown.get(k), *w, 1e-6);
+    }
+    want.len()
+}
+
+/// Each of the 12 months beside the same month a year before: kWh and
+/// euros (the store's month totals), the mean temperature (the site's
+/// month mean, else the mean of the stored days), and the bars (kWh).
+/// Returns the pairs with both years' kWh.
+fn assert_year_over_year(
+    dom: &str,
+    store: &Store,
+    meter: &str,
+    home: &str,
+    yesterday: Date,
+) -> usize {
+    let from = months_before(yesterday, 23);
+    let rows = store
+        .totals(meter, Granularity::Month, from, yesterday)
+        .unwrap();
+    assert_eq!(rows.len(), 24);
+    let mut days: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    let mut months: BTreeMap<String, f64> = BTreeMap::new();
+    for t in store.temperatures(home, from, yesterday).unwrap() {
+        let key = t.date.to_string()[..7].to_string();
+        match t.period {
+            TemperaturePeriod::Day => {
+                let e = days.entry(key).or_default();
+                e.0 += t.celsius;
+                e.1 += 1;
+            }
+            TemperaturePeriod::Month => {
+                months.insert(key, t.celsius);
+            }
+        }
+    }
+    let celsius = |bucket: &str| {
+        months
+            .get(bucket)
+            .copied()
+            .or_else(|| days.get(bucket).map(|(s, n)| s / f64::from(*n)))
+    };
+    let shown = fields(dom, &format!("yoy.{meter}."));
+    assert_eq!(shown.len(), 12 * 8, "{meter}: 12 months of 8 figures");
+    let mut pairs = 0;
+    for (now, before) in rows[12..].iter().zip(&rows[..12]) {
+        let f = |name: &str| shown.get(&format!("{}.{name}", now.bucket));
+        let what = |name: &str| format!("{meter} {} {name}", now.bucket);
+        for (name, want) in [
+            ("kwh", now.amounts.kwh),
+            ("bar", now.amounts.kwh),
+            ("eur", now.amounts.eur),
+            ("kwh_before", before.amounts.kwh),
+            ("bar_before", before.amounts.kwh),
+            ("eur_before", before.amounts.eur),
+        ] {
+            same(&what(name), f(name), want, 1e-6);
+        }
+        same(&what("celsius"), f("celsius"), celsius(&now.bucket), 1e-9);
+        same(
+            &what("celsius_before"),
+            f("celsius_before"),
+            celsius(&before.bucket),
+            1e-9,
+        );
+        if now.amounts.kwh.is_some() && before.amounts.kwh.is_some() {
+            pairs += 1;
+        }
+    }
+    pairs
+}
+
 #[test]
 fn the_dashboard_shows_the_store_and_draws_its_charts() {
     let Some(chromium) = crate::common::tools::program(
@@ -400,6 +562,21 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
 
     let store = Store::open(&db).unwrap();
     let today = hellowatt::clock::today();
+    let yesterday = today.add_days(-1);
+    let meters = store.meters(None).unwrap();
+    let meter = |energy| {
+        meters
+            .iter()
+            .find(|m| m.energy == energy)
+            .unwrap_or_else(|| panic!("the demo has a {energy:?} meter"))
+    };
+    let (elec, gas) = (meter(Energy::Electricity), meter(Energy::Gas));
+    let days = curve_days(&store, &elec.meter_id, yesterday);
+    let last = *days.last().expect("the demo stores a load curve");
+    // A day other than the default, chosen in the URL.
+    let chosen = days[0];
+    assert_ne!(chosen, last, "the demo stores several days of curve");
+
     let mut browser = Browser {
         chromium,
         profiles: dir.path().to_path_buf(),
@@ -407,23 +584,53 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
         shots: Vec::new(),
     };
 
-    // French, desktop.
-    let dom = browser.view("electricity", "", "1280,1600");
-    assert!(dom.matches("class=\"bar").count() >= 30 + 12);
+    // French, desktop, electricity, the curve of the day in the URL.
+    let dom = browser.view("electricity", &format!("?day={chosen}"), "1280,3400");
+    assert!(dom.matches("class=\"bar").count() >= 30 + 12 + 48);
     assert_tile(&dom, &store, today);
     assert_next_run(&dom, &summary);
+    assert_curve(&dom, &store, &elec.meter_id, chosen);
+    let periods = assert_split(&dom, &store, &elec.meter_id, yesterday);
+    assert!(
+        periods >= 12 * 2,
+        "Tempo: HP and HC each month at least, {periods}"
+    );
+    let pairs = assert_year_over_year(&dom, &store, &elec.meter_id, &elec.home_id, yesterday);
+    assert!(pairs >= 1, "the demo's history has a month of last year");
     assert!(dom.contains("reste "), "the remaining days in French");
     assert_french("electricity", &dom);
 
+    // French, phone: the curve of the last day with one, by default.
+    let dom = browser.view("electricity-phone", "", "390,4400");
+    assert_curve(&dom, &store, &elec.meter_id, last);
+    assert_french("electricity-phone", &dom);
+
+    // Gas: the same charts, no curve.
+    for (name, size) in [("gas", "1280,3000"), ("gas-phone", "390,4000")] {
+        let dom = browser.view(name, &format!("?meter={}", gas.meter_id), size);
+        assert!(
+            dom.contains(
+                "<section id=\"curve\" class=\"charts\" aria-labelledby=\"curve-title\" hidden"
+            ),
+            "{name}: gas has no curve"
+        );
+        assert!(fields(&dom, "curve.").keys().all(|k| k == "day"));
+        assert!(assert_split(&dom, &store, &gas.meter_id, yesterday) >= 12);
+        let pairs = assert_year_over_year(&dom, &store, &gas.meter_id, &gas.home_id, yesterday);
+        assert!(pairs >= 1, "{name}: a month of last year");
+        assert_french(name, &dom);
+    }
+
     // English, on a phone; the same words the French page must not have
     // are found here (the check can fail).
-    let dom = browser.view("english-phone", "?lang=en", "390,1400");
+    let dom = browser.view("english-phone", "?lang=en", "390,4400");
     assert!(dom.contains("Yesterday"), "English labels");
     assert!(
         dom.contains(" left "),
         "the remaining Tempo days in English"
     );
     assert_next_run(&dom, &summary);
+    assert_curve(&dom, &store, &elec.meter_id, last);
     let english = english_words(&visible_text(&dom));
     assert!(english.len() >= 10, "English words found: {english:?}");
 
