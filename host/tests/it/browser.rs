@@ -9,7 +9,7 @@
 //! kept as `target/dashboard-*.png`.
 
 use hellowatt::store::{Granularity, Store};
-use hellowatt_snapshot::{Date, Energy, TemperaturePeriod, TempoColour};
+use hellowatt_snapshot::{Date, Energy, TemperaturePeriod, TempoColour, paris_iso};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -412,13 +412,21 @@ fn assert_curve(dom: &str, store: &Store, meter: &str, day: Date) {
     let shown = fields(dom, &format!("curve.{meter}."));
     assert_eq!(shown.len(), points.len(), "{day}: the curve's bars");
     for p in &points {
-        same(
-            &format!("curve {} {}", day, p.start),
-            shown.get(&p.start.to_string()),
-            p.kwh,
-            1e-9,
-        );
+        let f = format!("curve.{meter}.{}", p.start);
+        same(&f, shown.get(&p.start.to_string()), p.kwh, 1e-9);
+        // Off-peak: the usual 22:00-06:00, Paris time (none is stored).
+        let hour: u32 = paris_iso(p.start)[11..13].parse().unwrap();
+        let slot = if !(6..22).contains(&hour) { "hc" } else { "hp" };
+        if p.kwh.is_some() {
+            let class = attribute(dom, &f, "class").unwrap_or_default();
+            assert!(
+                class.ends_with(&format!(" {slot}")),
+                "{f} at {hour} h: {class}"
+            );
+        }
     }
+    // The off-peak hours shaded: the night's two ends (a DST day too).
+    assert_eq!(dom.matches("class=\"band hc\"").count(), 2, "{day}");
 }
 
 /// Each of the 12 months' cost split by tariff period is the sum of the
