@@ -584,6 +584,7 @@
     if (section.hidden) return;
     const c = meter.curve;
     const input = document.getElementById('curve-day');
+    input.min = meter.first || '';
     input.value = c.day || '';
     input.setAttribute('data-value', c.day || '');
     // The picker shows the day in the browser's language: the page's too.
@@ -817,14 +818,16 @@
       const [d, months, y] = await Promise.all([q('day'), q('month', from24), q('year')].map(api));
       const days = months.rows.some((r) => Array.isArray(r.periods))
         ? { rows: [] } : await api(q('day', monthsBefore(state.yesterday, 11)));
+      // Without temperatures the months still draw, their °C as missing.
       const temps = info.home_id
         ? await api(`api/v1/temperatures?home=${encodeURIComponent(info.home_id)}&from=${from24}`)
+          .catch(() => null)
         : null;
       const curve = d.energy === 'electricity'
         ? await loadCurve(id, wantedDay).catch(() => ({ day: wantedDay, points: [] }))
         : { day: null, points: [] };
       state.data[id] = {
-        id, energy: d.energy, day: d, months, year: y, curve,
+        id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve,
         periods: monthPeriods(months, days), celsius: monthCelsius(temps),
       };
     }
