@@ -557,14 +557,19 @@
     return [r.bucket, r.bucket];
   }
 
-  function historyGroups(rows, granularity, metric) {
+  function historyGroups(meter, rows, granularity, metric) {
     const tempoColours = metric !== 'solar_production_kwh';
     return rows.map((r) => {
       const [label, title] = bucketLabels(r, granularity);
       const tempo = granularity === 'day' && tempoColours && r.tempo ? r.tempo : null;
       return {
         label, title: title + partial(r), tempo,
-        bars: [{ segments: [{ value: r[metric], cls: tempo ? COLOURS[tempo] : COLOURS[metric], title: title + partial(r) }] }],
+        bars: [{
+          segments: [{
+            value: r[metric], cls: tempo ? COLOURS[tempo] : COLOURS[metric], title: title + partial(r),
+            field: 'history.' + meter.id + '.' + r.bucket,
+          }],
+        }],
       };
     });
   }
@@ -796,7 +801,7 @@
     let tempoShown = false;
     for (const g of ['day', 'month', 'year']) {
       const rows = g === 'month' ? meter.months.rows.slice(-12) : meter[g].rows;
-      const groups = historyGroups(rows, g, state.metric);
+      const groups = historyGroups(meter, rows, g, state.metric);
       if (groups.some((r) => r.tempo)) tempoShown = true;
       drawBars(document.querySelector(`#chart-${g} .plot`), { groups, format });
     }

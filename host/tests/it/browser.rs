@@ -429,6 +429,26 @@ fn assert_curve(dom: &str, store: &Store, meter: &str, day: Date) {
     assert_eq!(dom.matches("class=\"band hc\"").count(), 2, "{day}");
 }
 
+/// The history's bars (kWh, the page's default): the last 30 days, 12
+/// months and 3 years, each the store's total.
+fn assert_history(dom: &str, store: &Store, meter: &str, yesterday: Date) {
+    let shown = fields(dom, &format!("history.{meter}."));
+    let year_from = Date::new(yesterday.year - 2, 1, 1).unwrap();
+    let mut buckets = 0;
+    for (g, from) in [
+        (Granularity::Day, yesterday.add_days(-29)),
+        (Granularity::Month, months_before(yesterday, 11)),
+        (Granularity::Year, year_from),
+    ] {
+        for t in store.totals(meter, g, from, yesterday).unwrap() {
+            let what = format!("history {meter} {}", t.bucket);
+            same(&what, shown.get(&t.bucket), t.amounts.kwh, 1e-6);
+            buckets += 1;
+        }
+    }
+    assert_eq!(shown.len(), buckets, "{meter}: 30 days, 12 months, 3 years");
+}
+
 /// Each of the 12 months' cost split by tariff period is the sum of the
 /// store's days.
 fn assert_split(dom: &str, store: &Store, meter: &str, yesterday: Date) -> usize {
@@ -597,6 +617,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     assert!(dom.matches("class=\"bar").count() >= 30 + 12 + 48);
     assert_tile(&dom, &store, today);
     assert_next_run(&dom, &summary);
+    assert_history(&dom, &store, &elec.meter_id, yesterday);
     assert_curve(&dom, &store, &elec.meter_id, chosen);
     let periods = assert_split(&dom, &store, &elec.meter_id, yesterday);
     assert!(
@@ -623,6 +644,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             "{name}: gas has no curve"
         );
         assert!(fields(&dom, "curve.").keys().all(|k| k == "day"));
+        assert_history(&dom, &store, &gas.meter_id, yesterday);
         assert!(assert_split(&dom, &store, &gas.meter_id, yesterday) >= 12);
         let pairs = assert_year_over_year(&dom, &store, &gas.meter_id, &gas.home_id, yesterday);
         assert!(pairs >= 1, "{name}: a month of last year");
