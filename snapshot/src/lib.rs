@@ -194,6 +194,13 @@ pub struct DailyReading {
     pub amounts: Amounts,
 }
 
+/// `x` rounded to `decimals` places: the nearest double to the decimal
+/// value, so that it prints as that decimal.
+pub fn round_to(x: f64, decimals: i32) -> f64 {
+    let scale = 10f64.powi(decimals);
+    (x * scale).round() / scale
+}
+
 /// What a day (or a sum of days) amounts to beside its tariff periods:
 /// energy, cost, CO2 and the solar side. `None` is "no value", never zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -270,6 +277,20 @@ impl Amounts {
             injection_kwh,
             injection_eur,
         }
+    }
+
+    /// Decimals kept of a sum of days, in the order of [`Amounts::NAMES`]:
+    /// a watt-hour, a hundredth of a cent, ten grams. A sum of floats
+    /// otherwise shows its binary error (`35.160000000000004`).
+    pub const DECIMALS: [i32; 8] = [3, 4, 4, 2, 3, 4, 3, 4];
+
+    /// The amounts rounded to [`Amounts::DECIMALS`].
+    pub fn rounded(&self) -> Amounts {
+        let mut v = self.values();
+        for (x, d) in v.iter_mut().zip(Self::DECIMALS) {
+            *x = x.map(|x| round_to(x, d));
+        }
+        Amounts::from_values(v)
     }
 
     /// No amount has a value.

@@ -241,8 +241,10 @@ pub fn document() -> Value {
             "/api/v1/readings": {"get": op(
                 "Readings by day, month or year",
                 &format!("Sums of a meter's daily readings per bucket; every bucket of the range \
-                    is listed, with null sums when no day has the value. Day rows add the tariff \
-                    periods and the Tempo colour (electricity). {} Day granularity: at most {MAX_DAYS} days, \
+                    is listed, with null sums when no day has the value. Every row has the tariff \
+                    periods summed over its days (kWh and EUR per `Tempo-<colour>-HP|HC`, `HP`, \
+                    `HC`, `Base`, as the site names them); day rows add the Tempo colour \
+                    (electricity). Sums of several days are rounded to 0.001 kWh and 0.0001 EUR. {} Day granularity: at most {MAX_DAYS} days, \
                     month and year: {MAX_DAYS_AGGREGATED}.",
                     "Defaults: to = yesterday; from = 30 days, 12 calendar months or 3 calendar \
                      years back, by granularity."),
@@ -302,9 +304,11 @@ pub fn document() -> Value {
             )},
             "/api/v1/export": {"get": {
                 "summary": "Export",
-                "description": "Every meter (or one) over a range and granularity, as CSV (a \
-                    header row, units in the column names, missing values empty) or JSON \
-                    (units stated), as an attachment. Ranges and defaults as /api/v1/readings.",
+                "description": "Every meter (or one) over a range and granularity, as CSV (RFC 4180: a \
+                    header row, units in the column names, missing values empty, then two \
+                    columns per tariff period present, tariff_<period>_kwh and \
+                    tariff_<period>_eur) or JSON (units stated, each row with its periods), \
+                    as an attachment. Ranges and defaults as /api/v1/readings.",
                 "parameters": [
                     query("format", false, "csv (default) or json.",
                         json!({"type": "string", "enum": ["csv", "json"], "default": "csv"})),
@@ -382,12 +386,11 @@ fn units(stated: Value) -> Value {
     }
 }
 
-/// Day rows have `periods` and `tempo`; month and year rows have neither.
+/// Day rows have `tempo`; month and year rows do not.
 fn day_rows_only(mut readings: Value) -> Value {
     readings["if"] = json!({"properties": {"granularity": {"const": "day"}}});
-    readings["then"] =
-        json!({"properties": {"rows": {"items": {"required": ["periods", "tempo"]}}}});
-    readings["else"] = json!({"properties": {"rows": {"items": {"properties": {"periods": false, "tempo": false}}}}});
+    readings["then"] = json!({"properties": {"rows": {"items": {"required": ["tempo"]}}}});
+    readings["else"] = json!({"properties": {"rows": {"items": {"properties": {"tempo": false}}}}});
     readings
 }
 
@@ -590,11 +593,11 @@ fn schemas() -> Value {
                     &total,
                     json!({
             "periods": {"type": "array", "items": r("PeriodValue"),
-                "description": "Day granularity only."},
+                "description": "The tariff periods summed over the row's days, sorted by name."},
             "tempo": {"oneOf": [r("TempoColour"), {"type": "null"}],
                 "description": "Day granularity only; null: unknown or not an electricity meter."}}),
                 ),
-                &["periods", "tempo"],
+                &["tempo"],
             ),
         ),
         (
@@ -714,7 +717,9 @@ fn schemas() -> Value {
             "ExportRow",
             closed(merged(
                 &total,
-                json!({"meter_id": {"type": "string"}, "energy": r("Energy")}),
+                json!({"meter_id": {"type": "string"}, "energy": r("Energy"),
+                    "periods": {"type": "array", "items": r("PeriodValue"),
+                        "description": "The tariff periods summed over the row's days, sorted by name."}}),
             )),
         ),
         (
@@ -722,8 +727,10 @@ fn schemas() -> Value {
             closed(json!({
             "granularity": {"type": "string", "enum": ["day", "month", "year"]},
             "from": r("Date"), "to": r("Date"),
-            "units": units(amount_units), "missing": {"type": "string"},
+            "units": units(merged(&amount_units, json!({"periods": {"kwh": "kWh", "eur": "EUR"}}))),
+            "missing": {"type": "string"},
             "cost": {"type": "string", "description": "What eur, subscription_eur and total_eur each count."},
+            "rounding": {"type": "string", "description": "How sums of several days are rounded."},
             "rows": {"type": "array", "items": r("ExportRow")}})),
         ),
     ];

@@ -435,11 +435,12 @@ pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
             }
             rows
         } else {
+            let periods = store.period_totals(&meter, granularity, from, to)?;
             let mut rows = Vec::with_capacity(totals.len());
             for t in &totals {
                 let row = ReadingRow {
                     total: t,
-                    periods: None,
+                    periods: Some(periods.get(&t.bucket).map_or(&[], Vec::as_slice)),
                     tempo: None,
                 };
                 rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);

@@ -6,6 +6,7 @@
 pub mod demo;
 pub mod doctor;
 pub mod guest;
+mod progress;
 pub mod record;
 pub mod template;
 
@@ -208,7 +209,10 @@ pub fn main() -> ExitCode {
     // The doctor's report is meant to be pasted into a bug report: the
     // guest's own log lines name homes and meters, so they show with -v.
     let silent = matches!(cli.command, Command::Doctor { .. });
-    init_tracing(cli.verbose, quiet, silent);
+    // A sync on a terminal shows a bar instead of a line per request;
+    // warnings still print (above it), and -v brings the lines back.
+    let bar = matches!(cli.command, Command::Sync { .. }) && cli.verbose == 0 && progress::wanted();
+    init_tracing(cli.verbose, quiet || bar, silent);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,7 +247,7 @@ fn init_tracing(verbose: u8, quiet: bool, silent: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+        .with_writer(|| progress::LogWriter)
         .try_init();
 }
 
@@ -357,7 +361,17 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let guest = crate::service::command_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
-            let s = sync::run(&runtime, &guest, &mut store, &config, account, from, to).await?;
+            let bar = (cli.verbose == 0 && progress::wanted()).then(progress::SyncBar::new);
+            let parts = sync::whole_parts(&sync::month_windows(from, to));
+            let watched = bar.as_ref().map(|b| b as &dyn sync::Progress);
+            let s = sync::run_watched(
+                &runtime, &guest, &mut store, &config, account, &parts, watched,
+            )
+            .await;
+            if let Some(bar) = &bar {
+                bar.finish(s.as_ref().is_ok_and(|s| s.failure.is_none()));
+            }
+            let s = s?;
             println!(
                 "run {}: {from} to {to}, {} windows ({} failed parts), {} requests; {} inserted, {} updated, {} unchanged, {} revisions",
                 s.run_id,

@@ -64,6 +64,10 @@
 //!   `state_class`. HA rejects `measurement` for these classes, and a
 //!   `total` would offer them to the Energy dashboard, where they would
 //!   double count. Without a state class they keep no long-term statistics.
+//!   The month's and year's tariff periods (`Tempo-<colour>-HP|HC`, `HP`,
+//!   `HC`, `Base`) are the attributes of those sensors (state keys
+//!   `periods_{month,year}_{kwh,eur}`, objects by period): one sensor per
+//!   period and scope would be dozens of entities per meter.
 //! - **Tempo** yesterday, today and tomorrow are `device_class: enum` with
 //!   `options: [blue, white, red]` (electricity meters with Tempo data).
 //!   Yesterday's colour is the Tempo service's when known, else the one the

@@ -38,7 +38,7 @@ pub struct PublishReport {
 
 /// Every key of a meter's state JSON, in order. Keys that do not apply to
 /// a meter (Tempo on gas) are present with `null`.
-pub const STATE_KEYS: [&str; 37] = [
+pub const STATE_KEYS: [&str; 41] = [
     "meter_id",
     "energy",
     "day",
@@ -52,6 +52,10 @@ pub const STATE_KEYS: [&str; 37] = [
     "cost_month",
     "energy_year",
     "cost_year",
+    "periods_month_kwh",
+    "periods_month_eur",
+    "periods_year_kwh",
+    "periods_year_eur",
     "subscription_total",
     "subscription_yesterday",
     "subscription_month",
@@ -107,6 +111,8 @@ struct Sensor {
     precision: Option<u8>,
     icon: Option<&'static str>,
     diagnostic: bool,
+    /// A state key holding an object: the sensor's attributes.
+    attributes: Option<&'static str>,
 }
 
 const fn energy(
@@ -123,6 +129,7 @@ const fn energy(
         precision: Some(2),
         icon: None,
         diagnostic: false,
+        attributes: None,
     }
 }
 
@@ -136,12 +143,20 @@ const fn money(key: &'static str, name: &'static str, state_class: Option<&'stat
         precision: Some(2),
         icon: None,
         diagnostic: false,
+        attributes: None,
     }
 }
 
 const fn with_icon(s: Sensor, icon: &'static str) -> Sensor {
     Sensor {
         icon: Some(icon),
+        ..s
+    }
+}
+
+const fn with_attributes(s: Sensor, key: &'static str) -> Sensor {
+    Sensor {
+        attributes: Some(key),
         ..s
     }
 }
@@ -156,6 +171,7 @@ const fn tempo(key: &'static str, name: &'static str) -> Sensor {
         precision: None,
         icon: Some("mdi:calendar-star"),
         diagnostic: false,
+        attributes: None,
     }
 }
 
@@ -170,10 +186,22 @@ const CONSUMPTION: [Sensor; 16] = [
     money("cost_total", "Coût de la consommation (cumul)", TOTAL),
     energy("energy_yesterday", "Consommation d'hier", None),
     money("cost_yesterday", "Coût de la consommation d'hier", None),
-    energy("energy_month", "Consommation du mois", None),
-    money("cost_month", "Coût de la consommation du mois", None),
-    energy("energy_year", "Consommation de l'année", None),
-    money("cost_year", "Coût de la consommation de l'année", None),
+    with_attributes(
+        energy("energy_month", "Consommation du mois", None),
+        "periods_month_kwh",
+    ),
+    with_attributes(
+        money("cost_month", "Coût de la consommation du mois", None),
+        "periods_month_eur",
+    ),
+    with_attributes(
+        energy("energy_year", "Consommation de l'année", None),
+        "periods_year_kwh",
+    ),
+    with_attributes(
+        money("cost_year", "Coût de la consommation de l'année", None),
+        "periods_year_eur",
+    ),
     money("subscription_total", "Abonnement (cumul)", TOTAL),
     money("subscription_yesterday", "Abonnement d'hier", None),
     money("subscription_month", "Abonnement du mois", None),
@@ -267,6 +295,7 @@ const fn days(key: &'static str, name: &'static str, icon: &'static str) -> Sens
         precision: Some(0),
         icon: Some(icon),
         diagnostic: false,
+        attributes: None,
     }
 }
 
@@ -301,6 +330,7 @@ const TEMPO_OUTLOOK: [Sensor; 9] = [
         precision: Some(0),
         icon: Some("mdi:alert-circle-outline"),
         diagnostic: true,
+        attributes: None,
     },
 ];
 
@@ -314,6 +344,7 @@ const TEMPERATURE: Sensor = Sensor {
     precision: Some(1),
     icon: None,
     diagnostic: false,
+    attributes: None,
 };
 
 /// The words of the `collection` sensor: how the account's collection
@@ -337,6 +368,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         precision: None,
         icon: None,
         diagnostic: true,
+        attributes: None,
     },
     Sensor {
         key: "last_sync",
@@ -347,6 +379,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         precision: None,
         icon: Some("mdi:cloud-sync"),
         diagnostic: true,
+        attributes: None,
     },
     Sensor {
         key: "collection",
@@ -357,6 +390,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         precision: None,
         icon: Some("mdi:cloud-alert"),
         diagnostic: true,
+        attributes: None,
     },
 ];
 
@@ -383,10 +417,7 @@ fn collection(store: &Store, account: &str) -> Result<&'static str> {
 
 fn round(v: Option<f64>, decimals: i32) -> Value {
     match v {
-        Some(x) if x.is_finite() => {
-            let f = 10f64.powi(decimals);
-            json!((x * f).round() / f)
-        }
+        Some(x) if x.is_finite() => json!(hellowatt_snapshot::round_to(x, decimals)),
         _ => Value::Null,
     }
 }
@@ -612,6 +643,24 @@ fn meter_state(
         );
         s.insert(format!("cost_{suffix}"), eur(sum(rows, |r| r.amounts.eur)));
     }
+    // The month's and year's tariff periods (Tempo colours, HP/HC), as the
+    // attributes of the month's and year's sensors.
+    for (suffix, granularity, start) in [
+        ("month", Granularity::Month, month_start),
+        ("year", Granularity::Year, year_start),
+    ] {
+        let (mut by_kwh, mut by_eur) = (Map::new(), Map::new());
+        for p in store
+            .period_totals(id, granularity, start, today)?
+            .into_values()
+            .flatten()
+        {
+            by_kwh.insert(p.period.clone(), kwh(p.kwh));
+            by_eur.insert(p.period, eur(p.eur));
+        }
+        s.insert(format!("periods_{suffix}_kwh"), Value::Object(by_kwh));
+        s.insert(format!("periods_{suffix}_eur"), Value::Object(by_eur));
+    }
     for (suffix, rows) in [
         ("total", &all),
         ("yesterday", &day),
@@ -743,6 +792,13 @@ fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device
     }
     if s.diagnostic {
         c.insert("entity_category".into(), json!("diagnostic"));
+    }
+    if let Some(key) = s.attributes {
+        c.insert("json_attributes_topic".into(), json!(state_topic));
+        c.insert(
+            "json_attributes_template".into(),
+            json!(format!("{{{{ value_json.{key} | tojson }}}}")),
+        );
     }
     c.insert("device".into(), device.clone());
     c.insert(

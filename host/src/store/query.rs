@@ -12,12 +12,27 @@ use super::{
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
     Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature,
-    TemperaturePeriod, TempoDay, Window,
+    TemperaturePeriod, TempoDay, Window, round_to,
 };
 use rusqlite::params;
 use rusqlite::types::Type;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Decimals of a sum of euros (as [`Amounts::DECIMALS`] for `eur`).
+const EUR_DECIMALS: i32 = Amounts::DECIMALS[1];
+
+/// A `(key, period, kwh, eur)` row: a day's or a bucket's period.
+fn keyed_period(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PeriodValue)> {
+    Ok((
+        r.get(0)?,
+        PeriodValue {
+            period: r.get(1)?,
+            kwh: r.get(2)?,
+            eur: r.get(3)?,
+        },
+    ))
+}
 
 /// A row of `sync_runs`, with the account's name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -298,16 +313,7 @@ impl Store {
                 )
                 .context("preparing the periods query")?;
             let rows = stmt
-                .query_map([meter_id, &from, &to], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        PeriodValue {
-                            period: r.get(1)?,
-                            kwh: r.get(2)?,
-                            eur: r.get(3)?,
-                        },
-                    ))
-                })
+                .query_map([meter_id, &from, &to], keyed_period)
                 .context("querying the periods")?;
             for row in rows {
                 let (date, p) = row.context("reading the periods")?;
@@ -402,6 +408,12 @@ impl Store {
             let end = granularity.bucket_end(start).min(to);
             let bucket = day(start)[..len].to_owned();
             let (stored_days, value_count, amounts) = sums.remove(&bucket).unwrap_or_default();
+            // A day's values stay as the site gave them; sums are rounded.
+            let amounts = if granularity == Granularity::Day {
+                amounts
+            } else {
+                amounts.rounded()
+            };
             out.push(TotalRow {
                 bucket,
                 start,
@@ -409,10 +421,49 @@ impl Store {
                 day_count: (end.days_since_epoch() - start.days_since_epoch() + 1) as u32,
                 stored_days,
                 value_count,
-                total_eur: amounts.total_eur(),
+                total_eur: amounts.total_eur().map(|x| round_to(x, EUR_DECIMALS)),
                 amounts,
             });
             start = end.succ();
+        }
+        Ok(out)
+    }
+
+    /// A meter's tariff periods summed per bucket of `granularity` over
+    /// `[from, to]`: by bucket key (as [`TotalRow::bucket`]), the periods
+    /// sorted by name, each sum `None` when no day had that value. Sums of
+    /// several days are rounded like [`Amounts::rounded`].
+    pub fn period_totals(
+        &self,
+        meter_id: &str,
+        granularity: Granularity,
+        from: Date,
+        to: Date,
+    ) -> Result<BTreeMap<String, Vec<PeriodValue>>> {
+        let len = granularity.key_len();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT substr(date, 1, ?4) AS bucket, period, sum(kwh), sum(eur) \
+                 FROM daily_periods WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
+                 GROUP BY bucket, period ORDER BY bucket, period",
+            )
+            .context("preparing the period totals query")?;
+        let rows = stmt
+            .query_map(
+                params![meter_id, day(from), day(to), len as i64],
+                keyed_period,
+            )
+            .context("querying the period totals")?;
+        let (kwh_decimals, eur_decimals) = (Amounts::DECIMALS[0], EUR_DECIMALS);
+        let mut out: BTreeMap<String, Vec<PeriodValue>> = BTreeMap::new();
+        for row in rows {
+            let (bucket, mut p) = row.context("reading the period totals")?;
+            if granularity != Granularity::Day {
+                p.kwh = p.kwh.map(|x| round_to(x, kwh_decimals));
+                p.eur = p.eur.map(|x| round_to(x, eur_decimals));
+            }
+            out.entry(bucket).or_default().push(p);
         }
         Ok(out)
     }
@@ -739,6 +790,73 @@ mod tests {
         assert_eq!(
             (rows[1].start, rows[1].end, rows[1].amounts.kwh),
             (d("2026-03-01"), d("2026-03-01"), Some(100.0))
+        );
+    }
+
+    #[test]
+    fn month_rows_carry_their_periods_summed_and_sums_are_rounded() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-01-01"), d("2026-01-31"), 1)
+            .unwrap();
+        let mut s = Snapshot {
+            homes: vec![home()],
+            ..Default::default()
+        };
+        // 0.1 + 0.2 + ... : a float sum that does not print as a decimal.
+        for (n, colour) in [(5u8, "Rouge"), (6, "Bleu"), (7, "Rouge")] {
+            let period = |hp: &str, kwh: f64, eur: f64| PeriodValue {
+                period: format!("Tempo-{colour}-{hp}"),
+                kwh: Some(kwh),
+                eur: Some(eur),
+            };
+            s.daily.push(DailyReading {
+                meter_id: PDL.into(),
+                date: Date::new(2026, 1, n).unwrap(),
+                periods: vec![period("HC", 0.1, 0.01), period("HP", 0.2, 0.07)],
+                amounts: Amounts {
+                    kwh: Some(0.3),
+                    eur: Some(0.08),
+                    ..Amounts::default()
+                },
+            });
+        }
+        store.ingest(run, ACCOUNT, &s, 2).unwrap();
+        let month = store
+            .totals(PDL, Granularity::Month, d("2026-01-01"), d("2026-01-31"))
+            .unwrap();
+        assert_eq!(month[0].amounts.kwh, Some(0.9));
+        assert_eq!(month[0].amounts.eur, Some(0.24));
+        assert_eq!(month[0].total_eur, Some(0.24));
+        let periods = store
+            .period_totals(PDL, Granularity::Month, d("2026-01-01"), d("2026-01-31"))
+            .unwrap();
+        let jan: Vec<(&str, Option<f64>, Option<f64>)> = periods["2026-01"]
+            .iter()
+            .map(|p| (p.period.as_str(), p.kwh, p.eur))
+            .collect();
+        assert_eq!(
+            jan,
+            [
+                ("Tempo-Bleu-HC", Some(0.1), Some(0.01)),
+                ("Tempo-Bleu-HP", Some(0.2), Some(0.07)),
+                ("Tempo-Rouge-HC", Some(0.2), Some(0.02)),
+                ("Tempo-Rouge-HP", Some(0.4), Some(0.14)),
+            ]
+        );
+        // Days keep the site's values; a range with no period has no key.
+        let days = store
+            .period_totals(PDL, Granularity::Day, d("2026-01-05"), d("2026-01-06"))
+            .unwrap();
+        assert_eq!(
+            days.keys().collect::<Vec<_>>(),
+            ["2026-01-05", "2026-01-06"]
+        );
+        assert!(
+            store
+                .period_totals(PDL, Granularity::Year, d("2025-01-01"), d("2025-12-31"))
+                .unwrap()
+                .is_empty()
         );
     }
 

@@ -150,6 +150,8 @@ pub struct Target<'a> {
     /// placeholder. Empty for a target without an account (Tempo).
     pub password: &'a str,
     pub kinds: &'a [DataKind],
+    /// Told as the run goes, when someone watches.
+    pub progress: Option<&'a dyn Progress>,
 }
 
 /// One `sync` call of a run: a window, and the kinds to ask for in it
@@ -206,6 +208,40 @@ pub async fn run_parts<S: StoreAccess>(
     account: &Account,
     parts: &[Part],
 ) -> Result<RunSummary> {
+    run_watched(runtime, guest, store, config, account, parts, None).await
+}
+
+/// What watches a run go by (a terminal's progress bar): told when the
+/// run starts and as each part is stored. It must not block: it is called
+/// between two guest calls.
+pub trait Progress: Send + Sync {
+    /// The run starts with `parts` guest calls; `requests` counts the
+    /// requests sent to the site so far, read at any time.
+    fn start(&self, parts: usize, requests: RequestCounter);
+    /// `done` parts of the run are stored, the last one `start..=end`.
+    fn part_done(&self, done: usize, start: Date, end: Date);
+}
+
+/// The number of requests a run has sent so far, for a [`Progress`].
+#[derive(Clone)]
+pub struct RequestCounter(PolicyHooks);
+
+impl RequestCounter {
+    pub fn get(&self) -> u32 {
+        self.0.traffic().requests
+    }
+}
+
+/// [`run_parts`], told to `progress` as it goes.
+pub async fn run_watched<S: StoreAccess>(
+    runtime: &Runtime,
+    guest: &Guest,
+    store: &mut S,
+    config: &Config,
+    account: &Account,
+    parts: &[Part],
+    progress: Option<&dyn Progress>,
+) -> Result<RunSummary> {
     let (login, password) = account.credentials()?;
     let target = Target {
         account: &account.name,
@@ -215,6 +251,7 @@ pub async fn run_parts<S: StoreAccess>(
         login,
         password: password.expose(),
         kinds: &account.kinds,
+        progress,
     };
     run_with_hooks(runtime, guest, store, &target, parts, hooks_for(&target)).await
 }
@@ -333,6 +370,9 @@ async fn fetch_and_store<S: StoreAccess>(
     summary: &mut RunSummary,
 ) -> Result<(), RunFailure> {
     let placeholder = hooks.placeholder();
+    if let Some(p) = target.progress {
+        p.start(parts.len(), RequestCounter(hooks.clone()));
+    }
     let mut run = runtime
         .start(guest, hooks, target.limits)
         .await
@@ -384,6 +424,9 @@ async fn fetch_and_store<S: StoreAccess>(
         drop(held);
         summary.windows += 1;
         summary.stats.add(&stats);
+        if let Some(p) = target.progress {
+            p.part_done(i + 1, start, end);
+        }
         let failed: Vec<&Window> = snapshot
             .windows
             .iter()

@@ -177,6 +177,7 @@ pub async fn run_once<S: sync::StoreAccess>(
             login: "",
             password: "",
             kinds: &[DataKind::Tempo],
+            progress: None,
         };
         if i > 0 {
             tracing::warn!(

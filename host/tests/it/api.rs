@@ -422,6 +422,15 @@ impl Setup {
     }
 }
 
+/// Equal once rounded to `decimals` (sums of days are, by the API).
+fn rounded_eq(a: Option<f64>, b: Option<f64>, decimals: i32) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(x), Some(y)) => (x - y).abs() <= 0.5 * 10f64.powi(-decimals) + 1e-9,
+        _ => false,
+    }
+}
+
 fn approx(a: Option<f64>, b: Option<f64>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -686,17 +695,53 @@ async fn readings_agree_with_the_store() {
             d(row["end"].as_str().unwrap()),
         );
         assert_eq!(row["bucket"], &start.to_string()[..7]);
-        assert!(row.get("periods").is_none() && row.get("tempo").is_none());
+        assert!(row.get("tempo").is_none());
+        // Its tariff periods: each the sum of its days' (the colour split
+        // the dashboard stacks), sorted by name.
+        let mut periods: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for day in store.daily(elec, start, end).unwrap() {
+            for p in day.reading.periods {
+                let e = periods.entry(p.period).or_default();
+                e.0 += p.kwh.unwrap_or(0.0);
+                e.1 += p.eur.unwrap_or(0.0);
+            }
+        }
+        let shown = row["periods"].as_array().unwrap();
+        assert!(!shown.is_empty(), "{start}: the demo has tariff periods");
+        assert_eq!(
+            shown
+                .iter()
+                .map(|p| p["period"].as_str().unwrap())
+                .collect::<Vec<_>>(),
+            periods.keys().map(String::as_str).collect::<Vec<_>>(),
+            "{start}"
+        );
+        for p in shown {
+            let (kwh, eur) = periods[p["period"].as_str().unwrap()];
+            assert!(
+                rounded_eq(f(&p["kwh"]), Some(kwh), 3) && rounded_eq(f(&p["eur"]), Some(eur), 4),
+                "{start}: {p}"
+            );
+        }
         let kwh = sum_daily(&store, elec, start, end, |r| r.amounts.kwh);
         let eur = sum_daily(&store, elec, start, end, |r| r.amounts.eur);
         let solar = sum_daily(&store, elec, start, end, |r| r.amounts.solar_production_kwh);
         assert!(
-            approx(f(&row["kwh"]), kwh),
+            rounded_eq(f(&row["kwh"]), kwh, 3),
             "{start}: {} vs {kwh:?}",
             row["kwh"]
         );
-        assert!(approx(f(&row["eur"]), eur), "{start}");
-        assert!(approx(f(&row["solar_production_kwh"]), solar), "{start}");
+        assert!(rounded_eq(f(&row["eur"]), eur, 4), "{start}");
+        assert!(
+            rounded_eq(f(&row["solar_production_kwh"]), solar, 3),
+            "{start}"
+        );
+        // Rounded: no binary tail such as 35.160000000000004.
+        for key in ["kwh", "eur", "total_eur", "solar_production_kwh"] {
+            let text = row[key].to_string();
+            let decimals = text.split_once('.').map_or(0, |(_, d)| d.len());
+            assert!(decimals <= 4, "{start}: {key} = {text}");
+        }
         assert_eq!(row["value_count"], row["day_count"]);
         year_kwh += kwh.unwrap();
     }

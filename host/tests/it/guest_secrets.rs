@@ -121,6 +121,7 @@ async fn leak_run(
         login: DEMO_LOGIN,
         password,
         kinds: &[DataKind::Homes],
+        progress: None,
     };
     let hooks = sync::hooks_for(&target).with_trace();
     let day = hellowatt::clock::today().add_days(-1);

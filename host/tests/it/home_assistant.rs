@@ -469,7 +469,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
             paris_iso(*start)
         );
         dst_table.push_str(&format!(
-            "| {} | {kwh:.3} | {state:.3} | {running:.3} | {sum:.3} |\n",
+            "| {} | {kwh:.4} | {state:.4} | {running:.4} | {sum:.4} |\n",
             paris_iso(*start)
         ));
     }
@@ -595,7 +595,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         );
         assert!(close(*kwh, old_hours[start] * 1.5), "the site's correction");
         corrected_table.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {kwh:.3} | {state:.3} | {:.3} | {sum:.3} |\n",
+            "| {} | {:.4} | {:.4} | {kwh:.4} | {state:.4} | {:.4} | {running:.4} | {sum:.4} |\n",
             paris_iso(*start),
             old_hours[start],
             before[start].0,
@@ -614,7 +614,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         store_total(&store, &elec.meter_id, last, |a| a.kwh)
     ));
     eprintln!(
-        "HA statistics for the corrected {corrected}\n| hour | store before | HA state before | store after | HA state after | HA sum before | HA sum after |\n|---|---|---|---|---|---|---|\n{corrected_table}"
+        "HA statistics for the corrected {corrected}\n| hour | store before | HA state before | store after | HA state after | HA sum before | store running total after | HA sum after |\n|---|---|---|---|---|---|---|---|\n{corrected_table}"
     );
     drop(store);
 

@@ -18,6 +18,7 @@ mod guest_template;
 mod home_assistant;
 mod hot_swap;
 mod mqtt;
+mod progress;
 mod real_site;
 mod sandbox;
 #[cfg(unix)]

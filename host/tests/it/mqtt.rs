@@ -428,6 +428,18 @@ fn node_configs(
             "{topic}: no default that would turn null into 0"
         );
         assert!(state.get(key).is_some(), "{topic}: {key} not in the state");
+        if let Some(template) = c.get("json_attributes_template") {
+            assert_eq!(c["json_attributes_topic"], state_topic, "{topic}");
+            let attrs = template
+                .as_str()
+                .and_then(|t| t.strip_prefix("{{ value_json."))
+                .and_then(|t| t.strip_suffix(" | tojson }}"))
+                .unwrap_or_else(|| panic!("{topic}: attributes template {template}"));
+            assert!(
+                state[attrs].is_object(),
+                "{topic}: {attrs} is not an object"
+            );
+        }
         assert_eq!(c["availability_topic"], cfg.status_topic(), "{topic}");
         assert_eq!(c["payload_available"], "online");
         assert_eq!(c["payload_not_available"], "offline");
@@ -684,6 +696,30 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
             1e-3,
             "energy_year (all in 2026)",
         );
+        // The month's tariff periods, summed from the store's days: the
+        // attributes of the month's sensors.
+        let mut periods: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        for r in daily.iter().filter(|r| r.date >= d("2026-11-01")) {
+            for p in &r.periods {
+                let e = periods.entry(p.period.clone()).or_default();
+                e.0 += p.kwh.unwrap_or(0.0);
+                e.1 += p.eur.unwrap_or(0.0);
+            }
+        }
+        let shown = state["periods_month_kwh"].as_object().unwrap();
+        assert_eq!(
+            shown.keys().collect::<Vec<_>>(),
+            periods.keys().collect::<Vec<_>>(),
+            "{meter}: the month's periods"
+        );
+        for (name, (kwh, eur)) in &periods {
+            approx(&state["periods_month_kwh"][name], Some(*kwh), 1e-3, name);
+            approx(&state["periods_month_eur"][name], Some(*eur), 1e-3, name);
+        }
+        assert!(
+            *energy == Energy::Gas || !periods.is_empty(),
+            "{meter}: the demo's electricity has tariff periods"
+        );
         assert_eq!(state["day"], "2026-11-27");
         assert_eq!(state["month"], "2026-11");
         assert_eq!(state["last_day"], "2026-11-27");
@@ -856,7 +892,12 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
                 | "last_sync"
                 | "collection"
         ) {
-            assert!(g[k].is_null(), "gas {k}: {}", g[k]);
+            if k.starts_with("periods_") {
+                // Attributes: an object, empty when no day has a period.
+                assert_eq!(g[k], serde_json::json!({}), "gas {k}");
+            } else {
+                assert!(g[k].is_null(), "gas {k}: {}", g[k]);
+            }
         }
     }
     let device = parse(&messages[&cfg.config_topic(PCE, "energy_total")])["device"].clone();
