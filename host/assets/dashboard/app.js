@@ -666,28 +666,13 @@
     return slot ? 'p-' + slot : 'p-other';
   }
 
-  // Adds `v` to a sum that stays null while no value is known.
-  function plus(sum, v) { return isNum(v) ? (isNum(sum) ? sum + v : v) : sum; }
-
-  // Each month's periods ({bucket: {period: {kwh, eur}}}): the month rows'
-  // own when the API gives them, else the sum of the day rows'.
-  function monthPeriods(months, days) {
+  // Each month's periods ({bucket: {period: {kwh, eur}}}), as the month
+  // rows of /api/v1/readings sum them.
+  function monthPeriods(months) {
     const out = {};
-    if (months.rows.some((r) => Array.isArray(r.periods))) {
-      for (const r of months.rows) {
-        out[r.bucket] = {};
-        for (const p of r.periods || []) out[r.bucket][p.period] = { kwh: p.kwh, eur: p.eur };
-      }
-      return out;
-    }
-    for (const r of days.rows) {
-      const b = String(r.start).slice(0, 7);
-      const m = out[b] || (out[b] = {});
-      for (const p of r.periods || []) {
-        const sum = m[p.period] || (m[p.period] = { kwh: null, eur: null });
-        sum.kwh = plus(sum.kwh, p.kwh);
-        sum.eur = plus(sum.eur, p.eur);
-      }
+    for (const r of months.rows) {
+      out[r.bucket] = {};
+      for (const p of r.periods || []) out[r.bucket][p.period] = { kwh: p.kwh, eur: p.eur };
     }
     return out;
   }
@@ -821,8 +806,6 @@
       // 24 months: the last 12 and the same months a year before.
       const from24 = monthsBefore(state.yesterday, 23);
       const [d, months, y] = await Promise.all([q('day'), q('month', from24), q('year')].map(api));
-      const days = months.rows.some((r) => Array.isArray(r.periods))
-        ? { rows: [] } : await api(q('day', monthsBefore(state.yesterday, 11)));
       // Without temperatures the months still draw, their °C as missing.
       const temps = info.home_id
         ? await api(`api/v1/temperatures?home=${encodeURIComponent(info.home_id)}&from=${from24}`)
@@ -833,7 +816,7 @@
         : { day: null, points: [] };
       state.data[id] = {
         id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve,
-        periods: monthPeriods(months, days), celsius: monthCelsius(temps),
+        periods: monthPeriods(months), celsius: monthCelsius(temps),
       };
     }
     state.meter = id;
