@@ -196,6 +196,13 @@
     return isoDay(new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - n, 1)));
   }
 
+  // The same day a year before (28 February for a 29th).
+  function yearBefore(s) {
+    const [y, m, d] = String(s).split('-').map(Number);
+    const last = new Date(Date.UTC(y - 1, m, 0)).getUTCDate();
+    return isoDay(new Date(Date.UTC(y - 1, m - 1, Math.min(d, last))));
+  }
+
   // The scheduler's next step (`/api/v1/summary`: a kind and its instant)
   // in the page's language.
   function nextStep(n, generatedAt) {
@@ -728,6 +735,9 @@
     const rows = meter.months.rows;
     const now = rows.slice(-12);
     const before = rows.slice(-24, -12);
+    // The current month so far beside the same days a year before, not
+    // beside that whole month.
+    if (before.length === 12 && meter.sameDaysBefore) before[11] = meter.sameDaysBefore;
     const pairs = now.map((r, i) => ({ r, b: before.length === 12 ? before[i] : null }));
     const metric = state.metric;
     const temps = meter.celsius;
@@ -805,7 +815,9 @@
         + (from ? '&from=' + from : '');
       // 24 months: the last 12 and the same months a year before.
       const from24 = monthsBefore(state.yesterday, 23);
-      const [d, months, y] = await Promise.all([q('day'), q('month', from24), q('year')].map(api));
+      const lastYear = yearBefore(state.yesterday);
+      const [d, months, y, sameDays] = await Promise.all([q('day'), q('month', from24), q('year'),
+        q('month', monthsBefore(lastYear, 0)) + '&to=' + lastYear].map(api));
       // Without temperatures the months still draw, their °C as missing.
       const temps = info.home_id
         ? await api(`api/v1/temperatures?home=${encodeURIComponent(info.home_id)}&from=${from24}`)
@@ -816,6 +828,7 @@
         : { day: null, points: [] };
       state.data[id] = {
         id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve,
+        sameDaysBefore: sameDays.rows[0] || null,
         periods: monthPeriods(months), celsius: monthCelsius(temps),
       };
     }

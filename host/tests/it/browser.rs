@@ -9,7 +9,7 @@
 //! kept as `target/dashboard-*.png`.
 
 use hellowatt::store::{Granularity, Store};
-use hellowatt_snapshot::{Date, Energy, TemperaturePeriod, TempoColour, paris_iso};
+use hellowatt_snapshot::{Date, Energy, TemperaturePeriod, TempoColour, days_in_month, paris_iso};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -476,9 +476,10 @@ fn assert_split(dom: &str, store: &Store, meter: &str, yesterday: Date) -> usize
 }
 
 /// Each of the 12 months beside the same month a year before: kWh and
-/// euros (the store's month totals), the mean temperature (the site's
-/// month mean, else the mean of the stored days), and the bars (kWh).
-/// Returns the pairs with both years' kWh.
+/// euros (the store's month totals; the current month so far beside the
+/// same days a year before), the mean temperature (the site's month mean,
+/// else the mean of the stored days), and the bars (kWh). Returns the
+/// pairs with both years' kWh.
 fn assert_year_over_year(
     dom: &str,
     store: &Store,
@@ -487,10 +488,27 @@ fn assert_year_over_year(
     yesterday: Date,
 ) -> usize {
     let from = months_before(yesterday, 23);
-    let rows = store
+    let mut rows = store
         .totals(meter, Granularity::Month, from, yesterday)
         .unwrap();
     assert_eq!(rows.len(), 24);
+    let last_year = Date::new(
+        yesterday.year - 1,
+        yesterday.month,
+        yesterday
+            .day
+            .min(days_in_month(yesterday.year - 1, yesterday.month)),
+    )
+    .unwrap();
+    rows[11] = store
+        .totals(
+            meter,
+            Granularity::Month,
+            last_year.first_of_month(),
+            last_year,
+        )
+        .unwrap()
+        .remove(0);
     let mut days: BTreeMap<String, (f64, u32)> = BTreeMap::new();
     let mut months: BTreeMap<String, f64> = BTreeMap::new();
     for t in store.temperatures(home, from, yesterday).unwrap() {
