@@ -154,7 +154,7 @@ pub async fn run(
 }
 
 /// `hellowatt demo --serve`: the service itself on the simulated site
-/// (a year of history, then the daily schedule), with the dashboard and the
+/// (two years of history, then the daily schedule), with the dashboard and the
 /// API on `listen`, until `shutdown`.
 pub async fn serve(
     runtime: Runtime,
@@ -172,7 +172,8 @@ pub async fn serve(
         .context("starting the simulated Tempo service")?;
     let config = Config {
         service: ServiceConfig {
-            backfill_months: 12,
+            // Two years: the dashboard compares each month with a year before.
+            backfill_months: 24,
             ..ServiceConfig::default()
         },
         listen: Some(listen),
@@ -182,7 +183,7 @@ pub async fn serve(
     let source = crate::service::GuestSource::Fixed(Box::new(guest));
     let shared = crate::service::assemble(config, std::sync::Arc::new(runtime), source).await?;
     println!(
-        "hellowatt demo: the service on the simulated site {} (a year of history)",
+        "hellowatt demo: the service on the simulated site {} (two years of history)",
         server.url()
     );
     println!("dashboard: http://{listen}/   (English: http://{listen}/?lang=en)");

@@ -53,7 +53,7 @@ enum Command {
         #[arg(long)]
         db: Option<PathBuf>,
         /// Keep running as the service on the simulated site, with the
-        /// dashboard and API (a year of history), until Ctrl-C.
+        /// dashboard and API (two years of history), until Ctrl-C.
         #[arg(long)]
         serve: bool,
         /// With --serve: where the dashboard and API listen.
