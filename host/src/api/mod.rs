@@ -390,6 +390,65 @@ mod tests {
     }
 
     #[test]
+    fn the_document_asks_for_a_token_only_when_one_is_configured() {
+        let with = openapi::document_for(true).to_string();
+        assert!(with.contains("\"security\"") && with.contains("bearer"));
+        assert!(with.contains("components/responses/401"));
+        let without = openapi::document_for(false);
+        let text = without.to_string();
+        assert!(
+            !text.contains("bearer") && !text.contains("\"401\""),
+            "{text}"
+        );
+        assert!(without["components"]["responses"]["400"].is_object());
+        // /healthz keeps its answer; the others lose only their 401.
+        assert!(without["paths"]["/readyz"]["get"]["responses"]["503"].is_object());
+    }
+
+    /// What the server does with a parameter's value, the document says:
+    /// an empty optional value is the parameter left out, an empty
+    /// required one is refused, and the page's `lang` takes any string.
+    #[test]
+    fn the_document_says_what_the_server_takes() {
+        let doc = openapi::document();
+        let param = |path: &str, name: &str| -> serde_json::Value {
+            doc["paths"][path]["get"]["parameters"]
+                .as_array()
+                .and_then(|ps| ps.iter().find(|p| p["name"] == name))
+                .unwrap_or_else(|| panic!("{path}: no parameter {name}"))["schema"]
+                .clone()
+        };
+        for (path, name) in [
+            ("/api/v1/readings", "meter"),
+            ("/api/v1/temperatures", "home"),
+        ] {
+            assert_eq!(param(path, name)["minLength"], 1, "{path} {name}");
+        }
+        for (path, name) in [
+            ("/api/v1/readings", "to"),
+            ("/api/v1/readings", "from"),
+            ("/api/v1/readings", "granularity"),
+            ("/api/v1/runs", "limit"),
+            ("/api/v1/export", "format"),
+            ("/api/v1/export", "meter"),
+        ] {
+            let any = param(path, name)["anyOf"].clone();
+            assert!(
+                any.as_array()
+                    .is_some_and(|a| a.iter().any(|s| s["maxLength"] == 0)),
+                "{path} {name}: an empty value is allowed: {any}"
+            );
+        }
+        assert_eq!(param("/", "lang"), serde_json::json!({"type": "string"}));
+        // And the server does take them so.
+        let uri: axum::http::Uri = "/x?to=&meter=&limit=".parse().unwrap();
+        let p = params::Params::parse(&uri, &["to", "meter", "limit"]).unwrap();
+        assert_eq!(p.date("to").unwrap(), None);
+        assert_eq!(p.limit().unwrap(), params::DEFAULT_RUNS);
+        assert!(p.required("meter", "a meter").is_err());
+    }
+
+    #[test]
     fn errors_are_json_with_a_message() {
         let res = ApiError::bad_request("from is after to").into_response();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);

@@ -26,9 +26,46 @@ use axum::extract::State;
 use axum::http::Uri;
 use serde_json::{Value, json};
 
-pub async fn handler(State(_): State<Shared>, uri: Uri) -> Result<Json<Value>, ApiError> {
+pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Json<Value>, ApiError> {
     super::params::Params::parse(&uri, &[])?;
-    Ok(Json(document()))
+    Ok(Json(document_for(ctx.api.token.is_some())))
+}
+
+/// The document as this service answers: without a token configured,
+/// nothing asks for one, so the document declares no security scheme and
+/// no 401.
+pub fn document_for(token_required: bool) -> Value {
+    let mut doc = document();
+    if !token_required {
+        if let Some(top) = doc.as_object_mut() {
+            top.remove("security");
+        }
+        if let Some(components) = doc["components"].as_object_mut() {
+            components.remove("securitySchemes");
+            if let Some(responses) = components
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            {
+                responses.remove("401");
+            }
+        }
+        if let Some(paths) = doc["paths"].as_object_mut() {
+            for op in paths
+                .values_mut()
+                .filter_map(Value::as_object_mut)
+                .flat_map(|p| p.values_mut())
+            {
+                if let Some(op) = op.as_object_mut() {
+                    op.remove("security");
+                    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut)
+                    {
+                        responses.remove("401");
+                    }
+                }
+            }
+        }
+    }
+    doc
 }
 
 fn r(name: &str) -> Value {
@@ -50,16 +87,33 @@ fn query(name: &str, required: bool, description: &str, schema: Value) -> Value 
     })
 }
 
+/// An optional parameter's schema: the server takes an empty value as the
+/// parameter left out.
+fn or_empty(schema: Value) -> Value {
+    json!({"anyOf": [schema, {"type": "string", "maxLength": 0}]})
+}
+
 fn date_param(name: &str, description: &str) -> Value {
-    query(name, false, description, r("Date"))
+    query(
+        name,
+        false,
+        &format!("{description} Empty: as if left out."),
+        or_empty(r("Date")),
+    )
 }
 
 fn meter_param(required: bool) -> Value {
+    // Required: an empty value is refused (400) like a missing one.
+    let schema = if required {
+        json!({"type": "string", "minLength": 1})
+    } else {
+        or_empty(json!({"type": "string"}))
+    };
     query(
         "meter",
         required,
         "A meter id (PDL or PCE) from /api/v1/meters; unknown: 404.",
-        json!({"type": "string"}),
+        schema,
     )
 }
 
@@ -67,8 +121,8 @@ fn granularity_param() -> Value {
     query(
         "granularity",
         false,
-        "How days are grouped (default day).",
-        json!({"type": "string", "enum": ["day", "month", "year"], "default": "day"}),
+        "How days are grouped (default day; empty: the default).",
+        or_empty(json!({"type": "string", "enum": ["day", "month", "year"], "default": "day"})),
     )
 }
 
@@ -165,8 +219,9 @@ pub fn document() -> Value {
                     the page and its assets, and the page sends the token to the API.",
                 "parameters": [
                     query("token", false, "The API token, for browsers.", json!({"type": "string"})),
-                    query("lang", false, "Labels: fr (default) or en.",
-                        json!({"type": "string", "enum": ["fr", "en"]})),
+                    query("lang", false, "Labels: en for English; any other value, or none, French \
+                        (read by the page's script, not by the server).",
+                        json!({"type": "string"})),
                 ],
                 "responses": {
                     "200": {"description": "The page.",
@@ -282,7 +337,7 @@ pub fn document() -> Value {
             "/api/v1/temperatures": {"get": op(
                 "Temperatures",
                 &range_note("the 30 days up to yesterday", MAX_DAYS),
-                vec![query("home", true, "A home id from /api/v1/homes; unknown: 404.", json!({"type": "string"})),
+                vec![query("home", true, "A home id from /api/v1/homes; unknown: 404.", json!({"type": "string", "minLength": 1})),
                      date_param("from", "First day."), date_param("to", "Last day.")],
                 responses(json_body("Daily temperatures.", r("Temperatures")), &["400", "404"]),
             )},
@@ -295,7 +350,7 @@ pub fn document() -> Value {
                 "Sync history", "Runs, newest first.",
                 vec![query("account", false, "An account's name; unknown: 404.", json!({"type": "string"})),
                      query("limit", false, &format!("How many (default {DEFAULT_RUNS}, at most {MAX_RUNS})."),
-                        json!({"type": "integer", "minimum": 1, "maximum": MAX_RUNS, "default": DEFAULT_RUNS}))],
+                        or_empty(json!({"type": "integer", "minimum": 1, "maximum": MAX_RUNS, "default": DEFAULT_RUNS})))],
                 responses(json_body("Runs.", json!({"type": "array", "items": r("Run")})), &["400", "404"]),
             )},
             "/api/v1/guests": {"get": op(
@@ -311,7 +366,7 @@ pub fn document() -> Value {
                     as an attachment. Ranges and defaults as /api/v1/readings.",
                 "parameters": [
                     query("format", false, "csv (default) or json.",
-                        json!({"type": "string", "enum": ["csv", "json"], "default": "csv"})),
+                        or_empty(json!({"type": "string", "enum": ["csv", "json"], "default": "csv"}))),
                     granularity_param(),
                     date_param("from", "First day."), date_param("to", "Last day (default yesterday)."),
                     meter_param(false),

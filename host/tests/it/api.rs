@@ -1454,14 +1454,31 @@ async fn answers_match_the_openapi_document() {
     for url in ["/api/v1/tempo/outlook", "/api/v1/summary"] {
         t.conforms(&mut contract, "GET", url, 200).await;
     }
-    // Without the token, and without a guest.
+    // Without a token configured, the document declares none (no 401).
+    let served = serde_json::to_string(&contract.doc).unwrap();
+    assert!(!served.contains("bearer") && !served.contains("\"401\""));
+    // With one, the document that service serves, and every route but
+    // /healthz answers 401 without the token.
     let locked = setup_with(Some(TOKEN), &[ACCOUNT], true).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let locked_doc = locked
+        .call("GET", "/api/v1/openapi.json", &[("authorization", &bearer)])
+        .await;
+    assert_eq!(locked_doc.status, 200, "{}", locked_doc.body);
+    let mut locked_contract = Contract::new(locked_doc.json());
+    assert_eq!(
+        locked_contract.doc["security"][0]["bearer"],
+        serde_json::json!([])
+    );
     for (method, template) in &operations {
         let method = method.to_uppercase();
         let url = contract.sample_url(fx, &method, template);
         let want = if template == "/healthz" { 200 } else { 401 };
-        locked.conforms(&mut contract, &method, &url, want).await;
+        locked
+            .conforms(&mut locked_contract, &method, &url, want)
+            .await;
     }
+    locked_contract.assert_kept();
     let idle = setup_with(None, &[ACCOUNT], false).await;
     idle.conforms(&mut contract, "GET", "/readyz", 503).await;
 
