@@ -396,8 +396,7 @@ pub async fn runs(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
 struct ReadingRow<'a> {
     #[serde(flatten)]
     total: &'a TotalRow,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    periods: Option<&'a [PeriodValue]>,
+    periods: &'a [PeriodValue],
     #[serde(skip_serializing_if = "Option::is_none")]
     tempo: Option<Option<TempoColour>>,
 }
@@ -417,36 +416,22 @@ pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     let doc = with_store(&ctx, move |store| {
         let m = find_meter(store, &meter)?;
         let totals = store.totals(&meter, granularity, from, to)?;
-        let rows: Vec<Value> = if granularity == Granularity::Day {
-            let daily: BTreeMap<Date, Vec<PeriodValue>> = store
-                .daily(&meter, from, to)?
-                .into_iter()
-                .map(|r| (r.reading.date, r.reading.periods))
-                .collect();
-            let tempo = tempo_by_day(&store.tempo_days(from, to)?, &m);
-            let mut rows = Vec::with_capacity(totals.len());
-            for t in &totals {
-                let row = ReadingRow {
-                    total: t,
-                    periods: Some(daily.get(&t.start).map_or(&[], Vec::as_slice)),
-                    tempo: Some(tempo.get(&t.start).copied()),
-                };
-                rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);
-            }
-            rows
+        let periods = store.period_totals(&meter, granularity, from, to)?;
+        // Day rows only: a month has no single colour.
+        let tempo = if granularity == Granularity::Day {
+            Some(tempo_by_day(&store.tempo_days(from, to)?, &m))
         } else {
-            let periods = store.period_totals(&meter, granularity, from, to)?;
-            let mut rows = Vec::with_capacity(totals.len());
-            for t in &totals {
-                let row = ReadingRow {
-                    total: t,
-                    periods: Some(periods.get(&t.bucket).map_or(&[], Vec::as_slice)),
-                    tempo: None,
-                };
-                rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);
-            }
-            rows
+            None
         };
+        let mut rows = Vec::with_capacity(totals.len());
+        for t in &totals {
+            let row = ReadingRow {
+                total: t,
+                periods: periods.get(&t.bucket).map_or(&[], Vec::as_slice),
+                tempo: tempo.as_ref().map(|by_day| by_day.get(&t.start).copied()),
+            };
+            rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);
+        }
         Ok(json!({
             "meter_id": m.meter_id,
             "energy": m.energy,

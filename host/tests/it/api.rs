@@ -698,14 +698,8 @@ async fn readings_agree_with_the_store() {
         assert!(row.get("tempo").is_none());
         // Its tariff periods: each the sum of its days' (the colour split
         // the dashboard stacks), sorted by name.
-        let mut periods: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-        for day in store.daily(elec, start, end).unwrap() {
-            for p in day.reading.periods {
-                let e = periods.entry(p.period).or_default();
-                e.0 += p.kwh.unwrap_or(0.0);
-                e.1 += p.eur.unwrap_or(0.0);
-            }
-        }
+        let days = store.daily(elec, start, end).unwrap();
+        let periods = crate::common::period_sums(days.iter().map(|d| &d.reading));
         let shown = row["periods"].as_array().unwrap();
         assert!(!shown.is_empty(), "{start}: the demo has tariff periods");
         assert_eq!(

@@ -698,14 +698,8 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         );
         // The month's tariff periods, summed from the store's days: the
         // attributes of the month's sensors.
-        let mut periods: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-        for r in daily.iter().filter(|r| r.date >= d("2026-11-01")) {
-            for p in &r.periods {
-                let e = periods.entry(p.period.clone()).or_default();
-                e.0 += p.kwh.unwrap_or(0.0);
-                e.1 += p.eur.unwrap_or(0.0);
-            }
-        }
+        let periods =
+            crate::common::period_sums(daily.iter().filter(|r| r.date >= d("2026-11-01")));
         let shown = state["periods_month_kwh"].as_object().unwrap();
         assert_eq!(
             shown.keys().collect::<Vec<_>>(),

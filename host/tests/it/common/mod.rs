@@ -11,7 +11,7 @@ use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
 use hellowatt::store::Store;
 use hellowatt::sync;
 use hellowatt_sim::{self as sim, SimMode};
-use hellowatt_snapshot::{DataKind, Date};
+use hellowatt_snapshot::{DailyReading, DataKind, Date};
 use std::path::Path;
 use tokio::sync::OnceCell;
 
@@ -117,4 +117,18 @@ pub async fn wait_for(what: &str, timeout: std::time::Duration, mut ready: impl 
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+}
+
+/// The tariff periods of `days` summed by name: `(kWh, EUR)`, a missing
+/// value counted as nothing. What a month's `periods` must be.
+pub fn period_sums<'a>(
+    days: impl IntoIterator<Item = &'a DailyReading>,
+) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let mut sums = std::collections::BTreeMap::<String, (f64, f64)>::new();
+    for p in days.into_iter().flat_map(|d| &d.periods) {
+        let e = sums.entry(p.period.clone()).or_default();
+        e.0 += p.kwh.unwrap_or(0.0);
+        e.1 += p.eur.unwrap_or(0.0);
+    }
+    sums
 }
