@@ -1425,30 +1425,31 @@ mod tests {
             let c = Config::load_from(None, env(&vars)).unwrap();
             assert!(c.listen.is_some(), "{vars:?}");
         }
-        // `status` says which, in one line.
+        // `status` says which, in one sentence.
         for (vars, says) in [
             (
                 vec![("HELLOWATT_LISTEN", "0.0.0.0:8080"), token],
-                "api http://0.0.0.0:8080/: token required",
+                "The API at http://0.0.0.0:8080/ asks every client for the API token.",
             ),
             (
                 vec![
                     ("HELLOWATT_LISTEN", "0.0.0.0:8080"),
                     ("HELLOWATT_API_OPEN_TO_NETWORK", "true"),
                 ],
-                "api http://0.0.0.0:8080/: OPEN to the network without a token (api_open_to_network = true)",
+                "The API at http://0.0.0.0:8080/ is OPEN to the network without a token \
+                 (api_open_to_network = true): set api_token.",
             ),
             (
                 vec![],
-                "api http://127.0.0.1:8080/: no token, this machine only",
+                "The API at http://127.0.0.1:8080/ answers this machine only, without a token.",
             ),
             (
                 vec![("HELLOWATT_LISTEN", "off")],
-                "api off (listen = \"off\")",
+                "The API and dashboard are off (listen = \"off\").",
             ),
         ] {
             let c = Config::load_from(None, env(&vars)).unwrap();
-            assert_eq!(crate::cli::api_door(&c), says);
+            assert_eq!(crate::cli::status::api_door(&c), says);
         }
         let c = Config::load_from(
             None,
@@ -1456,7 +1457,8 @@ mod tests {
         )
         .unwrap();
         assert!(
-            crate::cli::api_door(&c).ends_with("; also reached as nas.lan, hellowatt.home.example")
+            crate::cli::status::api_door(&c)
+                .ends_with("; it also answers as nas.lan, hellowatt.home.example.")
         );
         assert_eq!(c.allowed_hosts, ["nas.lan", "hellowatt.home.example"]);
         assert!(!c.api_open_to_network);

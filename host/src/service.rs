@@ -1064,15 +1064,22 @@ async fn forward_requests(
     }
 }
 
-/// For `hellowatt status`: the saved state and what it means now.
-pub fn describe_state(
+/// An account's scheduling as `hellowatt status` words it.
+pub struct AccountOutlook {
+    pub next: crate::scheduler::Next,
+    pub state: crate::scheduler::AccountState,
+    pub backfill_pending: bool,
+}
+
+/// What the scheduler of `account` would do now, from its persisted state.
+pub fn account_outlook(
     store: &Store,
     account: &Account,
     config: &Config,
     guest_sha256: &str,
-) -> Result<String> {
+) -> Result<AccountOutlook> {
     let sched = load_scheduler(store, account, &config.service)?;
-    let pending = !backfill_windows(
+    let backfill_pending = !backfill_windows(
         store,
         account,
         crate::clock::today(),
@@ -1080,35 +1087,15 @@ pub fn describe_state(
     )?
     .is_empty();
     let facts = Facts {
-        backfill_pending: pending,
+        backfill_pending,
         guest_sha256: guest_sha256.to_string(),
         credentials: account.fingerprint(),
     };
-    let next = sched.next(now_utc(), &facts.context());
-    let state = sched.state();
-    let mut out = format!("account {}: next {next}", account.name);
-    if let Some(d) = &state.last_decision {
-        out.push_str(&format!("\n  last decision: {d}"));
-    }
-    if let Some(b) = &state.breaker {
-        out.push_str(&format!(
-            "\n  breaker OPEN since {}: {} — fix the password, or `hellowatt reset {}`",
-            hellowatt_snapshot::paris_iso(b.opened_at),
-            b.detail,
-            account.name
-        ));
-    }
-    if let Some(p) = &state.paused {
-        out.push_str(&format!(
-            "\n  paused since {}: {}",
-            hellowatt_snapshot::paris_iso(p.since),
-            p.detail
-        ));
-    }
-    if pending {
-        out.push_str("\n  history: backfill pending");
-    }
-    Ok(out)
+    Ok(AccountOutlook {
+        next: sched.next(now_utc(), &facts.context()),
+        state: sched.state().clone(),
+        backfill_pending,
+    })
 }
 
 #[cfg(test)]

@@ -258,11 +258,10 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
         }
     }
     if !store.tempo_days(from, to.add_days(2))?.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{}",
-            crate::store::tempo_status(store, to.succ())?.trim_end()
-        );
+        let _ = writeln!(out, "\nTempo:");
+        for sentence in super::status::tempo_sentences(&store.tempo_outlook(to.succ())?) {
+            let _ = writeln!(out, "  {sentence}");
+        }
     }
     let contracts = store.contracts(None)?;
     if !contracts.is_empty() {

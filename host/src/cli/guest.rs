@@ -245,46 +245,6 @@ pub fn list(store: &Store, history: usize) -> Result<Output> {
     Ok(Output::ok(out))
 }
 
-/// The guest lines of `hellowatt status`: each slot's active guest, and
-/// its last refusal if it is newer than the last activation.
-pub fn status_lines(store: &Store) -> Result<String> {
-    let guests = store.guests()?;
-    let mut out = String::new();
-    for slot in Slot::ALL {
-        let mine = || guests.iter().filter(|g| g.slot == slot.name());
-        match mine().find(|g| g.state == GuestState::Active) {
-            Some(g) => {
-                let _ = writeln!(
-                    out,
-                    "{slot} guest {} {} (sha256 {})",
-                    g.name.as_deref().unwrap_or("?"),
-                    g.version.as_deref().unwrap_or("?"),
-                    g.sha256
-                );
-                if let Some(r) = mine()
-                    .filter(|r| r.state == GuestState::Refused && r.updated_at >= g.updated_at)
-                    .max_by_key(|r| r.updated_at)
-                {
-                    let _ = writeln!(
-                        out,
-                        "last refused {slot} guest: {} from {}: {}",
-                        r.sha256.get(..12).unwrap_or(&r.sha256),
-                        r.source,
-                        r.reason.as_deref().unwrap_or("")
-                    );
-                }
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "{slot} guest: the bundled one (the registry has not run yet)"
-                );
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// `hellowatt guest rollback [SLOT]`.
 pub async fn rollback(config: &Config, settings: &GuestSettings, slot: Slot) -> Result<Output> {
     let registry = open_registry(config, settings, slot).await?;

@@ -8,13 +8,14 @@ pub mod doctor;
 pub mod guest;
 mod progress;
 pub mod record;
+pub mod status;
 pub mod template;
 
 use crate::api::export;
 use crate::clock::today;
 use crate::config::Config;
 use crate::sandbox::runtime::Runtime;
-use crate::store::{Granularity, RunOutcome, Store};
+use crate::store::{Granularity, Store};
 use crate::sync;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand};
@@ -464,7 +465,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             let store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
-            print!("{}", status(&store, &config, runs)?);
+            print!(
+                "{}",
+                status::report(&store, &config, runs, crate::clock::now_utc())?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Export {
@@ -753,114 +757,4 @@ pub fn advice(kind: &str) -> &'static str {
         }
         _ => "see the message above",
     }
-}
-
-/// Who may reach the API, in one line of `status`.
-pub fn api_door(config: &Config) -> String {
-    let Some(addr) = config.listen else {
-        return "api off (listen = \"off\")".into();
-    };
-    let who = match (config.api_token.is_some(), addr.ip().is_loopback()) {
-        (true, _) => "token required",
-        (false, true) => "no token, this machine only",
-        (false, false) => "OPEN to the network without a token (api_open_to_network = true)",
-    };
-    let mut line = format!("api http://{addr}/: {who}");
-    if !config.allowed_hosts.is_empty() {
-        line.push_str(&format!(
-            "; also reached as {}",
-            config.allowed_hosts.join(", ")
-        ));
-    }
-    line
-}
-
-/// The `status` report.
-pub fn status(store: &Store, config: &Config, runs: usize) -> Result<String> {
-    use std::fmt::Write as _;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "database {} (schema {})",
-        config.db.display(),
-        store.schema_version()?
-    );
-    let _ = writeln!(out, "site {}", config.site.url());
-    let _ = writeln!(out, "{}", api_door(config));
-    let meters = store.meters(None)?;
-    if meters.is_empty() {
-        let _ = writeln!(out, "no meter yet");
-    }
-    for m in &meters {
-        let _ = writeln!(
-            out,
-            "{} {} {} home {}: {} to {}",
-            m.account,
-            m.energy.as_str(),
-            m.meter_id,
-            m.home_id,
-            m.first_day.map_or("—".into(), |d| d.to_string()),
-            m.last_day.map_or("—".into(), |d| d.to_string()),
-        );
-    }
-    for w in store.windows(None)? {
-        if w.window.status != hellowatt_snapshot::WindowStatus::Complete {
-            let _ = writeln!(
-                out,
-                "incomplete: {} {} {}..{}: {}",
-                w.window.subject,
-                w.window.kind.as_str(),
-                w.window.start,
-                w.window.end,
-                w.window.status
-            );
-        }
-    }
-    out.push_str(&crate::store::tempo_status(store, today())?);
-    for a in &config.accounts {
-        let guest_sha = store
-            .runs(Some(&a.name), 1)?
-            .first()
-            .map(|r| r.guest.sha256.clone())
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{}",
-            crate::service::describe_state(store, a, config, &guest_sha)?
-        );
-    }
-    out.push_str(&guest::status_lines(store)?);
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    if let Some(line) = crate::homeassistant::status_line(store, config.home_assistant.as_ref())? {
-        let _ = writeln!(out, "{line}");
-    }
-    let _ = writeln!(out, "last runs:");
-    for r in store.runs(None, runs)? {
-        let outcome = match &r.outcome {
-            None => "unfinished".to_string(),
-            Some(RunOutcome::Success) => "ok".to_string(),
-            Some(RunOutcome::Failed { kind, message }) => format!("FAILED {kind}: {message}"),
-        };
-        let _ = writeln!(
-            out,
-            "  #{} {} {}..{} guest {} {} ({}…){}: {} requests, {} inserted, {} updated — {outcome}",
-            r.id.0,
-            r.account,
-            r.start,
-            r.end,
-            r.guest.name,
-            r.guest.version,
-            r.guest.sha256.get(..12).unwrap_or(""),
-            r.api_version
-                .as_deref()
-                .map(|v| format!(", site API {v}"))
-                .unwrap_or_default(),
-            r.requests,
-            r.stats.inserted,
-            r.stats.updated,
-        );
-    }
-    Ok(out)
 }

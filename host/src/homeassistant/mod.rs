@@ -324,38 +324,6 @@ async fn push_inner(
     Ok(report)
 }
 
-/// The status report's line, when Home Assistant is configured or was
-/// pushed to.
-pub fn status_line(store: &Store, config: Option<&HaConfig>) -> Result<Option<String>> {
-    let state = store.ha_push_state()?;
-    let url = config.map_or_else(
-        || "(ha_url no longer set)".to_owned(),
-        HaConfig::display_url,
-    );
-    let when = hellowatt_snapshot::paris_iso;
-    Ok(match (config, state) {
-        (None, None) => None,
-        (Some(_), None) => Some(format!(
-            "Home Assistant {url}: no statistics pushed yet (they are sent after the next run, \
-             or now with `hellowatt ha push`)"
-        )),
-        (_, Some(s)) => Some(match &s.error {
-            None => format!(
-                "Home Assistant {url}: {} statistics up to date at {} ({} hour(s) sent then)",
-                s.series,
-                when(s.attempted_at),
-                s.hours_sent
-            ),
-            Some(e) => format!(
-                "Home Assistant {url}: the push at {} FAILED: {e}; last success {}; the next run \
-                 (or `hellowatt ha push`) sends again what it could not",
-                when(s.attempted_at),
-                s.succeeded_at.map_or_else(|| "never".to_owned(), when)
-            ),
-        }),
-    })
-}
-
 /// `recorder/import_statistics` for `hours` of `upload`. `has_mean` rather
 /// than the newer `mean_type`: Home Assistant before 2025.4 refuses keys it
 /// does not know, and later ones still take `has_mean`.

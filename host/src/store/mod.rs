@@ -66,7 +66,7 @@ pub use query::{
 pub use state::Request;
 pub use tempo::{
     ColourCount, ColourCounts, OutlookDay, ResolvedColour, SeasonCount, TEMPO_COLOURS,
-    TempoDisagreement, TempoOutlook, tempo_status,
+    TempoDisagreement, TempoOutlook,
 };
 
 use anyhow::{Context, Result, bail};

@@ -10,7 +10,7 @@
 //!   would make the counters lie.
 //! - The outlook ([`Store::tempo_outlook`]): today, tomorrow, the season's
 //!   counters and the disagreements between the service and the tariff
-//!   keys, and its text for `hellowatt status` ([`tempo_status`]).
+//!   keys (worded for people by `cli::status`).
 //!
 //! # What it must never do
 //! - Write: it reads `tempo_days` as the ingests left it. A wrong colour is
@@ -28,7 +28,6 @@ use hellowatt_snapshot::{Date, TempoColour, TempoSeason, TempoSource};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// The colours in the order outputs list them.
 pub const TEMPO_COLOURS: [TempoColour; 3] =
@@ -274,76 +273,6 @@ impl Store {
     }
 }
 
-fn colour_word(c: Option<TempoColour>) -> &'static str {
-    c.map_or("unknown", TempoColour::as_str)
-}
-
-fn source_word(s: TempoSource) -> &'static str {
-    match s {
-        TempoSource::Service => "Tempo service",
-        TempoSource::TariffKeys => "tariff keys",
-    }
-}
-
-impl fmt::Display for OutlookDay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.date, colour_word(self.colour()))?;
-        if let Some(r) = self.resolved {
-            write!(f, " ({})", source_word(r.source))?;
-        }
-        Ok(())
-    }
-}
-
-/// The Tempo section of `hellowatt status`, one fact a line.
-impl fmt::Display for TempoOutlook {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = &self.season;
-        writeln!(f, "tempo today {}, tomorrow {}", self.today, self.tomorrow)?;
-        write!(f, "tempo season {} to {}:", s.start, s.end)?;
-        for (i, c) in TEMPO_COLOURS.iter().enumerate() {
-            let n = s.colours.get(*c);
-            let sep = if i == 0 { "" } else { "," };
-            write!(
-                f,
-                "{sep} {} {}/{} used, {} left",
-                c.as_str(),
-                n.used,
-                n.quota,
-                n.remaining
-            )?;
-            if n.over_quota > 0 {
-                write!(f, " ({} OVER QUOTA)", n.over_quota)?;
-            }
-        }
-        writeln!(f)?;
-        if s.unknown_days > 0 {
-            writeln!(
-                f,
-                "tempo: {} day(s) of the season up to {} have no known colour: the counts are a \
-                 lower bound",
-                s.unknown_days, s.counted_to
-            )?;
-        }
-        for d in &self.disagreements {
-            writeln!(
-                f,
-                "tempo DISAGREEMENT {}: Tempo service {}, meter {} tariff keys {}",
-                d.date,
-                d.service.as_str(),
-                d.meter_id,
-                d.tariff.as_str()
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// The Tempo section of `hellowatt status` for `today`.
-pub fn tempo_status(store: &Store, today: Date) -> Result<String> {
-    Ok(store.tempo_outlook(today)?.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::test_support::{ACCOUNT, d, guest, home};
@@ -471,9 +400,10 @@ mod tests {
         let o = store.tempo_outlook(d("2027-01-10")).unwrap();
         let red = o.season.colours.red;
         assert_eq!((red.used, red.remaining, red.over_quota), (25, 0, 3));
+        let said = crate::cli::status::tempo_sentences(&o).join("\n");
         assert!(
-            o.to_string()
-                .contains("red 25/22 used, 0 left (3 OVER QUOTA)")
+            said.contains("25 of 22 red days (0 left, 3 OVER QUOTA)"),
+            "{said}"
         );
     }
 
@@ -500,9 +430,6 @@ mod tests {
         );
         let json = serde_json::to_value(o.today).unwrap();
         assert_eq!(json["source"], "service");
-        assert!(tempo_status(&store, d("2026-11-28")).unwrap().contains(
-            "tempo today 2026-11-28 white (Tempo service), tomorrow 2026-11-29 unknown\n"
-        ));
     }
 
     #[test]
@@ -557,12 +484,13 @@ mod tests {
         // The service's colour is the one counted.
         assert_eq!(o.season.colours.red.used, 2, "20 and 23 November");
         assert_eq!(o.season.colours.blue.used, 2);
-        let text = o.to_string();
+        let said = crate::cli::status::tempo_sentences(&o);
         assert!(
-            text.contains(&format!(
-                "tempo DISAGREEMENT 2026-11-21: Tempo service blue, meter {PDL2} tariff keys red\n"
+            said.contains(&format!(
+                "DISAGREEMENT on Sat 21 Nov 2026: the Tempo service says blue, meter {PDL2}'s \
+                 tariff keys say red."
             )),
-            "{text}"
+            "{said:?}"
         );
     }
 

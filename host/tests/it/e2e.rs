@@ -374,6 +374,23 @@ async fn demo_account_month_by_month() {
         .filter(|l| l.starts_with("POST /accounts/login/"))
         .count();
     assert_eq!(logins, 2, "{:#?}", server.served());
+
+    // What `hellowatt status` says of it, in sentences.
+    let now = hellowatt::clock::now_utc();
+    let status = hellowatt::cli::status::report(&store, &cfg, 5, now).unwrap();
+    for said in [
+        format!(
+            "  test's electricity meter {} (home {}) has data from Tue 15 Sep 2026 to Fri 27 Nov \
+             2026.\n",
+            elec.meter_id, elec.home_id
+        ),
+        "  Run #2 today at ".into(),
+        "account test, days from Tue 15 Sep 2026 to Fri 27 Nov 2026: ok; ".into(),
+        "\nTempo\n  Today, ".into(),
+    ] {
+        assert!(status.contains(&said), "{said:?} not in:\n{status}");
+    }
+    crate::common::assert_plain_sentences(&status);
     server.shutdown().await;
 }
 

@@ -690,6 +690,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         status.contains("FAILED") && status.contains("cannot be reached"),
         "{status}"
     );
+    crate::common::assert_plain_sentences(&status);
     let metrics = crate::common::http_get(&format!("http://{api}/metrics")).unwrap();
     assert!(
         metrics.contains("\nhellowatt_home_assistant_push_failing 1\n"),

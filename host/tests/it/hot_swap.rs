@@ -546,12 +546,10 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     // What `hellowatt guest list` and `status` show.
     let list = {
         let store = Store::open(&s.db).unwrap();
-        let status = cli_guest::status_lines(&store).unwrap();
-        assert!(
-            status.starts_with(&format!(
-                "hellowatt guest hellowatt 1.1.0-test (sha256 {v2_sha})"
-            )),
-            "{status}"
+        let status = hellowatt::cli::status::guest_sentences(&store).unwrap();
+        assert_eq!(
+            status[0],
+            format!("The hellowatt slot runs the guest hellowatt 1.1.0-test (sha256 {v2_sha})."),
         );
         cli_guest::list(&store, 20).unwrap().text
     };
@@ -859,12 +857,17 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
     assert_eq!(back.sha256, sha256_hex(hellowatt::BUNDLED_TEMPO_GUEST));
 
     let store = Store::open(&s.db).unwrap();
-    let status = cli_guest::status_lines(&store).unwrap();
+    let status = hellowatt::cli::status::guest_sentences(&store)
+        .unwrap()
+        .join("\n");
     assert!(
-        status.contains("hellowatt guest hellowatt 1.0.0"),
+        status.contains("The hellowatt slot runs the guest hellowatt 1.0.0 "),
         "{status}"
     );
-    assert!(status.contains("tempo guest tempo 1.0.0"), "{status}");
+    assert!(
+        status.contains("The tempo slot runs the guest tempo 1.0.0 "),
+        "{status}"
+    );
     let list = cli_guest::list(&store, 10).unwrap().text;
     println!("{list}");
     assert!(

@@ -683,13 +683,30 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
             1e-3,
             "cost_yesterday",
         );
-        let november = daily.iter().filter(|r| r.date >= d("2026-11-01"));
+        let november = || daily.iter().filter(|r| r.date >= d("2026-11-01"));
         approx(
             &state["energy_month"],
-            sum(november.map(|r| r.amounts.kwh)),
+            sum(november().map(|r| r.amounts.kwh)),
             1e-3,
             "energy_month",
         );
+        approx(
+            &state["cost_month"],
+            sum(november().map(|r| r.amounts.eur)),
+            1e-3,
+            "cost_month",
+        );
+        // With the subscription: the consumption's cost plus the month's
+        // share of the subscription, each published beside it.
+        let subscription = state["subscription_month"].as_f64();
+        assert!(subscription.is_some_and(|s| s > 0.0), "{state}");
+        approx(
+            &state["cost_with_subscription_month"],
+            Some(state["cost_month"].as_f64().unwrap() + subscription.unwrap()),
+            1e-3,
+            "cost_with_subscription_month",
+        );
+        assert_eq!(state["year"], "2026");
         approx(
             &state["energy_year"],
             total,

@@ -330,7 +330,12 @@ async fn after_a_rejected_password_it_never_tries_again() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&status.stdout);
-    assert!(text.contains("breaker OPEN"), "{text}");
+    assert!(
+        text.contains("The circuit breaker is OPEN since "),
+        "{text}"
+    );
+    println!("{text}");
+    crate::common::assert_plain_sentences(&text);
     assert!(text.contains("hellowatt reset default"), "{text}");
     let log_text = std::fs::read_to_string(&log).unwrap();
     assert!(!log_text.contains(wrong), "the password reached the log");

@@ -286,6 +286,8 @@ async fn the_site_change_day_rehearsed() {
         status_text.contains("paused until a different guest is active"),
         "{status_text}"
     );
+    println!("{status_text}");
+    crate::common::assert_plain_sentences(&status_text);
     assert_eq!(mqtt_collection(&db), ["paused", "paused"]);
 
     // 3. A recording of the new site, and the fixed guest's golden.

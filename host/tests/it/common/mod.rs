@@ -132,3 +132,23 @@ pub fn period_sums<'a>(
     }
     sums
 }
+
+/// `hellowatt status` is read by people: sentences with local dates and
+/// times, never an ISO date (`2026-12-03`), timestamp or `a..b` range.
+pub fn assert_plain_sentences(text: &str) {
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    for i in 0..b.len() {
+        let iso_date = (0..4).all(|k| digit(i + k))
+            && b.get(i + 4) == Some(&b'-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && b.get(i + 7) == Some(&b'-');
+        let range = b.get(i..i + 2) == Some(b"..") && i > 0 && digit(i - 1);
+        assert!(
+            !iso_date && !range,
+            "not plain words at {:?}:\n{text}",
+            text.get(i.saturating_sub(20)..(i + 30).min(text.len()))
+        );
+    }
+}
