@@ -86,9 +86,13 @@ impl Store {
 
     /// Takes the account's pending requests, oldest first, marking them handled.
     pub fn take_requests(&mut self, account: &str, now_utc: i64) -> Result<Vec<Request>> {
+        // Immediate: it reads then writes, and a deferred transaction whose
+        // read saw a snapshot another connection (the API filing a request)
+        // has since changed cannot become a writer (SQLITE_BUSY_SNAPSHOT,
+        // which the busy timeout does not retry).
         let tx = self
             .conn
-            .transaction()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .context("starting to take requests")?;
         let kinds: Vec<String> = {
             let mut stmt = tx

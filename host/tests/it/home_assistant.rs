@@ -30,32 +30,9 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The Home Assistant venv's python, installing it on first use; `None`
-/// (said loudly) when it cannot be had outside CI.
+/// The Home Assistant venv's python, installing it on first use.
 fn home_assistant_python(test: &str) -> Option<PathBuf> {
-    crate::common::tools::program(test, &["python3"], "python3 python3-venv")?;
-    let out = Command::new("bash")
-        .arg(repo().join("scripts/install-home-assistant"))
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("running scripts/install-home-assistant");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let python = stdout.lines().last().map(PathBuf::from);
-    match python {
-        Some(p) if out.status.success() && p.is_file() => Some(p),
-        _ => {
-            assert!(
-                !crate::common::tools::under_ci(),
-                "{test}: scripts/install-home-assistant failed under CI: {stdout}"
-            );
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "NOT RUN {test}: Home Assistant could not be installed (scripts/install-home-assistant)"
-            );
-            None
-        }
-    }
+    crate::common::tools::installed_by(test, "install-home-assistant", "Home Assistant")
 }
 
 /// `scripts/home_assistant.py` with `args`: its one JSON document.

@@ -22,6 +22,8 @@ mod progress;
 mod real_site;
 mod sandbox;
 #[cfg(unix)]
+mod schemathesis;
+#[cfg(unix)]
 mod secrets;
 mod service;
 mod site_change;

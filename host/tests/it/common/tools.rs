@@ -43,3 +43,31 @@ pub fn program(test: &str, names: &[&str], package: &str) -> Option<PathBuf> {
     }
     found
 }
+
+/// What `scripts/<script>` installed (it prints the path last: a venv's
+/// python or program), installing it on first use; `None`, said loudly,
+/// when it fails outside CI; a panic when it fails under CI.
+pub fn installed_by(test: &str, script: &str, what: &str) -> Option<PathBuf> {
+    program(test, &["python3"], "python3 python3-venv")?;
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new("bash")
+        .arg(repo.join("scripts").join(script))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("running scripts/{script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.lines().last().map(PathBuf::from) {
+        Some(p) if out.status.success() && p.is_file() => Some(p),
+        _ => {
+            assert!(
+                !under_ci(),
+                "{test}: scripts/{script} failed under CI: {stdout}"
+            );
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "NOT RUN {test}: {what} could not be installed (scripts/{script})"
+            );
+            None
+        }
+    }
+}
