@@ -799,13 +799,17 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
         )));
     }
     if let Some(addr) = shared.config.listen {
-        // Its own connection: a sync holds the service's for minutes.
-        let store = Store::open(&shared.config.db).context("opening the database for the API")?;
+        // Connections of its own: a sync holds the service's for minutes.
+        let store = crate::api::StorePool::open(
+            &shared.config.db,
+            crate::api::StorePool::default_readers(),
+        )
+        .context("opening the database for the API")?;
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
             format!("listening on {addr} (set `listen` to another address, or \"off\")")
         })?;
         let state = crate::api::ApiState {
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(store),
             service: Arc::clone(&shared) as Arc<dyn crate::api::ServiceInfo>,
             token: shared
                 .config

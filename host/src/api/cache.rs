@@ -8,8 +8,9 @@
 //!   [`MAX_ANSWER`].
 //! - The key: the path and query, and the Paris day (default ranges and
 //!   "today" follow the date).
-//! - The validity: the store's `PRAGMA data_version`, read on the API's own
-//!   connection before the answer is computed. SQLite changes it whenever
+//! - The validity: the store's `PRAGMA data_version`, read on one of the
+//!   API's connections, always the same (`pool.rs`), before the answer is
+//!   computed. SQLite changes it whenever
 //!   another connection commits (a sync, the registry), so an answer is
 //!   never served after the data it was made from changed: one computed
 //!   while a sync committed is filed under the older version and never
@@ -23,7 +24,7 @@
 //! - Answer a request the authentication layer did not let through: it sits
 //!   inside that layer.
 
-use super::{Shared, with_store};
+use super::{STORE_WAIT, Shared};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -137,7 +138,7 @@ pub(crate) async fn layer(State(ctx): State<Shared>, req: Request, next: Next) -
     }
     let key = req.uri().to_string();
     let day = Date::paris_day_of(ctx.api.service.now_utc());
-    let Ok(version) = with_store(&ctx, |s| Ok(s.data_version()?)).await else {
+    let Ok(version) = ctx.api.store.data_version(STORE_WAIT).await else {
         return next.run(req).await;
     };
     if let Some((headers, body)) = ctx.cache.get(&key, version, day) {

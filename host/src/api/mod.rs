@@ -34,8 +34,9 @@
 //!   (accounts, active guest, next runs, counters) comes through
 //!   [`ServiceInfo`], and in-process run figures through [`Metrics`].
 //!
-//! Store calls are blocking SQLite: a handler waits for the store's lock at
-//! most a few seconds, then runs its queries on the blocking pool.
+//! Store calls are blocking SQLite: a handler waits for a free connection
+//! of the API's pool (`pool.rs`) at most a few seconds, then runs its
+//! queries on the blocking pool.
 
 mod auth;
 mod cache;
@@ -45,9 +46,11 @@ pub mod export;
 mod metrics;
 mod openapi;
 mod params;
+mod pool;
 mod routes;
 
 pub use metrics::Metrics;
+pub use pool::StorePool;
 
 use crate::store::Store;
 use anyhow::Context as _;
@@ -63,9 +66,10 @@ use std::time::Duration;
 /// What the API is given by the service.
 #[derive(Clone)]
 pub struct ApiState {
-    /// The database. Best a connection of its own (WAL lets it read while a
-    /// sync writes through another), not the one a sync holds for minutes.
-    pub store: Arc<tokio::sync::Mutex<Store>>,
+    /// The database: connections of the API's own (WAL lets them read
+    /// while a sync writes through another), never the one a sync holds
+    /// for minutes.
+    pub store: Arc<StorePool>,
     pub service: Arc<dyn ServiceInfo>,
     /// When set, every route but `/healthz` requires it as a bearer token.
     pub token: Option<String>,
@@ -153,7 +157,7 @@ pub(crate) struct Ctx {
 type Shared = Arc<Ctx>;
 
 /// How long a handler waits for the store before answering 503.
-const STORE_WAIT: Duration = Duration::from_secs(15);
+pub(crate) const STORE_WAIT: Duration = Duration::from_secs(15);
 /// How long `/readyz` waits for the store.
 const READY_WAIT: Duration = Duration::from_secs(3);
 
@@ -217,24 +221,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Runs `f` on the store, on the blocking pool, after waiting at most
-/// `wait` for the lock.
+/// Runs `f` on one of the API's connections, on the blocking pool, after
+/// waiting at most `wait` for one.
 pub(crate) async fn with_store_within<T, F>(ctx: &Ctx, wait: Duration, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Store) -> Result<T, ApiError> + Send + 'static,
 {
-    let store = Arc::clone(&ctx.api.store);
-    let mut guard = tokio::time::timeout(wait, store.lock_owned())
-        .await
-        .map_err(|_| {
-            ApiError::unavailable(
-                "the database is busy (a sync is writing to it): retry in a minute",
-            )
-        })?;
-    tokio::task::spawn_blocking(move || f(&mut guard))
-        .await
-        .map_err(|e| ApiError::internal(anyhow::anyhow!("a database task failed: {e}")))?
+    ctx.api.store.run(wait, f).await
 }
 
 pub(crate) async fn with_store<T, F>(ctx: &Ctx, f: F) -> Result<T, ApiError>

@@ -9,7 +9,7 @@
 use crate::common::runtime;
 use bytes::Bytes;
 use hellowatt::api::{
-    self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo,
+    self, ApiState, GuestCounters, GuestHistoryEntry, GuestSummary, Metrics, ServiceInfo, StorePool,
 };
 use hellowatt::scheduler::{AccountState, Breaker, NextStep, StepKind};
 use hellowatt::store::{GuestIdentity, Request, RunOutcome, Store};
@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OnceCell, oneshot};
+use tokio::sync::{OnceCell, oneshot};
 
 const TODAY: &str = "2026-11-28";
 const TOKEN: &str = "api-token-7Hq!x2-do-not-leak";
@@ -255,7 +255,7 @@ async fn setup_with(token: Option<&str>, accounts: &[&str], active: bool) -> Set
     let store = Store::open(&fixture.db).unwrap();
     let metrics = Arc::new(Metrics::new());
     let state = ApiState {
-        store: Arc::new(Mutex::new(store)),
+        store: Arc::new(StorePool::single(store)),
         service: Arc::new(FakeService {
             accounts: accounts.iter().map(|s| s.to_string()).collect(),
             guest: fixture.guest.clone(),
@@ -278,7 +278,7 @@ async fn setup_on(store: Store, fixture: &'static Fixture) -> Setup {
         fixture,
         metrics: Arc::new(Metrics::new()),
         server: Server::start(ApiState {
-            store: Arc::new(Mutex::new(store)),
+            store: Arc::new(StorePool::single(store)),
             service: Arc::new(FakeService {
                 accounts: vec![ACCOUNT.into()],
                 guest: fixture.guest.clone(),

@@ -347,7 +347,7 @@ async fn a_hostile_guest_never_holds_the_password_or_the_session() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let state = ApiState {
-        store: Arc::new(tokio::sync::Mutex::new(Store::open(&db).unwrap())),
+        store: Arc::new(api::StorePool::single(Store::open(&db).unwrap())),
         service: Arc::new(NoService),
         token: None,
         metrics: Arc::new(Metrics::new()),
