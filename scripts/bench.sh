@@ -6,7 +6,8 @@
 #   2. RSS (VmRSS) idle after start, and the peak (VmHWM) during a
 #      36-month backfill with no pacing, plus the backfill's wall time;
 #   3. the API under load: a year of daily readings (/api/v1/readings),
-#      wrk for 30 s at several concurrency levels, latency percentiles.
+#      wrk for 30 s at several concurrency levels, latency percentiles;
+#      then questions that all miss the answer cache (bench-api-misses.lua).
 #
 # Usage: scripts/bench.sh [--quick]
 #   Full: needs the release binary (cargo build --release -p hellowatt) and
@@ -193,6 +194,23 @@ for c in $levels; do
     rps="$(echo "$out" | awk '/^Requests\/sec/ {print $2}')"
     errors="$(echo "$out" | grep -E 'Non-2xx|Socket errors' || true)"
     result "api.c$c = p50 $(pct 50) p75 $(pct 75) p90 $(pct 90) p99 $(pct 99), $rps req/s ${errors:+($errors)} (target p99 < 5ms)"
+done
+# 3b. Questions the answer cache has never seen (the first load after a
+# sync, or a client that walks the history): scripts/bench-api-misses.lua
+# varies the range of every request, in a dashboard's mix.
+read -r first last < <(curl -sf "http://127.0.0.1:$svc_port/api/v1/meters" | python3 -c '
+import json,sys,datetime
+m = next(m for m in json.load(sys.stdin) if m["energy"] == "electricity")
+days = lambda s: (datetime.date.fromisoformat(s) - datetime.date(1970, 1, 1)).days
+print(days(m["first_day"]), days(m["last_day"]))')
+for c in $levels; do
+    threads=$(( c < 2 ? 1 : 2 ))
+    out="$(METER="$meter" FIRST="$first" LAST="$last" wrk -t"$threads" -c"$c" -d"${wrk_seconds}s" \
+        --latency -s scripts/bench-api-misses.lua "http://127.0.0.1:$svc_port")"
+    pct() { echo "$out" | awk -v p="$1%" '$1==p {print $2}'; }
+    rps="$(echo "$out" | awk '/^Requests\/sec/ {print $2}')"
+    misses="$(echo "$out" | awk '/^MISSES/ {$1=""; print}')"
+    result "api.misses.c$c = p50 $(pct 50) p75 $(pct 75) p90 $(pct 90) p99 $(pct 99), $rps req/s ($misses) (target p99 < 5ms)"
 done
 result "rss.peak_after_api_mib = $(( $(status_kib "$svc_pid" VmHWM) / 1024 ))"
 stop_service

@@ -401,7 +401,31 @@ struct ReadingRow<'a> {
     tempo: Option<Option<TempoColour>>,
 }
 
-pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
+#[derive(Serialize)]
+struct ReadingsDoc<'a> {
+    meter_id: &'a str,
+    energy: Energy,
+    granularity: &'static str,
+    from: Date,
+    to: Date,
+    units: Value,
+    missing: &'static str,
+    cost: &'static str,
+    rows: Vec<ReadingRow<'a>>,
+}
+
+/// A typed answer serialised straight into the body, on the blocking task
+/// that read it: no `serde_json::Value` tree for thousands of rows.
+fn json_body<T: Serialize>(doc: &T) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(doc).map_err(anyhow::Error::from)?;
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response())
+}
+
+pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
     let p = Params::parse(&uri, &["meter", "granularity", "from", "to"])?;
     let meter = p
         .required("meter", "give a meter id from /api/v1/meters")?
@@ -413,7 +437,7 @@ pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
         |to| params::default_from(granularity, to),
         params::max_days(granularity),
     )?;
-    let doc = with_store(&ctx, move |store| {
+    with_store(&ctx, move |store| {
         let m = find_meter(store, &meter)?;
         let totals = store.totals(&meter, granularity, from, to)?;
         let periods = store.period_totals(&meter, granularity, from, to)?;
@@ -423,62 +447,78 @@ pub async fn readings(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
         } else {
             None
         };
-        let mut rows = Vec::with_capacity(totals.len());
-        for t in &totals {
-            let row = ReadingRow {
+        let rows = totals
+            .iter()
+            .map(|t| ReadingRow {
                 total: t,
                 periods: periods.get(&t.bucket).map_or(&[], Vec::as_slice),
                 tempo: tempo.as_ref().map(|by_day| by_day.get(&t.start).copied()),
-            };
-            rows.push(serde_json::to_value(row).map_err(anyhow::Error::from)?);
-        }
-        Ok(json!({
-            "meter_id": m.meter_id,
-            "energy": m.energy,
-            "granularity": granularity.as_str(),
-            "from": from,
-            "to": to,
-            "units": daily_units(),
-            "missing": "null means the site gave no value; it is never a zero",
-            "cost": "eur is the consumption's cost, subscription_eur the subscription, \
-                     total_eur both",
-            "rows": rows,
-        }))
+            })
+            .collect();
+        json_body(&ReadingsDoc {
+            meter_id: &m.meter_id,
+            energy: m.energy,
+            granularity: granularity.as_str(),
+            from,
+            to,
+            units: daily_units(),
+            missing: "null means the site gave no value; it is never a zero",
+            cost: "eur is the consumption's cost, subscription_eur the subscription, total_eur both",
+            rows,
+        })
     })
-    .await?;
-    Ok(Json(doc))
+    .await
 }
 
-pub async fn curve(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
+#[derive(Serialize)]
+struct CurvePointRow {
+    start: String,
+    start_utc: i64,
+    date: Date,
+    minutes: u16,
+    kwh: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct CurveDoc<'a> {
+    meter_id: &'a str,
+    energy: Energy,
+    from: Date,
+    to: Date,
+    units: Value,
+    points: Vec<CurvePointRow>,
+}
+
+pub async fn curve(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
     let p = Params::parse(&uri, &["meter", "from", "to"])?;
     let meter = p
         .required("meter", "give an electricity meter id from /api/v1/meters")?
         .to_owned();
     let yesterday = today(&ctx).add_days(-1);
     let (from, to) = p.range(yesterday, |to| to, MAX_CURVE_DAYS)?;
-    let doc = with_store(&ctx, move |store| {
+    with_store(&ctx, move |store| {
         let m = find_meter(store, &meter)?;
-        let points: Vec<Value> = store
+        let points = store
             .curve(&meter, from, to)?
-            .iter()
-            .map(|c| {
-                json!({
-                    "start": paris_iso(c.start), "start_utc": c.start, "date": c.date,
-                    "minutes": c.minutes, "kwh": c.kwh,
-                })
+            .into_iter()
+            .map(|c| CurvePointRow {
+                start: paris_iso(c.start),
+                start_utc: c.start,
+                date: c.date,
+                minutes: c.minutes,
+                kwh: c.kwh,
             })
             .collect();
-        Ok(json!({
-            "meter_id": m.meter_id,
-            "energy": m.energy,
-            "from": from,
-            "to": to,
-            "units": {"kwh": "kWh", "minutes": "min"},
-            "points": points,
-        }))
+        json_body(&CurveDoc {
+            meter_id: &m.meter_id,
+            energy: m.energy,
+            from,
+            to,
+            units: json!({"kwh": "kWh", "minutes": "min"}),
+            points,
+        })
     })
-    .await?;
-    Ok(Json(doc))
+    .await
 }
 
 pub async fn tempo(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
