@@ -4,8 +4,9 @@
 -- months by month, 3 years by year, a few days of the load curve.
 --
 -- Environment: METER (an electricity meter id), FIRST and LAST (the first
--- and last stored days, as days since 1970-01-01). Each thread numbers its
--- requests i = id + threads * n, so no two requests of a run are the same.
+-- and last stored days, as days since 1970-01-01). Thread `id` numbers its
+-- requests i = id + 16 * n (wrk runs at most 16 threads here), so no two
+-- requests of a run are the same.
 local meter = os.getenv("METER")
 local first = tonumber(os.getenv("FIRST"))
 local last = tonumber(os.getenv("LAST"))
@@ -19,7 +20,6 @@ end
 
 function init(args)
   n = 0
-  total = #threads > 0 and #threads or 2
 end
 
 local function day(d)
@@ -37,7 +37,7 @@ local function range(j, len, span)
 end
 
 function request()
-  local i = id + total * n
+  local i = id + 16 * n
   n = n + 1
   local kind, j = i % 4, math.floor(i / 4)
   local path
@@ -48,7 +48,9 @@ function request()
     local from, to = range(j, 365, last - first - 500)
     path = "/api/v1/readings?meter=" .. meter .. "&granularity=month&from=" .. from .. "&to=" .. to
   elseif kind == 2 then
-    local from, to = range(j, 1, 300)
+    -- 1 to 30 days (the route's limit is 31), ending on any of 1000 days.
+    local back, len = j % 1000, 1 + math.floor(j / 1000) % 30
+    local from, to = day(last - back - len + 1), day(last - back)
     path = "/api/v1/curve?meter=" .. meter .. "&from=" .. from .. "&to=" .. to
   else
     local from, to = range(j, 700, 60)

@@ -419,7 +419,10 @@ struct ReadingsDoc<'a> {
 fn json_body<T: Serialize>(doc: &T) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(doc).map_err(anyhow::Error::from)?;
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body,
     )
         .into_response())

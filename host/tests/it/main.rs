@@ -18,6 +18,8 @@ mod guest_template;
 mod home_assistant;
 mod hot_swap;
 mod mqtt;
+#[cfg(target_os = "linux")]
+mod package;
 mod progress;
 mod real_site;
 mod sandbox;
