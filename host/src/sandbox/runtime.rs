@@ -7,6 +7,12 @@
 //! (trap, memory bomb, endless loop, silence) into a `SandboxError` that
 //! names the limit. It must never decide what to fetch or store: that is
 //! `sync`'s job.
+//!
+//! Profiling: with `HELLOWATT_PERFMAP=1` in the environment, the engine
+//! writes a perf map of the guests' compiled code (`/tmp/perf-PID.map`,
+//! wasmtime's `ProfilingStrategy::PerfMap`), so that `perf report` names
+//! the guest's functions instead of showing bare JIT addresses. Off by
+//! default: the map grows with every guest compiled or loaded.
 
 use crate::sandbox::cache::{ArtifactCache, sha256_hex};
 use crate::sandbox::contract::{self, LogLevel, Scraper, ScraperPre};
@@ -233,11 +239,20 @@ pub struct Guest {
     pub imports: Vec<String>,
 }
 
+/// `HELLOWATT_PERFMAP` set to anything but empty or `0` asks for a perf
+/// map of the guests' code (see the module doc).
+fn perfmap_wanted(value: Option<&std::ffi::OsStr>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "0")
+}
+
 impl Runtime {
     pub fn new() -> Result<Runtime> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        if perfmap_wanted(std::env::var_os("HELLOWATT_PERFMAP").as_deref()) {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config)
             .map_err(anyhow::Error::from)
             .context("creating the wasm engine")?;
@@ -685,5 +700,20 @@ fn redact_error(e: SyncError, r: &crate::sandbox::redact::Redactor) -> SyncError
         SyncError::Other { detail } => SyncError::Other {
             detail: r.redact(&detail),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::perfmap_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_perf_map_is_asked_for_by_a_non_empty_value_other_than_0() {
+        assert!(!perfmap_wanted(None));
+        assert!(!perfmap_wanted(Some(OsStr::new(""))));
+        assert!(!perfmap_wanted(Some(OsStr::new("0"))));
+        assert!(perfmap_wanted(Some(OsStr::new("1"))));
+        assert!(perfmap_wanted(Some(OsStr::new("yes"))));
     }
 }
