@@ -210,9 +210,13 @@ fn run(
                 let path = format!("/api/homes/{home_id}/sge_measures/conso_daily");
                 c.log
                     .info(&format!("home {home_id}: electricity-daily {range}"));
-                let got = part(c.get_json(&path, window_query(ws, we)).and_then(|v| {
-                    parse::daily(&v, pdl, ws, we)
-                        .map_err(|e| site_changed(&format!("GET {path}"), e.0))
+                let got = part(c.get(&path, window_query(ws, we)).and_then(|resp| {
+                    read_page(
+                        &format!("GET {path}"),
+                        &resp,
+                        |body| parse::typed::daily(body, pdl, ws, we),
+                        |v| parse::daily(v, pdl, ws, we),
+                    )
                 }))?;
                 let status = match got {
                     Ok(page) => {
@@ -253,9 +257,12 @@ fn run(
                 }
                 let location = format!("GET {path}");
                 let got = part(got.and_then(|resp| {
-                    errors::check_status(&location, &resp)?;
-                    let v = errors::expect_json(&location, &resp)?;
-                    parse::daily(&v, meter, ws, we).map_err(|e| site_changed(&location, e.0))
+                    read_page(
+                        &location,
+                        &resp,
+                        |body| parse::typed::daily(body, meter, ws, we),
+                        |v| parse::daily(v, meter, ws, we),
+                    )
                 }))?;
                 let status = match got {
                     Ok(page) => {
@@ -539,9 +546,12 @@ impl Client<'_> {
     ) -> Result<(), SyncError> {
         let location = format!("GET {path}");
         let page = part(got.and_then(|resp| {
-            errors::check_status(&location, &resp)?;
-            let v = errors::expect_json(&location, &resp)?;
-            parse::curve(&v, pdl, start, end).map_err(|e| site_changed(&location, e.0))
+            read_page(
+                &location,
+                &resp,
+                |body| parse::typed::curve(body, pdl, start, end),
+                |v| parse::curve(v, pdl, start, end),
+            )
         }))?;
         let status = match page {
             Ok(page) => {
@@ -555,6 +565,25 @@ impl Client<'_> {
             .push(window(pdl, DataKind::ElectricityCurve, start, end, status));
         Ok(())
     }
+}
+
+/// A measure answer (2xx JSON) into its page: read the typed way
+/// ([`parse::typed`]) when that reading is sure, else through a `Value` tree
+/// ([`parse`]), with its tolerance and its error messages.
+fn read_page<T>(
+    location: &str,
+    resp: &Response,
+    typed: impl FnOnce(&[u8]) -> Option<Page<T>>,
+    value: impl FnOnce(&Value) -> Result<Page<T>, parse::ShapeError>,
+) -> Result<Page<T>, SyncError> {
+    errors::check_status(location, resp)?;
+    if !errors::looks_like_html(resp)
+        && let Some(page) = typed(&resp.body)
+    {
+        return Ok(page);
+    }
+    let v = errors::expect_json(location, resp)?;
+    value(&v).map_err(|e| site_changed(location, e.0))
 }
 
 fn session_lost(status: u16) -> SyncError {

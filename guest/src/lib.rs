@@ -12,7 +12,8 @@
 //! hellowatt-guest`) against the cassettes of `fixtures/`:
 //! - [`session`]: cookies, CSRF token, log-in;
 //! - [`api`]: the flow of one `sync` call;
-//! - [`parse`]: JSON payloads to snapshot records;
+//! - [`parse`]: JSON payloads to snapshot records (the measure payloads
+//!   first the typed way, [`parse::typed`], without a `Value` tree);
 //! - [`errors`]: the site's answers to typed errors;
 //! - this root: [`HelloWatt`], the session slot kept between calls and
 //!   the guest's `describe` constants, registered as the component.

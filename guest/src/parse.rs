@@ -92,9 +92,9 @@ fn opt_f64(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<f64>>
             .ok_or_else(|| expected(&join(path, key), "a number", &Value::Number(n.clone()))),
         // Django REST Framework writes decimals as strings by default: a
         // site that switches its fields to DecimalField must not break us.
-        Some(Value::String(t)) if is_decimal(t) => match t.parse::<f64>() {
-            Ok(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(expected(
+        Some(Value::String(t)) if is_decimal(t) => match decimal(t) {
+            Some(x) => Ok(Some(x)),
+            None => Err(expected(
                 &join(path, key),
                 "a number or null",
                 &Value::String(t.clone()),
@@ -102,6 +102,14 @@ fn opt_f64(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<f64>>
         },
         Some(other) => Err(expected(&join(path, key), "a number or null", other)),
     }
+}
+
+/// A DRF decimal string's value: [`is_decimal`] and finite.
+pub(crate) fn decimal(t: &str) -> Option<f64> {
+    if !is_decimal(t) {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|x| x.is_finite())
 }
 
 /// `-12.5`, `3`, `0.125`: what DRF's DecimalField writes; nothing else
@@ -368,18 +376,22 @@ fn datetime(o: &Map<String, Value>, path: &str) -> Parsed<(i64, Date)> {
 }
 
 /// A `{"<period>": number|null}` map; absent or null is empty.
-fn detailed(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Vec<(String, Option<f64>)>> {
+fn detailed<'a>(
+    o: &'a Map<String, Value>,
+    key: &str,
+    path: &str,
+) -> Parsed<Vec<(&'a str, Option<f64>)>> {
     let Some(m) = opt_object(o, key, path)? else {
         return Ok(Vec::new());
     };
     let here = join(path, key);
     m.keys()
-        .map(|k| Ok((k.clone(), opt_f64(m, k, &here)?)))
+        .map(|k| Ok((k.as_str(), opt_f64(m, k, &here)?)))
         .collect()
 }
 
 /// Sum of the values present; `None` when none is.
-fn sum(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+pub(crate) fn sum(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
     values
         .into_iter()
         .flatten()
@@ -402,75 +414,117 @@ fn in_window(d: Date, start: Date, end: Date) -> bool {
     start <= d && d <= end
 }
 
+/// Sorts a page's records as they come: outside the window (set aside),
+/// given twice (the first kept: `key` tells a repeat), or kept.
+pub(crate) struct Pager<T, K> {
+    pub page: Page<T>,
+    seen: BTreeSet<K>,
+    start: Date,
+    end: Date,
+}
+
+impl<T, K: Ord> Pager<T, K> {
+    pub(crate) fn new(status: WindowStatus, start: Date, end: Date) -> Pager<T, K> {
+        Pager {
+            page: Page {
+                records: Vec::new(),
+                status,
+                outside: vec![],
+                duplicates: vec![],
+            },
+            // A set, not a scan of the records: a scan is quadratic in a
+            // page (a month of curve is ~1 500 points). BTreeSet: a
+            // HashSet's random seed would import wasi:random.
+            seen: BTreeSet::new(),
+            start,
+            end,
+        }
+    }
+
+    /// A record of day `date`, told apart from the others by `key`.
+    pub(crate) fn add(&mut self, date: Date, key: K, record: T) {
+        if !in_window(date, self.start, self.end) {
+            self.page.outside.push(date);
+        } else if !self.seen.insert(key) {
+            self.page.duplicates.push(date);
+        } else {
+            self.page.records.push(record);
+        }
+    }
+}
+
 /// One day of a daily payload (electricity or gas).
 pub fn daily_reading(item: &Value, path: &str, meter_id: &str) -> Parsed<DailyReading> {
     let o = as_object(item, path)?;
     let (_, date) = datetime(o, path)?;
     let kwh = detailed(o, "kwhDetailed", path)?;
     let euros = detailed(o, "eurosDetailed", path)?;
+    let amounts = Amounts {
+        co2_kg: opt_f64(o, "valueCo2", path)?,
+        solar_production_kwh: opt_f64(o, "solarProductionValueKwh", path)?,
+        solar_production_eur: opt_f64(o, "solarProductionValueEur", path)?,
+        injection_kwh: opt_f64(o, "injectionValueKwh", path)?,
+        injection_eur: opt_f64(o, "injectionValueEur", path)?,
+        ..Amounts::default()
+    };
+    Ok(reading(meter_id, date, &kwh, &euros, amounts))
+}
+
+/// A day's record from its tariff keys (each key's energy, then each
+/// key's cost, in the order given) and its other amounts: every key a
+/// period, `subscription` apart, the totals summed over the periods. The
+/// `Value` way and the typed one ([`crate::measure`]) both build it here.
+pub(crate) fn reading<K: AsRef<str>>(
+    meter_id: &str,
+    date: Date,
+    kwh: &[(K, Option<f64>)],
+    euros: &[(K, Option<f64>)],
+    mut amounts: Amounts,
+) -> DailyReading {
     let mut periods: Vec<PeriodValue> = kwh
         .iter()
         .map(|(k, v)| PeriodValue {
-            period: k.clone(),
+            period: k.as_ref().to_string(),
             kwh: *v,
             eur: None,
         })
         .collect();
     let mut subscription = None;
-    for (k, v) in &euros {
+    for (k, v) in euros {
+        let k = k.as_ref();
         if k == "subscription" {
             subscription = *v;
-        } else if let Some(p) = periods.iter_mut().find(|p| &p.period == k) {
+        } else if let Some(p) = periods.iter_mut().find(|p| p.period == k) {
             p.eur = *v;
         } else {
             periods.push(PeriodValue {
-                period: k.clone(),
+                period: k.to_string(),
                 kwh: None,
                 eur: *v,
             });
         }
     }
-    Ok(DailyReading {
+    amounts.kwh = sum(periods.iter().map(|p| p.kwh));
+    amounts.eur = sum(periods.iter().map(|p| p.eur));
+    amounts.subscription_eur = subscription;
+    DailyReading {
         meter_id: meter_id.to_string(),
         date,
-        amounts: Amounts {
-            kwh: sum(periods.iter().map(|p| p.kwh)),
-            eur: sum(periods.iter().map(|p| p.eur)),
-            subscription_eur: subscription,
-            co2_kg: opt_f64(o, "valueCo2", path)?,
-            solar_production_kwh: opt_f64(o, "solarProductionValueKwh", path)?,
-            solar_production_eur: opt_f64(o, "solarProductionValueEur", path)?,
-            injection_kwh: opt_f64(o, "injectionValueKwh", path)?,
-            injection_eur: opt_f64(o, "injectionValueEur", path)?,
-        },
+        amounts,
         periods,
-    })
+    }
 }
 
 /// `sge_measures/conso_daily` or `adict_measures/conso_daily` for the
 /// window `start..=end` (Europe/Paris days).
 pub fn daily(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<DailyReading>> {
     let p = payload(v)?;
-    let mut page: Page<DailyReading> = Page {
-        records: Vec::new(),
-        status: p.status,
-        outside: vec![],
-        duplicates: vec![],
-    };
-    // A set, not a scan of the records: a scan is quadratic in a page.
-    // (BTreeSet: a HashSet's random seed would import wasi:random.)
-    let mut seen = BTreeSet::new();
+    let mut pager = Pager::new(p.status, start, end);
     for (i, item) in p.values.iter().enumerate() {
         let reading = daily_reading(item, &item_path("values", i), meter_id)?;
-        if !in_window(reading.date, start, end) {
-            page.outside.push(reading.date);
-        } else if !seen.insert(reading.date) {
-            page.duplicates.push(reading.date);
-        } else {
-            page.records.push(reading);
-        }
+        pager.add(reading.date, reading.date, reading);
     }
-    Ok(page)
+    Ok(pager.page)
 }
 
 /// `Tempo-<colour>-<slot>` → the colour and the slot (`HP`, `HC`).
@@ -529,10 +583,7 @@ fn minutes(o: &Map<String, Value>, top: &Map<String, Value>, path: &str) -> Pars
         match m.get("measureTimeGap") {
             None | Some(Value::Null) => continue,
             Some(v) => {
-                return v
-                    .as_u64()
-                    .filter(|n| (1..=1440).contains(n))
-                    .and_then(|n| u16::try_from(n).ok())
+                return gap_minutes(v.as_u64())
                     .ok_or_else(|| expected(&join(p, "measureTimeGap"), "minutes (1 to 1440)", v));
             }
         }
@@ -540,19 +591,17 @@ fn minutes(o: &Map<String, Value>, top: &Map<String, Value>, path: &str) -> Pars
     Ok(30)
 }
 
+/// A `measureTimeGap` read as a whole number: minutes from 1 to 1440.
+pub(crate) fn gap_minutes(n: Option<u64>) -> Option<u16> {
+    n.filter(|n| (1..=1440).contains(n))
+        .and_then(|n| u16::try_from(n).ok())
+}
+
 /// `sge_measures/courbe`: one point per value, its energy from
 /// `kwhDetailed` (summed over its keys) or else `valueKwh`.
 pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<CurvePoint>> {
     let p = payload(v)?;
-    let mut page: Page<CurvePoint> = Page {
-        records: Vec::new(),
-        status: p.status,
-        outside: vec![],
-        duplicates: vec![],
-    };
-    // A month of curve is ~1 500 points: a scan of the records for
-    // duplicates was a million comparisons a page.
-    let mut seen = BTreeSet::new();
+    let mut pager = Pager::new(p.status, start, end);
     for (i, item) in p.values.iter().enumerate() {
         let path = item_path("values", i);
         let o = as_object(item, &path)?;
@@ -569,15 +618,9 @@ pub fn curve(v: &Value, meter_id: &str, start: Date, end: Date) -> Parsed<Page<C
             minutes: minutes(o, p.top, &path)?,
             kwh,
         };
-        if !in_window(date, start, end) {
-            page.outside.push(date);
-        } else if !seen.insert(at) {
-            page.duplicates.push(date);
-        } else {
-            page.records.push(point);
-        }
+        pager.add(date, at, point);
     }
-    Ok(page)
+    Ok(pager.page)
 }
 
 /// `temperature_measures/yearly`: `{"datetime": …, "valueCelsius": …}`
@@ -650,6 +693,520 @@ pub fn temperature_period(points: &[(Date, f64)], start: Date, end: Date) -> Tem
         TemperaturePeriod::Month
     } else {
         TemperaturePeriod::Day
+    }
+}
+
+// ------------------------------------------------- the typed reading
+
+/// The measure payloads (daily electricity and gas, the load curve) read
+/// straight from the answer's bytes into typed structs, without building a
+/// `serde_json::Value` tree first: no map per value, no string per key, no
+/// JSON path per value. A month of curve is 1 500 values, a backfill tens
+/// of thousands: this is where the guest spent its time (docs/benchmarks.md,
+/// "A sync call").
+///
+/// It is a fast path in front of [`crate::parse`], never a second set of
+/// rules. Each reader here returns the page only when it is sure that
+/// [`parse::daily`] or [`parse::curve`] would return that very page (the
+/// records are built by the same functions); at the first thing it does
+/// not follow exactly (a value of another type, a duplicated key, a list
+/// where an object goes, a renamed field of a test build) it returns
+/// `None`, and the caller reads the answer the `Value` way, with its
+/// tolerance and its error messages. So a typed reading can only be
+/// faster, never less tolerant.
+///
+/// What the `Value` way reads, read alike here: numbers as JSON numbers or
+/// DRF decimal strings, `null` or absent as "no value" (never zero), every
+/// key of `kwhDetailed`/`eurosDetailed` in the order a `Value` map gives
+/// them (sorted; a repeated key keeps its last value), any extra field
+/// ignored. One difference, a more tolerant one: a field this reading does
+/// not look at is skipped unparsed, so a payload whose only fault is there
+/// (a number out of `f64`'s range, nesting deeper than 128) is read where
+/// the `Value` way refused the whole answer as a site change.
+///
+/// A fix to [`daily`](super::daily) or [`curve`](super::curve) for a site
+/// change must be made here too (or `ENABLED` set to `false`): a reading
+/// this module still takes would otherwise keep the old rule. Renamed or
+/// retyped fields fall to the `Value` way by themselves.
+pub mod typed {
+    use super::{self as parse, Page};
+    use hellowatt_snapshot::{CurvePoint, DailyReading, Date, WindowStatus, parse_timestamp};
+    use serde::Deserialize;
+    use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Number, Value};
+    use std::borrow::Cow;
+    use std::fmt;
+    use std::marker::PhantomData;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// [`parse::daily`] from the answer's bytes, or `None` when only the
+    /// `Value` way can tell (see the module doc).
+    pub fn daily(
+        body: &[u8],
+        meter_id: &str,
+        start: Date,
+        end: Date,
+    ) -> Option<Page<DailyReading>> {
+        if !enabled() {
+            return None;
+        }
+        let Obj(top) = serde_json::from_slice::<Obj<RawTop<DailyValue>>>(body).ok()?;
+        let Top { values, status } = top.checked()?;
+        let mut pager = parse::Pager::new(status, start, end);
+        for v in values.0 {
+            let (_, date) = instant(v.datetime?.0.as_ref())?;
+            let amounts = hellowatt_snapshot::Amounts {
+                co2_kg: v.co2.0,
+                solar_production_kwh: v.solar_production_kwh.0,
+                solar_production_eur: v.solar_production_eur.0,
+                injection_kwh: v.injection_kwh.0,
+                injection_eur: v.injection_eur.0,
+                ..Default::default()
+            };
+            let reading =
+                parse::reading(meter_id, date, &v.kwh.sorted(), &v.euros.sorted(), amounts);
+            pager.add(reading.date, reading.date, reading);
+        }
+        Some(pager.page)
+    }
+
+    /// [`parse::curve`] from the answer's bytes, or `None` when only the
+    /// `Value` way can tell (see the module doc).
+    pub fn curve(body: &[u8], meter_id: &str, start: Date, end: Date) -> Option<Page<CurvePoint>> {
+        if !enabled() {
+            return None;
+        }
+        let Obj(top) = serde_json::from_slice::<Obj<RawTop<CurveValue>>>(body).ok()?;
+        let top_gap = top.gap.clone();
+        let Top { values, status } = top.checked()?;
+        let mut pager = parse::Pager::new(status, start, end);
+        for v in values.0 {
+            let (at, date) = instant(v.datetime?.0.as_ref())?;
+            let kwh = parse::sum(v.kwh.sorted().iter().map(|(_, k)| *k)).or(v.value_kwh.0);
+            // The value's own interval, else the payload's, else 30 minutes.
+            let minutes = match (&v.gap, &top_gap) {
+                (Some(n), _) | (None, Some(n)) => parse::gap_minutes(n.as_u64())?,
+                (None, None) => 30,
+            };
+            let point = CurvePoint {
+                meter_id: meter_id.to_string(),
+                start: at,
+                date,
+                minutes,
+                kwh,
+            };
+            pager.add(date, at, point);
+        }
+        Some(pager.page)
+    }
+
+    /// Test builds that read renamed fields (`v2`, `values-renamed`) take the
+    /// `Value` way only: this reading knows today's names.
+    const ENABLED: bool = !(cfg!(feature = "v2") || cfg!(feature = "values-renamed"));
+
+    /// Set by [`value_way_only`].
+    static VALUE_WAY_ONLY: AtomicBool = AtomicBool::new(false);
+
+    /// Benchmarks only: with `true`, every measure payload takes the `Value`
+    /// way, as before this reading existed, so that the guest bench shows the
+    /// native figure before and after in one run. Never set by the guest.
+    #[doc(hidden)]
+    pub fn value_way_only(yes: bool) {
+        VALUE_WAY_ONLY.store(yes, Ordering::Relaxed);
+    }
+
+    fn enabled() -> bool {
+        ENABLED && !VALUE_WAY_ONLY.load(Ordering::Relaxed)
+    }
+
+    /// A value's instant and its Europe/Paris day.
+    fn instant(s: &str) -> Option<(i64, Date)> {
+        let t = parse_timestamp(s).ok()?;
+        Some((t, Date::paris_day_of(t)))
+    }
+
+    // ------------------------------------------------------------- payload
+
+    /// The top of a measure payload: the values, and what the window's status
+    /// is read from.
+    #[derive(Deserialize)]
+    #[serde(bound(deserialize = "V: Deserialize<'de>"))]
+    struct RawTop<V> {
+        #[serde(default, deserialize_with = "present")]
+        values: Option<Values<V>>,
+        #[serde(default, rename = "isFetchOngoing")]
+        fetch_ongoing: Option<Value>,
+        #[serde(default)]
+        error: Option<Value>,
+        /// The payload's interval (the curve's fallback for its values).
+        #[serde(default, rename = "measureTimeGap")]
+        gap: Option<Number>,
+    }
+
+    struct Top<V> {
+        values: Values<V>,
+        status: WindowStatus,
+    }
+
+    impl<V> RawTop<V> {
+        /// The values (a payload without them is the `Value` way's to refuse)
+        /// and the window's status, by [`parse::window_status`] itself.
+        fn checked(self) -> Option<Top<V>> {
+            let values = self.values?;
+            let mut top = Map::new();
+            if let Some(v) = self.fetch_ongoing {
+                top.insert("isFetchOngoing".into(), v);
+            }
+            if let Some(v) = self.error {
+                top.insert("error".into(), v);
+            }
+            let status = parse::window_status(&top, values.0.is_empty());
+            Some(Top { values, status })
+        }
+    }
+
+    /// One value of a daily payload: the fields `parse::daily_reading` reads.
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct DailyValue<'a> {
+        #[serde(borrow, deserialize_with = "present")]
+        datetime: Option<Text<'a>>,
+        #[serde(borrow, rename = "kwhDetailed")]
+        kwh: Detailed<'a>,
+        #[serde(borrow, rename = "eurosDetailed")]
+        euros: Detailed<'a>,
+        #[serde(rename = "valueCo2")]
+        co2: Num,
+        #[serde(rename = "solarProductionValueKwh")]
+        solar_production_kwh: Num,
+        #[serde(rename = "solarProductionValueEur")]
+        solar_production_eur: Num,
+        #[serde(rename = "injectionValueKwh")]
+        injection_kwh: Num,
+        #[serde(rename = "injectionValueEur")]
+        injection_eur: Num,
+    }
+
+    /// One value of the load curve: the fields `parse::curve` reads.
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct CurveValue<'a> {
+        #[serde(borrow, deserialize_with = "present")]
+        datetime: Option<Text<'a>>,
+        #[serde(borrow, rename = "kwhDetailed")]
+        kwh: Detailed<'a>,
+        #[serde(rename = "valueKwh")]
+        value_kwh: Num,
+        #[serde(rename = "measureTimeGap")]
+        gap: Option<Number>,
+    }
+
+    // ------------------------------------------------------- lenient pieces
+
+    /// A field that, when present, must be read by its type even when `null`
+    /// (an `Option` field would take `null` for absent).
+    fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        T::deserialize(d).map(Some)
+    }
+
+    /// A JSON object read into `T`, never a list (serde's derived structs
+    /// also take a list of their fields in order; the `Value` way does not).
+    struct Obj<T>(T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+                type Value = Obj<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                    T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Obj)
+                }
+            }
+            d.deserialize_map(V(PhantomData))
+        }
+    }
+
+    /// The payload's list of values, each an object.
+    struct Values<V>(Vec<V>);
+
+    impl<'de, V: Deserialize<'de>> Deserialize<'de> for Values<V> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct L<V>(PhantomData<V>);
+            impl<'de, V: Deserialize<'de>> Visitor<'de> for L<V> {
+                type Value = Values<V>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a list of objects")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Values<V>, A::Error> {
+                    // Bounded: a size hint comes from the input.
+                    let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                    while let Some(Obj(v)) = seq.next_element::<Obj<V>>()? {
+                        out.push(v);
+                    }
+                    Ok(Values(out))
+                }
+            }
+            d.deserialize_seq(L(PhantomData))
+        }
+    }
+
+    /// A string, borrowed from the answer when it has no escapes.
+    struct Text<'a>(Cow<'a, str>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Text<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'a>, E> {
+                    Ok(Text(Cow::Borrowed(s)))
+                }
+                fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'a>, E> {
+                    Ok(Text(Cow::Owned(s.to_string())))
+                }
+            }
+            d.deserialize_str(V(PhantomData))
+        }
+    }
+
+    /// A number as [`parse`] reads one: a JSON number, a DRF decimal string,
+    /// or `null` (no value). Anything else fails the typed reading.
+    #[derive(Clone, Copy, Default)]
+    struct Num(Option<f64>);
+
+    struct NumVisitor;
+
+    impl<'de> Visitor<'de> for NumVisitor {
+        type Value = Num;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number, a decimal string or null")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Num, E> {
+            Ok(Num(None))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Num, E> {
+            Ok(Num(Number::from(n).as_f64()))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Num, E> {
+            Ok(Num(Number::from(n).as_f64()))
+        }
+        fn visit_f64<E: de::Error>(self, x: f64) -> Result<Num, E> {
+            Ok(Num(Some(x)))
+        }
+        fn visit_str<E: de::Error>(self, t: &str) -> Result<Num, E> {
+            match parse::decimal(t) {
+                Some(x) => Ok(Num(Some(x))),
+                None => Err(E::custom("not a decimal")),
+            }
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Num {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(NumVisitor)
+        }
+    }
+
+    /// A `{"<period>": number|null}` map (absent or `null`: empty), in the
+    /// order it came.
+    #[derive(Default)]
+    struct Detailed<'a>(Vec<(Cow<'a, str>, Option<f64>)>);
+
+    impl<'a> Detailed<'a> {
+        /// As a `Value` map holds it: sorted by key, a repeated key's last
+        /// value kept.
+        fn sorted(mut self) -> Vec<(Cow<'a, str>, Option<f64>)> {
+            // Today's site: one key or a few, in order, each once.
+            if self.0.windows(2).all(|w| w[0].0 < w[1].0) {
+                return self.0;
+            }
+            // Stable: the repeats of a key stay in the order they came.
+            self.0.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(Cow<'a, str>, Option<f64>)> = Vec::with_capacity(self.0.len());
+            for (k, v) in self.0 {
+                match out.last_mut() {
+                    Some(last) if last.0 == k => last.1 = v,
+                    _ => out.push((k, v)),
+                }
+            }
+            out
+        }
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Detailed<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V<'a>(PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                type Value = Detailed<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an object of numbers, or null")
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Detailed<'a>, E> {
+                    Ok(Detailed::default())
+                }
+                fn visit_map<A: MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Detailed<'a>, A::Error> {
+                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                    while let Some(Text(k)) = map.next_key::<Text<'a>>()? {
+                        let Num(v) = map.next_value::<Num>()?;
+                        out.push((k, v));
+                    }
+                    Ok(Detailed(out))
+                }
+            }
+            d.deserialize_any(V(PhantomData))
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use serde_json::json;
+
+        fn d(s: &str) -> Date {
+            Date::parse(s).unwrap()
+        }
+
+        const M: &str = "01234567890123";
+
+        /// The typed page, checked against the `Value` way's.
+        fn both_daily(v: &Value) -> Option<Page<DailyReading>> {
+            let body = serde_json::to_vec(v).unwrap();
+            let (s, e) = (d("2026-01-01"), d("2026-01-31"));
+            let typed = daily(&body, M, s, e)?;
+            assert_eq!(Ok(&typed), parse::daily(v, M, s, e).as_ref());
+            Some(typed)
+        }
+
+        #[test]
+        fn every_shape_the_value_way_reads_alike_is_read_here() {
+            if !ENABLED {
+                // Test builds that rename fields take the `Value` way only.
+                return;
+            }
+            let v = json!({
+                "values": [
+                    {"datetime": "2026-01-05T00:00:00+01:00",
+                     "kwhDetailed": {"HP": "10.500", "HC": -0.25, "Weird": null},
+                     "eurosDetailed": {"HP": 2, "subscription": "0.4500", "Other": 1.5},
+                     "valueCo2": null, "injectionValueKwh": 3, "unknown": [1, {"a": 2}]},
+                    {"datetime": "2026-01-06T00:00:00+01:00", "kwhDetailed": null},
+                    {"datetime": "2026-01-06T12:00:00+01:00"},
+                    {"datetime": "2025-12-31T00:00:00+01:00"}
+                ],
+                "isFetchOngoing": false, "error": null, "extra": {"x": 1}
+            });
+            let page = both_daily(&v).expect("read the typed way");
+            assert_eq!(page.records.len(), 2);
+            assert_eq!(page.duplicates, vec![d("2026-01-06")]);
+            assert_eq!(page.outside, vec![d("2025-12-31")]);
+            let statuses = [
+                json!({"values": [], "isFetchOngoing": true}),
+                json!({"values": [], "error": {"identifier": "x", "message": "y"}}),
+                json!({"values": [], "error": "down"}),
+                json!({"values": [], "isFetchOngoing": "yes"}),
+            ];
+            for v in statuses {
+                assert!(both_daily(&v).is_some(), "{v}");
+            }
+        }
+
+        #[test]
+        fn a_repeated_or_escaped_period_key_reads_as_a_value_map_holds_it() {
+            if !ENABLED {
+                // Test builds that rename fields take the `Value` way only.
+                return;
+            }
+            let body = br#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00",
+                "kwhDetailed": {"HP": 1.0, "H\u0043": 2.0, "HP": 3.0, "Base": 0.5}}]}"#;
+            let v: Value = serde_json::from_slice(body).unwrap();
+            let (s, e) = (d("2026-01-01"), d("2026-01-31"));
+            let typed = daily(body, M, s, e).expect("read the typed way");
+            assert_eq!(Ok(&typed), parse::daily(&v, M, s, e).as_ref());
+            let keys: Vec<_> = typed.records[0]
+                .periods
+                .iter()
+                .map(|p| (p.period.as_str(), p.kwh))
+                .collect();
+            assert_eq!(
+                keys,
+                vec![("Base", Some(0.5)), ("HC", Some(2.0)), ("HP", Some(3.0))]
+            );
+        }
+
+        #[test]
+        fn what_the_value_way_must_judge_is_left_to_it() {
+            let (s, e) = (d("2026-01-01"), d("2026-01-31"));
+            let bodies: [&[u8]; 13] = [
+                br#"[]"#,
+                br#"[[{"datetime": "2026-01-05T00:00:00+01:00"}]]"#,
+                br#"{"isFetchOngoing": false}"#,
+                br#"{"values": null}"#,
+                br#"{"values": {}}"#,
+                br#"{"values": [["2026-01-05T00:00:00+01:00"]]}"#,
+                br#"{"values": [{"kwhDetailed": {}}]}"#,
+                br#"{"values": [{"datetime": null}]}"#,
+                br#"{"values": [{"datetime": "05/01/2026"}]}"#,
+                br#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00", "kwhDetailed": {"HP": "1,5"}}]}"#,
+                br#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00", "kwhDetailed": {"HP": true}}]}"#,
+                br#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00", "datetime": "2026-01-06T00:00:00+01:00"}]}"#,
+                br#"{"values": [], "values": []}"#,
+            ];
+            for body in bodies {
+                let text = String::from_utf8_lossy(body);
+                assert!(daily(body, M, s, e).is_none(), "{text}");
+                assert!(curve(body, M, s, e).is_none(), "{text}");
+            }
+            let co2 =
+                br#"{"values": [{"datetime": "2026-01-05T00:00:00+01:00", "valueCo2": true}]}"#;
+            assert!(daily(co2, M, s, e).is_none());
+            // The curve's interval: whole minutes from 1 to 1440, else the
+            // `Value` way says what is wrong.
+            for gap in ["\"30\"", "30.0", "0", "1441", "-5"] {
+                let body = format!(
+                    r#"{{"values": [{{"datetime": "2026-01-05T00:00:00+01:00", "measureTimeGap": {gap}}}]}}"#
+                );
+                assert!(curve(body.as_bytes(), M, s, e).is_none(), "{gap}");
+            }
+        }
+
+        #[test]
+        fn curve_points_take_their_interval_from_the_value_then_the_payload() {
+            if !ENABLED {
+                // Test builds that rename fields take the `Value` way only.
+                return;
+            }
+            let v = json!({"values": [
+                {"datetime": "2026-03-29T01:30:00+01:00", "kwhDetailed": {"Base": 0.25}, "measureTimeGap": 10},
+                {"datetime": "2026-03-29T03:00:00+02:00", "kwhDetailed": {"Base": null}, "valueKwh": "0.5"},
+                {"datetime": "2026-03-29T03:30:00+02:00", "valueKwh": 0.5, "measureTimeGap": null},
+                {"datetime": "2026-03-29T03:30:00+02:00", "valueKwh": 0.75},
+                {"datetime": "2026-03-30T00:00:00+02:00", "kwhDetailed": {"Base": 1.0}}
+            ], "measureTimeGap": 15});
+            let body = serde_json::to_vec(&v).unwrap();
+            let day = d("2026-03-29");
+            let typed = curve(&body, M, day, day).expect("read the typed way");
+            assert_eq!(Ok(&typed), parse::curve(&v, M, day, day).as_ref());
+            let got: Vec<_> = typed.records.iter().map(|p| (p.minutes, p.kwh)).collect();
+            assert_eq!(
+                got,
+                vec![(10, Some(0.25)), (15, Some(0.5)), (15, Some(0.5))]
+            );
+            assert_eq!(typed.duplicates, vec![day]);
+            assert_eq!(typed.outside, vec![d("2026-03-30")]);
+        }
     }
 }
 
