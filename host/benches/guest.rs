@@ -10,13 +10,15 @@
 mod common;
 
 use common::{Cassette, quick, result};
-use criterion::{BatchSize, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion};
 use hellowatt::registry::{Registry, RegistryOptions};
 use hellowatt::sandbox::cache::sha256_hex;
 use hellowatt::sandbox::policy::{Backend, Origin, PolicyHooks};
 use hellowatt::sandbox::redact::Redactor;
 use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
 use hellowatt::store::Store;
+use hellowatt_guest::parse::typed::value_way_only;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,8 +27,9 @@ fn main() {
     let mut c = common::criterion();
     let rt = common::tokio_runtime();
     let (runtime, guest) = rt.block_on(common::runtime_and_guest());
+    let before = rt.block_on(common::guest_before(&runtime));
 
-    sync_call(&mut c, &rt, &runtime, &guest);
+    sync_call(&mut c, &rt, &runtime, &guest, before.as_ref());
     instantiate(&mut c, &runtime, &guest);
     startup(&mut c, &rt);
     hot_swap(&mut c, &rt);
@@ -38,8 +41,18 @@ fn main() {
 
 /// The same 36 `sync` calls through the component and through the guest's
 /// code compiled natively (both with the host's log sink), and the part of
-/// the component's time spent in the guest's own code.
-fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime, guest: &Guest) {
+/// the component's time spent in the guest's own code. With an earlier
+/// build of the guest (`HELLOWATT_BENCH_GUEST_BEFORE`), the same figures
+/// for it, in the same run: the component `wasm-before`, and natively
+/// `native-before`, the guest's code with every measure payload read the
+/// `Value` way (`parse::typed::value_way_only`), as before the typed reading.
+fn sync_call(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    guest: &Guest,
+    before: Option<&Guest>,
+) {
     let cassette: Cassette = {
         let site = common::SimThread::start(common::today());
         rt.block_on(common::record_cassette(runtime, guest, &site.url))
@@ -54,6 +67,19 @@ fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime,
     ));
     let native = common::replay_native(&cassette, cassette.replay());
     assert_eq!(wasm, native, "the component and the native build disagree");
+    if let Some(before) = before {
+        let old = rt.block_on(common::replay_wasm(
+            runtime,
+            before,
+            &cassette,
+            cassette.replay(),
+        ));
+        assert_eq!(old, wasm, "the earlier guest returns other records");
+        value_way_only(true);
+        let old_native = common::replay_native(&cassette, cassette.replay());
+        value_way_only(false);
+        assert_eq!(old_native, native, "the Value way returns other records");
+    }
     assert!(
         guest_time > Duration::ZERO,
         "the guest's own code was not timed"
@@ -69,38 +95,13 @@ fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime,
     let mut g = c.benchmark_group("sync-call");
     g.sample_size(20);
     g.measurement_time(Duration::from_secs(10));
-    g.bench_function("wasm", |b| {
-        b.iter_batched(
-            || cassette.replay(),
-            |replay| rt.block_on(common::replay_wasm(runtime, guest, &cassette, replay)),
-            BatchSize::PerIteration,
-        )
-    });
-    g.bench_function("native", |b| {
-        b.iter_batched(
-            || cassette.replay(),
-            |replay| common::replay_native(&cassette, replay),
-            BatchSize::PerIteration,
-        )
-    });
-    // Inside the component, the guest's own code alone: the wasm time of
-    // the same 36 calls, host imports and lifting excluded.
-    g.bench_function("wasm-guest-code", |b| {
-        b.iter_custom(|iters| {
-            (0..iters)
-                .map(|_| {
-                    rt.block_on(common::replay_wasm_timed(
-                        runtime,
-                        guest,
-                        &cassette,
-                        cassette.replay(),
-                        true,
-                    ))
-                    .1
-                })
-                .sum()
-        })
-    });
+    sync_call_runs(&mut g, "", rt, runtime, guest, &cassette);
+    if let Some(before) = before {
+        // The Value way natively for the `-before` runs, as before.
+        value_way_only(true);
+        sync_call_runs(&mut g, "-before", rt, runtime, before, &cassette);
+        value_way_only(false);
+    }
     // What the replay itself costs (matching requests against the
     // cassette, copying the answers): part of both figures above.
     g.bench_function("replay-only", |b| {
@@ -112,34 +113,83 @@ fn sync_call(c: &mut Criterion, rt: &tokio::runtime::Runtime, runtime: &Runtime,
     });
     g.finish();
 
-    if let (Some(w), Some(n)) = (
-        common::median_ns("sync-call", "wasm"),
-        common::median_ns("sync-call", "native"),
-    ) {
-        result("sync_call.wasm", format!("{:.1}", w / 1e6), "ms");
-        result("sync_call.native", format!("{:.1}", n / 1e6), "ms");
-        result(
-            "sync_call.ratio_wasm_native",
-            format!("{:.2}", w / n),
-            "(target <= 1.5)",
-        );
-        if let Some(gc) = common::median_ns("sync-call", "wasm-guest-code") {
-            result(
-                "sync_call.wasm_guest_code",
-                format!("{:.1}", gc / 1e6),
-                "ms",
-            );
-            result(
-                "sync_call.wasm_guest_code_share",
-                format!("{:.0}", 100.0 * gc / w),
-                "% of the wasm call",
-            );
-        }
-        if let Some(r) = common::median_ns("sync-call", "replay-only") {
-            result("sync_call.replay_only", format!("{:.1}", r / 1e6), "ms");
-        }
+    sync_call_results("", "sync_call");
+    sync_call_results("-before", "sync_call.before");
+    if let Some(r) = common::median_ns("sync-call", "replay-only") {
+        result("sync_call.replay_only", format!("{:.1}", r / 1e6), "ms");
     }
     browser(c, &cassette);
+}
+
+/// One build's runs of the sync call: `wasm{suffix}` (through the
+/// component), `native{suffix}` (the guest's code compiled natively) and
+/// `wasm-guest-code{suffix}` (inside the component, the guest's own code
+/// alone: host imports and lifting excluded).
+fn sync_call_runs(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    suffix: &str,
+    rt: &tokio::runtime::Runtime,
+    runtime: &Runtime,
+    guest: &Guest,
+    cassette: &Cassette,
+) {
+    g.bench_function(format!("wasm{suffix}"), |b| {
+        b.iter_batched(
+            || cassette.replay(),
+            |replay| rt.block_on(common::replay_wasm(runtime, guest, cassette, replay)),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(format!("native{suffix}"), |b| {
+        b.iter_batched(
+            || cassette.replay(),
+            |replay| common::replay_native(cassette, replay),
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function(format!("wasm-guest-code{suffix}"), |b| {
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| {
+                    rt.block_on(common::replay_wasm_timed(
+                        runtime,
+                        guest,
+                        cassette,
+                        cassette.replay(),
+                        true,
+                    ))
+                    .1
+                })
+                .sum()
+        })
+    });
+}
+
+/// The `RESULT` lines of [`sync_call_runs`]'s figures, as `{name}.…`.
+fn sync_call_results(suffix: &str, name: &str) {
+    let median = |id: &str| common::median_ns("sync-call", &format!("{id}{suffix}"));
+    let (Some(w), Some(n)) = (median("wasm"), median("native")) else {
+        return;
+    };
+    result(&format!("{name}.wasm"), format!("{:.1}", w / 1e6), "ms");
+    result(&format!("{name}.native"), format!("{:.1}", n / 1e6), "ms");
+    result(
+        &format!("{name}.ratio_wasm_native"),
+        format!("{:.2}", w / n),
+        "(target <= 1.5)",
+    );
+    if let Some(gc) = median("wasm-guest-code") {
+        result(
+            &format!("{name}.wasm_guest_code"),
+            format!("{:.1}", gc / 1e6),
+            "ms",
+        );
+        result(
+            &format!("{name}.wasm_guest_code_share"),
+            format!("{:.0}", 100.0 * gc / w),
+            "% of the wasm call",
+        );
+    }
 }
 
 /// The cassette's exchanges with the requests as the guest writes them

@@ -215,6 +215,19 @@ pub async fn runtime_and_guest() -> (Arc<Runtime>, Guest) {
     (Arc::new(runtime), guest)
 }
 
+/// `HELLOWATT_BENCH_GUEST_BEFORE=FILE`: an earlier build of the guest,
+/// compiled by the same engine, to measure before and after in one run.
+pub async fn guest_before(runtime: &Runtime) -> Option<Guest> {
+    let path = std::env::var_os("HELLOWATT_BENCH_GUEST_BEFORE")?;
+    let bytes = std::fs::read(&path).expect("reading HELLOWATT_BENCH_GUEST_BEFORE");
+    Some(
+        runtime
+            .load(bytes, &Limits::default())
+            .await
+            .expect("the earlier guest loads"),
+    )
+}
+
 /// HTTP limits without pacing, as in the tests.
 pub fn unpaced() -> HttpLimits {
     HttpLimits {
