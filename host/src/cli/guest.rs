@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::registry::signature;
 use crate::registry::{GuestSettings, Registry, Verdict};
 use crate::sandbox::runtime::Runtime;
+use crate::service::CacheUse;
 use crate::slot::Slot;
 use crate::store::{GuestRecord, GuestState, Store};
 use anyhow::{Context, Result, bail};
@@ -101,7 +102,7 @@ pub async fn open_registry(
     settings: &GuestSettings,
     slot: Slot,
 ) -> Result<Registry> {
-    let runtime = Arc::new(Runtime::new()?);
+    let runtime = Arc::new(crate::service::command_runtime(config, CacheUse::Create)?);
     crate::registry::open_slot(runtime, config, settings, slot).await
 }
 
@@ -110,7 +111,7 @@ pub async fn install(config: &Config, settings: &GuestSettings, file: &Path) -> 
     if !file.is_file() {
         bail!("{} is not a file", file.display());
     }
-    let runtime = Arc::new(Runtime::new()?);
+    let runtime = Arc::new(crate::service::command_runtime(config, CacheUse::Create)?);
     let slot = slot_of(&runtime, config, file).await?;
     let registry = crate::registry::open_slot(runtime, config, settings, slot).await?;
     let verdict = registry.install(file).await?;
@@ -300,7 +301,7 @@ pub async fn check_file(
     only: bool,
 ) -> Result<Output> {
     use crate::registry::check;
-    let runtime = Runtime::new()?;
+    let runtime = crate::service::command_runtime(config, CacheUse::IfThere)?;
     let bytes = std::fs::read(file).with_context(|| {
         format!(
             "reading {} (give the path of a guest component, a .wasm file)",

@@ -14,7 +14,7 @@ pub mod template;
 use crate::api::export;
 use crate::clock::today;
 use crate::config::Config;
-use crate::sandbox::runtime::Runtime;
+use crate::service::CacheUse;
 use crate::store::{Granularity, Store};
 use crate::sync;
 use anyhow::{Context, Result, anyhow, bail};
@@ -262,7 +262,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Demo { db, serve, listen } => {
             let config = Config::load(cli.config.as_deref())?;
-            let runtime = Runtime::new()?;
+            let runtime = crate::service::command_runtime(&config, CacheUse::IfThere)?;
             let guest = crate::service::configured_guest(&runtime, &config).await?;
             let (db, _tmp) = match db {
                 Some(db) => (db, None),
@@ -358,7 +358,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if config.site.url() != crate::sandbox::policy::DEFAULT_SITE {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
-            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let runtime =
+                std::sync::Arc::new(crate::service::command_runtime(&config, CacheUse::Create)?);
             let guest = crate::service::command_guest(&runtime, &config).await?;
             let mut store = Store::open(&config.db)
                 .with_context(|| format!("opening {}", config.db.display()))?;
@@ -409,7 +410,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if config.site.url() != crate::sandbox::policy::DEFAULT_SITE {
                 tracing::warn!(site = %config.site.url(), "using a site override instead of {}", crate::sandbox::policy::DEFAULT_SITE);
             }
-            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let runtime =
+                std::sync::Arc::new(crate::service::command_runtime(&config, CacheUse::Create)?);
             let source = crate::service::GuestSource::Configured;
             let shared = crate::service::assemble(config, runtime, source).await?;
             crate::service::run(shared, stopped).await?;
@@ -521,7 +523,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Doctor { account } => {
             let config = Config::load(cli.config.as_deref())?;
             let account = config.account(account.as_deref())?;
-            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let runtime =
+                std::sync::Arc::new(crate::service::command_runtime(&config, CacheUse::Create)?);
             let guest = crate::service::command_guest(&runtime, &config).await?;
             let tempo = match &config.tempo {
                 Some(_) => Some(
@@ -573,7 +576,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             if from > to {
                 bail!("--from {from} is after --to {to}");
             }
-            let runtime = std::sync::Arc::new(Runtime::new()?);
+            let runtime =
+                std::sync::Arc::new(crate::service::command_runtime(&config, CacheUse::Create)?);
             let guest = crate::service::command_guest(&runtime, &config).await?;
             let report =
                 crate::cli::record::record(&runtime, &guest, &config, account, from, to, &out)
@@ -629,7 +633,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 /// tomorrow, by the Tempo slot's active guest. A failure is reported, not
 /// fatal: the helloWatt sync is what the command is for.
 async fn sync_tempo(
-    runtime: std::sync::Arc<Runtime>,
+    runtime: std::sync::Arc<crate::sandbox::runtime::Runtime>,
     config: &Config,
     tempo: &crate::config::TempoConfig,
     store: &mut Store,

@@ -275,7 +275,9 @@ impl Registry {
         create_private_dir(&options.state_dir)?;
         let accepted_dir = options.state_dir.join("accepted");
         create_private_dir(&accepted_dir)?;
-        let cache = Arc::new(ArtifactCache::open(&options.state_dir.join("cache"))?);
+        let cache = Arc::new(ArtifactCache::open(&settings::cache_dir(
+            &options.state_dir,
+        ))?);
         let slot = options.slot;
         let bundled_sha256 = sha256_hex(slot.bundled());
         let fixtures_digest = {

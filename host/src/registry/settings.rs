@@ -32,6 +32,11 @@ pub struct GuestSettings {
 impl GuestSettings {
     pub const DEFAULT_DIR: &'static str = "guests";
 
+    /// The compiled-guest cache of this registry (every command's too).
+    pub fn cache_dir(&self) -> PathBuf {
+        cache_dir(&self.state_dir)
+    }
+
     /// The settings from the environment and the database path. (Until the
     /// configuration file carries `guests_dir`, `trusted_keys` and
     /// `fixtures_dir`, the environment is where they come from.)
@@ -64,6 +69,11 @@ impl GuestSettings {
             trusted_keys: config.trusted_keys.clone(),
         }
     }
+}
+
+/// The compiled-guest cache inside a registry's private folder.
+pub fn cache_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("cache")
 }
 
 /// The registry's private folder for a database file.
