@@ -82,22 +82,21 @@ pub enum CacheUse {
 pub fn command_runtime(config: &Config, usage: CacheUse) -> Result<Runtime> {
     let dir = crate::registry::GuestSettings::from_config(config).cache_dir();
     let cache = match usage {
-        CacheUse::Create => Some(
-            crate::sandbox::cache::ArtifactCache::open(&dir)
-                .context("opening the compiled-guest cache")?,
-        ),
         CacheUse::IfThere if !dir.is_dir() => None,
-        // A cache this user may not use (another user's service) is
-        // skipped: a look is never refused for it.
-        CacheUse::IfThere => match crate::sandbox::cache::ArtifactCache::open(&dir) {
-            Ok(cache) => Some(cache),
+        usage => match crate::sandbox::cache::ArtifactCache::open(&dir) {
+            Ok(cache) => Some(Arc::new(cache)),
+            Err(e) if usage == CacheUse::Create => {
+                return Err(e.context("opening the compiled-guest cache"));
+            }
+            // A cache this user may not use (another user's service) is
+            // skipped: a look is never refused for it.
             Err(e) => {
                 tracing::debug!("compiling without the cache {}: {e:#}", dir.display());
                 None
             }
         },
     };
-    Ok(Runtime::new()?.with_cache(cache.map(Arc::new)))
+    Ok(Runtime::new()?.with_cache(cache))
 }
 
 /// The guest a command (`sync`, `record`, `doctor`) runs: the one the
