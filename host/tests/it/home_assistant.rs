@@ -273,6 +273,50 @@ async fn read_until(
     }
 }
 
+/// [`read`] until two reads a second apart agree: what an earlier push
+/// left in the recorder's queue has landed (it imports in its own thread,
+/// series by series, after it has acknowledged).
+async fn read_settled(
+    ha: &HomeAssistant,
+    token: &str,
+    (from, to): (i64, i64),
+    ids: &[&str],
+) -> BTreeMap<String, Read> {
+    let mut last = read(ha, token, from, to, ids);
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let next = read(ha, token, from, to, ids);
+        if next == last {
+            return next;
+        }
+        last = next;
+    }
+    panic!("Home Assistant's statistics kept changing for 30 s");
+}
+
+/// The first hour where two reads differ, to say what changed.
+fn first_difference(a: &BTreeMap<String, Read>, b: &BTreeMap<String, Read>) -> String {
+    for (id, rows) in a {
+        let Some(other) = b.get(id) else {
+            return format!("{id} missing");
+        };
+        if rows.len() != other.len() {
+            return format!("{id}: {} hours, then {}", rows.len(), other.len());
+        }
+        if let Some((start, was)) = rows
+            .iter()
+            .find(|(start, was)| other.get(start) != Some(was))
+        {
+            return format!(
+                "{id} at {}: {was:?}, then {:?}",
+                paris_iso(*start),
+                other.get(start)
+            );
+        }
+    }
+    "none".to_string()
+}
+
 /// The store's curve of `date` summed by UTC hour.
 fn store_hours(store: &Store, meter: &str, date: Date) -> BTreeMap<i64, f64> {
     let mut hours = BTreeMap::new();
@@ -606,7 +650,7 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         elec.first_day.unwrap().add_days(-1).paris_midnight_utc(),
         end,
     );
-    let first_read = read(&ha, &token, whole.0, whole.1, &ids);
+    let first_read = read_settled(&ha, &token, whole, &ids).await;
     let again = hellowatt(&config, &["ha", "push"], &log).output().unwrap();
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(
@@ -618,19 +662,13 @@ async fn statistics_land_at_their_hours_in_a_real_home_assistant() {
         .unwrap();
     let said = String::from_utf8_lossy(&full.stdout);
     assert!(full.status.success(), "{said}");
-    // The recorder imports in its own thread: read until two reads agree.
-    let mut second_read = read(&ha, &token, whole.0, whole.1, &ids);
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let next = read(&ha, &token, whole.0, whole.1, &ids);
-        if next == second_read {
-            break;
-        }
-        second_read = next;
-    }
-    assert_eq!(
-        first_read, second_read,
-        "a second identical push changed Home Assistant"
+    // Identical values rewritten leave every read as it was, mid-import
+    // too; the recorder's queue is read until it has drained.
+    let second_read = read_settled(&ha, &token, whole, &ids).await;
+    assert!(
+        first_read == second_read,
+        "a second identical push changed Home Assistant: first difference {}",
+        first_difference(&first_read, &second_read)
     );
     let hours_in_ha: usize = first_read.values().map(BTreeMap::len).sum();
 
