@@ -6,7 +6,9 @@
 -- Environment: METER (an electricity meter id), FIRST and LAST (the first
 -- and last stored days, as days since 1970-01-01). Thread `id` numbers its
 -- requests i = id + 16 * n (wrk runs at most 16 threads here), so no two
--- requests of a run are the same.
+-- requests of a run are the same. KIND (0 to 3, optional) keeps one kind
+-- of question only, to see what each costs.
+local only = tonumber(os.getenv("KIND") or "")
 local meter = os.getenv("METER")
 local first = tonumber(os.getenv("FIRST"))
 local last = tonumber(os.getenv("LAST"))
@@ -40,6 +42,7 @@ function request()
   local i = id + 16 * n
   n = n + 1
   local kind, j = i % 4, math.floor(i / 4)
+  if only then kind = only end
   local path
   if kind == 0 then
     local from, to = range(j, 30, last - first - 400)

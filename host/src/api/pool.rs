@@ -22,16 +22,46 @@ use anyhow::{Context as _, Result};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct StorePool {
     /// Connections not lent now. The semaphore has as many permits free as
     /// this holds stores, so a permit always finds one.
-    idle: Mutex<Vec<Store>>,
+    idle: Arc<Mutex<Vec<Store>>>,
     permits: Arc<Semaphore>,
     /// The connection `data_version` is read on; `None` for a pool of one
     /// store, which reads it on that store.
     version: Option<Mutex<Store>>,
+}
+
+/// A connection out of the pool with its permit. Dropped on the blocking
+/// thread that used it, it gives both back, so that a request dropped
+/// while its query runs (the client went away) loses nothing; dropped by
+/// a panic, it gives neither (the connection may be mid-statement) and the
+/// pool is one smaller, permits and connections still equal.
+struct Lent {
+    store: Option<Store>,
+    permit: Option<OwnedSemaphorePermit>,
+    idle: Arc<Mutex<Vec<Store>>>,
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            if let Some(permit) = self.permit.take() {
+                permit.forget();
+            }
+            return;
+        }
+        if let Some(store) = self.store.take() {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(store);
+        }
+        // The permit goes back after the store: a permit finds a store.
+        self.permit.take();
+    }
 }
 
 impl StorePool {
@@ -44,7 +74,7 @@ impl StorePool {
             .collect::<Result<Vec<_>>>()
             .with_context(|| format!("opening {readers} API connection(s)"))?;
         Ok(StorePool {
-            idle: Mutex::new(idle),
+            idle: Arc::new(Mutex::new(idle)),
             permits: Arc::new(Semaphore::new(readers)),
             version: Some(Mutex::new(
                 Store::open(path).context("opening the API's version connection")?,
@@ -55,7 +85,7 @@ impl StorePool {
     /// A pool of one given store (tests, tools): requests take turns on it.
     pub fn single(store: Store) -> StorePool {
         StorePool {
-            idle: Mutex::new(vec![store]),
+            idle: Arc::new(Mutex::new(vec![store])),
             permits: Arc::new(Semaphore::new(1)),
             version: None,
         }
@@ -85,34 +115,26 @@ impl StorePool {
                 )
             })?
             .map_err(|_| ApiError::unavailable("the service is stopping"))?;
-        let Some(mut store) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
+        let Some(store) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop() else {
             return Err(ApiError::internal(anyhow::anyhow!(
                 "no API connection free although a permit was"
             )));
         };
-        match tokio::task::spawn_blocking(move || {
-            let answer = f(&mut store);
-            (store, answer)
+        let mut lent = Lent {
+            store: Some(store),
+            permit: Some(permit),
+            idle: Arc::clone(&self.idle),
+        };
+        tokio::task::spawn_blocking(move || {
+            let store = lent.store.as_mut().expect("a lent connection");
+            f(store)
         })
         .await
-        {
-            Ok((store, answer)) => {
-                self.idle
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(store);
-                drop(permit);
-                answer
-            }
-            // The task panicked with the connection: it is gone, and so is
-            // its permit, keeping permits and connections equal.
-            Err(e) => {
-                permit.forget();
-                Err(ApiError::internal(anyhow::anyhow!(
-                    "a database task failed: {e}"
-                )))
-            }
-        }
+        .unwrap_or_else(|e| {
+            Err(ApiError::internal(anyhow::anyhow!(
+                "a database task failed: {e}"
+            )))
+        })
     }
 
     /// The data version the answer cache keys on (see the module doc).
@@ -210,6 +232,54 @@ mod tests {
             .file_request("a", crate::store::Request::Refresh, 0)
             .unwrap();
         assert_ne!(pool.data_version(wait).await.unwrap(), v1);
+
+        // A request dropped while its query runs (the client went away)
+        // gives its connection back when the query ends: all three are
+        // inside together again afterwards.
+        let (inside, release) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let dropped: Vec<_> = (0..3)
+            .map(|_| {
+                let (pool, inside, release) =
+                    (Arc::clone(&pool), Arc::clone(&inside), Arc::clone(&release));
+                tokio::spawn(async move {
+                    pool.run(wait, move |_| {
+                        inside.fetch_add(1, Ordering::SeqCst);
+                        Ok(until(|| release.load(Ordering::SeqCst)))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        assert!(until(|| inside.load(Ordering::SeqCst) == 3));
+        for d in &dropped {
+            d.abort();
+        }
+        for d in dropped {
+            assert!(d.await.unwrap_err().is_cancelled());
+        }
+        release.store(true, Ordering::SeqCst);
+        let inside = Arc::new(AtomicUsize::new(0));
+        let asks: Vec<_> = (0..3)
+            .map(|_| {
+                let (pool, inside) = (Arc::clone(&pool), Arc::clone(&inside));
+                tokio::spawn(async move {
+                    pool.run(wait, move |_| {
+                        inside.fetch_add(1, Ordering::SeqCst);
+                        Ok(until(|| inside.load(Ordering::SeqCst) >= 3))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for a in asks {
+            assert!(
+                a.await.unwrap().unwrap(),
+                "a dropped request lost its connection"
+            );
+        }
 
         // A task that panics loses its connection but not the pool.
         let lost = pool
