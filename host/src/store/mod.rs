@@ -51,6 +51,7 @@ mod ingest;
 pub mod migrations;
 mod query;
 mod state;
+mod sum;
 mod tempo;
 mod values;
 

@@ -4,6 +4,7 @@
 //! range (`from > to`) or an unknown meter gives an empty answer, not an
 //! error. Lists come in a stable order (by day, then key).
 
+use super::sum::Sum;
 use super::values::{DAILY_COLUMNS, is_missing, read_amounts};
 use super::{
     GuestIdentity, IngestStats, RunId, RunOutcome, Store, colour_col, contract_from_row, date_col,
@@ -21,6 +22,41 @@ use std::collections::BTreeMap;
 
 /// Decimals of a sum of euros (as [`Amounts::DECIMALS`] for `eur`).
 const EUR_DECIMALS: i32 = Amounts::DECIMALS[1];
+
+/// The bucket of a stored day: its first `len` characters (`YYYY`,
+/// `YYYY-MM` or the whole day).
+fn bucket_of(date: &str, len: usize) -> Result<&str> {
+    date.get(..len)
+        .with_context(|| format!("a stored day {date:?} that is not YYYY-MM-DD"))
+}
+
+/// Rows read in key order (a stored day in column 0) folded into their
+/// buckets by `add`, a bucket opened when the day's first `len` characters
+/// change: a `GROUP BY` with no sort (sum.rs says why).
+fn by_bucket<A: Default>(
+    mut rows: rusqlite::Rows<'_>,
+    len: usize,
+    what: &str,
+    mut add: impl FnMut(&mut A, &rusqlite::Row<'_>) -> Result<()>,
+) -> Result<BTreeMap<String, A>> {
+    let mut out = BTreeMap::new();
+    let mut open: Option<(String, A)> = None;
+    while let Some(r) = rows.next().with_context(|| format!("reading the {what}"))? {
+        let key = bucket_of(r.get_ref(0)?.as_str()?, len)?;
+        if open.as_ref().is_none_or(|(k, _)| k != key)
+            && let Some((k, a)) = open.replace((key.to_owned(), A::default()))
+        {
+            out.insert(k, a);
+        }
+        if let Some((_, a)) = open.as_mut() {
+            add(a, r).with_context(|| format!("reading the {what}"))?;
+        }
+    }
+    if let Some((k, a)) = open {
+        out.insert(k, a);
+    }
+    Ok(out)
+}
 
 /// A `(key, period, kwh, eur)` row: a day's or a bucket's period.
 fn keyed_period(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, PeriodValue)> {
@@ -358,7 +394,7 @@ impl Store {
 
     /// Sums of a meter's daily readings by day, month or year, one row per
     /// bucket of `from..=to` (buckets without data included, with `None`
-    /// sums), computed by SQL aggregates.
+    /// sums), summed as SQLite sums (sum.rs) over the rows in key order.
     pub fn totals(
         &self,
         meter_id: &str,
@@ -377,31 +413,34 @@ impl Store {
             );
         }
         let len = granularity.key_len();
+        // Rows in key order, cut into buckets here (sum.rs says why).
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT substr(date, 1, ?4) AS bucket, count(*), count(kwh), sum(kwh), sum(eur), \
-                 sum(subscription_eur), sum(co2_kg), sum(solar_production_kwh), \
-                 sum(solar_production_eur), sum(injection_kwh), sum(injection_eur) \
-                 FROM daily_readings WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
-                 GROUP BY bucket ORDER BY bucket",
-            )
+            .prepare_cached(&format!(
+                "SELECT date, {DAILY_COLUMNS} FROM daily_readings \
+                 WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date"
+            ))
             .context("preparing the totals query")?;
         let rows = stmt
-            .query_map(params![meter_id, day(from), day(to), len as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, u32>(1)?,
-                    r.get::<_, u32>(2)?,
-                    read_amounts(r, 3)?,
-                ))
-            })
+            .query(params![meter_id, day(from), day(to)])
             .context("querying the totals")?;
-        let mut sums: BTreeMap<String, (u32, u32, Amounts)> = BTreeMap::new();
-        for row in rows {
-            let (bucket, stored, with_value, values) = row.context("reading the totals")?;
-            sums.insert(bucket, (stored, with_value, values));
-        }
+        // By bucket: days stored, and each amount's sum.
+        let sums = by_bucket(rows, len, "totals", |(n, sums): &mut (u32, [Sum; 8]), r| {
+            *n += 1;
+            for (i, sum) in sums.iter_mut().enumerate() {
+                sum.add(r.get(1 + i)?);
+            }
+            Ok(())
+        })?;
+        let mut sums: BTreeMap<String, (u32, u32, Amounts)> = sums
+            .into_iter()
+            .map(|(k, (n, v))| {
+                (
+                    k,
+                    (n, v[0].count(), Amounts::from_values(v.map(|s| s.value()))),
+                )
+            })
+            .collect();
         let mut out = Vec::new();
         let mut start = from;
         while start <= to {
@@ -441,31 +480,59 @@ impl Store {
         to: Date,
     ) -> Result<BTreeMap<String, Vec<PeriodValue>>> {
         let len = granularity.key_len();
+        // Rows in key order (day, then period), cut into buckets here.
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT substr(date, 1, ?4) AS bucket, period, sum(kwh), sum(eur) \
-                 FROM daily_periods WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
-                 GROUP BY bucket, period ORDER BY bucket, period",
+                "SELECT date, period, kwh, eur FROM daily_periods \
+                 WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY date, period",
             )
             .context("preparing the period totals query")?;
         let rows = stmt
-            .query_map(
-                params![meter_id, day(from), day(to), len as i64],
-                keyed_period,
-            )
+            .query(params![meter_id, day(from), day(to)])
             .context("querying the period totals")?;
+        let sums = by_bucket(
+            rows,
+            len,
+            "period totals",
+            |periods: &mut BTreeMap<String, [Sum; 2]>, r| {
+                let period = r.get_ref(1)?.as_str()?;
+                let sum = match periods.get_mut(period) {
+                    Some(sum) => sum,
+                    None => periods.entry(period.to_owned()).or_default(),
+                };
+                sum[0].add(r.get(2)?);
+                sum[1].add(r.get(3)?);
+                Ok(())
+            },
+        )?;
         let (kwh_decimals, eur_decimals) = (Amounts::DECIMALS[0], EUR_DECIMALS);
-        let mut out: BTreeMap<String, Vec<PeriodValue>> = BTreeMap::new();
-        for row in rows {
-            let (bucket, mut p) = row.context("reading the period totals")?;
-            if granularity != Granularity::Day {
-                p.kwh = p.kwh.map(|x| round_to(x, kwh_decimals));
-                p.eur = p.eur.map(|x| round_to(x, eur_decimals));
-            }
-            out.entry(bucket).or_default().push(p);
-        }
-        Ok(out)
+        let rounded = granularity != Granularity::Day;
+        Ok(sums
+            .into_iter()
+            .map(|(bucket, periods)| {
+                let periods = periods
+                    .into_iter()
+                    .map(|(period, [kwh, eur])| {
+                        let (kwh, eur) = (kwh.value(), eur.value());
+                        PeriodValue {
+                            period,
+                            kwh: if rounded {
+                                kwh.map(|x| round_to(x, kwh_decimals))
+                            } else {
+                                kwh
+                            },
+                            eur: if rounded {
+                                eur.map(|x| round_to(x, eur_decimals))
+                            } else {
+                                eur
+                            },
+                        }
+                    })
+                    .collect();
+                (bucket, periods)
+            })
+            .collect())
     }
 
     /// A meter's load curve over whole days, by start instant.
@@ -473,20 +540,29 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(
+                // By key: a range of starts, read in order (a point's day
+                // is the Paris day of its start: checked.rs).
                 "SELECT start_utc, date, minutes, kwh FROM curve_points \
-                 WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 ORDER BY start_utc",
+                 WHERE meter_id = ?1 AND start_utc >= ?2 AND start_utc < ?3 ORDER BY start_utc",
             )
             .context("preparing the curve query")?;
         let rows = stmt
-            .query_map([meter_id, &day(from), &day(to)], |r| {
-                Ok(CurvePoint {
-                    meter_id: meter_id.to_owned(),
-                    start: r.get(0)?,
-                    date: date_col(r, 1)?,
-                    minutes: r.get(2)?,
-                    kwh: r.get(3)?,
-                })
-            })
+            .query_map(
+                params![
+                    meter_id,
+                    from.paris_midnight_utc(),
+                    to.succ().paris_midnight_utc()
+                ],
+                |r| {
+                    Ok(CurvePoint {
+                        meter_id: meter_id.to_owned(),
+                        start: r.get(0)?,
+                        date: date_col(r, 1)?,
+                        minutes: r.get(2)?,
+                        kwh: r.get(3)?,
+                    })
+                },
+            )
             .context("querying the curve")?;
         rows.collect::<rusqlite::Result<_>>()
             .context("reading the curve")
@@ -897,6 +973,149 @@ mod tests {
             .totals(GAS, Granularity::Month, d("2026-02-01"), d("2026-02-28"))
             .unwrap();
         assert_eq!((rows[0].stored_days, rows[0].amounts.kwh), (0, None));
+    }
+
+    /// Totals cut in Rust over key-ordered rows (sum.rs) answer what
+    /// SQLite's `GROUP BY` of the same rows answers (to the bit for days,
+    /// rounded alike for months and years; sum.rs asserts the unrounded
+    /// sums to the bit), over two years of odd values with holes, for every
+    /// granularity and for a range that cuts buckets.
+    #[test]
+    fn totals_equal_sqlites_group_by_to_the_bit() {
+        let mut store = Store::open_in_memory().unwrap();
+        let (first, last) = (d("2024-11-03"), d("2026-11-28"));
+        let run = store.begin_run(ACCOUNT, &guest(), first, last, 1).unwrap();
+        let mut s = Snapshot {
+            homes: vec![home()],
+            ..Default::default()
+        };
+        // A small LCG: values with many digits, and holes.
+        struct Lcg(u64);
+        impl Lcg {
+            fn next(&mut self) -> u64 {
+                self.0 = self
+                    .0
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                self.0 >> 11
+            }
+            fn value(&mut self) -> Option<f64> {
+                let v = self.next();
+                (!v.is_multiple_of(7)).then(|| (v % 100_000) as f64 / 997.0)
+            }
+        }
+        let mut rng = Lcg(42);
+        let mut date = first;
+        while date <= last {
+            let amounts = [(); 8].map(|()| rng.value());
+            let mut periods = Vec::new();
+            for period in ["Tempo-Bleu-HC", "Tempo-Bleu-HP", "Tempo-Rouge-HP"] {
+                if !rng.next().is_multiple_of(3) {
+                    periods.push(PeriodValue {
+                        period: period.into(),
+                        kwh: rng.value(),
+                        eur: rng.value(),
+                    });
+                }
+            }
+            if !rng.next().is_multiple_of(10) {
+                s.daily.push(DailyReading {
+                    meter_id: PDL.into(),
+                    date,
+                    periods,
+                    amounts: Amounts::from_values(amounts),
+                });
+            }
+            date = date.succ();
+        }
+        store.ingest(run, ACCOUNT, &s, 2).unwrap();
+
+        for (from, to) in [(first, last), (d("2025-02-17"), d("2025-09-03"))] {
+            for g in [Granularity::Day, Granularity::Month, Granularity::Year] {
+                let len = g.key_len() as i64;
+                let ours = store.totals(PDL, g, from, to).unwrap();
+                let mut sql = store
+                    .conn
+                    .prepare(&format!(
+                        "SELECT substr(date, 1, ?4), count(*), count(kwh), {} \
+                         FROM daily_readings WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
+                         GROUP BY 1 ORDER BY 1",
+                        Amounts::NAMES.map(|n| format!("sum({n})")).join(", ")
+                    ))
+                    .unwrap();
+                let theirs: Vec<(String, u32, u32, Amounts)> = sql
+                    .query_map(params![PDL, day(from), day(to), len], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, read_amounts(r, 3)?))
+                    })
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                // Months and years are rounded: SQLite's sums rounded alike.
+                let bits = |a: Amounts| a.values().map(|v| v.map(f64::to_bits));
+                let ours_stored: Vec<(String, u32, u32, [Option<u64>; 8])> = ours
+                    .iter()
+                    .filter(|r| r.stored_days > 0)
+                    .map(|r| {
+                        (
+                            r.bucket.clone(),
+                            r.stored_days,
+                            r.value_count,
+                            bits(r.amounts),
+                        )
+                    })
+                    .collect();
+                let theirs: Vec<(String, u32, u32, [Option<u64>; 8])> = theirs
+                    .into_iter()
+                    .map(|(b, n, c, a)| {
+                        let a = if g == Granularity::Day {
+                            a
+                        } else {
+                            a.rounded()
+                        };
+                        (b, n, c, bits(a))
+                    })
+                    .collect();
+                assert_eq!(ours_stored, theirs, "{g:?} {from}..{to}");
+
+                let ours = store.period_totals(PDL, g, from, to).unwrap();
+                let mut sql = store
+                    .conn
+                    .prepare(
+                        "SELECT substr(date, 1, ?4), period, sum(kwh), sum(eur) FROM daily_periods \
+                         WHERE meter_id = ?1 AND date BETWEEN ?2 AND ?3 \
+                         GROUP BY 1, 2 ORDER BY 1, 2",
+                    )
+                    .unwrap();
+                let round = |x: Option<f64>, decimals| {
+                    if g == Granularity::Day {
+                        x
+                    } else {
+                        x.map(|x| round_to(x, decimals))
+                    }
+                };
+                let mut theirs: BTreeMap<String, Vec<PeriodValue>> = BTreeMap::new();
+                for row in sql
+                    .query_map(params![PDL, day(from), day(to), len], keyed_period)
+                    .unwrap()
+                {
+                    let (bucket, mut p) = row.unwrap();
+                    p.kwh = round(p.kwh, Amounts::DECIMALS[0]);
+                    p.eur = round(p.eur, EUR_DECIMALS);
+                    theirs.entry(bucket).or_default().push(p);
+                }
+                let bits = |m: &BTreeMap<String, Vec<PeriodValue>>| -> Vec<(String, String, Option<u64>, Option<u64>)> {
+                    m.iter()
+                        .flat_map(|(b, ps)| {
+                            ps.iter().map(move |p| {
+                                (b.clone(), p.period.clone(), p.kwh.map(f64::to_bits), p.eur.map(f64::to_bits))
+                            })
+                        })
+                        .collect()
+                };
+                assert!(!theirs.is_empty());
+                assert_eq!(bits(&ours), bits(&theirs), "periods {g:?} {from}..{to}");
+            }
+        }
     }
 
     #[test]
