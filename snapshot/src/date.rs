@@ -4,7 +4,7 @@
 //! last Sunday of October 01:00 UTC) since 1996, the only range this serves.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 /// A calendar day (proleptic Gregorian), Europe/Paris local.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -146,6 +146,13 @@ impl Date {
 /// The Europe/Paris offset (seconds) in force at a UTC instant.
 pub fn paris_offset_at(utc: i64) -> i32 {
     let date = Date::from_days_since_epoch(utc.div_euclid(SECONDS_PER_DAY));
+    // Only March and October hold a change (read per curve point: the
+    // other ten months skip the two Sundays).
+    match date.month {
+        4..=9 => return 7200,
+        1 | 2 | 11 | 12 => return 3600,
+        _ => {}
+    }
     let spring = last_sunday(date.year, 3).days_since_epoch() * SECONDS_PER_DAY + 3600;
     let autumn = last_sunday(date.year, 10).days_since_epoch() * SECONDS_PER_DAY + 3600;
     if utc >= spring && utc < autumn {
@@ -250,13 +257,20 @@ pub fn paris_iso(utc: i64) -> String {
     let local = utc + i64::from(off);
     let date = Date::from_days_since_epoch(local.div_euclid(SECONDS_PER_DAY));
     let secs = local.rem_euclid(SECONDS_PER_DAY);
-    format!(
-        "{date}T{:02}:{:02}:{:02}+{:02}:00",
+    let mut out = String::with_capacity(25);
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+{:02}:00",
+        date.year,
+        date.month,
+        date.day,
         secs / 3600,
         secs % 3600 / 60,
         secs % 60,
         off / 3600
-    )
+    );
+    out
 }
 
 pub fn is_leap_year(year: i32) -> bool {
@@ -318,6 +332,32 @@ mod tests {
         }
         assert_eq!(d("1970-01-01").days_since_epoch(), 0);
         assert_eq!(d("2026-11-28").weekday(), 5); // a Saturday
+    }
+
+    /// The month shortcut of `paris_offset_at` agrees, hour by hour over
+    /// twelve years, with the two-Sundays rule it skips.
+    #[test]
+    fn the_offset_shortcut_agrees_with_the_rule_every_hour() {
+        let rule = |utc: i64| {
+            let year = Date::from_days_since_epoch(utc.div_euclid(SECONDS_PER_DAY)).year;
+            let spring = last_sunday(year, 3).days_since_epoch() * SECONDS_PER_DAY + 3600;
+            let autumn = last_sunday(year, 10).days_since_epoch() * SECONDS_PER_DAY + 3600;
+            if (spring..autumn).contains(&utc) {
+                7200
+            } else {
+                3600
+            }
+        };
+        let (from, to) = (
+            Date::new(2019, 12, 31).unwrap().paris_midnight_utc(),
+            Date::new(2032, 1, 1).unwrap().paris_midnight_utc(),
+        );
+        for utc in (from..to).step_by(1800) {
+            assert_eq!(paris_offset_at(utc), rule(utc), "{utc}");
+        }
+        // Three hours after midnight on the 25-hour day: 02:00 in winter time.
+        let midnight = Date::new(2026, 10, 25).unwrap().paris_midnight_utc();
+        assert_eq!(paris_iso(midnight + 3 * 3600), "2026-10-25T02:00:00+01:00");
     }
 
     #[test]

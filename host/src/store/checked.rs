@@ -11,7 +11,8 @@
 use super::{check_date, tempo_source_str};
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, Home, Snapshot, Temperature, TempoDay, Window,
+    Amounts, Contract, CurvePoint, DailyReading, Date, Home, Snapshot, Temperature, TempoDay,
+    Window,
 };
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -148,6 +149,15 @@ impl Checked {
             non_empty(&p.meter_id, "the meter of a curve point")?;
             let what = || format!("curve point of meter {:?} at {}", p.meter_id, p.start);
             check_date(p.date).with_context(what)?;
+            // The curve is read by ranges of start instants (query.rs).
+            if Date::paris_day_of(p.start) != p.date {
+                bail!(
+                    "{}: its day {} is not the Europe/Paris day of its start ({})",
+                    what(),
+                    p.date,
+                    Date::paris_day_of(p.start)
+                );
+            }
             finite(p.kwh, || format!("kwh of the {}", what()))?;
         }
         let curve = unique(

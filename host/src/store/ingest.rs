@@ -1158,6 +1158,9 @@ mod tests {
         s.curve[0].kwh = Some(f64::INFINITY);
         refuse(&mut store, s, "not a finite number");
         let mut s = sample();
+        s.curve[0].date = s.curve[0].date.succ();
+        refuse(&mut store, s, "is not the Europe/Paris day of its start");
+        let mut s = sample();
         let mut twin = s.daily[0].clone();
         twin.amounts.kwh = Some(1.0);
         s.daily.push(twin);

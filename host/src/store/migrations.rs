@@ -23,6 +23,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("migrations/0004_guest_slots.sql")),
     (5, include_str!("migrations/0005_failed_parts.sql")),
     (6, include_str!("migrations/0006_home_assistant.sql")),
+    (7, include_str!("migrations/0007_curve_by_start_only.sql")),
 ];
 
 /// The schema version this code writes and reads.
