@@ -44,6 +44,12 @@
       error: 'Erreur', kwh: 'kWh', eur: '€',
       curveTitle: 'Courbe de charge', curveDay: 'Jour',
       curveTotal: (v) => 'total du jour\u00a0: ' + v,
+      curvePeak: (kw, at) => 'puissance maximale\u00a0: ' + kw + ' à ' + at,
+      peaksTitle: 'Puissance maximale par mois',
+      peaksNote: 'La plus forte puissance moyenne d\u2019une demi-heure du mois (kWh × 2), '
+        + 'tirée de la courbe de charge.',
+      peakOn: (kw, d, at) => kw + ' le ' + d + ' à ' + at,
+      noPeaks: 'Pas de courbe de charge sur ces mois.',
       noCurve: 'Pas de courbe de charge pour ce jour.',
       peak: 'Heures pleines', offPeak: 'Heures creuses',
       offPeakUsual: 'Heures creuses supposées de 22\u00a0h à 6\u00a0h, la plage habituelle '
@@ -102,6 +108,12 @@
       error: 'Error', kwh: 'kWh', eur: '€',
       curveTitle: 'Load curve', curveDay: 'Day',
       curveTotal: (v) => 'day total: ' + v,
+      curvePeak: (kw, at) => 'highest power: ' + kw + ' at ' + at,
+      peaksTitle: 'Highest power by month',
+      peaksNote: 'The month\'s highest mean power over a half-hour (kWh × 2), '
+        + 'from the load curve.',
+      peakOn: (kw, d, at) => kw + ' on ' + d + ' at ' + at,
+      noPeaks: 'No load curve in these months.',
       noCurve: 'No load curve for this day.',
       peak: 'Peak hours', offPeak: 'Off-peak hours',
       offPeakUsual: 'Off-peak hours taken as 22:00 to 06:00, the usual range '
@@ -171,6 +183,8 @@
   function isNum(v) { return typeof v === 'number' && Number.isFinite(v); }
   // A missing value is "—", never 0.
   function kwh(v) { return isNum(v) ? kwhFormat.format(v) + '\u00a0kWh' : DASH; }
+  const kwFormat = nf(2);
+  function kw(v) { return isNum(v) ? kwFormat.format(v) + '\u00a0kW' : DASH; }
   function eur(v) { return isNum(v) ? eurFormat.format(v) : DASH; }
   function utcDate(s) {
     const [y, m, d] = String(s).split('-').map(Number);
@@ -628,7 +642,42 @@
     const known = points.filter((p) => isNum(p.kwh));
     const total = known.length ? known.reduce((a, p) => a + p.kwh, 0) : null;
     document.getElementById('curve-total').textContent = known.length ? t.curveTotal(kwh(total)) : '';
+    // The day's peak: the point with the most energy per minute (a
+    // half-hour's kWh x 2), the earliest of equal ones, as /api/v1/peaks.
+    let best = null;
+    for (const p of known) {
+      if (!(p.minutes > 0)) continue;
+      const v = p.kwh * 60 / p.minutes;
+      if (!best || v > best.kw) best = { kw: v, at: p.start_utc };
+    }
+    const peakEl = document.getElementById('curve-peak');
+    peakEl.textContent = best ? t.curvePeak(kw(best.kw), clockFormat.format(new Date(best.at * 1000))) : '';
+    peakEl.setAttribute('data-value', best ? String(best.kw) : '');
+    peakEl.setAttribute('data-at', best ? String(best.at) : '');
+    drawPeaks(meter);
     legend('curve-legend', [['text-only', t.halfHour], ['curve-hp', t.peak], ['curve-hc', t.offPeakUsual]]);
+  }
+
+  // Each of the 12 months' highest power (/api/v1/peaks by month).
+  function drawPeaks(meter) {
+    const rows = (meter.peaks && meter.peaks.peaks) || [];
+    const byMonth = new Map(rows.map((r) => [r.bucket, r]));
+    const groups = [];
+    for (let i = 11; i >= 0; i -= 1) {
+      const first = monthsBefore(state.yesterday, i);
+      const r = byMonth.get(first.slice(0, 7));
+      const title = r
+        ? t.peakOn(kw(r.kw), day(r.date), clockFormat.format(new Date(r.at_utc * 1000)))
+        : monthFormat.format(utcDate(first)) + '\u00a0: ' + DASH;
+      groups.push({
+        label: shortMonthFormat.format(utcDate(first)),
+        title,
+        bars: [{ segments: [{ value: r ? r.kw : null, cls: 'peak', title, field: 'peaks.' + meter.id + '.' + first.slice(0, 7) }] }],
+      });
+    }
+    drawBars(document.querySelector('#chart-peaks .plot'), {
+      groups, format: kw, empty: t.noPeaks, label: t.peaksTitle,
+    });
   }
 
   // The curve of `wanted`, or of the last day with one in the 31 days to
@@ -826,8 +875,12 @@
       const curve = d.energy === 'electricity'
         ? await loadCurve(id, wantedDay).catch(() => ({ day: wantedDay, points: [] }))
         : { day: null, points: [] };
+      const peaks = d.energy === 'electricity'
+        ? await api(`api/v1/peaks?meter=${encodeURIComponent(id)}&granularity=month`
+          + `&from=${monthsBefore(state.yesterday, 11)}`).catch(() => null)
+        : null;
       state.data[id] = {
-        id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve,
+        id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve, peaks,
         sameDaysBefore: sameDays.rows[0] || null,
         periods: monthPeriods(months), celsius: monthCelsius(temps),
       };

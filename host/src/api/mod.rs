@@ -267,6 +267,7 @@ routes! {
     get "/api/v1/meters" => routes::meters,
     get "/api/v1/readings" => routes::readings,
     get "/api/v1/curve" => routes::curve,
+    get "/api/v1/peaks" => routes::peaks,
     get "/api/v1/tempo" => routes::tempo,
     get "/api/v1/tempo/outlook" => routes::tempo_outlook,
     get "/api/v1/temperatures" => routes::temperatures,

@@ -19,7 +19,9 @@
 //! typed rows, generate the document with utoipa, and keep the integration
 //! test as the check that the answers are what it says.
 
-use super::params::{DEFAULT_RUNS, MAX_CURVE_DAYS, MAX_DAYS, MAX_DAYS_AGGREGATED, MAX_RUNS};
+use super::params::{
+    DEFAULT_RUNS, MAX_CURVE_DAYS, MAX_DAYS, MAX_DAYS_AGGREGATED, MAX_PEAK_DAYS, MAX_RUNS,
+};
 use super::{ApiError, Shared};
 use axum::Json;
 use axum::extract::State;
@@ -313,6 +315,21 @@ pub fn document() -> Value {
                 &range_note("yesterday only", MAX_CURVE_DAYS),
                 vec![meter_param(true), date_param("from", "First day."), date_param("to", "Last day.")],
                 responses(json_body("Curve points by start.", r("Curve")), &["400", "404"]),
+            )},
+            "/api/v1/peaks": {"get": op(
+                "Power peaks",
+                &format!("The highest mean power of each day (granularity day) or month (granularity \
+                 month: its highest day's) of an electricity meter, from the stored load curve: the \
+                 point with the most energy per minute, kWh x 60 / minutes, the earliest of equal \
+                 ones. Days and months without a curve are absent; a gas meter has none. \
+                 granularity=year: 400. {}",
+                 range_note("by day the 30 days up to yesterday, by month the 12 months up to \
+                 yesterday's", MAX_PEAK_DAYS)),
+                vec![meter_param(true),
+                     query("granularity", false, "day (default) or month; empty: the default.",
+                        or_empty(json!({"type": "string", "enum": ["day", "month"], "default": "day"}))),
+                     date_param("from", "First day."), date_param("to", "Last day.")],
+                responses(json_body("Peaks by day or month.", r("Peaks")), &["400", "404"]),
             )},
             "/api/v1/tempo": {"get": op(
                 "Tempo days",
@@ -675,6 +692,21 @@ fn schemas() -> Value {
             "points": {"type": "array", "items": closed(json!({
                 "start": r("Instant"), "start_utc": {"type": "integer", "description": "Unix seconds."},
                 "date": r("Date"), "minutes": {"type": "integer"}, "kwh": num()}))}})),
+        ),
+        (
+            "Peaks",
+            closed(json!({
+            "meter_id": {"type": "string"}, "energy": r("Energy"),
+            "granularity": {"type": "string", "enum": ["day", "month"]},
+            "from": r("Date"), "to": r("Date"),
+            "units": units(json!({"kw": "kW", "minutes": "min"})),
+            "method": {"type": "string"},
+            "peaks": {"type": "array", "items": closed(json!({
+                "bucket": {"type": "string", "description": "The day (YYYY-MM-DD) or month (YYYY-MM)."},
+                "kw": {"type": "number", "description": "Mean power of the peak's point."},
+                "at": r("Instant"), "at_utc": {"type": "integer", "description": "Unix seconds."},
+                "date": r("Date"), "minutes": {"type": "integer"},
+                "points": {"type": "integer", "description": "Points with a value in the bucket."}}))}})),
         ),
         (
             "TempoDay",

@@ -15,6 +15,9 @@ pub const MAX_DAYS: i64 = 3660;
 pub const MAX_DAYS_AGGREGATED: i64 = 36_600;
 /// Longest load-curve range (48 points a day).
 pub const MAX_CURVE_DAYS: i64 = 31;
+/// Longest range of power peaks (each day reads its 48 curve points):
+/// five years.
+pub const MAX_PEAK_DAYS: i64 = 1830;
 /// Most runs `runs` lists.
 pub const MAX_RUNS: usize = 500;
 pub const DEFAULT_RUNS: usize = 50;

@@ -5,7 +5,7 @@
 //! the site did not give is `null`, never 0. Collections are arrays; ranged
 //! answers are objects that repeat the range they cover (defaults resolved).
 
-use super::params::{self, MAX_CURVE_DAYS, MAX_DAYS, Params};
+use super::params::{self, MAX_CURVE_DAYS, MAX_DAYS, MAX_PEAK_DAYS, Params};
 use super::{ApiError, READY_WAIT, Shared, with_store, with_store_within};
 use crate::api::export::{self, Format};
 use crate::scheduler::AccountState;
@@ -519,6 +519,78 @@ pub async fn curve(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiE
             to,
             units: json!({"kwh": "kWh", "minutes": "min"}),
             points,
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct PeakRow {
+    /// The day (`2026-01-05`) or month (`2026-01`).
+    bucket: String,
+    kw: f64,
+    at: String,
+    at_utc: i64,
+    date: Date,
+    minutes: u16,
+    points: u32,
+}
+
+#[derive(Serialize)]
+struct PeaksDoc<'a> {
+    meter_id: &'a str,
+    energy: Energy,
+    granularity: &'static str,
+    from: Date,
+    to: Date,
+    units: Value,
+    method: &'static str,
+    peaks: Vec<PeakRow>,
+}
+
+/// The highest mean power of each day or month, from the stored curve.
+pub async fn peaks(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
+    let p = Params::parse(&uri, &["meter", "granularity", "from", "to"])?;
+    let meter = p
+        .required("meter", "give an electricity meter id from /api/v1/meters")?
+        .to_owned();
+    let granularity = p.granularity(Granularity::Day)?;
+    if granularity == Granularity::Year {
+        return Err(ApiError::bad_request(
+            "power peaks are by day or by month: use granularity=day or granularity=month",
+        ));
+    }
+    let yesterday = today(&ctx).add_days(-1);
+    let (from, to) = p.range(
+        yesterday,
+        |to| params::default_from(granularity, to),
+        MAX_PEAK_DAYS,
+    )?;
+    with_store(&ctx, move |store| {
+        let m = find_meter(store, &meter)?;
+        let peaks = store
+            .power_peaks(&meter, granularity, from, to)?
+            .into_iter()
+            .map(|p| PeakRow {
+                at: paris_iso(p.start_utc),
+                bucket: p.bucket,
+                kw: p.kw,
+                at_utc: p.start_utc,
+                date: p.date,
+                minutes: p.minutes,
+                points: p.points,
+            })
+            .collect();
+        json_body(&PeaksDoc {
+            meter_id: &m.meter_id,
+            energy: m.energy,
+            granularity: granularity.as_str(),
+            from,
+            to,
+            units: json!({"kw": "kW", "minutes": "min"}),
+            method: "the curve point with the most energy per minute: kWh x 60 / minutes \
+                     (a half-hour's kWh x 2), the earliest of equal ones",
+            peaks,
         })
     })
     .await

@@ -239,22 +239,30 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
             let _ = writeln!(out, "{line}");
         }
         let curve = store.curve(&m.meter_id, to, to)?;
-        if !curve.is_empty() {
-            let peak = curve
-                .iter()
-                .filter_map(|p| p.kwh.map(|k| (k, p.start)))
-                .fold(None, |best: Option<(f64, i64)>, x| {
-                    Some(best.map_or(x, |b| if x.0 > b.0 { x } else { b }))
-                });
-            if let Some((kwh, start)) = peak {
-                let _ = writeln!(
-                    out,
-                    "  load curve {to}: {} half-hours, peak {:.2} kW at {}",
-                    curve.len(),
-                    kwh * 2.0,
-                    hellowatt_snapshot::paris_iso(start)
-                );
-            }
+        let day_peak = store
+            .power_peaks(&m.meter_id, Granularity::Day, to, to)?
+            .pop();
+        if let Some(p) = day_peak {
+            let _ = writeln!(
+                out,
+                "  load curve {to}: {} half-hours, peak power {:.2} kW at {}",
+                curve.len(),
+                p.kw,
+                hellowatt_snapshot::paris_iso(p.start_utc)
+            );
+        }
+        let month = store
+            .power_peaks(&m.meter_id, Granularity::Month, to.first_of_month(), to)?
+            .pop();
+        if let Some(p) = month {
+            let _ = writeln!(
+                out,
+                "  highest power of {}: {:.2} kW on {} at {}",
+                p.bucket,
+                p.kw,
+                p.date,
+                &hellowatt_snapshot::paris_iso(p.start_utc)[11..16]
+            );
         }
     }
     if !store.tempo_days(from, to.add_days(2))?.is_empty() {

@@ -38,7 +38,7 @@ pub struct PublishReport {
 
 /// Every key of a meter's state JSON, in order. Keys that do not apply to
 /// a meter (Tempo on gas) are present with `null`.
-pub const STATE_KEYS: [&str; 41] = [
+pub const STATE_KEYS: [&str; 44] = [
     "meter_id",
     "energy",
     "day",
@@ -77,6 +77,9 @@ pub const STATE_KEYS: [&str; 41] = [
     "tempo_today",
     "tempo_tomorrow",
     "temperature_yesterday",
+    "peak_power_yesterday",
+    "peak_power_yesterday_at",
+    "peak_power_month",
     "last_day",
     "last_sync",
     "collection",
@@ -346,6 +349,38 @@ const TEMPERATURE: Sensor = Sensor {
     diagnostic: false,
     attributes: None,
 };
+
+const fn power(key: &'static str, name: &'static str) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: Some("power"),
+        state_class: Some("measurement"),
+        unit: Some("kW"),
+        precision: Some(2),
+        icon: Some("mdi:flash-alert"),
+        diagnostic: false,
+        attributes: None,
+    }
+}
+
+/// Electricity meters with a load curve: the highest mean power of a
+/// half-hour (kWh x 2), yesterday's with its time, and the month's.
+const PEAKS: [Sensor; 3] = [
+    power("peak_power_yesterday", "Puissance maximale d'hier"),
+    Sensor {
+        key: "peak_power_yesterday_at",
+        name: "Heure de la puissance maximale d'hier",
+        device_class: Some("timestamp"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: Some("mdi:clock-alert-outline"),
+        diagnostic: false,
+        attributes: None,
+    },
+    power("peak_power_month", "Puissance maximale du mois"),
+];
 
 /// The words of the `collection` sensor: how the account's collection
 /// stands (see [`collection`]).
@@ -705,6 +740,34 @@ fn meter_state(
         outlook_colour(outlook.tomorrow.colour()),
     );
     s.insert("temperature_yesterday".into(), round(temperature, 2));
+    // Peaks from the stored curve (electricity only: gas has no curve).
+    let (peak_day, peak_month, curve) = if electricity {
+        (
+            store
+                .power_peaks(id, Granularity::Day, yesterday, yesterday)?
+                .pop(),
+            store
+                .power_peaks(id, Granularity::Month, month_start, today)?
+                .pop(),
+            !store
+                .power_peaks(id, Granularity::Month, today.add_days(-HISTORY_DAYS), today)?
+                .is_empty(),
+        )
+    } else {
+        (None, None, false)
+    };
+    s.insert(
+        "peak_power_yesterday".into(),
+        round(peak_day.as_ref().map(|p| p.kw), 3),
+    );
+    s.insert(
+        "peak_power_yesterday_at".into(),
+        peak_day.map_or(Value::Null, |p| json!(paris_iso(p.start_utc))),
+    );
+    s.insert(
+        "peak_power_month".into(),
+        round(peak_month.map(|p| p.kw), 3),
+    );
     s.insert(
         "last_day".into(),
         meter.last_day.map_or(Value::Null, |d| json!(d.to_string())),
@@ -733,6 +796,9 @@ fn meter_state(
     }
     if !temperatures.is_empty() {
         sensors.push(TEMPERATURE);
+    }
+    if curve {
+        sensors.extend(PEAKS);
     }
     sensors.extend(DIAGNOSTICS);
     Ok((s, sensors))

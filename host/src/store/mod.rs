@@ -61,8 +61,8 @@ mod test_support;
 pub use guests::{GuestEvent, GuestRecord, GuestState, NewGuest};
 pub use homeassistant::{HaPushState, LedgerHours};
 pub use query::{
-    CurveRevisionRecord, DailyRow, Granularity, MeterRecord, RevisionRecord, RunRecord, TotalRow,
-    WindowRecord,
+    CurveRevisionRecord, DailyRow, Granularity, MeterRecord, PowerPeak, RevisionRecord, RunRecord,
+    TotalRow, WindowRecord,
 };
 pub use state::Request;
 pub use tempo::{

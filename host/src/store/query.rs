@@ -193,6 +193,24 @@ pub struct TotalRow {
     pub total_eur: Option<f64>,
 }
 
+/// The highest mean power of a day (or of a bucket of days): the curve
+/// point with the most energy per minute, as kW (a half-hour's kWh × 2),
+/// the earliest on a tie. Derived from the stored curve, never stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PowerPeak {
+    /// The day (`2026-01-05`) or the month (`2026-01`) it is the peak of.
+    pub bucket: String,
+    /// The point's mean power over its minutes, kW, 3 decimals.
+    pub kw: f64,
+    /// The point's start (UTC seconds) and length.
+    pub start_utc: i64,
+    pub minutes: u16,
+    /// The Paris day of the point.
+    pub date: Date,
+    /// Points of the bucket with a value (a day has 48, 46 or 50).
+    pub points: u32,
+}
+
 /// A fetch window's current status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WindowRecord {
@@ -568,6 +586,67 @@ impl Store {
             .context("reading the curve")
     }
 
+    /// The power peak of each day of `from..=to` with a curve, or of each
+    /// month (`Granularity::Month`: the highest of its days); a year is a
+    /// month's question asked twelve times, so it is refused. Days and
+    /// months without a curve point with a value are absent.
+    pub fn power_peaks(
+        &self,
+        meter_id: &str,
+        granularity: Granularity,
+        from: Date,
+        to: Date,
+    ) -> Result<Vec<PowerPeak>> {
+        if granularity == Granularity::Year {
+            bail!("power peaks are by day or by month");
+        }
+        let len = granularity.key_len();
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT start_utc, date, minutes, kwh FROM curve_points \
+                 WHERE meter_id = ?1 AND start_utc >= ?2 AND start_utc < ?3 \
+                 AND kwh IS NOT NULL AND minutes > 0 ORDER BY start_utc",
+            )
+            .context("preparing the power peaks query")?;
+        let mut rows = stmt
+            .query(params![
+                meter_id,
+                from.paris_midnight_utc(),
+                to.succ().paris_midnight_utc()
+            ])
+            .context("querying the power peaks")?;
+        let mut out: Vec<PowerPeak> = Vec::new();
+        while let Some(r) = rows.next().context("reading the power peaks")? {
+            let date = date_col(r, 1)?;
+            let (start_utc, minutes, kwh): (i64, u16, f64) = (r.get(0)?, r.get(2)?, r.get(3)?);
+            let kw = kwh * 60.0 / f64::from(minutes);
+            let bucket = &day(date)[..len];
+            match out.last_mut() {
+                Some(peak) if peak.bucket == bucket => {
+                    peak.points += 1;
+                    // Strictly higher: the earliest wins a tie.
+                    if kw > peak.kw {
+                        (peak.kw, peak.start_utc, peak.minutes, peak.date) =
+                            (kw, start_utc, minutes, date);
+                    }
+                }
+                _ => out.push(PowerPeak {
+                    bucket: bucket.to_owned(),
+                    kw,
+                    start_utc,
+                    minutes,
+                    date,
+                    points: 1,
+                }),
+            }
+        }
+        for peak in &mut out {
+            peak.kw = round_to(peak.kw, 3);
+        }
+        Ok(out)
+    }
+
     /// Tempo days by day, source and meter (one day can have several rows:
     /// a service's colour and each meter's tariff-key colour).
     pub fn tempo_days(&self, from: Date, to: Date) -> Result<Vec<TempoDay>> {
@@ -767,7 +846,7 @@ impl Store {
 mod tests {
     use super::super::test_support::*;
     use super::*;
-    use hellowatt_snapshot::Snapshot;
+    use hellowatt_snapshot::{Snapshot, paris_iso};
 
     /// February 2026 (28 days) for the electricity meter: days 1..=20 with
     /// `kwh = day`, `eur = 0.5`, CO2 on even days only, no solar at all;
@@ -1116,6 +1195,127 @@ mod tests {
                 assert_eq!(bits(&ours), bits(&theirs), "periods {g:?} {from}..{to}");
             }
         }
+    }
+
+    /// A day's peak is its point with the most kWh per minute (kW), the
+    /// earliest of equal ones; points without a value do not count; the
+    /// 25-hour day has its 50 points; a month's peak is its highest day's;
+    /// a day without a curve has no peak.
+    #[test]
+    fn power_peaks_by_day_and_by_month() {
+        let mut store = Store::open_in_memory().unwrap();
+        let run = store
+            .begin_run(ACCOUNT, &guest(), d("2026-10-01"), d("2026-11-30"), 1)
+            .unwrap();
+        let mut s = Snapshot {
+            homes: vec![home()],
+            ..Default::default()
+        };
+        // 2026-10-24: 0.5 kWh a half-hour, 1.4 at 19:00 and at 19:30 (the
+        // first wins), one point without a value. 2026-10-25 (25 hours):
+        // 0.3, and 2.1 at the second 02:00 (winter time). 2026-11-02: one
+        // hour-long point of 1.9 kWh (1.9 kW) beside half-hours of 0.9
+        // (1.8 kW).
+        let mut point = |start: i64, minutes: u16, kwh: Option<f64>| {
+            s.curve.push(CurvePoint {
+                meter_id: PDL.into(),
+                start,
+                date: Date::paris_day_of(start),
+                minutes,
+                kwh,
+            })
+        };
+        let day = d("2026-10-24").paris_midnight_utc();
+        for i in 0..48 {
+            let kwh = match i {
+                38 | 39 => Some(1.4),
+                5 => None,
+                _ => Some(0.5),
+            };
+            point(day + i * 1800, 30, kwh);
+        }
+        let long_day = d("2026-10-25").paris_midnight_utc();
+        for i in 0..50 {
+            point(
+                long_day + i * 1800,
+                30,
+                Some(if i == 6 { 2.1 } else { 0.3 }),
+            );
+        }
+        let nov = d("2026-11-02").paris_midnight_utc();
+        point(nov, 60, Some(1.9));
+        for i in 2..48 {
+            point(nov + i * 1800, 30, Some(0.9));
+        }
+        store.ingest(run, ACCOUNT, &s, 2).unwrap();
+
+        let days = store
+            .power_peaks(PDL, Granularity::Day, d("2026-10-23"), d("2026-11-30"))
+            .unwrap();
+        let got: Vec<(&str, f64, String, u16, u32)> = days
+            .iter()
+            .map(|p| {
+                (
+                    p.bucket.as_str(),
+                    p.kw,
+                    paris_iso(p.start_utc),
+                    p.minutes,
+                    p.points,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "2026-10-24",
+                    2.8,
+                    "2026-10-24T19:00:00+02:00".into(),
+                    30,
+                    47
+                ),
+                (
+                    "2026-10-25",
+                    4.2,
+                    "2026-10-25T02:00:00+01:00".into(),
+                    30,
+                    50
+                ),
+                (
+                    "2026-11-02",
+                    1.9,
+                    "2026-11-02T00:00:00+01:00".into(),
+                    60,
+                    47
+                ),
+            ]
+        );
+        let months = store
+            .power_peaks(PDL, Granularity::Month, d("2026-10-01"), d("2026-11-30"))
+            .unwrap();
+        let got: Vec<(&str, f64, Date)> = months
+            .iter()
+            .map(|p| (p.bucket.as_str(), p.kw, p.date))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-10", 4.2, d("2026-10-25")),
+                ("2026-11", 1.9, d("2026-11-02"))
+            ]
+        );
+        // A range that cuts a day out cuts its points out.
+        assert!(
+            store
+                .power_peaks(PDL, Granularity::Day, d("2026-10-26"), d("2026-11-01"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .power_peaks(PDL, Granularity::Year, d("2026-01-01"), d("2026-12-31"))
+                .is_err()
+        );
     }
 
     #[test]

@@ -805,6 +805,62 @@ async fn readings_agree_with_the_store() {
     );
     assert_eq!(c["points"].as_array().unwrap().len(), 48);
 
+    // Power peaks, each the highest kWh x 60 / minutes of the store's own
+    // curve points (computed here), by day and by month; the 25-hour day
+    // has its 50 points; gas has none.
+    let peak_of = |from: &str, to: &str| {
+        let points = store.curve(elec, d(from), d(to)).unwrap();
+        let (kw, at) = crate::common::peak_of(&points)?;
+        let minutes = points.iter().find(|p| p.start == at)?.minutes;
+        Some((kw, at, minutes))
+    };
+    let days = s
+        .ok(&format!(
+            "/api/v1/peaks?meter={elec}&from=2026-10-24&to=2026-10-26"
+        ))
+        .await;
+    assert_eq!(days["granularity"], "day");
+    let rows = days["peaks"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for row in rows {
+        let day = row["bucket"].as_str().unwrap();
+        let (kw, at, minutes) = peak_of(day, day).unwrap();
+        assert!(approx(f(&row["kw"]), Some(kw)), "{day}: {row}");
+        assert_eq!(row["at_utc"], at, "{day}");
+        assert_eq!(row["at"], paris_iso(at), "{day}");
+        assert_eq!(row["minutes"], minutes);
+        let points = store.curve(elec, d(day), d(day)).unwrap();
+        assert_eq!(
+            row["points"],
+            points.iter().filter(|p| p.kwh.is_some()).count()
+        );
+    }
+    assert_eq!(rows[1]["points"], 50, "the 25-hour day");
+    let months = s
+        .ok(&format!(
+            "/api/v1/peaks?meter={elec}&granularity=month&from=2026-10-01&to=2026-11-27"
+        ))
+        .await;
+    let rows = months["peaks"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for (row, (from, to)) in rows
+        .iter()
+        .zip([("2026-10-01", "2026-10-31"), ("2026-11-01", "2026-11-27")])
+    {
+        let (kw, at, _) = peak_of(from, to).unwrap();
+        assert_eq!(row["bucket"], &from[..7]);
+        assert!(approx(f(&row["kw"]), Some(kw)), "{row}");
+        assert_eq!(row["at_utc"], at);
+        assert_eq!(row["date"], Date::paris_day_of(at).to_string());
+    }
+    let none = s.ok(&format!("/api/v1/peaks?meter={}", fx.gas)).await;
+    assert_eq!(none["peaks"], serde_json::json!([]));
+    let default = s.ok(&format!("/api/v1/peaks?meter={elec}")).await;
+    assert_eq!(
+        (default["from"].as_str(), default["to"].as_str()),
+        (Some("2026-10-29"), Some("2026-11-27"))
+    );
+
     // Tempo days: as stored, with the service's colours of today and tomorrow.
     let t = s.ok("/api/v1/tempo").await;
     assert_eq!(
@@ -1383,6 +1439,16 @@ async fn answers_match_the_openapi_document() {
         ),
         (
             "GET",
+            format!("/api/v1/peaks?meter={elec}&granularity=month&from=2026-01-01&to=2026-11-27"),
+            200,
+        ),
+        (
+            "GET",
+            format!("/api/v1/peaks?meter={elec}&from=2026-10-24&to=2026-10-26"),
+            200,
+        ),
+        (
+            "GET",
             "/api/v1/tempo?from=2026-11-01&to=2026-11-29".into(),
             200,
         ),
@@ -1517,6 +1583,14 @@ async fn bad_parameters_are_400s_and_unknown_ids_404s() {
             "shorter range",
         ),
         ("/api/v1/readings".into(), "meter is required"),
+        (
+            format!("/api/v1/peaks?meter={elec}&granularity=year"),
+            "by day or by month",
+        ),
+        (
+            format!("/api/v1/peaks?meter={elec}&from=2010-01-01&to=2026-11-27"),
+            "shorter range",
+        ),
         (
             format!("/api/v1/readings?meter={elec}&granularty=day"),
             "unknown parameter",

@@ -427,6 +427,39 @@ fn assert_curve(dom: &str, store: &Store, meter: &str, day: Date) {
     }
     // The off-peak hours shaded: the night's two ends (a DST day too).
     assert_eq!(dom.matches("class=\"band hc\"").count(), 2, "{day}");
+    // The day's peak power and its start, from the same points.
+    let (kw, at) = crate::common::peak_of(&points).expect("a day with a curve has a peak");
+    same(
+        "curve.peak",
+        field(dom, "curve.peak").as_ref(),
+        Some(kw),
+        1e-9,
+    );
+    assert_eq!(
+        attribute(dom, "curve.peak", "data-at"),
+        Some(at.to_string())
+    );
+}
+
+/// Each of the 12 months' bar of the peaks chart is the highest power of
+/// the store's curve in that month (up to yesterday), or empty without one.
+fn assert_peaks(dom: &str, store: &Store, meter: &str, yesterday: Date) {
+    let shown = fields(dom, &format!("peaks.{meter}."));
+    assert_eq!(shown.len(), 12, "the peaks chart's months: {shown:?}");
+    let mut with_peak = 0;
+    for i in 0..12 {
+        let from = months_before(yesterday, i);
+        let to = from
+            .add_days(31)
+            .first_of_month()
+            .add_days(-1)
+            .min(yesterday);
+        let want = crate::common::peak_of(&store.curve(meter, from, to).unwrap()).map(|(kw, _)| kw);
+        with_peak += usize::from(want.is_some());
+        let key = from.to_string()[..7].to_string();
+        same(&format!("peaks.{key}"), shown.get(&key), want, 1e-9);
+    }
+    assert!(with_peak > 0, "the demo's curve gives a month a peak");
 }
 
 /// The history's bars (kWh, the page's default): the last 30 days, 12
@@ -637,6 +670,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     assert_next_run(&dom, &summary);
     assert_history(&dom, &store, &elec.meter_id, yesterday);
     assert_curve(&dom, &store, &elec.meter_id, chosen);
+    assert_peaks(&dom, &store, &elec.meter_id, yesterday);
     let periods = assert_split(&dom, &store, &elec.meter_id, yesterday);
     assert!(
         periods >= 12 * 2,
@@ -664,7 +698,15 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
             ),
             "{name}: gas has no curve"
         );
-        assert!(fields(&dom, "curve.").keys().all(|k| k == "day"));
+        assert!(
+            fields(&dom, "curve.")
+                .iter()
+                .all(|(k, v)| k == "day" || v.is_empty())
+        );
+        assert!(
+            fields(&dom, "peaks.").is_empty(),
+            "{name}: gas has no peaks"
+        );
         assert_history(&dom, &store, &gas.meter_id, yesterday);
         assert!(assert_split(&dom, &store, &gas.meter_id, yesterday) >= 12);
         let pairs = assert_year_over_year(&dom, &store, &gas.meter_id, &gas.home_id, yesterday);

@@ -285,6 +285,52 @@ async fn every_scenario_through_the_simulated_site() {
     }
 }
 
+/// The demo prints yesterday's peak power and the month's highest, each
+/// the store's own curve's highest kWh x 60 / minutes (computed here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_prints_the_peak_power_of_its_curve() {
+    let (runtime, guest) = runtime().await;
+    let today = Date::parse("2026-11-28").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = hellowatt::cli::demo::run(runtime, guest, dir.path().join("demo.db"), today)
+        .await
+        .unwrap();
+    let store = Store::open(&demo.db).unwrap();
+    let meter = store
+        .meters(None)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.energy == hellowatt_snapshot::Energy::Electricity)
+        .unwrap()
+        .meter_id;
+    let peak = |from: Date, to: Date| {
+        crate::common::peak_of(&store.curve(&meter, from, to).unwrap())
+            .expect("the demo stores a curve")
+    };
+    let yesterday = today.add_days(-1);
+    let (kw, at) = peak(yesterday, yesterday);
+    let line = format!(
+        "peak power {kw:.2} kW at {}",
+        hellowatt_snapshot::paris_iso(at)
+    );
+    assert!(
+        demo.report.contains(&line),
+        "{line:?} not in:\n{}",
+        demo.report
+    );
+    let (kw, at) = peak(yesterday.first_of_month(), yesterday);
+    let line = format!(
+        "highest power of 2026-11: {kw:.2} kW on {} at {}",
+        Date::paris_day_of(at),
+        &hellowatt_snapshot::paris_iso(at)[11..16]
+    );
+    assert!(
+        demo.report.contains(&line),
+        "{line:?} not in:\n{}",
+        demo.report
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_account_month_by_month() {
     let (runtime, guest) = runtime().await;

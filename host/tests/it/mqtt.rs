@@ -389,7 +389,10 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
         }
         "temperature_yesterday" => (Some("temperature"), Some("measurement"), Some("°C")),
         "last_day" => (Some("date"), None, None),
-        "last_sync" => (Some("timestamp"), None, None),
+        "last_sync" | "peak_power_yesterday_at" => (Some("timestamp"), None, None),
+        "peak_power_yesterday" | "peak_power_month" => {
+            (Some("power"), Some("measurement"), Some("kW"))
+        }
         k if k.starts_with("cost_") || k.starts_with("subscription_") => {
             (Some("monetary"), None, Some("EUR"))
         }
@@ -791,17 +794,47 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
                     "the demo's tariff keys give yesterday's colour"
                 );
                 assert_eq!(state["tempo_yesterday"].as_str(), colour);
-                for k in ["production_total", "injection_total", "tempo_today"] {
+                // Peaks, from the store's own curve points: the highest
+                // kWh x 60 / minutes of yesterday (with its start), and of
+                // the month's days.
+                let peak = |from: Date| {
+                    crate::common::peak_of(&store.curve(meter, from, yesterday).unwrap()).unwrap()
+                };
+                let (kw, at) = peak(yesterday);
+                approx(
+                    &state["peak_power_yesterday"],
+                    Some(kw),
+                    1e-6,
+                    "peak yesterday",
+                );
+                assert_eq!(state["peak_power_yesterday_at"], paris_iso(at));
+                approx(
+                    &state["peak_power_month"],
+                    Some(peak(d("2026-11-01")).0),
+                    1e-6,
+                    "peak of the month",
+                );
+                for k in [
+                    "production_total",
+                    "injection_total",
+                    "tempo_today",
+                    "peak_power_yesterday",
+                    "peak_power_yesterday_at",
+                    "peak_power_month",
+                ] {
                     assert!(keys.iter().any(|x| x == k), "{meter}: no {k} sensor");
                 }
             }
             Energy::Gas => {
                 assert!(state["production_total"].is_null());
                 assert!(
-                    !keys
-                        .iter()
-                        .any(|k| k.starts_with("tempo") || k.starts_with("production")),
+                    !keys.iter().any(|k| k.starts_with("tempo")
+                        || k.starts_with("production")
+                        || k.starts_with("peak")),
                     "{keys:?}"
+                );
+                assert!(
+                    state["peak_power_yesterday"].is_null() && state["peak_power_month"].is_null()
                 );
             }
         }

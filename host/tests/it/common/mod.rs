@@ -119,6 +119,20 @@ pub async fn wait_for(what: &str, timeout: std::time::Duration, mut ready: impl 
     }
 }
 
+/// The highest kWh x 60 / minutes of `points` (kW: a half-hour's kWh x 2)
+/// with its point's start, the earliest of equal ones: the peak power,
+/// computed here from the store's points, apart from hellowatt's own.
+pub fn peak_of(points: &[hellowatt_snapshot::CurvePoint]) -> Option<(f64, i64)> {
+    points
+        .iter()
+        .filter(|p| p.minutes > 0)
+        .filter_map(|p| Some((p.kwh? * 60.0 / f64::from(p.minutes), p.start)))
+        .fold(None, |best, (kw, at)| match best {
+            Some((b, _)) if b >= kw => best,
+            _ => Some((kw, at)),
+        })
+}
+
 /// The tariff periods of `days` summed by name: `(kWh, EUR)`, a missing
 /// value counted as nothing. What a month's `periods` must be.
 pub fn period_sums<'a>(
