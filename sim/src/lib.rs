@@ -45,14 +45,20 @@
 //!   here.)
 
 mod demo;
+mod ecowatt;
 mod faults;
 mod scenario;
+mod serve;
 mod site;
 mod tempo;
 mod tokens;
 mod window;
 mod wire;
 
+pub use ecowatt::{
+    DEMO_RTE_CLIENT_ID, DEMO_RTE_CLIENT_SECRET, EcoWattSim, EcoWattSimMode, RATE_LIMIT_SECS,
+    SIGNALS_PATH, TOKEN_PATH, start_ecowatt,
+};
 pub use tempo::{ANNOUNCED_AT, TempoSim, TempoSimMode, start_tempo};
 pub use tokens::issued_secrets;
 
@@ -64,12 +70,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The simulated site's clock, in Unix seconds: its own, apart from the
 /// host's (`hellowatt::clock`), as the real site's is. Cookie expiries and
@@ -198,11 +201,8 @@ const MAX_BODY: usize = 1 << 20;
 /// A running simulated site. Dropping it stops the server too (without
 /// waiting); [`SimServer::shutdown`] stops it and waits.
 pub struct SimServer {
-    addr: SocketAddr,
-    url: String,
+    served: serve::Served,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
 }
 
 /// Starts the simulated site on `listen` (use port 0 for an ephemeral port)
@@ -234,13 +234,8 @@ pub async fn start_with(
             "login_action must be a non-empty header value, not {action:?}"
         );
     }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("simulated site: cannot listen on {listen}"))?;
-    let addr = listener
-        .local_addr()
-        .context("simulated site: no local address")?;
-    let url = url_of(addr);
+    let listening = serve::listen(listen, "simulated site").await?;
+    let url = listening.url.clone();
     let backend = match mode {
         SimMode::Demo { today } => Backend::Demo(site::DemoSite::new(today, options)),
         SimMode::Scenario(scenario) => {
@@ -254,42 +249,20 @@ pub async fn start_with(
         backend,
     });
     let app = Router::new().fallback(handle).with_state(shared.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = server.await {
-            tracing::warn!("simulated site stopped: {e}");
-        }
-    });
-    tracing::info!("simulated helloWatt site listening on {url}");
     Ok(SimServer {
-        addr,
-        url,
+        served: listening.serve(app, "simulated helloWatt site"),
         shared,
-        stop: Some(stop),
-        task: Some(task),
     })
-}
-
-fn url_of(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(a) if a.ip().is_unspecified() => format!("http://127.0.0.1:{}", a.port()),
-        SocketAddr::V6(a) if a.ip().is_unspecified() => format!("http://[::1]:{}", a.port()),
-        SocketAddr::V4(a) => format!("http://{a}"),
-        SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
-    }
 }
 
 impl SimServer {
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr
     }
 
     /// The origin to point a client at: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.served.url.clone()
     }
 
     /// Requests served so far (every request, whatever its answer).
@@ -334,33 +307,16 @@ impl SimServer {
 
     /// Stops accepting, lets the requests in flight finish (5 s at most)
     /// and returns.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let abort = task.abort_handle();
-            if tokio::time::timeout(Duration::from_secs(5), task)
-                .await
-                .is_err()
-            {
-                abort.abort();
-            }
-        }
-    }
-}
-
-impl Drop for SimServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.served.shutdown().await;
     }
 }
 
 impl std::fmt::Debug for SimServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SimServer").field("url", &self.url).finish()
+        f.debug_struct("SimServer")
+            .field("url", &self.served.url)
+            .finish()
     }
 }
 

@@ -23,7 +23,7 @@
 
 use super::demo::{Colour, TempoCalendar};
 use super::wire::Reply;
-use anyhow::Context as _;
+use crate::serve::Recorded;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -31,10 +31,7 @@ use hellowatt_snapshot::{Date, TempoSeason};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use std::sync::Arc;
 
 /// Paris time from which tomorrow's colour is known (RTE publishes it at
 /// about 10:40).
@@ -61,78 +58,44 @@ struct State_ {
     overrides: HashMap<Date, Colour>,
 }
 
-struct Shared {
-    state: Mutex<State_>,
-    requests: AtomicU64,
-    served: Mutex<Vec<String>>,
-}
-
 /// A running simulated Tempo service.
 pub struct TempoSim {
-    url: String,
-    shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<()>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    served: crate::serve::Served,
+    shared: Arc<Recorded<State_>>,
 }
 
 /// Starts the service on `listen` (port 0 for an ephemeral port).
 pub async fn start_tempo(listen: SocketAddr, mode: TempoSimMode) -> anyhow::Result<TempoSim> {
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("simulated Tempo service: cannot listen on {listen}"))?;
-    let addr = listener
-        .local_addr()
-        .context("simulated Tempo service: no local address")?;
-    let url = super::url_of(addr);
-    let shared = Arc::new(Shared {
-        state: Mutex::new(State_ {
-            mode,
-            now: None,
-            calendar: TempoCalendar::default(),
-            overrides: HashMap::new(),
-        }),
-        requests: AtomicU64::new(0),
-        served: Mutex::new(Vec::new()),
-    });
+    let listening = crate::serve::listen(listen, "simulated Tempo service").await?;
+    let shared = Arc::new(Recorded::new(State_ {
+        mode,
+        now: None,
+        calendar: TempoCalendar::default(),
+        overrides: HashMap::new(),
+    }));
     let app = Router::new()
         .fallback(handle)
         .with_state(Arc::clone(&shared));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        if let Err(e) = server.await {
-            tracing::warn!("simulated Tempo service stopped: {e}");
-        }
-    });
-    tracing::info!("simulated Tempo service listening on {url}");
     Ok(TempoSim {
-        url,
+        served: listening.serve(app, "simulated Tempo service"),
         shared,
-        stop: Some(stop),
-        task: Some(task),
     })
 }
 
 impl TempoSim {
     /// The origin to point the guest at: `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        self.url.clone()
+        self.served.url.clone()
     }
 
     pub fn set_mode(&self, mode: TempoSimMode) {
-        lock(&self.shared.state).mode = mode;
+        self.shared.state().mode = mode;
     }
 
     /// Fixes the service's clock (seconds since the epoch); `None` goes
     /// back to the system clock.
     pub fn set_now(&self, now: Option<i64>) {
-        lock(&self.shared.state).now = now;
+        self.shared.state().now = now;
     }
 
     /// Makes the service announce `colour` for `date` instead of the
@@ -143,33 +106,20 @@ impl TempoSim {
             "red" => Colour::Red,
             _ => Colour::Blue,
         };
-        lock(&self.shared.state).overrides.insert(date, c);
+        self.shared.state().overrides.insert(date, c);
     }
 
     pub fn requests(&self) -> u64 {
-        self.shared.requests.load(Ordering::SeqCst)
+        self.shared.requests()
     }
 
     /// `GET /api/jourTempo/2026-11-28 -> 200` lines, in order.
     pub fn served(&self) -> Vec<String> {
-        lock(&self.shared.served).clone()
+        self.shared.served()
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
-        }
-    }
-}
-
-impl Drop for TempoSim {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.served.shutdown().await;
     }
 }
 
@@ -279,13 +229,16 @@ fn answer(state: &mut State_, method: &http::Method, path: &str) -> Reply {
     not_found()
 }
 
-async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    shared.requests.fetch_add(1, Ordering::SeqCst);
+async fn handle(State(shared): State<Arc<Recorded<State_>>>, request: Request) -> Response {
+    shared.arrived();
     let path = request.uri().path().to_string();
-    let reply = answer(&mut lock(&shared.state), request.method(), &path);
-    let line = format!("{} {path} -> {}", request.method(), reply.status);
-    tracing::debug!("simulated Tempo service: {line}");
-    lock(&shared.served).push(line);
+    let reply = answer(&mut shared.state(), request.method(), &path);
+    shared.answered(
+        "simulated Tempo service",
+        request.method(),
+        &path,
+        reply.status,
+    );
     reply.into_response()
 }
 

@@ -103,6 +103,11 @@ pub fn issued_secrets() -> Vec<String> {
     ISSUED.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// A new bearer token as RTE's gateway hands them out (52 characters).
+pub(crate) fn new_bearer_token() -> String {
+    issued(random_string(CSRF_CHARS, 52))
+}
+
 /// A new 32-character CSRF secret.
 pub(crate) fn new_csrf_secret() -> String {
     issued(random_string(CSRF_CHARS, CSRF_SECRET_LENGTH))
