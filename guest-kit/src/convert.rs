@@ -62,6 +62,7 @@ pub fn kind_from_wit(k: wit::DataKind) -> model::DataKind {
         wit::DataKind::GasDaily => model::DataKind::GasDaily,
         wit::DataKind::Temperature => model::DataKind::Temperature,
         wit::DataKind::Tempo => model::DataKind::Tempo,
+        wit::DataKind::Ecowatt => model::DataKind::Ecowatt,
     }
 }
 
@@ -73,6 +74,7 @@ pub fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
         model::DataKind::GasDaily => wit::DataKind::GasDaily,
         model::DataKind::Temperature => wit::DataKind::Temperature,
         model::DataKind::Tempo => wit::DataKind::Tempo,
+        model::DataKind::Ecowatt => wit::DataKind::Ecowatt,
     }
 }
 
@@ -100,6 +102,7 @@ pub fn snapshot_to_wit(s: model::Snapshot) -> wit::Snapshot {
         curve: s.curve.into_iter().map(curve_point_to_wit).collect(),
         temperatures: s.temperatures.into_iter().map(temperature_to_wit).collect(),
         tempo_days: s.tempo_days.into_iter().map(tempo_day_to_wit).collect(),
+        ecowatt: s.ecowatt.into_iter().map(ecowatt_day_to_wit).collect(),
         windows: s.windows.into_iter().map(window_to_wit).collect(),
         api_version: s.api_version,
     }
@@ -130,6 +133,23 @@ pub fn contract_to_wit(c: model::Contract) -> wit::Contract {
         offer: c.offer,
         state: c.state,
         active: c.active,
+        subscribed_kva: c.subscribed_kva,
+    }
+}
+
+pub fn ecowatt_day_to_wit(d: model::EcoWattDay) -> wit::EcowattDay {
+    wit::EcowattDay {
+        date: date_to_wit(d.date),
+        level: d.level,
+        hours: d
+            .hours
+            .into_iter()
+            .map(|h| wit::EcowattHour {
+                start: h.start,
+                level: h.level,
+            })
+            .collect(),
+        generated_at: d.generated_at,
     }
 }
 

@@ -1,6 +1,6 @@
 //! What the hellowatt scraper guests share (`guest/`, the helloWatt site;
 //! `guest-tempo/`, the Tempo services): the plumbing between a guest's
-//! flow and the `hellowatt:scraper@3.0.0` contract (`wit/scraper.wit`).
+//! flow and the `hellowatt:scraper@4.0.0` contract (`wit/scraper.wit`).
 //! A guest implements the plain trait [`Scraper`] and exports itself with
 //! one line, `hellowatt_guest_kit::register_scraper!(MyScraper);`.
 //!

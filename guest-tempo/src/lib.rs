@@ -1,5 +1,5 @@
 //! The Tempo guest: a WASI preview-2 component on the
-//! `hellowatt:scraper@3.0.0` contract (`wit/scraper.wit`) that returns the
+//! `hellowatt:scraper@4.0.0` contract (`wit/scraper.wit`) that returns the
 //! Tempo colour of every day of a window, as announced by a public Tempo
 //! service.
 //!

@@ -1,5 +1,5 @@
 //! The helloWatt scraper guest: a WASI preview-2 component on the
-//! `hellowatt:scraper@3.0.0` contract (`wit/scraper.wit`).
+//! `hellowatt:scraper@4.0.0` contract (`wit/scraper.wit`).
 //!
 //! It logs in to the helloWatt customer area, reads the homes, contracts,
 //! daily electricity and gas, the load curve and temperatures of one
@@ -91,9 +91,10 @@ pub const VERSION: &str = if cfg!(feature = "v2") {
 };
 
 /// The contract version the guest declares (`describe().contract`). The
-/// test-only `contract4` feature declares `4.0.0`, which no host runs.
-pub const CONTRACT: &str = if cfg!(feature = "contract4") {
-    "4.0.0"
+/// test-only `contract-next` feature declares the next major, `5.0.0`,
+/// which no host runs.
+pub const CONTRACT: &str = if cfg!(feature = "contract-next") {
+    "5.0.0"
 } else {
     hellowatt_snapshot::CONTRACT_VERSION
 };

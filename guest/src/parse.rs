@@ -257,6 +257,40 @@ fn name_of(o: &Map<String, Value>, key: &str, path: &str) -> Parsed<Option<Strin
     }
 }
 
+/// The names a contract's subscribed power may go by. None is confirmed
+/// on the real site (the recordings here are synthetic and use the first);
+/// the others are the names the Jeedom plugin's and the site's French
+/// vocabulary suggest.
+const POWER_KEYS: [&str; 5] = [
+    "subscribedPowerKva",
+    "subscribedPower",
+    "subscribed_power",
+    "puissanceSouscrite",
+    "powerKva",
+];
+
+/// A contract's subscribed power in kVA: a number, or a string such as
+/// `"9"`, `"9 kVA"` or `"9,0 kVA"`, under any of [`POWER_KEYS`]. What is
+/// not a household's power (1 to 36 kVA, and up to 250 for a business
+/// supply) is `None`, never an error: the rest of the contract stays.
+fn subscribed_kva(o: &Map<String, Value>) -> Option<f64> {
+    let kva = POWER_KEYS.iter().find_map(|k| match o.get(*k)? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let s = s.trim();
+            let number = s
+                .strip_suffix("kVA")
+                .or_else(|| s.strip_suffix("kva"))
+                .unwrap_or(s)
+                .trim()
+                .replace(',', ".");
+            number.parse::<f64>().ok()
+        }
+        _ => None,
+    })?;
+    (kva.is_finite() && (1.0..=250.0).contains(&kva)).then_some(kva)
+}
+
 /// `GET /api/homes/{id}/contracts`.
 pub fn contracts(v: &Value, home_id: &str) -> Parsed<Vec<Contract>> {
     let (list, list_path) = as_list(v)?;
@@ -276,6 +310,7 @@ pub fn contracts(v: &Value, home_id: &str) -> Parsed<Vec<Contract>> {
             offer: name_of(o, "offer", &path)?,
             active: state == "actual",
             state,
+            subscribed_kva: subscribed_kva(o),
         });
     }
     Ok(out)
@@ -1225,6 +1260,32 @@ mod tests {
             kwh,
             eur: None,
         }
+    }
+
+    /// The subscribed power under any of its names and forms; what is not
+    /// a power is no power, and never costs the contract.
+    #[test]
+    fn a_contracts_subscribed_power_in_any_form() {
+        let contract = |extra: serde_json::Value| {
+            let mut c = json!({"energyType": "electricity", "contractState": "actual"});
+            for (k, v) in extra.as_object().unwrap() {
+                c[k] = v.clone();
+            }
+            contracts(&json!([c]), "1")
+                .unwrap()
+                .remove(0)
+                .subscribed_kva
+        };
+        assert_eq!(contract(json!({"subscribedPowerKva": 9})), Some(9.0));
+        assert_eq!(contract(json!({"subscribedPower": "12 kVA"})), Some(12.0));
+        assert_eq!(contract(json!({"puissanceSouscrite": "6,0kVA"})), Some(6.0));
+        assert_eq!(contract(json!({"powerKva": 36.0})), Some(36.0));
+        assert_eq!(contract(json!({})), None);
+        assert_eq!(contract(json!({"subscribedPowerKva": null})), None);
+        assert_eq!(contract(json!({"subscribedPowerKva": 0})), None);
+        assert_eq!(contract(json!({"subscribedPowerKva": 9000})), None);
+        assert_eq!(contract(json!({"subscribedPowerKva": "nine"})), None);
+        assert_eq!(contract(json!({"subscribedPowerKva": {"value": 9}})), None);
     }
 
     #[test]

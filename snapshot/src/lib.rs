@@ -22,7 +22,7 @@ pub use tempo::{RED_DAYS, TempoSeason, WHITE_DAYS};
 use serde::{Deserialize, Serialize};
 
 /// The contract version this crate mirrors (`package hellowatt:scraper@…`).
-pub const CONTRACT_VERSION: &str = "3.0.0";
+pub const CONTRACT_VERSION: &str = "4.0.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,16 +33,18 @@ pub enum DataKind {
     GasDaily,
     Temperature,
     Tempo,
+    Ecowatt,
 }
 
 impl DataKind {
-    pub const ALL: [DataKind; 6] = [
+    pub const ALL: [DataKind; 7] = [
         DataKind::Homes,
         DataKind::ElectricityDaily,
         DataKind::ElectricityCurve,
         DataKind::GasDaily,
         DataKind::Temperature,
         DataKind::Tempo,
+        DataKind::Ecowatt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +55,7 @@ impl DataKind {
             DataKind::GasDaily => "gas-daily",
             DataKind::Temperature => "temperature",
             DataKind::Tempo => "tempo",
+            DataKind::Ecowatt => "ecowatt",
         }
     }
 
@@ -166,7 +169,7 @@ pub struct Home {
     pub meters: Vec<Meter>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contract {
     pub home_id: String,
     pub energy: Option<Energy>,
@@ -174,6 +177,28 @@ pub struct Contract {
     pub offer: Option<String>,
     pub state: String,
     pub active: bool,
+    /// The subscribed power (kVA) when the site gives it (contract 4.0.0).
+    #[serde(default)]
+    pub subscribed_kva: Option<f64>,
+}
+
+/// One hour of an EcoWatt signal: its start (UTC seconds) and level, 0
+/// (green, low-carbon) to 3 (red).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcoWattHour {
+    pub start: i64,
+    pub level: u8,
+}
+
+/// RTE's EcoWatt signal of one Europe/Paris day (contract 4.0.0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcoWattDay {
+    pub date: Date,
+    /// 1 green, 2 orange, 3 red; `None` when the answer gave none.
+    pub level: Option<u8>,
+    pub hours: Vec<EcoWattHour>,
+    /// When RTE generated it (UTC seconds), if said.
+    pub generated_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -415,6 +440,9 @@ pub struct Snapshot {
     pub curve: Vec<CurvePoint>,
     pub temperatures: Vec<Temperature>,
     pub tempo_days: Vec<TempoDay>,
+    /// EcoWatt days (contract 4.0.0).
+    #[serde(default)]
+    pub ecowatt: Vec<EcoWattDay>,
     pub windows: Vec<Window>,
     /// The site's API version the answers came under, when one was asked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -451,6 +479,10 @@ impl Snapshot {
         self.tempo_days.sort_by(|a, b| {
             (a.date, &a.meter_id, a.source as u8).cmp(&(b.date, &b.meter_id, b.source as u8))
         });
+        self.ecowatt.sort_by_key(|d| d.date);
+        for day in &mut self.ecowatt {
+            day.hours.sort_by_key(|h| h.start);
+        }
         self.windows.sort_by(|a, b| {
             (&a.subject, a.kind, a.start, a.end).cmp(&(&b.subject, b.kind, b.start, b.end))
         });

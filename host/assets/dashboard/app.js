@@ -49,6 +49,7 @@
       peaksNote: 'La plus forte puissance moyenne d\u2019une demi-heure du mois (kWh × 2), '
         + 'tirée de la courbe de charge.',
       peakOn: (kw, d, at) => kw + ' le ' + d + ' à ' + at,
+      subscribed: (v) => 'puissance souscrite\u00a0: ' + v,
       noPeaks: 'Pas de courbe de charge sur ces mois.',
       noCurve: 'Pas de courbe de charge pour ce jour.',
       peak: 'Heures pleines', offPeak: 'Heures creuses',
@@ -113,6 +114,7 @@
       peaksNote: 'The month\'s highest mean power over a half-hour (kWh × 2), '
         + 'from the load curve.',
       peakOn: (kw, d, at) => kw + ' on ' + d + ' at ' + at,
+      subscribed: (v) => 'subscribed power: ' + v,
       noPeaks: 'No load curve in these months.',
       noCurve: 'No load curve for this day.',
       peak: 'Peak hours', offPeak: 'Off-peak hours',
@@ -678,6 +680,21 @@
     drawBars(document.querySelector('#chart-peaks .plot'), {
       groups, format: kw, empty: t.noPeaks, label: t.peaksTitle,
     });
+    // Beside the peaks: what the supply allows, when the site says.
+    const kva = meter.subscribedKva;
+    const sub = document.getElementById('peaks-subscribed');
+    sub.textContent = isNum(kva) ? t.subscribed(nf(0).format(kva) + '\u00a0kVA') : '';
+    sub.setAttribute('data-value', isNum(kva) ? String(kva) : '');
+  }
+
+  // The subscribed power of a home's supply: the highest of its active
+  // electricity contracts' (a solar surplus contract states the smaller
+  // injection power), as the MQTT sensor says.
+  function subscribedKva(contracts, homeId) {
+    const powers = (contracts || [])
+      .filter((c) => c.home_id === homeId && c.active && c.energy === 'electricity' && isNum(c.subscribed_kva))
+      .map((c) => c.subscribed_kva);
+    return powers.length ? Math.max(...powers) : null;
   }
 
   // The curve of `wanted`, or of the last day with one in the 31 days to
@@ -879,8 +896,12 @@
         ? await api(`api/v1/peaks?meter=${encodeURIComponent(id)}&granularity=month`
           + `&from=${monthsBefore(state.yesterday, 11)}`).catch(() => null)
         : null;
+      const contracts = d.energy === 'electricity'
+        ? await api('api/v1/contracts').catch(() => null)
+        : null;
       state.data[id] = {
         id, energy: d.energy, first: info.first_day, day: d, months, year: y, curve, peaks,
+        subscribedKva: subscribedKva(contracts, info.home_id),
         sameDaysBefore: sameDays.rows[0] || null,
         periods: monthPeriods(months), celsius: monthCelsius(temps),
       };

@@ -772,7 +772,9 @@ fn schemas() -> Value {
             closed(json!({
             "home_id": {"type": "string"}, "energy": nullable_ref("Energy"),
             "provider": nullable("string"), "offer": nullable("string"),
-            "state": {"type": "string"}, "active": {"type": "boolean"}})),
+            "state": {"type": "string"}, "active": {"type": "boolean"},
+            "subscribed_kva": {"type": ["number", "null"],
+                "description": "The subscribed power (kVA) when the site gives it; null when not."}})),
         ),
         (
             "Run",

@@ -277,11 +277,14 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
         for c in contracts {
             let _ = writeln!(
                 out,
-                "  {} {} — {} ({})",
+                "  {} {} — {} ({}){}",
                 c.energy.map_or("?", |e| e.as_str()),
                 c.provider.as_deref().unwrap_or("?"),
                 c.offer.as_deref().unwrap_or("?"),
-                if c.active { "active" } else { c.state.as_str() }
+                if c.active { "active" } else { c.state.as_str() },
+                c.subscribed_kva
+                    .map(|k| format!(", subscribed power {k} kVA"))
+                    .unwrap_or_default()
             );
         }
     }

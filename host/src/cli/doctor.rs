@@ -378,6 +378,7 @@ fn verdict_of(s: &Snapshot, kind: DataKind) -> Verdict {
             )
         }
         DataKind::Tempo => format!("{} Tempo day(s)", s.tempo_days.len()),
+        DataKind::Ecowatt => format!("{} EcoWatt day(s)", s.ecowatt.len()),
     };
     let pending = windows
         .iter()

@@ -207,6 +207,7 @@ fn kind_words(kind: DataKind) -> &'static str {
         DataKind::GasDaily => "gas by day",
         DataKind::Temperature => "the outdoor temperature",
         DataKind::Tempo => "the Tempo colours",
+        DataKind::Ecowatt => "the EcoWatt signals",
     }
 }
 

@@ -33,7 +33,7 @@ const LOCK: &str = include_str!("../../../Cargo.lock");
 
 /// The test-only builds of the bundled guest (the host's own tests): a new
 /// guest has none, so each `cfg!(feature = ...)` becomes `false`.
-const TEST_FEATURES: [&str; 4] = ["v2", "contract4", "values-renamed", "trap"];
+const TEST_FEATURES: [&str; 4] = ["v2", "contract-next", "values-renamed", "trap"];
 
 /// The hellowatt source tree this binary was built from, if it is still
 /// there.

@@ -38,7 +38,7 @@ pub struct PublishReport {
 
 /// Every key of a meter's state JSON, in order. Keys that do not apply to
 /// a meter (Tempo on gas) are present with `null`.
-pub const STATE_KEYS: [&str; 44] = [
+pub const STATE_KEYS: [&str; 45] = [
     "meter_id",
     "energy",
     "day",
@@ -80,6 +80,7 @@ pub const STATE_KEYS: [&str; 44] = [
     "peak_power_yesterday",
     "peak_power_yesterday_at",
     "peak_power_month",
+    "subscribed_power",
     "last_day",
     "last_sync",
     "collection",
@@ -381,6 +382,19 @@ const PEAKS: [Sensor; 3] = [
     },
     power("peak_power_month", "Puissance maximale du mois"),
 ];
+
+/// Electricity meters whose supply contract gives its subscribed power.
+const SUBSCRIBED: Sensor = Sensor {
+    key: "subscribed_power",
+    name: "Puissance souscrite",
+    device_class: Some("apparent_power"),
+    state_class: None,
+    unit: Some("kVA"),
+    precision: Some(0),
+    icon: Some("mdi:gauge"),
+    diagnostic: false,
+    attributes: None,
+};
 
 /// The words of the `collection` sensor: how the account's collection
 /// stands (see [`collection`]).
@@ -768,6 +782,12 @@ fn meter_state(
         "peak_power_month".into(),
         round(peak_month.map(|p| p.kw), 3),
     );
+    let subscribed = if electricity {
+        store.subscribed_kva(&meter.home_id)?
+    } else {
+        None
+    };
+    s.insert("subscribed_power".into(), round(subscribed, 1));
     s.insert(
         "last_day".into(),
         meter.last_day.map_or(Value::Null, |d| json!(d.to_string())),
@@ -799,6 +819,9 @@ fn meter_state(
     }
     if curve {
         sensors.extend(PEAKS);
+    }
+    if subscribed.is_some() {
+        sensors.push(SUBSCRIBED);
     }
     sensors.extend(DIAGNOSTICS);
     Ok((s, sensors))

@@ -23,13 +23,13 @@ pub use self::hellowatt::scraper::types as wit;
 
 /// The contract versions this host runs. A guest built for another major
 /// version is refused with both versions named.
-pub const SUPPORTED_MAJOR: u64 = 3;
+pub const SUPPORTED_MAJOR: u64 = 4;
 
 /// Why a guest on contract 1.x is refused, signed or not (see the
 /// versioning rules in `wit/scraper.wit`).
 pub const CONTRACT_1_REFUSED: &str = "the guest was built for contract hellowatt:scraper@1.x, \
-     which handed guests the user's password: this host runs contract 3.x guests only, which \
-     never see it. Rebuild the guest against wit/scraper.wit (3.0.0): the log-in form takes \
+     which handed guests the user's password: this host runs contract 4.x guests only, which \
+     never see it. Rebuild the guest against wit/scraper.wit (4.0.0): the log-in form takes \
      `credentials.password-placeholder` in its password field, and the host keeps the session \
      cookie";
 
@@ -37,9 +37,17 @@ pub const CONTRACT_1_REFUSED: &str = "the guest was built for contract hellowatt
 /// added (a failed part, a temperature's period), so the host cannot read
 /// its answers.
 pub const CONTRACT_2_REFUSED: &str = "the guest was built for contract hellowatt:scraper@2.x: \
-     this host runs contract 3.x guests only. Rebuild the guest against wit/scraper.wit \
-     (3.0.0): a window whose series failed says so with `window-status::failed`, a \
-     temperature carries its `period`, and a snapshot its `api-version`";
+     this host runs contract 4.x guests only. Rebuild the guest against wit/scraper.wit \
+     (4.0.0): a window whose series failed says so with `window-status::failed`, a \
+     temperature carries its `period`, a snapshot its `api-version`, a contract its \
+     `subscribed-kva`, and a snapshot its `ecowatt` days";
+
+/// Why a guest on contract 3.x is refused: its contract and snapshot
+/// records lack 4.0.0's fields, so the host cannot read its answers.
+pub const CONTRACT_3_REFUSED: &str = "the guest was built for contract hellowatt:scraper@3.x: \
+     this host runs contract 4.x guests only. Rebuild the guest against wit/scraper.wit \
+     (4.0.0): a contract carries `subscribed-kva` (none when the site does not give it) and \
+     a snapshot its `ecowatt` days (empty for a guest that does not read RTE's signals)";
 
 /// The refusal of a guest whose imports name an older major version of the
 /// contract, if any.
@@ -51,6 +59,7 @@ pub fn refused_major(import: &str) -> Option<&'static str> {
     match version.split('.').next()? {
         "1" => Some(CONTRACT_1_REFUSED),
         "2" => Some(CONTRACT_2_REFUSED),
+        "3" => Some(CONTRACT_3_REFUSED),
         _ => None,
     }
 }
@@ -65,6 +74,7 @@ pub fn check_contract_version(declared: &str) -> Result<(), String> {
         Some(SUPPORTED_MAJOR) => Ok(()),
         Some(1) => Err(CONTRACT_1_REFUSED.to_string()),
         Some(2) => Err(CONTRACT_2_REFUSED.to_string()),
+        Some(3) => Err(CONTRACT_3_REFUSED.to_string()),
         _ => Err(format!(
             "the guest was built for contract hellowatt:scraper@{declared}, this host runs \
              hellowatt:scraper@{} (major version {SUPPORTED_MAJOR}): use a guest built for \
@@ -106,6 +116,7 @@ fn kind_to_wit(k: model::DataKind) -> wit::DataKind {
         model::DataKind::GasDaily => wit::DataKind::GasDaily,
         model::DataKind::Temperature => wit::DataKind::Temperature,
         model::DataKind::Tempo => wit::DataKind::Tempo,
+        model::DataKind::Ecowatt => wit::DataKind::Ecowatt,
     }
 }
 
@@ -133,6 +144,7 @@ fn kind(k: wit::DataKind) -> model::DataKind {
         wit::DataKind::GasDaily => model::DataKind::GasDaily,
         wit::DataKind::Temperature => model::DataKind::Temperature,
         wit::DataKind::Tempo => model::DataKind::Tempo,
+        wit::DataKind::Ecowatt => model::DataKind::Ecowatt,
     }
 }
 
@@ -190,6 +202,7 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
             offer: c.offer,
             state: c.state,
             active: c.active,
+            subscribed_kva: c.subscribed_kva,
         })
         .collect();
     let daily = s
@@ -264,6 +277,25 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
             })
         })
         .collect::<Result<_, Unrepresentable>>()?;
+    let ecowatt = s
+        .ecowatt
+        .into_iter()
+        .map(|d| {
+            Ok(model::EcoWattDay {
+                date: date(&d.date, "EcoWatt day date")?,
+                level: d.level,
+                hours: d
+                    .hours
+                    .into_iter()
+                    .map(|h| model::EcoWattHour {
+                        start: h.start,
+                        level: h.level,
+                    })
+                    .collect(),
+                generated_at: d.generated_at,
+            })
+        })
+        .collect::<Result<_, Unrepresentable>>()?;
     let windows = s
         .windows
         .into_iter()
@@ -290,6 +322,7 @@ pub fn snapshot(s: wit::Snapshot) -> Result<model::Snapshot, Unrepresentable> {
         curve,
         temperatures,
         tempo_days,
+        ecowatt,
         windows,
         api_version: s.api_version,
     })
@@ -328,14 +361,19 @@ mod tests {
 
     #[test]
     fn contract_versions() {
-        assert!(check_contract_version("3.0.0").is_ok());
-        assert!(check_contract_version("3.4.2").is_ok());
-        let err = check_contract_version("4.0.0").unwrap_err();
-        assert!(err.contains("4.0.0") && err.contains("3.0.0"), "{err}");
+        assert!(check_contract_version("4.0.0").is_ok());
+        assert!(check_contract_version("4.4.2").is_ok());
+        let err = check_contract_version("5.0.0").unwrap_err();
+        assert!(err.contains("5.0.0") && err.contains("4.0.0"), "{err}");
         let err = check_contract_version("1.0.0").unwrap_err();
         assert!(err.contains("password"), "{err}");
         let err = check_contract_version("2.0.0").unwrap_err();
-        assert!(err.contains("@2.x") && err.contains("3.0.0"), "{err}");
+        assert!(err.contains("@2.x") && err.contains("4.0.0"), "{err}");
+        let err = check_contract_version("3.0.0").unwrap_err();
+        assert!(
+            err.contains("@3.x") && err.contains("subscribed-kva"),
+            "{err}"
+        );
         assert!(check_contract_version("garbage").is_err());
     }
 
@@ -349,7 +387,11 @@ mod tests {
             refused_major("hellowatt:scraper/types@2.0.0"),
             Some(CONTRACT_2_REFUSED)
         );
-        assert_eq!(refused_major("hellowatt:scraper/log@3.0.0"), None);
+        assert_eq!(
+            refused_major("hellowatt:scraper/types@3.0.0"),
+            Some(CONTRACT_3_REFUSED)
+        );
+        assert_eq!(refused_major("hellowatt:scraper/log@4.0.0"), None);
         assert_eq!(refused_major("wasi:http/types@0.2.12"), None);
         assert_eq!(refused_major("hellowatt:scraper/log@21.0.0"), None);
     }
@@ -372,6 +414,7 @@ mod tests {
                 celsius: 3.0,
             }],
             tempo_days: vec![],
+            ecowatt: vec![],
             windows: vec![],
             api_version: None,
         };

@@ -42,8 +42,8 @@ const ALLOWED_IMPORTS: [&str; 8] = [
     "wasi:clocks/",
     "wasi:random/",
     "wasi:cli/",
-    "hellowatt:scraper/log@3.",
-    "hellowatt:scraper/types@3.",
+    "hellowatt:scraper/log@4.",
+    "hellowatt:scraper/types@4.",
 ];
 
 /// Host resources (headers, requests, bodies, pollables) a guest may hold
@@ -726,6 +726,25 @@ fn redact_error(e: SyncError, r: &crate::sandbox::redact::Redactor) -> SyncError
 mod tests {
     use super::perfmap_wanted;
     use std::ffi::OsStr;
+
+    /// The contract's own imports are allowed at the major the host runs,
+    /// and only at it (a bump of `SUPPORTED_MAJOR` must move them too).
+    #[test]
+    fn the_contracts_imports_are_allowed_at_the_supported_major() {
+        let major = super::super::contract::SUPPORTED_MAJOR;
+        for interface in ["log", "types"] {
+            let wanted = format!("hellowatt:scraper/{interface}@{major}.");
+            assert!(
+                super::ALLOWED_IMPORTS.contains(&wanted.as_str()),
+                "{wanted}"
+            );
+        }
+        let scraper = super::ALLOWED_IMPORTS
+            .iter()
+            .filter(|p| p.starts_with("hellowatt:"))
+            .count();
+        assert_eq!(scraper, 2);
+    }
 
     #[test]
     fn the_perf_map_is_asked_for_by_a_non_empty_value_other_than_0() {

@@ -14,6 +14,9 @@
 //! - money (every `*_eur`): finite and within `±MAX_EUR`; negative is
 //!   allowed (a credit, a regularisation, injection earnings);
 //! - temperatures: finite, −60..=60 °C (outdoors in France);
+//! - a contract's subscribed power: finite, above 0 and at most
+//!   `MAX_KVA`; EcoWatt levels 1..=3 for a day, 0..=3 for an hour, each
+//!   hour later than the one before and inside its day;
 //! - days: inside the asked window (Tempo: one day past it, for tomorrow;
 //!   a month's mean temperature: its month meets the window),
 //!   so a day in 1900 or 2100 is refused for any window the host asks; a
@@ -38,6 +41,9 @@ use hellowatt_snapshot::{Date, Snapshot, SyncError, TemperaturePeriod, WindowSta
 const MAX_RECORDS: usize = 200_000;
 const MAX_ID: usize = 64;
 const MAX_TEXT: usize = 1_000;
+/// The largest subscribed power of a supply on the low-voltage grid
+/// (a business's "tarif jaune" goes to 250 kVA).
+const MAX_KVA: f64 = 250.0;
 /// No household meter reads a megawatt-hour a day; a value above is garbage.
 const MAX_KWH: f64 = 1_000_000.0;
 const MAX_EUR: f64 = 1_000_000.0;
@@ -191,6 +197,8 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         + s.curve.len()
         + s.temperatures.len()
         + s.tempo_days.len()
+        + s.ecowatt.len()
+        + s.ecowatt.iter().map(|d| d.hours.len()).sum::<usize>()
         + s.windows.len();
     if count > MAX_RECORDS {
         return Err(format!(
@@ -218,6 +226,15 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         text("contract state", &c.state, MAX_TEXT)?;
         for v in [&c.provider, &c.offer].into_iter().flatten() {
             text("contract text", v, MAX_TEXT)?;
+        }
+        if let Some(kva) = c.subscribed_kva
+            && !(kva.is_finite() && kva > 0.0 && kva <= MAX_KVA)
+        {
+            return Err(format!(
+                "contract of home {}: a subscribed power of {kva} kVA (a supply is 1 to \
+                 {MAX_KVA} kVA)",
+                label(&c.home_id)
+            ));
         }
     }
     for r in &s.daily {
@@ -303,6 +320,32 @@ pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
         }
         if let Some(m) = &t.meter_id {
             meter_id("tempo day meter id", m)?;
+        }
+    }
+    for d in &s.ecowatt {
+        let what = format!("EcoWatt day {}", d.date);
+        in_window(&what, d.date, start, end)?;
+        if let Some(level) = d.level
+            && !(1..=3).contains(&level)
+        {
+            return Err(format!("{what}: a day's level of {level} (1 to 3)"));
+        }
+        let (first, after) = (
+            d.date.paris_midnight_utc(),
+            d.date.succ().paris_midnight_utc(),
+        );
+        let mut previous = None;
+        for h in &d.hours {
+            if h.start < first || h.start >= after || previous.is_some_and(|p| h.start <= p) {
+                return Err(format!(
+                    "{what}: an hour starting at {} is not a later hour of the day",
+                    h.start
+                ));
+            }
+            if h.level > 3 {
+                return Err(format!("{what}: an hour's level of {} (0 to 3)", h.level));
+            }
+            previous = Some(h.start);
         }
     }
     for w in &s.windows {
@@ -636,6 +679,74 @@ mod tests {
             );
         }
 
+        // A contract's subscribed power: above 0, at most 250 kVA.
+        let power = |kva: f64| Snapshot {
+            contracts: vec![hellowatt_snapshot::Contract {
+                home_id: "1".into(),
+                energy: None,
+                provider: None,
+                offer: None,
+                state: "actual".into(),
+                active: true,
+                subscribed_kva: Some(kva),
+            }],
+            ..Default::default()
+        };
+        for ok in [3.0, 9.0, 36.0, 250.0] {
+            accepted(&power(ok), &format!("{ok} kVA"));
+        }
+        for bad in [0.0, -6.0, 250.5, f64::NAN, f64::INFINITY] {
+            refused(&power(bad), "a subscribed power of");
+        }
+
+        // EcoWatt: a day in the window, its level 1..=3, hours of the day
+        // in order at 0..=3.
+        let ecowatt = |day: &str, level: Option<u8>, hours: &[(i64, u8)]| {
+            let midnight = d(day).paris_midnight_utc();
+            Snapshot {
+                ecowatt: vec![hellowatt_snapshot::EcoWattDay {
+                    date: d(day),
+                    level,
+                    hours: hours
+                        .iter()
+                        .map(|(h, level)| hellowatt_snapshot::EcoWattHour {
+                            start: midnight + h * 3600,
+                            level: *level,
+                        })
+                        .collect(),
+                    generated_at: None,
+                }],
+                ..Default::default()
+            }
+        };
+        accepted(
+            &ecowatt("2026-01-05", Some(3), &[(0, 0), (1, 1), (23, 3)]),
+            "EcoWatt",
+        );
+        accepted(&ecowatt("2026-01-05", None, &[]), "EcoWatt, no level yet");
+        refused(
+            &ecowatt("2026-02-05", Some(1), &[]),
+            "outside the asked window",
+        );
+        refused(&ecowatt("2026-01-05", Some(0), &[]), "a day's level of 0");
+        refused(&ecowatt("2026-01-05", Some(4), &[]), "a day's level of 4");
+        refused(
+            &ecowatt("2026-01-05", Some(1), &[(0, 4)]),
+            "an hour's level of 4",
+        );
+        refused(
+            &ecowatt("2026-01-05", Some(1), &[(1, 1), (1, 1)]),
+            "not a later hour",
+        );
+        refused(
+            &ecowatt("2026-01-05", Some(1), &[(24, 1)]),
+            "not a later hour",
+        );
+        refused(
+            &ecowatt("2026-01-05", Some(1), &[(-1, 1)]),
+            "not a later hour",
+        );
+
         // Days: inside the asked window, both ends included; 1900 and 2100
         // refused like any day outside it.
         for ok in ["2026-01-01", "2026-01-31"] {
@@ -750,6 +861,7 @@ mod tests {
                 offer: None,
                 state,
                 active: true,
+                subscribed_kva: None,
             }],
             ..Default::default()
         };

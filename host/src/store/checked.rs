@@ -96,6 +96,11 @@ impl Checked {
         let mut contracts: BTreeMap<String, Vec<Contract>> = BTreeMap::new();
         for c in &s.contracts {
             non_empty(&c.home_id, "the home of a contract")?;
+            let what = || format!("the subscribed power of a contract of home {:?}", c.home_id);
+            finite(c.subscribed_kva, what)?;
+            if c.subscribed_kva.is_some_and(|k| k <= 0.0) {
+                bail!("{} is not a positive number of kVA", what());
+            }
             let list = contracts.entry(c.home_id.clone()).or_default();
             if !list.contains(c) {
                 list.push(c.clone());

@@ -317,8 +317,8 @@ impl Writer<'_> {
         let mut stored: Vec<Option<(i64, Contract)>> = self
             .conn
             .prepare_cached(
-                "SELECT id, home_id, energy, provider, offer, state, active FROM contracts \
-                 WHERE home_id = ?1 ORDER BY id",
+                "SELECT id, home_id, energy, provider, offer, state, active, subscribed_kva \
+                 FROM contracts WHERE home_id = ?1 ORDER BY id",
             )
             .context("preparing the contracts query")?
             .query_map([home_id], |r| {
@@ -339,7 +339,7 @@ impl Writer<'_> {
             self.conn
                 .prepare_cached(
                     "INSERT INTO contracts (home_id, energy, provider, offer, state, active, \
-                     first_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                     subscribed_kva, first_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .context("preparing the contract insert")?
                 .execute(params![
@@ -349,6 +349,7 @@ impl Writer<'_> {
                     c.offer,
                     c.state,
                     c.active,
+                    c.subscribed_kva,
                     self.run
                 ])
                 .context("inserting a contract")?;
@@ -1240,6 +1241,7 @@ mod tests {
             offer: Some("Base".into()),
             state: "actual".into(),
             active: true,
+            subscribed_kva: None,
         });
         let stats = store.ingest(run, ACCOUNT, &s, 300).unwrap();
         // 2 new contracts, 1 old removed, 1 (the long-ended one) untouched.

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("migrations/0005_failed_parts.sql")),
     (6, include_str!("migrations/0006_home_assistant.sql")),
     (7, include_str!("migrations/0007_curve_by_start_only.sql")),
+    (8, include_str!("migrations/0008_subscribed_power.sql")),
 ];
 
 /// The schema version this code writes and reads.

@@ -548,8 +548,8 @@ fn status_col(row: &Row<'_>, idx: usize) -> rusqlite::Result<WindowStatus> {
     }
 }
 
-/// Reads a contract from columns `idx..idx + 6`: home_id, energy, provider,
-/// offer, state, active.
+/// Reads a contract from columns `idx..idx + 7`: home_id, energy, provider,
+/// offer, state, active, subscribed_kva.
 fn contract_from_row(row: &Row<'_>, idx: usize) -> rusqlite::Result<Contract> {
     Ok(Contract {
         home_id: row.get(idx)?,
@@ -558,6 +558,7 @@ fn contract_from_row(row: &Row<'_>, idx: usize) -> rusqlite::Result<Contract> {
         offer: row.get(idx + 3)?,
         state: row.get(idx + 4)?,
         active: row.get(idx + 5)?,
+        subscribed_kva: row.get(idx + 6)?,
     })
 }
 

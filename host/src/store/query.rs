@@ -701,12 +701,27 @@ impl Store {
             .context("reading the temperatures")
     }
 
+    /// The subscribed power (kVA) of a home's electricity supply: the
+    /// highest of its active electricity contracts' (a solar surplus
+    /// contract beside the supply states the smaller injection power), or
+    /// `None` when none gives one.
+    pub fn subscribed_kva(&self, home_id: &str) -> Result<Option<f64>> {
+        self.conn
+            .prepare_cached(
+                "SELECT max(subscribed_kva) FROM contracts \
+                 WHERE home_id = ?1 AND active = 1 AND energy = 'electricity'",
+            )
+            .context("preparing the subscribed power query")?
+            .query_row([home_id], |r| r.get(0))
+            .context("reading the subscribed power")
+    }
+
     /// Contracts of one account's homes or all, by home.
     pub fn contracts(&self, account: Option<&str>) -> Result<Vec<Contract>> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT c.home_id, c.energy, c.provider, c.offer, c.state, c.active \
+                "SELECT c.home_id, c.energy, c.provider, c.offer, c.state, c.active, c.subscribed_kva \
                  FROM contracts c JOIN homes h ON h.id = c.home_id \
                  JOIN accounts a ON a.id = h.account_id WHERE ?1 IS NULL OR a.name = ?1 \
                  ORDER BY c.home_id, c.energy, c.provider, c.offer, c.state, c.active",

@@ -148,6 +148,7 @@ pub fn sample() -> Snapshot {
                 offer: Some("Tempo".into()),
                 state: "actual".into(),
                 active: true,
+                subscribed_kva: None,
             },
             Contract {
                 home_id: HOME.into(),
@@ -156,6 +157,7 @@ pub fn sample() -> Snapshot {
                 offer: None,
                 state: "ended".into(),
                 active: false,
+                subscribed_kva: None,
             },
         ],
         daily: vec![
@@ -225,6 +227,7 @@ pub fn sample() -> Snapshot {
                 meter_id: None,
             },
         ],
+        ecowatt: vec![],
         windows: vec![
             window(
                 PDL,

@@ -565,6 +565,18 @@ async fn health_status_and_listings() {
         serde_json::to_value(store.contracts(None).unwrap()).unwrap()
     );
     assert!(!contracts.as_array().unwrap().is_empty());
+    // The demo's supply contract gives its subscribed power (a synthetic
+    // figure: the real site's field is not known).
+    assert!(
+        contracts
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["active"] == true
+                && c["energy"] == "electricity"
+                && c["subscribed_kva"] == 9.0),
+        "{contracts}"
+    );
     assert_eq!(
         s.ok(&format!("/api/v1/contracts?account={ACCOUNT}")).await,
         contracts

@@ -460,6 +460,23 @@ fn assert_peaks(dom: &str, store: &Store, meter: &str, yesterday: Date) {
         same(&format!("peaks.{key}"), shown.get(&key), want, 1e-9);
     }
     assert!(with_peak > 0, "the demo's curve gives a month a peak");
+    // Beside them, the subscribed power: the highest of the home's active
+    // electricity contracts' in the store's rows.
+    let home = store
+        .meters(None)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.meter_id == meter)
+        .unwrap()
+        .home_id;
+    let supply = crate::common::supply_kva(store, &home);
+    assert!(supply.is_some(), "the demo's supply gives its power");
+    same(
+        "peaks.subscribed",
+        field(dom, "peaks.subscribed").as_ref(),
+        supply,
+        1e-9,
+    );
 }
 
 /// The history's bars (kWh, the page's default): the last 30 days, 12
@@ -704,7 +721,9 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
                 .all(|(k, v)| k == "day" || v.is_empty())
         );
         assert!(
-            fields(&dom, "peaks.").is_empty(),
+            fields(&dom, "peaks.")
+                .iter()
+                .all(|(k, v)| k == "subscribed" && v.is_empty()),
             "{name}: gas has no peaks"
         );
         assert_history(&dom, &store, &gas.meter_id, yesterday);

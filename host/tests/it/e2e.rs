@@ -286,9 +286,10 @@ async fn every_scenario_through_the_simulated_site() {
 }
 
 /// The demo prints yesterday's peak power and the month's highest, each
-/// the store's own curve's highest kWh x 60 / minutes (computed here).
+/// the store's own curve's highest kWh x 60 / minutes (computed here), and
+/// each contract's subscribed power as stored.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_prints_the_peak_power_of_its_curve() {
+async fn the_demo_prints_the_peak_and_subscribed_power() {
     let (runtime, guest) = runtime().await;
     let today = Date::parse("2026-11-28").unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -327,6 +328,26 @@ async fn the_demo_prints_the_peak_power_of_its_curve() {
     assert!(
         demo.report.contains(&line),
         "{line:?} not in:\n{}",
+        demo.report
+    );
+    // Each contract's subscribed power, as stored.
+    for c in store.contracts(None).unwrap() {
+        if let Some(kva) = c.subscribed_kva {
+            let line = format!(
+                "{} ({}), subscribed power {kva} kVA",
+                c.offer.as_deref().unwrap_or("?"),
+                if c.active { "active" } else { c.state.as_str() }
+            );
+            assert!(
+                demo.report.contains(&line),
+                "{line:?} not in:\n{}",
+                demo.report
+            );
+        }
+    }
+    assert!(
+        demo.report.contains("subscribed power 9 kVA"),
+        "{}",
         demo.report
     );
 }

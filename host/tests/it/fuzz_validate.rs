@@ -12,8 +12,9 @@
 use hellowatt::sandbox::validate;
 use hellowatt::store::{GuestIdentity, RunId, Store};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue,
-    Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, EcoWattDay, EcoWattHour, Energy,
+    Home, Meter, PeriodValue, Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window,
+    WindowStatus,
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -125,17 +126,56 @@ fn arb_contract() -> impl Strategy<Value = Contract> {
         prop::option::of(arb_text()),
         arb_text(),
         any::<bool>(),
+        arb_opt_f64(),
     )
         .prop_map(
-            |(home_id, energy, provider, offer, state, active)| Contract {
+            |(home_id, energy, provider, offer, state, active, subscribed_kva)| Contract {
                 home_id,
                 energy,
                 provider,
                 offer,
                 state,
                 active,
+                subscribed_kva,
             },
         )
+}
+
+/// EcoWatt days: any day, any level, hours anywhere (near the day, or any
+/// instant), in any order, at any level.
+fn arb_ecowatt() -> impl Strategy<Value = EcoWattDay> {
+    (
+        arb_date(),
+        prop::option::of(any::<u8>()),
+        prop::collection::vec(
+            (
+                prop_oneof![
+                    4 => (-2i64..30).prop_map(|h| h * 3600),
+                    1 => any::<i64>(),
+                ],
+                prop_oneof![4 => 0u8..4, 1 => any::<u8>()],
+            ),
+            0..30,
+        ),
+        prop::option::of(any::<i64>()),
+    )
+        .prop_map(|(date, level, hours, generated_at)| {
+            // Near the day's midnight when the date is one (else as drawn).
+            let base =
+                Date::new(date.year, date.month, date.day).map_or(0, |d| d.paris_midnight_utc());
+            EcoWattDay {
+                date,
+                level,
+                hours: hours
+                    .into_iter()
+                    .map(|(offset, level)| EcoWattHour {
+                        start: base.saturating_add(offset),
+                        level,
+                    })
+                    .collect(),
+                generated_at,
+            }
+        })
 }
 
 fn arb_daily() -> impl Strategy<Value = DailyReading> {
@@ -264,18 +304,22 @@ fn arb_snapshot() -> impl Strategy<Value = Snapshot> {
         prop::collection::vec(arb_curve(), 0..6),
         prop::collection::vec(arb_temperature(), 0..4),
         prop::collection::vec(arb_tempo(), 0..4),
+        prop::collection::vec(arb_ecowatt(), 0..3),
         prop::collection::vec(arb_window(), 0..4),
     )
         .prop_map(
-            |(homes, contracts, daily, curve, temperatures, tempo_days, windows)| Snapshot {
-                homes,
-                contracts,
-                daily,
-                curve,
-                temperatures,
-                tempo_days,
-                windows,
-                api_version: None,
+            |(homes, contracts, daily, curve, temperatures, tempo_days, ecowatt, windows)| {
+                Snapshot {
+                    homes,
+                    contracts,
+                    daily,
+                    curve,
+                    temperatures,
+                    tempo_days,
+                    ecowatt,
+                    windows,
+                    api_version: None,
+                }
             },
         )
 }
@@ -352,6 +396,24 @@ fn tame(mut s: Snapshot) -> Snapshot {
             good_id(m);
         }
     }
+    for d in &mut s.ecowatt {
+        in_jan(&mut d.date);
+        d.level = d.level.map(|l| l % 3 + 1);
+        let midnight = d.date.paris_midnight_utc();
+        let mut hours: Vec<i64> = d.hours.iter().map(|h| h.start.rem_euclid(24)).collect();
+        hours.sort_unstable();
+        hours.dedup();
+        let levels: Vec<u8> = d.hours.iter().map(|h| h.level % 4).collect();
+        d.hours = hours
+            .into_iter()
+            .zip(levels)
+            .map(|(h, level)| EcoWattHour {
+                start: midnight + h * 3600,
+                level,
+            })
+            .collect();
+    }
+    first_of_each(&mut s.ecowatt, |d| d.date);
     for w in &mut s.windows {
         good_id(&mut w.subject);
         in_jan(&mut w.start);

@@ -105,7 +105,7 @@ async fn the_bundled_guest_imports_only_what_the_contract_allows() {
         guest
             .imports
             .iter()
-            .any(|i| i == "hellowatt:scraper/log@3.0.0")
+            .any(|i| i == "hellowatt:scraper/log@4.0.0")
     );
     for i in &guest.imports {
         let ok = [

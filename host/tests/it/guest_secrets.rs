@@ -51,7 +51,7 @@ impl ServiceInfo for NoService {
             name: "hostile".into(),
             version: "0.1.0".into(),
             sha256: String::new(),
-            contract: "3.0.0".into(),
+            contract: "4.0.0".into(),
         }
     }
     fn guest_history(&self) -> Vec<GuestHistoryEntry> {

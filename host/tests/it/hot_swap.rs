@@ -8,7 +8,7 @@
 //! instead of compiling it.
 //!
 //! The variants are built once per test run, each in its own target folder
-//! (`target/guests-{v2,contract4,trap}`), by `cargo build --profile guest
+//! (`target/guests-{v2,contract-next,trap}`), by `cargo build --profile guest
 //! --target wasm32-wasip2 -p hellowatt-guest --features F`: a no-op when
 //! nothing changed. Timings are printed: run with `--nocapture` to see them.
 
@@ -38,7 +38,7 @@ use tokio::sync::watch;
 
 struct Variants {
     v2: Vec<u8>,
-    contract4: Vec<u8>,
+    contract_next: Vec<u8>,
     trap: Vec<u8>,
 }
 
@@ -102,7 +102,7 @@ pub(crate) fn build_variant(feature: &str) -> Vec<u8> {
 fn variants() -> &'static Variants {
     VARIANTS.get_or_init(|| Variants {
         v2: build_variant("v2"),
-        contract4: build_variant("contract4"),
+        contract_next: build_variant("contract-next"),
         trap: build_variant("trap"),
     })
 }
@@ -124,6 +124,8 @@ const CORE_MODULE: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 const CONTRACT_1_COMPONENT: [u8; 47] = old_contract_component(b"hellowatt:scraper/log@1.0.0");
 /// The same for contract 2.x (which had no failed parts).
 const CONTRACT_2_COMPONENT: [u8; 47] = old_contract_component(b"hellowatt:scraper/log@2.0.0");
+/// The same for contract 3.x (no subscribed power, no EcoWatt days).
+const CONTRACT_3_COMPONENT: [u8; 47] = old_contract_component(b"hellowatt:scraper/log@3.0.0");
 
 const fn old_contract_component(name: &[u8; 27]) -> [u8; 47] {
     const HEAD: [u8; 18] = [
@@ -455,13 +457,13 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
 
     let r = drop_refused(
         &reg,
-        "contract4.wasm",
-        &variants.contract4,
+        "contract5.wasm",
+        &variants.contract_next,
         Some(&publisher),
     )
     .await;
+    assert!(r.contains("hellowatt:scraper@5.0.0"), "{r}");
     assert!(r.contains("hellowatt:scraper@4.0.0"), "{r}");
-    assert!(r.contains("hellowatt:scraper@3.0.0"), "{r}");
 
     // A guest on contract 1.x (which took the password) is refused by its
     // imports, signed by a trusted key or not, and told what to do.
@@ -487,6 +489,18 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
     .await;
     assert!(
         r.contains("hellowatt:scraper@2.x") && r.contains("Rebuild the guest"),
+        "{r}"
+    );
+    // And one on contract 3.x, whose records lack 4.0.0's fields.
+    let r = drop_refused(
+        &reg,
+        "contract3.wasm",
+        &CONTRACT_3_COMPONENT,
+        Some(&publisher),
+    )
+    .await;
+    assert!(
+        r.contains("hellowatt:scraper@3.x") && r.contains("subscribed-kva"),
         "{r}"
     );
 
@@ -562,7 +576,7 @@ async fn a_dropped_guest_goes_live_broken_ones_are_refused_and_rollback_returns(
         list.contains(&format!("previous: hellowatt 1.0.0 (sha256 {}", v1.sha256)),
         "{list}"
     );
-    assert_eq!(list.matches("refused:  ").count(), 9, "{list}");
+    assert_eq!(list.matches("refused:  ").count(), 10, "{list}");
 
     // A restart keeps v2 and maps it from the artifact cache.
     stop.send(true).unwrap();
@@ -772,17 +786,17 @@ async fn the_service_follows_install_and_rollback_from_another_process() {
 
     // Installing a refused guest fails and changes nothing.
     let cli = open(&s, Arc::new(Runtime::new().unwrap()), &[]).await;
-    let bad = outside.path().join("contract4.wasm");
-    std::fs::write(&bad, &variants.contract4).unwrap();
+    let bad = outside.path().join("contract5.wasm");
+    std::fs::write(&bad, &variants.contract_next).unwrap();
     let verdict = cli.install(&bad).await.unwrap();
     let out = cli_guest::verdict_output(&verdict, &s.guests);
     assert!(!out.success);
     assert!(
-        out.text.contains("REFUSED") && out.text.contains("3.0.0"),
+        out.text.contains("REFUSED") && out.text.contains("4.0.0"),
         "{}",
         out.text
     );
-    assert!(!s.guests.join("contract4.wasm").exists());
+    assert!(!s.guests.join("contract5.wasm").exists());
     assert_eq!(cli.active().sha256, v1.sha256);
     drop(cli);
 

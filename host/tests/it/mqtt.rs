@@ -393,6 +393,7 @@ fn expected_classes(key: &str) -> (Option<&str>, Option<&str>, Option<&str>) {
         "peak_power_yesterday" | "peak_power_month" => {
             (Some("power"), Some("measurement"), Some("kW"))
         }
+        "subscribed_power" => (Some("apparent_power"), None, Some("kVA")),
         k if k.starts_with("cost_") || k.starts_with("subscription_") => {
             (Some("monetary"), None, Some("EUR"))
         }
@@ -814,6 +815,11 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
                     1e-6,
                     "peak of the month",
                 );
+                // The subscribed power: the highest of the home's active
+                // electricity contracts' in the store's rows.
+                let supply = crate::common::supply_kva(&store, &home);
+                assert!(supply.is_some(), "the demo's supply gives its power");
+                approx(&state["subscribed_power"], supply, 1e-9, "subscribed power");
                 for k in [
                     "production_total",
                     "injection_total",
@@ -821,6 +827,7 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
                     "peak_power_yesterday",
                     "peak_power_yesterday_at",
                     "peak_power_month",
+                    "subscribed_power",
                 ] {
                     assert!(keys.iter().any(|x| x == k), "{meter}: no {k} sensor");
                 }
@@ -836,6 +843,8 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
                 assert!(
                     state["peak_power_yesterday"].is_null() && state["peak_power_month"].is_null()
                 );
+                assert!(state["subscribed_power"].is_null());
+                assert!(!keys.iter().any(|k| k == "subscribed_power"), "{keys:?}");
             }
         }
     }

@@ -133,6 +133,22 @@ pub fn peak_of(points: &[hellowatt_snapshot::CurvePoint]) -> Option<(f64, i64)> 
         })
 }
 
+/// The subscribed power of `home`'s supply from the store's contract rows:
+/// the highest of its active electricity contracts', computed here.
+pub fn supply_kva(store: &hellowatt::store::Store, home: &str) -> Option<f64> {
+    store
+        .contracts(None)
+        .unwrap()
+        .into_iter()
+        .filter(|c| {
+            c.home_id == home
+                && c.active
+                && c.energy == Some(hellowatt_snapshot::Energy::Electricity)
+        })
+        .filter_map(|c| c.subscribed_kva)
+        .fold(None, |m: Option<f64>, k| Some(m.map_or(k, |m| m.max(k))))
+}
+
 /// The tariff periods of `days` summed by name: `(kWh, EUR)`, a missing
 /// value counted as nothing. What a month's `periods` must be.
 pub fn period_sums<'a>(

@@ -75,6 +75,7 @@ mod component {
             curve: vec![],
             temperatures: vec![],
             tempo_days: vec![],
+            ecowatt: vec![],
             windows: vec![],
             api_version: None,
         }
@@ -573,7 +574,7 @@ mod component {
             GuestInfo {
                 name: "hostile".into(),
                 version: "0.1.0".into(),
-                contract: "3.0.0".into(),
+                contract: "4.0.0".into(),
                 provides: vec![DataKind::Homes],
                 description: "misbehaves on purpose (tests only)".into(),
             }
