@@ -11,7 +11,7 @@
 //! is the host's job.
 
 use crate::transport::Response;
-use hellowatt_snapshot::{Date, RateLimit, SiteChange, SyncError};
+use hellowatt_snapshot::{Date, RateLimit, SiteChange, SyncError, Unavailable};
 
 pub fn site_changed(location: &str, detail: impl Into<String>) -> SyncError {
     SyncError::SiteChanged(SiteChange {
@@ -42,6 +42,49 @@ pub fn unexpected_status(location: &str, resp: &Response) -> SyncError {
         detail.push_str(" (not found)");
     }
     site_changed(location, detail)
+}
+
+/// The status rules of a plain JSON service (the Tempo services, RTE's
+/// EcoWatt): 2xx is an answer to read; 429 is rate-limited; 408 and 5xx
+/// are site-unavailable, with `Retry-After` in seconds when it can be
+/// read; anything else is [`unexpected_status`]. A guest handles the
+/// statuses it gives a meaning of its own before calling this.
+pub fn service_status(location: &str, resp: &Response) -> Result<(), SyncError> {
+    let status = resp.status;
+    if (200..300).contains(&status) {
+        return Ok(());
+    }
+    if status == 429 {
+        return Err(rate_limited(location, resp));
+    }
+    if status == 408 || status >= 500 {
+        return Err(SyncError::SiteUnavailable(Unavailable {
+            status: Some(status),
+            retry_after_seconds: retry_after_seconds(resp),
+            detail: format!("{location} answered HTTP {status}"),
+        }));
+    }
+    Err(unexpected_status(location, resp))
+}
+
+/// A sync's window: its start not after its end, and at most `max_days`
+/// long (what one sync of the guest serves, `why` saying why).
+pub fn check_window(start: Date, end: Date, max_days: i64, why: &str) -> Result<(), SyncError> {
+    if start > end {
+        return Err(SyncError::Other {
+            detail: format!("the window starts ({start}) after it ends ({end})"),
+        });
+    }
+    let length = end.days_since_epoch() - start.days_since_epoch() + 1;
+    if length > max_days {
+        return Err(SyncError::Other {
+            detail: format!(
+                "the window {start}..{end} is {length} days long; {why} at most {max_days} days \
+                 per sync"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A string cut to a readable length for an error detail (60 characters

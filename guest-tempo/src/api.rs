@@ -19,6 +19,7 @@ use crate::errors::{check_status, site_changed};
 use crate::logging::Log;
 use crate::parse::{self, JOUR_TEMPO_MAX_BODY, TEMPO_LIGHT_MAX_BODY};
 use crate::transport::{BaseUrl, Request, TooLarge, Transport};
+use hellowatt_guest_kit::errors::check_window;
 use hellowatt_snapshot::{
     DataKind, Date, Snapshot, SyncError, SyncRequest, TempoColour, TempoDay, TempoSource, Window,
     WindowStatus,
@@ -80,20 +81,7 @@ pub fn sync(
         return Ok(Snapshot::default());
     }
     let (start, end) = (req.start, req.end);
-    if start > end {
-        return Err(SyncError::Other {
-            detail: format!("the window starts ({start}) after it ends ({end})"),
-        });
-    }
-    let length = end.days_since_epoch() - start.days_since_epoch() + 1;
-    if length > MAX_WINDOW_DAYS {
-        return Err(SyncError::Other {
-            detail: format!(
-                "the window {start}..{end} is {length} days long; this guest serves at most \
-                 {MAX_WINDOW_DAYS} days per sync"
-            ),
-        });
-    }
+    check_window(start, end, MAX_WINDOW_DAYS, "this guest serves")?;
     let base = BaseUrl::parse(&req.base_url)?;
     let colours = match source_for(&base) {
         Source::TempoLight => from_tempo_light(transport, start, end, log)?,

@@ -12,30 +12,15 @@
 //! (a 429, a redirect not followed) are `hellowatt_guest_kit::errors`.
 
 use crate::transport::Response;
-use hellowatt_guest_kit::errors::{rate_limited, retry_after_seconds, unexpected_status};
-use hellowatt_snapshot::{SyncError, Unavailable};
+use hellowatt_snapshot::SyncError;
 
 pub use hellowatt_guest_kit::errors::{short, site_changed};
 
-/// Checks the status of an answer that should be a success (2xx). The
-/// caller handles the statuses it gives a meaning to (the first
-/// `jourTempo` 404) before calling this.
+/// Checks the status of an answer that should be a success (2xx): the
+/// plain service rules. The caller handles the statuses it gives a meaning
+/// to (the first `jourTempo` 404) before calling this.
 pub fn check_status(location: &str, resp: &Response) -> Result<(), SyncError> {
-    let status = resp.status;
-    if (200..300).contains(&status) {
-        return Ok(());
-    }
-    if status == 429 {
-        return Err(rate_limited(location, resp));
-    }
-    if status == 408 || status >= 500 {
-        return Err(SyncError::SiteUnavailable(Unavailable {
-            status: Some(status),
-            retry_after_seconds: retry_after_seconds(resp),
-            detail: format!("{location} answered HTTP {status}"),
-        }));
-    }
-    Err(unexpected_status(location, resp))
+    hellowatt_guest_kit::errors::service_status(location, resp)
 }
 
 #[cfg(test)]

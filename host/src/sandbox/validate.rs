@@ -25,7 +25,8 @@
 //!   and of the shape the site gives them: a home id is an integer, a
 //!   meter its 14-digit PDL or PCE (or `GI` and 6 digits, or `<home
 //!   id>-gas`), a tariff period a bounded name, a window's subject one of
-//!   these or `tempo` (an id of another shape could carry other data out);
+//!   these, `tempo` or `ecowatt` (an id of another shape could carry other
+//!   data out);
 //!   free text at most `MAX_TEXT` bytes (a failed part's error: each of
 //!   its texts); an API version at most 32 letters, digits, dots and
 //!   dashes; no control characters, zero-width
@@ -178,11 +179,13 @@ fn period_key(what: &str, s: &str) -> Result<(), String> {
 
 /// What a window is about: a meter, a home, or the Tempo calendar.
 fn subject(what: &str, s: &str) -> Result<(), String> {
-    if s == "tempo" || meter_id(what, s).is_ok() || home_id(what, s).is_ok() {
+    if s == "tempo" || s == "ecowatt" || meter_id(what, s).is_ok() || home_id(what, s).is_ok() {
         return Ok(());
     }
     id(what, s)?;
-    Err(format!("{what}: not a meter id, a home id or \"tempo\""))
+    Err(format!(
+        "{what}: not a meter id, a home id, \"tempo\" or \"ecowatt\""
+    ))
 }
 
 /// Checks a snapshot returned for the window `[start, end]`.
@@ -988,6 +991,7 @@ mod tests {
             period("Heures_Creuses-2"),
             period(&"P".repeat(32)),
             window("tempo"),
+            window("ecowatt"),
             window("193728"),
             window("09517384620417"),
             window("193728-gas"),
@@ -1016,7 +1020,7 @@ mod tests {
             (period(&"P".repeat(33)), "period name: not a tariff period"),
             (
                 window(secret),
-                "window subject: not a meter id, a home id or \"tempo\"",
+                "window subject: not a meter id, a home id, \"tempo\" or \"ecowatt\"",
             ),
         ] {
             let e = snapshot(&bad, a, b).unwrap_err();
