@@ -270,6 +270,7 @@ routes! {
     get "/api/v1/peaks" => routes::peaks,
     get "/api/v1/tempo" => routes::tempo,
     get "/api/v1/tempo/outlook" => routes::tempo_outlook,
+    get "/api/v1/ecowatt" => routes::ecowatt,
     get "/api/v1/temperatures" => routes::temperatures,
     get "/api/v1/contracts" => routes::contracts,
     get "/api/v1/runs" => routes::runs,

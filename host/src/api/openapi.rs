@@ -351,6 +351,16 @@ pub fn document() -> Value {
                 vec![],
                 responses(json_body("The outlook.", r("TempoOutlook")), &["400"]),
             )},
+            "/api/v1/ecowatt": {"get": op(
+                "EcoWatt signals",
+                &format!("RTE's EcoWatt signals as last published: each day's level (1 green, 2 \
+                 orange, 3 red; null when RTE gave none) and each hour's (0 green with low-carbon \
+                 production to 3), from the EcoWatt guest. A day RTE has not published is absent. \
+                 {}", range_note("today and the three days after it", MAX_DAYS)),
+                vec![date_param("from", "First day (default today)."),
+                     date_param("to", "Last day (default today + 3).")],
+                responses(json_body("EcoWatt days.", r("EcoWatt")), &["400"]),
+            )},
             "/api/v1/temperatures": {"get": op(
                 "Temperatures",
                 &range_note("the 30 days up to yesterday", MAX_DAYS),
@@ -707,6 +717,19 @@ fn schemas() -> Value {
                 "at": r("Instant"), "at_utc": {"type": "integer", "description": "Unix seconds."},
                 "date": r("Date"), "minutes": {"type": "integer"},
                 "points": {"type": "integer", "description": "Points with a value in the bucket."}}))}})),
+        ),
+        (
+            "EcoWatt",
+            closed(json!({
+            "from": r("Date"), "to": r("Date"),
+            "levels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "days": {"type": "array", "items": closed(json!({
+                "date": r("Date"),
+                "level": {"type": ["integer", "null"], "minimum": 1, "maximum": 3},
+                "generated_at": {"oneOf": [r("Instant"), {"type": "null"}]},
+                "hours": {"type": "array", "items": closed(json!({
+                    "start": r("Instant"), "start_utc": {"type": "integer", "description": "Unix seconds."},
+                    "level": {"type": "integer", "minimum": 0, "maximum": 3}}))}}))}})),
         ),
         (
             "TempoDay",

@@ -596,6 +596,53 @@ pub async fn peaks(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiE
     .await
 }
 
+#[derive(Serialize)]
+struct EcoWattHourRow {
+    start: String,
+    start_utc: i64,
+    level: u8,
+}
+
+#[derive(Serialize)]
+struct EcoWattDayRow {
+    date: Date,
+    level: Option<u8>,
+    generated_at: Option<String>,
+    hours: Vec<EcoWattHourRow>,
+}
+
+/// RTE's EcoWatt signals as stored: today and the days published after it
+/// by default.
+pub async fn ecowatt(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
+    let p = Params::parse(&uri, &["from", "to"])?;
+    let today = today(&ctx);
+    let (from, to) = p.range(today.add_days(3), |to| today.min(to), MAX_DAYS)?;
+    let days = with_store(&ctx, move |store| Ok(store.ecowatt(from, to)?)).await?;
+    let days: Vec<EcoWattDayRow> = days
+        .into_iter()
+        .map(|d| EcoWattDayRow {
+            date: d.date,
+            level: d.level,
+            generated_at: d.generated_at.map(paris_iso),
+            hours: d
+                .hours
+                .into_iter()
+                .map(|h| EcoWattHourRow {
+                    start: paris_iso(h.start),
+                    start_utc: h.start,
+                    level: h.level,
+                })
+                .collect(),
+        })
+        .collect();
+    Ok(Json(json!({
+        "from": from,
+        "to": to,
+        "levels": {"0": "green, low-carbon production", "1": "green", "2": "orange: the grid is tense", "3": "red: cuts likely without less use"},
+        "days": days,
+    })))
+}
+
 pub async fn tempo(State(ctx): State<Shared>, uri: Uri) -> JsonResult {
     let p = Params::parse(&uri, &["from", "to"])?;
     let tomorrow = today(&ctx).add_days(1);

@@ -11,8 +11,8 @@
 use super::{check_date, tempo_source_str};
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, Date, Home, Snapshot, Temperature, TempoDay,
-    Window,
+    Amounts, Contract, CurvePoint, DailyReading, Date, EcoWattDay, Home, Snapshot, Temperature,
+    TempoDay, Window,
 };
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -25,6 +25,7 @@ pub(super) struct Checked {
     pub(super) curve: Vec<CurvePoint>,
     pub(super) temperatures: Vec<Temperature>,
     pub(super) tempo: Vec<TempoDay>,
+    pub(super) ecowatt: Vec<EcoWattDay>,
     pub(super) windows: Vec<Window>,
 }
 
@@ -207,6 +208,31 @@ impl Checked {
             },
         )?;
 
+        for d in &s.ecowatt {
+            let what = || format!("EcoWatt day {}", d.date);
+            check_date(d.date).with_context(what)?;
+            if d.level.is_some_and(|l| !(1..=3).contains(&l)) {
+                bail!("{}: a day's level outside 1..=3", what());
+            }
+            let (first, after) = (
+                d.date.paris_midnight_utc(),
+                d.date.succ().paris_midnight_utc(),
+            );
+            for h in &d.hours {
+                if !(first..after).contains(&h.start) || h.level > 3 {
+                    bail!("{}: an hour at {} of level {}", what(), h.start, h.level);
+                }
+            }
+            if d.hours.windows(2).any(|w| w[0].start >= w[1].start) {
+                bail!("{}: its hours are not in order, one each", what());
+            }
+        }
+        let ecowatt = unique(
+            s.ecowatt.iter().cloned(),
+            |d| d.date,
+            |d| format!("EcoWatt signals for {}", d.date),
+        )?;
+
         for w in &s.windows {
             non_empty(&w.subject, "the subject of a window")?;
             let what = || format!("{} window of {:?}", w.kind.as_str(), w.subject);
@@ -234,6 +260,7 @@ impl Checked {
             curve,
             temperatures,
             tempo,
+            ecowatt,
             windows,
         })
     }

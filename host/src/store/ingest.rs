@@ -14,6 +14,7 @@
 //! | curve point | meter, start | old value to `curve_revisions`, then replace; a missing value never replaces a value |
 //! | temperature | home, day | overwrite, no revision |
 //! | Tempo day | day, source, meter | overwrite; a colour is never replaced by "not known yet" |
+//! | EcoWatt day + hours | day; hour start | overwrite (a forecast, no revision); a level is never replaced by none, an hour the answer lacks keeps its level |
 //! | window | subject, kind, start, end | status and detail, `last_run`, `changed_at` |
 //!
 //! Replacing a day (or curve point) that held no value at all writes no
@@ -27,8 +28,8 @@ use super::{
 };
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, Home, Meter, PeriodValue, Snapshot, Temperature,
-    TempoDay, Window,
+    Amounts, Contract, CurvePoint, DailyReading, EcoWattDay, Home, Meter, PeriodValue, Snapshot,
+    Temperature, TempoDay, Window,
 };
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::collections::HashSet;
@@ -96,6 +97,10 @@ impl Store {
         for t in &checked.tempo {
             w.tempo(t)
                 .with_context(|| format!("storing the Tempo day {} ({:?})", t.date, t.source))?;
+        }
+        for d in &checked.ecowatt {
+            w.ecowatt(d)
+                .with_context(|| format!("storing the EcoWatt day {}", d.date))?;
         }
         for win in &checked.windows {
             w.window(win).with_context(|| {
@@ -642,6 +647,79 @@ impl Writer<'_> {
                 Change::Inserted
             }
         };
+        self.count(change);
+        Ok(())
+    }
+
+    /// A day's EcoWatt signal: a forecast that a later publication
+    /// replaces, except that a level is never replaced by none and an hour
+    /// the new answer lacks keeps its stored level.
+    fn ecowatt(&mut self, d: &EcoWattDay) -> Result<()> {
+        let date = day(d.date);
+        let old: Option<(Option<u8>, Option<i64>)> = self
+            .conn
+            .prepare_cached("SELECT level, generated_at FROM ecowatt_days WHERE date = ?1")
+            .context("preparing the EcoWatt query")?
+            .query_row([&date], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .context("reading the stored EcoWatt day")?;
+        let mut change = match old {
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO ecowatt_days (date, level, generated_at, first_run, \
+                         updated_run) VALUES (?1, ?2, ?3, ?4, ?4)",
+                    )
+                    .context("preparing the EcoWatt insert")?
+                    .execute(params![date, d.level, d.generated_at, self.run])
+                    .context("inserting the EcoWatt day")?;
+                Change::Inserted
+            }
+            Some((level, generated_at)) => {
+                let new = (d.level.or(level), d.generated_at.or(generated_at));
+                if new == (level, generated_at) {
+                    Change::Unchanged
+                } else {
+                    self.conn
+                        .prepare_cached(
+                            "UPDATE ecowatt_days SET level = ?2, generated_at = ?3, \
+                             updated_run = ?4 WHERE date = ?1",
+                        )
+                        .context("preparing the EcoWatt update")?
+                        .execute(params![date, new.0, new.1, self.run])
+                        .context("updating the EcoWatt day")?;
+                    Change::Updated
+                }
+            }
+        };
+        for h in &d.hours {
+            let stored: Option<u8> = self
+                .conn
+                .prepare_cached("SELECT level FROM ecowatt_hours WHERE start_utc = ?1")
+                .context("preparing the EcoWatt hour query")?
+                .query_row([h.start], |r| r.get(0))
+                .optional()
+                .context("reading a stored EcoWatt hour")?;
+            if stored == Some(h.level) {
+                continue;
+            }
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO ecowatt_hours (start_utc, date, level) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (start_utc) DO UPDATE SET level = excluded.level",
+                )
+                .context("preparing the EcoWatt hour write")?
+                .execute(params![h.start, date, h.level])
+                .context("writing an EcoWatt hour")?;
+            if let Change::Unchanged = change {
+                change = Change::Updated;
+                self.conn
+                    .prepare_cached("UPDATE ecowatt_days SET updated_run = ?2 WHERE date = ?1")
+                    .context("preparing the EcoWatt update")?
+                    .execute(params![date, self.run])
+                    .context("updating the EcoWatt day")?;
+            }
+        }
         self.count(change);
         Ok(())
     }
@@ -1224,6 +1302,91 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("already finished"), "{err}");
+    }
+
+    /// EcoWatt days: stored with their hours and window; the same answer
+    /// again changes nothing; a later publication replaces a day's level
+    /// and hours, but a level is never replaced by none and an hour the new
+    /// answer lacks keeps its level; two different days for one date are
+    /// refused whole.
+    #[test]
+    fn ecowatt_days_follow_later_publications() {
+        use hellowatt_snapshot::{DataKind, EcoWattDay, EcoWattHour, Window, WindowStatus};
+        let (mut store, run) = store();
+        let day = |date: &str, level: Option<u8>, hours: &[(i64, u8)]| {
+            let midnight = d(date).paris_midnight_utc();
+            EcoWattDay {
+                date: d(date),
+                level,
+                hours: hours
+                    .iter()
+                    .map(|(h, l)| EcoWattHour {
+                        start: midnight + h * 3600,
+                        level: *l,
+                    })
+                    .collect(),
+                generated_at: Some(midnight - 3600),
+            }
+        };
+        let first = vec![
+            day("2026-01-05", Some(2), &[(0, 1), (8, 2), (9, 2)]),
+            day("2026-01-06", Some(1), &[(0, 0), (1, 1)]),
+        ];
+        let s = Snapshot {
+            ecowatt: first.clone(),
+            windows: vec![Window {
+                subject: "ecowatt".into(),
+                kind: DataKind::Ecowatt,
+                start: d("2026-01-05"),
+                end: d("2026-01-08"),
+                status: WindowStatus::Complete,
+            }],
+            ..Default::default()
+        };
+        let stats = store.ingest(run, ACCOUNT, &s, 200).unwrap();
+        assert_eq!(
+            (stats.inserted, stats.updated),
+            (3, 0),
+            "two days and a window"
+        );
+        assert_eq!(
+            store.ecowatt(d("2026-01-01"), d("2026-01-31")).unwrap(),
+            first
+        );
+        let digest = store.content_digest().unwrap();
+        let again = store.ingest(run, ACCOUNT, &s, 300).unwrap();
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3));
+        assert_eq!(store.content_digest().unwrap(), digest);
+
+        // The 5th revised to red at 09:00, its 08:00 not in the answer; the
+        // 6th republished without a day level.
+        let later = Snapshot {
+            ecowatt: vec![
+                day("2026-01-05", Some(3), &[(0, 1), (9, 3)]),
+                day("2026-01-06", None, &[(0, 0), (1, 1)]),
+            ],
+            ..Default::default()
+        };
+        let stats = store.ingest(run, ACCOUNT, &later, 400).unwrap();
+        assert_eq!((stats.updated, stats.unchanged), (1, 1));
+        let got = store.ecowatt(d("2026-01-05"), d("2026-01-06")).unwrap();
+        assert_eq!(
+            got[0],
+            day("2026-01-05", Some(3), &[(0, 1), (8, 2), (9, 3)])
+        );
+        assert_eq!(got[1], first[1], "no level never replaces a level");
+
+        let twice = Snapshot {
+            ecowatt: vec![
+                day("2026-01-07", Some(1), &[]),
+                day("2026-01-07", Some(2), &[]),
+            ],
+            ..Default::default()
+        };
+        let before = store.content_digest().unwrap();
+        let err = format!("{:#}", store.ingest(run, ACCOUNT, &twice, 500).unwrap_err());
+        assert!(err.contains("EcoWatt signals for 2026-01-07"), "{err}");
+        assert_eq!(store.content_digest().unwrap(), before);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("migrations/0006_home_assistant.sql")),
     (7, include_str!("migrations/0007_curve_by_start_only.sql")),
     (8, include_str!("migrations/0008_subscribed_power.sql")),
+    (9, include_str!("migrations/0009_ecowatt.sql")),
 ];
 
 /// The schema version this code writes and reads.
@@ -126,6 +127,8 @@ mod tests {
             "daily_periods",
             "daily_readings",
             "daily_revisions",
+            "ecowatt_days",
+            "ecowatt_hours",
             "fetch_windows",
             "homes",
             "meters",

@@ -12,8 +12,8 @@ use super::{
 };
 use anyhow::{Context, Result, bail};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, PeriodValue, Temperature,
-    TemperaturePeriod, TempoDay, Window, round_to,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, EcoWattDay, EcoWattHour, Energy,
+    PeriodValue, Temperature, TemperaturePeriod, TempoDay, Window, round_to,
 };
 use rusqlite::params;
 use rusqlite::types::Type;
@@ -645,6 +645,53 @@ impl Store {
             peak.kw = round_to(peak.kw, 3);
         }
         Ok(out)
+    }
+
+    /// The stored EcoWatt days of `from..=to`, each with its hours, by day.
+    pub fn ecowatt(&self, from: Date, to: Date) -> Result<Vec<EcoWattDay>> {
+        let mut days: Vec<EcoWattDay> = self
+            .conn
+            .prepare_cached(
+                "SELECT date, level, generated_at FROM ecowatt_days \
+                 WHERE date BETWEEN ?1 AND ?2 ORDER BY date",
+            )
+            .context("preparing the EcoWatt query")?
+            .query_map([day(from), day(to)], |r| {
+                Ok(EcoWattDay {
+                    date: date_col(r, 0)?,
+                    level: r.get(1)?,
+                    generated_at: r.get(2)?,
+                    hours: Vec::new(),
+                })
+            })
+            .context("querying the EcoWatt days")?
+            .collect::<rusqlite::Result<_>>()
+            .context("reading the EcoWatt days")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT date, start_utc, level FROM ecowatt_hours \
+                 WHERE date BETWEEN ?1 AND ?2 ORDER BY start_utc",
+            )
+            .context("preparing the EcoWatt hours query")?;
+        let hours = stmt
+            .query_map([day(from), day(to)], |r| {
+                Ok((
+                    date_col(r, 0)?,
+                    EcoWattHour {
+                        start: r.get(1)?,
+                        level: r.get(2)?,
+                    },
+                ))
+            })
+            .context("querying the EcoWatt hours")?;
+        for row in hours {
+            let (date, hour) = row.context("reading the EcoWatt hours")?;
+            if let Some(d) = days.iter_mut().find(|d| d.date == date) {
+                d.hours.push(hour);
+            }
+        }
+        Ok(days)
     }
 
     /// Tempo days by day, source and meter (one day can have several rows:

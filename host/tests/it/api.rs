@@ -120,6 +120,22 @@ async fn fixture() -> &'static Fixture {
                         meter_id: None,
                     },
                 ],
+                // What an EcoWatt guest would bring: today orange at
+                // 19:00, tomorrow green.
+                ecowatt: [(today(), 2u8), (today().add_days(1), 1)]
+                    .into_iter()
+                    .map(|(date, level)| hellowatt_snapshot::EcoWattDay {
+                        date,
+                        level: Some(level),
+                        hours: (0..date.paris_day_hours())
+                            .map(|h| hellowatt_snapshot::EcoWattHour {
+                                start: date.paris_midnight_utc() + h * 3600,
+                                level: if h == 19 { level } else { 1 },
+                            })
+                            .collect(),
+                        generated_at: Some(date.paris_midnight_utc() - 3600),
+                    })
+                    .collect(),
                 // A month's mean, as a site that gives monthly
                 // temperatures would (the API lists it apart).
                 temperatures: vec![hellowatt_snapshot::Temperature {
@@ -2683,4 +2699,90 @@ async fn answers_are_cached_until_the_data_changes() {
     let third = s.get(&path).await;
     assert!(third.headers.get("x-cache").is_none(), "the data changed");
     assert!(third.body.contains("123.456"), "{}", third.body);
+}
+
+/// EcoWatt days as the store holds them: each day's level and hours (the
+/// 25-hour day's 25), by default today and the three days after, in the
+/// shape the document gives; a day not published is absent.
+#[tokio::test]
+async fn ecowatt_days_as_stored() {
+    use hellowatt_snapshot::{DataKind, EcoWattDay, EcoWattHour, Window, WindowStatus};
+    let fx = fixture().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ecowatt.db");
+    std::fs::copy(&fx.db, &db).unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let day = |date: Date, level: u8| EcoWattDay {
+        date,
+        level: Some(level),
+        hours: (0..date.paris_day_hours())
+            .map(|h| EcoWattHour {
+                start: date.paris_midnight_utc() + h * 3600,
+                level: if h == 19 { level } else { 1 },
+            })
+            .collect(),
+        generated_at: Some(date.paris_midnight_utc() - 3600),
+    };
+    let days: Vec<EcoWattDay> = [("2026-10-25", 2), ("2026-11-28", 3), ("2026-11-29", 1)]
+        .iter()
+        .map(|(date, level)| day(d(date), *level))
+        .collect();
+    let identity = GuestIdentity {
+        name: "ecowatt".into(),
+        version: "1".into(),
+        sha256: "33".repeat(32),
+    };
+    let run = store
+        .begin_run(ACCOUNT, &identity, d("2026-10-25"), d("2026-12-01"), now())
+        .unwrap();
+    let snapshot = Snapshot {
+        ecowatt: days.clone(),
+        windows: vec![Window {
+            subject: "ecowatt".into(),
+            kind: DataKind::Ecowatt,
+            start: d("2026-11-28"),
+            end: d("2026-12-01"),
+            status: WindowStatus::Complete,
+        }],
+        ..Default::default()
+    };
+    store.ingest(run, ACCOUNT, &snapshot, now()).unwrap();
+    let s = setup_on(store, fx).await;
+
+    let mut contract = Contract::new(s.ok("/api/v1/openapi.json").await);
+    s.conforms(&mut contract, "GET", "/api/v1/ecowatt", 200)
+        .await;
+    let r = s.ok("/api/v1/ecowatt").await;
+    assert_eq!(
+        (r["from"].as_str(), r["to"].as_str()),
+        (Some(TODAY), Some("2026-12-01"))
+    );
+    let shown = r["days"].as_array().unwrap();
+    assert_eq!(
+        shown.len(),
+        2,
+        "today and tomorrow published, not the next two"
+    );
+    for (row, want) in shown.iter().zip(&days[1..]) {
+        assert_eq!(row["date"], want.date.to_string());
+        assert_eq!(row["level"], want.level.unwrap());
+        assert_eq!(row["generated_at"], paris_iso(want.generated_at.unwrap()));
+        let hours = row["hours"].as_array().unwrap();
+        assert_eq!(hours.len(), want.hours.len());
+        for (h, w) in hours.iter().zip(&want.hours) {
+            assert_eq!(h["start_utc"], w.start);
+            assert_eq!(h["start"], paris_iso(w.start));
+            assert_eq!(h["level"], w.level);
+        }
+    }
+    let url = "/api/v1/ecowatt?from=2026-10-25&to=2026-10-25";
+    s.conforms(&mut contract, "GET", url, 200).await;
+    let r = s.ok(url).await;
+    assert_eq!(r["days"][0]["hours"].as_array().unwrap().len(), 25);
+    assert_eq!(
+        r["days"][0]["hours"][24]["start"],
+        "2026-10-25T23:00:00+01:00"
+    );
+    let bad = s.get("/api/v1/ecowatt?from=2026-12-02&to=2026-11-28").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
 }

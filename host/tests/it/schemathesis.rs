@@ -7,7 +7,7 @@
 //!
 //! `hellowatt run` serves a store filled by a two-month backfill from the
 //! simulated site, once without a token and once with one. One check is
-//! off on the six range routes: a valid-looking request refused. Those
+//! off on the seven range routes: a valid-looking request refused. Those
 //! routes refuse `from` after `to` and ranges longer than their limit
 //! (400), a rule between two parameters and today's date that a parameter's
 //! schema cannot state; the document says it in words and lists the 400.
@@ -28,7 +28,7 @@ const TEST: &str = "schemathesis";
 /// routes (see the module doc), off there and only there.
 const ST_CONFIG: &str = "\
 [[operations]]
-include-path-regex = \"^/api/v1/(readings|curve|peaks|temperatures|tempo|export)$\"
+include-path-regex = \"^/api/v1/(readings|curve|peaks|temperatures|tempo|ecowatt|export)$\"
 checks.positive_data_acceptance.enabled = false
 ";
 
