@@ -88,6 +88,7 @@ pub async fn check_scenario(
         Ok(answer) => {
             if let Ok(snapshot) = &answer
                 && let Err(e) = validate::snapshot(snapshot, call.start, call.end)
+                    .and_then(|()| validate::asked(snapshot, &call.kinds))
             {
                 result.failure = Some(format!("records refused by the host: {e}"));
             }

@@ -35,7 +35,7 @@
 //!   periods (a list inside a record is as costly to store as a list of
 //!   records).
 
-use hellowatt_snapshot::{Date, Snapshot, SyncError, TemperaturePeriod, WindowStatus};
+use hellowatt_snapshot::{DataKind, Date, Snapshot, SyncError, TemperaturePeriod, WindowStatus};
 
 /// More records than a month of every kind for a few meters: a guest that
 /// returns this much is broken or hostile.
@@ -188,7 +188,23 @@ fn subject(what: &str, s: &str) -> Result<(), String> {
     ))
 }
 
-/// Checks a snapshot returned for the window `[start, end]`.
+/// Checks that a snapshot holds no record of a kind only another slot
+/// provides unless it was asked for: EcoWatt days come from the EcoWatt
+/// guest alone, so a guest in another slot cannot write RTE's signals.
+/// (Homes come with every helloWatt snapshot, and Tempo days from tariff
+/// keys with the daily readings: those kinds are the helloWatt guest's.)
+pub fn asked(s: &Snapshot, kinds: &[DataKind]) -> Result<(), String> {
+    if !s.ecowatt.is_empty() && !kinds.contains(&DataKind::Ecowatt) {
+        return Err(format!(
+            "{} EcoWatt day(s) returned, but the host did not ask for EcoWatt signals: a guest \
+             returns only the kinds it is asked for",
+            s.ecowatt.len()
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a snapshot returned for the window `[start, end]`./// Checks a snapshot returned for the window `[start, end]`.
 pub fn snapshot(s: &Snapshot, start: Date, end: Date) -> Result<(), String> {
     // Meters and periods count too: a home with a million meters is as
     // costly to store as a million homes.
@@ -749,6 +765,13 @@ mod tests {
             &ecowatt("2026-01-05", Some(1), &[(-1, 1)]),
             "not a later hour",
         );
+
+        // EcoWatt days only when asked for.
+        let signals = ecowatt("2026-01-05", Some(1), &[]);
+        assert_eq!(asked(&signals, &[DataKind::Ecowatt]), Ok(()));
+        let e = asked(&signals, &[DataKind::Homes, DataKind::Tempo]).unwrap_err();
+        assert!(e.contains("did not ask for EcoWatt"), "{e}");
+        assert_eq!(asked(&Snapshot::default(), &[DataKind::Homes]), Ok(()));
 
         // Days: inside the asked window, both ends included; 1900 and 2100
         // refused like any day outside it.

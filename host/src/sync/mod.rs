@@ -404,7 +404,9 @@ async fn fetch_and_store<S: StoreAccess>(
             Ok(Err(e)) => return Err(RunFailure::Guest(e)),
             Err(e) => return Err(RunFailure::Sandbox(e)),
         };
-        validate::snapshot(&snapshot, start, end).map_err(RunFailure::Invalid)?;
+        validate::snapshot(&snapshot, start, end)
+            .and_then(|()| validate::asked(&snapshot, &call.kinds))
+            .map_err(RunFailure::Invalid)?;
         // The store is held for this write only, never while the guest
         // waits on the site.
         let mut held = store.lock().await;

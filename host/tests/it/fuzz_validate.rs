@@ -507,7 +507,8 @@ fn fresh_store() -> Result<(Store, RunId, String), TestCaseError> {
 
 /// A tamed snapshot is accepted by `validate` and stored whole by a fresh
 /// store: every record inserted (a home, its meter and each record count
-/// once; a reading's periods come with it), nothing refused.
+/// once; a reading's periods and an EcoWatt day's hours come with it),
+/// nothing refused.
 fn accepted_and_stored(s: &Snapshot) -> Result<(), TestCaseError> {
     let (start, end) = window();
     validate::snapshot(s, start, end).map_err(TestCaseError::fail)?;
@@ -521,6 +522,7 @@ fn accepted_and_stored(s: &Snapshot) -> Result<(), TestCaseError> {
         + s.curve.len()
         + s.temperatures.len()
         + s.tempo_days.len()
+        + s.ecowatt.len()
         + s.windows.len();
     prop_assert_eq!(stats.inserted, records as u64, "{:?}", stats);
     prop_assert_eq!((stats.updated, stats.revisions), (0, 0));

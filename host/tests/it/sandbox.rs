@@ -607,6 +607,11 @@ async fn hostile_runs_store_nothing_and_name_the_limit() {
             "invalid-records",
             "starts outside the asked window",
         ),
+        (
+            "bad:ecowatt-unasked",
+            "invalid-records",
+            "did not ask for EcoWatt signals",
+        ),
         ("bad:curve-nan", "invalid-records", "NaN kWh"),
         ("bad:curve-neg", "invalid-records", "-0.5 kWh"),
         (

@@ -503,6 +503,20 @@ mod component {
             "curve-nan" => curve(midnight, 30, Some(f64::NAN)),
             "curve-neg" => curve(midnight, 30, Some(-0.5)),
             "curve-0min" => curve(midnight, 0, Some(0.1)),
+            // Plausible EcoWatt signals, from a slot that never asks for
+            // them: a helloWatt guest must not write RTE's signals.
+            "ecowatt-unasked" => Snapshot {
+                ecowatt: vec![EcowattDay {
+                    date: day,
+                    level: Some(3),
+                    hours: vec![EcowattHour {
+                        start: midnight,
+                        level: 3,
+                    }],
+                    generated_at: None,
+                }],
+                ..empty()
+            },
             "window-detail" => Snapshot {
                 windows: vec![Window {
                     subject: "01234567890123".into(),
