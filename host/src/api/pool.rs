@@ -167,21 +167,16 @@ mod tests {
         true
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn readers_answer_side_by_side_and_see_other_connections_commit() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("pool.db");
-        let mut writer = Store::open(&db).unwrap();
-        let pool = Arc::new(StorePool::open(&db, 3).unwrap());
-        let wait = Duration::from_secs(5);
+    type Asks = Vec<tokio::task::JoinHandle<Result<bool, ApiError>>>;
 
-        // Three questions at once, each holding its connection until all
-        // three have one (or 10 s): with one connection they would take
-        // turns and never be inside together.
+    /// Three questions at once, each holding its connection until all three
+    /// have one (or 10 s): with fewer connections they would take turns and
+    /// never be inside together. Each answers whether they were.
+    fn three_together(pool: &Arc<StorePool>, wait: Duration) -> Asks {
         let inside = Arc::new(AtomicUsize::new(0));
-        let asks: Vec<_> = (0..3)
+        (0..3)
             .map(|_| {
-                let (pool, inside) = (Arc::clone(&pool), Arc::clone(&inside));
+                let (pool, inside) = (Arc::clone(pool), Arc::clone(&inside));
                 tokio::spawn(async move {
                     pool.run(wait, move |_| {
                         inside.fetch_add(1, Ordering::SeqCst);
@@ -190,23 +185,17 @@ mod tests {
                     .await
                 })
             })
-            .collect();
-        for a in asks {
-            assert!(
-                a.await.unwrap().unwrap(),
-                "the three were not inside at once"
-            );
-        }
+            .collect()
+    }
 
-        // A fourth while three are lent waits, then is refused in time.
-        let (inside, release) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let held: Vec<_> = (0..3)
+    /// Three questions that hold their connections until `release`, once
+    /// all three are inside.
+    fn three_held(pool: &Arc<StorePool>, wait: Duration, release: &Arc<AtomicBool>) -> Asks {
+        let inside = Arc::new(AtomicUsize::new(0));
+        let held = (0..3)
             .map(|_| {
                 let (pool, inside, release) =
-                    (Arc::clone(&pool), Arc::clone(&inside), Arc::clone(&release));
+                    (Arc::clone(pool), Arc::clone(&inside), Arc::clone(release));
                 tokio::spawn(async move {
                     pool.run(wait, move |_| {
                         inside.fetch_add(1, Ordering::SeqCst);
@@ -217,6 +206,28 @@ mod tests {
             })
             .collect();
         assert!(until(|| inside.load(Ordering::SeqCst) == 3));
+        held
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_answer_side_by_side_and_see_other_connections_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pool.db");
+        let mut writer = Store::open(&db).unwrap();
+        let pool = Arc::new(StorePool::open(&db, 3).unwrap());
+        let wait = Duration::from_secs(5);
+
+        // Three questions at once, all inside together.
+        for a in three_together(&pool, wait) {
+            assert!(
+                a.await.unwrap().unwrap(),
+                "the three were not inside at once"
+            );
+        }
+
+        // A fourth while three are lent waits, then is refused in time.
+        let release = Arc::new(AtomicBool::new(false));
+        let held = three_held(&pool, wait, &release);
         let refused = pool.run(Duration::from_millis(200), |_| Ok(())).await;
         release.store(true, Ordering::SeqCst);
         let refused = refused.unwrap_err();
@@ -236,24 +247,8 @@ mod tests {
         // A request dropped while its query runs (the client went away)
         // gives its connection back when the query ends: all three are
         // inside together again afterwards.
-        let (inside, release) = (
-            Arc::new(AtomicUsize::new(0)),
-            Arc::new(AtomicBool::new(false)),
-        );
-        let dropped: Vec<_> = (0..3)
-            .map(|_| {
-                let (pool, inside, release) =
-                    (Arc::clone(&pool), Arc::clone(&inside), Arc::clone(&release));
-                tokio::spawn(async move {
-                    pool.run(wait, move |_| {
-                        inside.fetch_add(1, Ordering::SeqCst);
-                        Ok(until(|| release.load(Ordering::SeqCst)))
-                    })
-                    .await
-                })
-            })
-            .collect();
-        assert!(until(|| inside.load(Ordering::SeqCst) == 3));
+        let release = Arc::new(AtomicBool::new(false));
+        let dropped = three_held(&pool, wait, &release);
         for d in &dropped {
             d.abort();
         }
@@ -261,20 +256,7 @@ mod tests {
             assert!(d.await.unwrap_err().is_cancelled());
         }
         release.store(true, Ordering::SeqCst);
-        let inside = Arc::new(AtomicUsize::new(0));
-        let asks: Vec<_> = (0..3)
-            .map(|_| {
-                let (pool, inside) = (Arc::clone(&pool), Arc::clone(&inside));
-                tokio::spawn(async move {
-                    pool.run(wait, move |_| {
-                        inside.fetch_add(1, Ordering::SeqCst);
-                        Ok(until(|| inside.load(Ordering::SeqCst) >= 3))
-                    })
-                    .await
-                })
-            })
-            .collect();
-        for a in asks {
+        for a in three_together(&pool, wait) {
             assert!(
                 a.await.unwrap().unwrap(),
                 "a dropped request lost its connection"

@@ -763,9 +763,7 @@ fn meter_state(
             store
                 .power_peaks(id, Granularity::Month, month_start, today)?
                 .pop(),
-            !store
-                .power_peaks(id, Granularity::Month, today.add_days(-HISTORY_DAYS), today)?
-                .is_empty(),
+            store.has_curve_since(id, today.add_days(-HISTORY_DAYS))?,
         )
     } else {
         (None, None, false)

@@ -693,24 +693,20 @@ impl Writer<'_> {
             }
         };
         for h in &d.hours {
-            let stored: Option<u8> = self
+            // Writes only a new hour or a new level: 0 rows for the same.
+            let written = self
                 .conn
-                .prepare_cached("SELECT level FROM ecowatt_hours WHERE start_utc = ?1")
-                .context("preparing the EcoWatt hour query")?
-                .query_row([h.start], |r| r.get(0))
-                .optional()
-                .context("reading a stored EcoWatt hour")?;
-            if stored == Some(h.level) {
-                continue;
-            }
-            self.conn
                 .prepare_cached(
                     "INSERT INTO ecowatt_hours (start_utc, date, level) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (start_utc) DO UPDATE SET level = excluded.level",
+                     ON CONFLICT (start_utc) DO UPDATE SET level = excluded.level \
+                     WHERE ecowatt_hours.level IS NOT excluded.level",
                 )
                 .context("preparing the EcoWatt hour write")?
                 .execute(params![h.start, date, h.level])
                 .context("writing an EcoWatt hour")?;
+            if written == 0 {
+                continue;
+            }
             if let Change::Unchanged = change {
                 change = Change::Updated;
                 self.conn

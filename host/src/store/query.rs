@@ -443,28 +443,24 @@ impl Store {
             .query(params![meter_id, day(from), day(to)])
             .context("querying the totals")?;
         // By bucket: days stored, and each amount's sum.
-        let sums = by_bucket(rows, len, "totals", |(n, sums): &mut (u32, [Sum; 8]), r| {
+        let mut sums = by_bucket(rows, len, "totals", |(n, sums): &mut (u32, [Sum; 8]), r| {
             *n += 1;
             for (i, sum) in sums.iter_mut().enumerate() {
                 sum.add(r.get(1 + i)?);
             }
             Ok(())
         })?;
-        let mut sums: BTreeMap<String, (u32, u32, Amounts)> = sums
-            .into_iter()
-            .map(|(k, (n, v))| {
-                (
-                    k,
-                    (n, v[0].count(), Amounts::from_values(v.map(|s| s.value()))),
-                )
-            })
-            .collect();
         let mut out = Vec::new();
         let mut start = from;
         while start <= to {
             let end = granularity.bucket_end(start).min(to);
             let bucket = day(start)[..len].to_owned();
-            let (stored_days, value_count, amounts) = sums.remove(&bucket).unwrap_or_default();
+            // kWh is the first amount: its count is the days with a value.
+            let (stored_days, sums) = sums.remove(&bucket).unwrap_or_default();
+            let (value_count, amounts) = (
+                sums[0].count(),
+                Amounts::from_values(sums.map(|s| s.value())),
+            );
             // A day's values stay as the site gave them; sums are rounded.
             let amounts = if granularity == Granularity::Day {
                 amounts
@@ -617,13 +613,18 @@ impl Store {
             ])
             .context("querying the power peaks")?;
         let mut out: Vec<PowerPeak> = Vec::new();
+        // The bucket of the last peak, as a day: no text per point.
+        let mut last: Option<Date> = None;
         while let Some(r) = rows.next().context("reading the power peaks")? {
             let date = date_col(r, 1)?;
             let (start_utc, minutes, kwh): (i64, u16, f64) = (r.get(0)?, r.get(2)?, r.get(3)?);
             let kw = kwh * 60.0 / f64::from(minutes);
-            let bucket = &day(date)[..len];
+            let key = match granularity {
+                Granularity::Month => date.first_of_month(),
+                _ => date,
+            };
             match out.last_mut() {
-                Some(peak) if peak.bucket == bucket => {
+                Some(peak) if last == Some(key) => {
                     peak.points += 1;
                     // Strictly higher: the earliest wins a tie.
                     if kw > peak.kw {
@@ -631,20 +632,36 @@ impl Store {
                             (kw, start_utc, minutes, date);
                     }
                 }
-                _ => out.push(PowerPeak {
-                    bucket: bucket.to_owned(),
-                    kw,
-                    start_utc,
-                    minutes,
-                    date,
-                    points: 1,
-                }),
+                _ => {
+                    last = Some(key);
+                    out.push(PowerPeak {
+                        bucket: day(date)[..len].to_owned(),
+                        kw,
+                        start_utc,
+                        minutes,
+                        date,
+                        points: 1,
+                    })
+                }
             }
         }
         for peak in &mut out {
             peak.kw = round_to(peak.kw, 3);
         }
         Ok(out)
+    }
+
+    /// Whether a meter has a curve point with a value since `from`'s Paris
+    /// midnight (one key lookup, not the points).
+    pub fn has_curve_since(&self, meter_id: &str, from: Date) -> Result<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM curve_points WHERE meter_id = ?1 \
+                 AND start_utc >= ?2 AND kwh IS NOT NULL)",
+            )
+            .context("preparing the curve presence query")?
+            .query_row(params![meter_id, from.paris_midnight_utc()], |r| r.get(0))
+            .context("looking for a curve")
     }
 
     /// The stored EcoWatt days of `from..=to`, each with its hours, by day.
@@ -685,9 +702,14 @@ impl Store {
                 ))
             })
             .context("querying the EcoWatt hours")?;
+        // Both lists are in day order: walk them together.
+        let mut at = 0;
         for row in hours {
             let (date, hour) = row.context("reading the EcoWatt hours")?;
-            if let Some(d) = days.iter_mut().find(|d| d.date == date) {
+            while days.get(at).is_some_and(|d| d.date < date) {
+                at += 1;
+            }
+            if let Some(d) = days.get_mut(at).filter(|d| d.date == date) {
                 d.hours.push(hour);
             }
         }
