@@ -8,11 +8,14 @@
 //!   placeholder is refused anywhere but the log-in's password field,
 //!   where the real password takes its place ([`login`]); the jar's
 //!   cookies are added and a guest's `Cookie` naming a held one refused
-//!   ([`jar`]).
+//!   ([`jar`]); for a service the host holds a bearer token for (RTE's
+//!   EcoWatt API), the token is added as `Authorization` and a guest's own
+//!   `Authorization` refused, as a browser sends an `HttpOnly` cookie.
 //! - [`Browser::incoming`], before the guest reads an answer: every cookie
 //!   is kept, `HttpOnly` ones are taken out of what the guest reads, and
-//!   the password and held cookie values are scrubbed from headers and
-//!   body in every form a site writes them ([`scrub`]).
+//!   the password, the held cookie values and the bearer token are
+//!   scrubbed from headers and body in every form a site writes them
+//!   ([`scrub`]).
 //!
 //! It owns those rules, and nothing of the network, origins or policy
 //! (the host's `sandbox::policy` calls it; guest-kit's native cassette
@@ -24,7 +27,7 @@ pub mod login;
 pub mod scrub;
 
 use http::HeaderMap;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
 pub use jar::{Jar, Refusal};
 pub use login::{BodyKind, LogIn, MAX_LOG_INS};
 pub use scrub::Scrubber;
@@ -48,6 +51,8 @@ pub fn placeholder(random: [u8; 16]) -> String {
 pub struct Browser {
     placeholder: String,
     login: Option<LogIn>,
+    /// The bearer token the host adds to every request, when it holds one.
+    bearer: Option<String>,
     https: bool,
     jar: Jar,
     log_ins: u32,
@@ -68,12 +73,33 @@ impl Browser {
         Browser {
             placeholder,
             login,
+            bearer: None,
             https,
             jar: Jar::default(),
             log_ins: 0,
             scrubber,
             scrubber_generation: 0,
         }
+    }
+
+    /// The browser adds `Authorization: Bearer <token>` to every request
+    /// and refuses a guest's own `Authorization`; the token is scrubbed
+    /// from answers. An empty token changes nothing.
+    pub fn with_bearer(mut self, token: &str) -> Browser {
+        if !token.is_empty() {
+            self.bearer = Some(token.to_string());
+            self.scrubber = self.new_scrubber();
+        }
+        self
+    }
+
+    fn new_scrubber(&self) -> Scrubber {
+        Scrubber::with_token(
+            self.login.as_ref().map(|l| l.password.as_str()),
+            &self.placeholder,
+            self.jar.held_values(),
+            self.bearer.as_deref(),
+        )
     }
 
     /// What the guest receives in place of the password.
@@ -137,6 +163,18 @@ impl Browser {
             }
             _ => {}
         }
+        if let Some(token) = &self.bearer {
+            if headers.contains_key(AUTHORIZATION) {
+                return Err(
+                    "the guest set an Authorization header: only the host sends the \
+                            service's token"
+                        .to_string(),
+                );
+            }
+            let value = http::HeaderValue::from_str(&format!("Bearer {token}"))
+                .map_err(|_| "the host's token is not a valid header value".to_string())?;
+            headers.insert(AUTHORIZATION, value);
+        }
         self.jar.dress(headers, path, self.https)
     }
 
@@ -145,11 +183,7 @@ impl Browser {
     pub fn incoming(&mut self, headers: &mut HeaderMap, body: &mut Vec<u8>) {
         self.jar.absorb(headers);
         if self.jar.generation() != self.scrubber_generation {
-            self.scrubber = Scrubber::new(
-                self.login.as_ref().map(|l| l.password.as_str()),
-                &self.placeholder,
-                self.jar.held_values(),
-            );
+            self.scrubber = self.new_scrubber();
             self.scrubber_generation = self.jar.generation();
         }
         let set_cookies: Vec<_> = headers.get_all(SET_COOKIE).iter().cloned().collect();
@@ -368,5 +402,54 @@ mod tests {
         let mut body = b"{}".to_vec();
         b.incoming(&mut h, &mut body);
         assert_eq!(body, b"{}");
+    }
+    #[test]
+    fn a_held_bearer_token_is_sent_by_the_host_only_and_never_read() {
+        const TOKEN: &str = "Tok3n-held-by-the-host-0123456789";
+        let mut b = Browser::new("ph".into(), None, true).with_bearer(TOKEN);
+        // The host adds it to every request.
+        let mut h = HeaderMap::new();
+        b.outgoing(
+            "GET",
+            "/open_api/ecowatt/v5/signals",
+            "",
+            &mut h,
+            &mut vec![],
+        )
+        .unwrap();
+        assert_eq!(h.get(AUTHORIZATION).unwrap(), &format!("Bearer {TOKEN}"));
+        // A guest's own Authorization (a guess, a copy) is refused, named,
+        // without the token in the refusal.
+        for own in ["Bearer guess", "Basic aWQ6c2VjcmV0"] {
+            let mut h = HeaderMap::new();
+            h.insert(AUTHORIZATION, own.parse().unwrap());
+            let e = b
+                .outgoing(
+                    "GET",
+                    "/open_api/ecowatt/v5/signals",
+                    "",
+                    &mut h,
+                    &mut vec![],
+                )
+                .unwrap_err();
+            assert!(e.contains("Authorization") && !e.contains(TOKEN), "{e}");
+        }
+        // An answer that echoes it shows the guest a stand-in, in every form.
+        let mut h = HeaderMap::new();
+        h.insert("x-echo", format!("Bearer {TOKEN}").parse().unwrap());
+        let mut body = format!("{{\"auth\": \"Bearer {TOKEN}\"}}").into_bytes();
+        b.incoming(&mut h, &mut body);
+        let seen = format!("{h:?} {}", String::from_utf8_lossy(&body));
+        assert!(!seen.contains(TOKEN), "{seen}");
+        assert!(seen.contains(scrub::HELD_TOKEN), "{seen}");
+        // Without a token nothing is added, and an empty one is none.
+        for mut b in [
+            Browser::new("ph".into(), None, true),
+            Browser::new("ph".into(), None, true).with_bearer(""),
+        ] {
+            let mut h = HeaderMap::new();
+            b.outgoing("GET", "/x", "", &mut h, &mut vec![]).unwrap();
+            assert!(h.get(AUTHORIZATION).is_none());
+        }
     }
 }

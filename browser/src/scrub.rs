@@ -12,6 +12,9 @@ use aho_corasick::{AhoCorasick, MatchKind};
 /// What a held cookie's value becomes in an answer.
 pub const HELD_COOKIE: &str = "[cookie held by the host]";
 
+/// What the host's bearer token becomes in an answer.
+pub const HELD_TOKEN: &str = "[token held by the host]";
+
 /// Replaces secrets in text, all forms in one pass.
 #[derive(Debug, Clone)]
 pub struct Scrubber {
@@ -28,6 +31,17 @@ impl Scrubber {
         placeholder: &str,
         held: impl IntoIterator<Item = &'a str>,
     ) -> Scrubber {
+        Scrubber::with_token(password, placeholder, held, None)
+    }
+
+    /// [`Scrubber::new`], and the host's bearer `token` (if any) becomes
+    /// [`HELD_TOKEN`] in each of its forms.
+    pub fn with_token<'a>(
+        password: Option<&str>,
+        placeholder: &str,
+        held: impl IntoIterator<Item = &'a str>,
+        token: Option<&str>,
+    ) -> Scrubber {
         let mut pairs: Vec<(String, String)> = Vec::new();
         if let Some(p) = password.filter(|p| !p.is_empty()) {
             for form in forms(p) {
@@ -37,6 +51,11 @@ impl Scrubber {
         for value in held.into_iter().filter(|v| !v.is_empty()) {
             for form in forms(value) {
                 pairs.push((form, HELD_COOKIE.to_string()));
+            }
+        }
+        if let Some(t) = token.filter(|t| !t.is_empty()) {
+            for form in forms(t) {
+                pairs.push((form, HELD_TOKEN.to_string()));
             }
         }
         pairs.sort();

@@ -80,14 +80,17 @@ impl Replayer {
     }
 
     /// A scenario's cassette, its account's password held by the browser
-    /// for the log-in (as the host's `guest check` does).
+    /// for the log-in and its bearer token added to every request (as the
+    /// host's `guest check` does).
     pub fn for_scenario(s: &Scenario, origin: &str) -> Replayer {
         let r = Replayer::new(s.exchanges.clone(), origin);
-        if s.request.password.is_empty() {
+        let mut r = if s.request.password.is_empty() {
             r
         } else {
             r.logging_in(&s.request.login, &s.request.password)
-        }
+        };
+        r.browser = r.browser.with_bearer(&s.request.bearer);
+        r
     }
 
     pub fn answer(&mut self, req: &ReplayRequest<'_>) -> Result<Response, SyncError> {

@@ -347,6 +347,7 @@ mod tests {
             request: hellowatt_fixtures::ScenarioRequest {
                 login: "someone@example.org".into(),
                 password: "Secret-pass-123!".into(),
+                bearer: String::new(),
                 start: Date::parse("2026-01-01").unwrap(),
                 end: Date::parse("2026-01-31").unwrap(),
                 kinds: vec![DataKind::ElectricityDaily],
