@@ -10,12 +10,17 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const GUESTS: [(&str, &str, &str); 3] = [
+const GUESTS: [(&str, &str, &str); 4] = [
     ("hellowatt-guest", "hellowatt_guest", "HELLOWATT_GUEST_WASM"),
     (
         "hellowatt-guest-tempo",
         "hellowatt_guest_tempo",
         "HELLOWATT_TEMPO_GUEST_WASM",
+    ),
+    (
+        "hellowatt-guest-ecowatt",
+        "hellowatt_guest_ecowatt",
+        "HELLOWATT_ECOWATT_GUEST_WASM",
     ),
     (
         "hellowatt-hostile-guest",
@@ -36,6 +41,8 @@ fn main() {
         "guest/Cargo.toml",
         "guest-tempo/src",
         "guest-tempo/Cargo.toml",
+        "guest-ecowatt/src",
+        "guest-ecowatt/Cargo.toml",
         "guest-kit/src",
         "guest-kit/Cargo.toml",
         "tests/guests",

@@ -73,6 +73,13 @@ struct FileConfig {
     tempo_pacing_ms: Option<u64>,
     tempo_announce_at: Option<String>,
     tempo_retry_minutes: Option<u64>,
+    ecowatt: Option<String>,
+    ecowatt_url: Option<String>,
+    ecowatt_allowed_requests: Option<Vec<String>>,
+    ecowatt_every_minutes: Option<u64>,
+    rte_client_id: Option<String>,
+    rte_client_secret: Option<String>,
+    rte_client_secret_file: Option<PathBuf>,
     /// Several accounts (file only); the top-level account keys then stay unset.
     #[serde(default)]
     accounts: Vec<FileAccount>,
@@ -91,7 +98,7 @@ struct FileAccount {
 
 /// (key, kind of value) — the environment overlay needs to know how to
 /// read a string from a variable.
-const KEYS: [(&str, ValueKind); 50] = [
+const KEYS: [(&str, ValueKind); 57] = [
     ("account", ValueKind::Text),
     ("email", ValueKind::Text),
     ("password", ValueKind::Text),
@@ -142,6 +149,13 @@ const KEYS: [(&str, ValueKind); 50] = [
     ("tempo_pacing_ms", ValueKind::Integer),
     ("tempo_announce_at", ValueKind::Text),
     ("tempo_retry_minutes", ValueKind::Integer),
+    ("ecowatt", ValueKind::Text),
+    ("ecowatt_url", ValueKind::Text),
+    ("ecowatt_allowed_requests", ValueKind::List),
+    ("ecowatt_every_minutes", ValueKind::Integer),
+    ("rte_client_id", ValueKind::Text),
+    ("rte_client_secret", ValueKind::Text),
+    ("rte_client_secret_file", ValueKind::Text),
 ];
 
 #[derive(Clone, Copy)]
@@ -247,6 +261,30 @@ pub struct TempoConfig {
     pub retry_every: Duration,
 }
 
+/// RTE's EcoWatt signals, read by the `ecowatt` guest with an OAuth2 token
+/// the host obtains from the client credentials it keeps (the guest never
+/// sees them, nor the token). On only when credentials are configured.
+#[derive(Debug, Clone)]
+pub struct EcowattConfig {
+    /// RTE's API portal: its token endpoint (the host's) and the signals
+    /// (the guest's).
+    pub origin: Origin,
+    /// The application's client id and secret (a free RTE account).
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    /// The HTTP limits of the EcoWatt guest's runs.
+    pub http: HttpLimits,
+    /// How often the signals are asked (RTE allows one call every 15
+    /// minutes per application).
+    pub every: Duration,
+}
+
+/// RTE's API portal.
+pub const DEFAULT_ECOWATT_URL: &str = "https://digital.iservices.rte-france.com";
+
+/// The shortest period between two EcoWatt calls RTE allows.
+pub const ECOWATT_MIN_PERIOD: Duration = Duration::from_secs(15 * 60);
+
 /// The public Tempo services, as their operators publish them.
 pub const DEFAULT_TEMPO_URL: &str = "https://www.api-couleur-tempo.fr";
 pub const DEFAULT_TEMPO_FALLBACK_URL: &str = "https://www.services-rte.com";
@@ -281,6 +319,9 @@ pub struct Config {
     pub trusted_keys: Vec<String>,
     /// The Tempo service; `None` when `tempo = "off"`.
     pub tempo: Option<TempoConfig>,
+    /// RTE's EcoWatt signals; `None` without RTE credentials or with
+    /// `ecowatt = "off"`.
+    pub ecowatt: Option<EcowattConfig>,
 }
 
 /// The API's default address: this machine only.
@@ -296,6 +337,10 @@ impl Config {
                 .tempo
                 .as_ref()
                 .map_or_else(|| slot.default_requests(), |t| t.http.requests.clone()),
+            Slot::Ecowatt => self
+                .ecowatt
+                .as_ref()
+                .map_or_else(|| slot.default_requests(), |e| e.http.requests.clone()),
         }
     }
 
@@ -325,6 +370,7 @@ impl Config {
             fixtures_dir: None,
             trusted_keys: Vec::new(),
             tempo: None,
+            ecowatt: None,
         }
     }
 
@@ -391,6 +437,7 @@ impl Config {
                     || table.contains_key("mqtt_password")
                     || table.contains_key("api_token")
                     || table.contains_key("ha_token")
+                    || table.contains_key("rte_client_secret")
                     || table
                         .get("accounts")
                         .and_then(|a| a.as_array())
@@ -508,6 +555,89 @@ fn kinds(key: &str, list: Option<Vec<String>>) -> Result<Vec<DataKind>> {
 }
 
 /// A slot's allowed requests: the configured list, or the slot's defaults.
+/// The EcoWatt keys of a configuration, taken apart before the rest is
+/// resolved.
+struct EcowattKeys {
+    ecowatt: Option<String>,
+    url: Option<String>,
+    allowed_requests: Option<Vec<String>>,
+    every_minutes: Option<u64>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_secret_file: Option<PathBuf>,
+}
+
+impl EcowattKeys {
+    /// On with both RTE credentials (unless `ecowatt = "off"`), off
+    /// without; one credential alone, or `ecowatt = "on"` without them, is
+    /// an error that says what to set.
+    fn resolve(
+        self,
+        http: &HttpLimits,
+        site: &Origin,
+        tempo: Option<&TempoConfig>,
+    ) -> Result<Option<EcowattConfig>> {
+        const HOW: &str = "create an application with the EcoWatt v5 API on RTE's data portal \
+                           (data.rte-france.com, a free account) and set rte_client_id and \
+                           rte_client_secret_file";
+        if let Some(path) = &self.client_secret_file {
+            check_private_secret("rte_client_secret_file", path)?;
+        }
+        let id = self.client_id.filter(|i| !i.trim().is_empty());
+        let secret = password(
+            "rte_client_secret",
+            self.client_secret,
+            self.client_secret_file,
+        )?
+        .filter(|s| !s.expose().trim().is_empty());
+        let wanted = match self.ecowatt.as_deref().map(str::trim) {
+            None => id.is_some() || secret.is_some(),
+            Some("on") => true,
+            Some("off") => return Ok(None),
+            Some(other) => bail!("ecowatt: {other:?} is neither \"on\" nor \"off\""),
+        };
+        if !wanted {
+            return Ok(None);
+        }
+        let (client_id, client_secret) = match (id, secret) {
+            (Some(id), Some(secret)) => (Secret::new(id.trim()), secret),
+            (Some(_), None) => bail!("rte_client_id is set without rte_client_secret: {HOW}"),
+            (None, Some(_)) => bail!("rte_client_secret is set without rte_client_id: {HOW}"),
+            (None, None) => bail!("ecowatt = \"on\" needs RTE credentials: {HOW}"),
+        };
+        let origin = Origin::parse(self.url.as_deref().unwrap_or(DEFAULT_ECOWATT_URL))
+            .map_err(|e| anyhow!("ecowatt_url: {e}"))?;
+        if origin == *site || tempo.is_some_and(|t| t.primary == origin) {
+            bail!(
+                "ecowatt_url must differ from site_url and tempo_url: each guest has origins of \
+                 its own"
+            );
+        }
+        let every = self.every_minutes.unwrap_or(60);
+        if Duration::from_secs(every * 60) < ECOWATT_MIN_PERIOD {
+            bail!(
+                "ecowatt_every_minutes: {every} is less than 15 (RTE allows one call every 15 minutes)"
+            );
+        }
+        Ok(Some(EcowattConfig {
+            origin,
+            client_id,
+            client_secret,
+            http: HttpLimits {
+                pacing: Duration::ZERO,
+                max_requests: 4,
+                requests: request_rules(
+                    "ecowatt_allowed_requests",
+                    self.allowed_requests.as_deref(),
+                    Slot::Ecowatt,
+                )?,
+                ..http.clone()
+            },
+            every: Duration::from_secs(every * 60),
+        }))
+    }
+}
+
 fn request_rules(key: &str, items: Option<&[String]>, slot: Slot) -> Result<RequestRules> {
     match items {
         Some(items) => RequestRules::parse(items)
@@ -536,6 +666,15 @@ fn time_of_day(key: &str, s: &str) -> Result<(u8, u8)> {
 
 impl FileConfig {
     fn resolve(self) -> Result<Config> {
+        let ecowatt_keys = EcowattKeys {
+            ecowatt: self.ecowatt,
+            url: self.ecowatt_url,
+            allowed_requests: self.ecowatt_allowed_requests,
+            every_minutes: self.ecowatt_every_minutes,
+            client_id: self.rte_client_id,
+            client_secret: self.rte_client_secret,
+            client_secret_file: self.rte_client_secret_file,
+        };
         let top_level_account = self.account.is_some()
             || self.email.is_some()
             || self.password.is_some()
@@ -789,8 +928,10 @@ impl FileConfig {
                 site.url()
             );
         }
+        let ecowatt = ecowatt_keys.resolve(&http, &site, tempo.as_ref())?;
         Ok(Config {
             tempo,
+            ecowatt,
             guests_dir: self.guests_dir.unwrap_or_else(|| PathBuf::from("guests")),
             fixtures_dir: self.fixtures_dir,
             trusted_keys: self.trusted_keys.unwrap_or_default(),
@@ -1268,6 +1409,37 @@ mod tests {
                 &["tempo", "\"on\"", "\"off\""],
             ),
             (
+                "ecowatt switch",
+                file("ecowatt = \"yes\"\n"),
+                &["ecowatt", "\"on\"", "\"off\""],
+            ),
+            (
+                "ecowatt on without credentials",
+                file("ecowatt = \"on\"\n"),
+                &["RTE credentials", "rte_client_id", "data.rte-france.com"],
+            ),
+            (
+                "rte id alone",
+                file("rte_client_id = \"app-1\"\n"),
+                &["rte_client_id is set without rte_client_secret"],
+            ),
+            (
+                "ecowatt too often",
+                file(
+                    "rte_client_id = \"app-1\"\nrte_client_secret = \"s3cret-rte\"\n\
+                     ecowatt_every_minutes = 5\n",
+                ),
+                &["ecowatt_every_minutes", "15"],
+            ),
+            (
+                "ecowatt = site",
+                file(
+                    "rte_client_id = \"app-1\"\nrte_client_secret = \"s3cret-rte\"\n\
+                     ecowatt_url = \"https://www.hellowatt.fr\"\n",
+                ),
+                &["ecowatt_url", "differ"],
+            ),
+            (
                 "tempo url",
                 file("tempo_url = \"api-couleur-tempo.fr\"\n"),
                 &["tempo_url", "https://"],
@@ -1337,6 +1509,36 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// EcoWatt is on with both RTE credentials (a file's secret or a
+    /// variable), off without them or with `ecowatt = "off"`.
+    #[test]
+    fn ecowatt_follows_the_rte_credentials() {
+        let off = Config::load_from(None, env(&[])).unwrap();
+        assert!(off.ecowatt.is_none());
+        assert_eq!(
+            off.requests_for(Slot::Ecowatt).to_string(),
+            "GET /open_api/ecowatt/*"
+        );
+        let creds = [
+            ("HELLOWATT_RTE_CLIENT_ID", "app-1"),
+            ("HELLOWATT_RTE_CLIENT_SECRET", "s3cret-rte-app"),
+        ];
+        let on = Config::load_from(None, env(&creds)).unwrap();
+        let e = on.ecowatt.as_ref().expect("on with credentials");
+        assert_eq!(e.origin.url(), DEFAULT_ECOWATT_URL);
+        assert_eq!(e.client_secret.expose(), "s3cret-rte-app");
+        assert_eq!(e.every, Duration::from_secs(3600));
+        assert!(!format!("{on:?}").contains("s3cret-rte-app"));
+        let mut off_again = creds.to_vec();
+        off_again.push(("HELLOWATT_ECOWATT", "off"));
+        assert!(
+            Config::load_from(None, env(&off_again))
+                .unwrap()
+                .ecowatt
+                .is_none()
+        );
     }
 
     /// Each slot's allowed requests: its defaults, or the configured list

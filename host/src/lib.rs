@@ -35,6 +35,10 @@ pub static BUNDLED_GUEST: &[u8] = include_bytes!(env!("HELLOWATT_GUEST_WASM"));
 /// Tempo slot.
 pub static BUNDLED_TEMPO_GUEST: &[u8] = include_bytes!(env!("HELLOWATT_TEMPO_GUEST_WASM"));
 
+/// The EcoWatt guest built from `guest-ecowatt/`: the bundled guest of
+/// the EcoWatt slot.
+pub static BUNDLED_ECOWATT_GUEST: &[u8] = include_bytes!(env!("HELLOWATT_ECOWATT_GUEST_WASM"));
+
 /// Where the build script left the test-only hostile guest.
 pub const HOSTILE_GUEST_PATH: &str = env!("HELLOWATT_HOSTILE_WASM");
 

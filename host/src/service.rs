@@ -164,7 +164,7 @@ pub async fn assemble(
             anyhow::Ok(Guests::Registry(Arc::new(registry)))
         }
     };
-    let (guests, tempo) = match source {
+    let (guests, tempo, ecowatt) = match source {
         GuestSource::Configured => {
             let guests = match &config.guest {
                 Some(_) => {
@@ -178,7 +178,11 @@ pub async fn assemble(
                 Some(_) => Some(registry(Slot::Tempo).await?),
                 None => None,
             };
-            (guests, tempo)
+            let ecowatt = match &config.ecowatt {
+                Some(_) => Some(registry(Slot::Ecowatt).await?),
+                None => None,
+            };
+            (guests, tempo, ecowatt)
         }
         GuestSource::Fixed(guest) => {
             let tempo = match &config.tempo {
@@ -190,7 +194,16 @@ pub async fn assemble(
                 ))),
                 None => None,
             };
-            (Guests::Fixed(Arc::new(*guest)), tempo)
+            let ecowatt = match &config.ecowatt {
+                Some(_) => Some(Guests::Fixed(Arc::new(
+                    runtime
+                        .load(crate::BUNDLED_ECOWATT_GUEST.to_vec(), &config.limits)
+                        .await
+                        .context("loading the bundled EcoWatt guest")?,
+                ))),
+                None => None,
+            };
+            (Guests::Fixed(Arc::new(*guest)), tempo, ecowatt)
         }
     };
     let store =
@@ -203,6 +216,9 @@ pub async fn assemble(
     if let Some(tempo) = tempo {
         shared = shared.with_tempo(tempo);
     }
+    if let Some(ecowatt) = ecowatt {
+        shared = shared.with_ecowatt(ecowatt);
+    }
     Ok(Arc::new(shared))
 }
 
@@ -212,6 +228,8 @@ pub struct Shared {
     pub guests: Guests,
     /// The Tempo slot's guest; `None` when the Tempo service is off.
     pub tempo: Option<Guests>,
+    /// The EcoWatt slot's guest; `None` without RTE credentials.
+    pub ecowatt: Option<Guests>,
     pub store: Mutex<Store>,
     pub config: Config,
     /// MQTT for Home Assistant, when configured.
@@ -237,6 +255,7 @@ impl Shared {
             runtime,
             guests,
             tempo: None,
+            ecowatt: None,
             store: Mutex::new(store),
             config,
             mqtt: Mutex::new(mqtt),
@@ -249,6 +268,13 @@ impl Shared {
     /// Adds the Tempo slot's guest (runs only when `config.tempo` is set).
     pub fn with_tempo(mut self, guests: Guests) -> Shared {
         self.tempo = Some(guests);
+        self
+    }
+
+    /// Adds the EcoWatt slot's guest (runs only when `config.ecowatt` is
+    /// set).
+    pub fn with_ecowatt(mut self, guests: Guests) -> Shared {
+        self.ecowatt = Some(guests);
         self
     }
 
@@ -826,6 +852,15 @@ pub async fn run(shared: Arc<Shared>, shutdown: watch::Receiver<bool>) -> Result
             shutdown.clone(),
         )));
     }
+    if let Some(Guests::Registry(registry)) = &shared.ecowatt {
+        tasks.push(tokio::spawn(Arc::clone(registry).watch(shutdown.clone())));
+    }
+    if shared.ecowatt.is_some() && shared.config.ecowatt.is_some() {
+        tasks.push(tokio::spawn(drive_ecowatt(
+            Arc::clone(&shared),
+            shutdown.clone(),
+        )));
+    }
     if let Some(addr) = shared.config.listen {
         // Connections of its own: a sync holds the service's for minutes.
         let store = crate::api::StorePool::open(
@@ -1030,6 +1065,114 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             Err(e) => {
                 attempts.failures += 1;
                 tracing::error!("Tempo: {e:#}");
+            }
+        }
+        shared.publish().await;
+    }
+}
+
+/// The EcoWatt slot's task: sleeps until [`crate::sync::ecowatt::next_run`]
+/// says, runs with a token from the host's broker, publishes, until
+/// `shutdown`.
+async fn drive_ecowatt(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    use crate::sync::ecowatt::{self, Attempts, Why};
+    let (Some(config), Some(guests)) = (shared.config.ecowatt.clone(), shared.ecowatt.as_ref())
+    else {
+        return;
+    };
+    let broker = crate::sync::rte_token::TokenBroker::new(&config);
+    let mut attempts = Attempts::default();
+    let mut said = String::new();
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let now = now_utc();
+        let today = Date::paris_day_of(now);
+        let facts = match ecowatt::facts(&*shared.store.lock().await, today) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!("EcoWatt: reading the store: {e:#}");
+                // Keep to RTE's limit as if a call had just been made.
+                ecowatt::Facts {
+                    last_run: Some(now),
+                    today_known: true,
+                }
+            }
+        };
+        let (at, why) = ecowatt::next_run(now, &facts, &attempts, config.every);
+        let next = format!("{why} at {}", hellowatt_snapshot::paris_iso(at.max(now)));
+        if next != said {
+            tracing::info!("EcoWatt: next call: {next}");
+            let kind = match why {
+                Why::Today | Why::Refresh => StepKind::Ecowatt,
+                Why::Retry | Why::RateLimited => StepKind::Retry,
+                Why::Refused => StepKind::CredentialsRejected,
+            };
+            let step = NextStep {
+                kind,
+                at: Some(at.max(now)),
+                since: None,
+                text: next.clone(),
+            };
+            shared.set_next_step(crate::slot::ECOWATT_ACCOUNT, step);
+            said = next;
+        }
+        if at > now {
+            // Wake at least hourly: the day may turn.
+            let wait = Duration::from_secs((at - now).clamp(1, 3600) as u64);
+            tokio::select! {
+                () = tokio::time::sleep(wait) => continue,
+                _ = shutdown.changed() => return,
+            }
+        }
+        let guest = guests.active();
+        let result = ecowatt::run_once(
+            &shared.runtime,
+            &guest,
+            &mut &shared.store,
+            &config,
+            &broker,
+            &shared.config.limits,
+            today,
+            now,
+        )
+        .await;
+        match result {
+            Ok(ran) => {
+                let failure = ran.failure();
+                match &ran {
+                    ecowatt::Ran::Guest(summary) => match &summary.failure {
+                        None => tracing::info!(
+                            "EcoWatt: run {}: {} request(s), {} inserted, {} updated",
+                            summary.run_id,
+                            summary.traffic.requests,
+                            summary.stats.inserted,
+                            summary.stats.updated
+                        ),
+                        Some(f) => tracing::warn!(
+                            "EcoWatt: run {} failed ({}): {f}; the signals already stored are \
+                             kept",
+                            summary.run_id,
+                            f.kind()
+                        ),
+                    },
+                    ecowatt::Ran::NoToken { run_id, error } => tracing::warn!(
+                        "EcoWatt: run {run_id} got no token ({}): {error}",
+                        error.kind()
+                    ),
+                }
+                attempts.failures = if failure.is_some() {
+                    attempts.failures + 1
+                } else {
+                    0
+                };
+                attempts.last_failure = failure;
+            }
+            Err(e) => {
+                attempts.failures += 1;
+                attempts.last_failure = Some(ecowatt::Failure::Other);
+                tracing::error!("EcoWatt: {e:#}");
             }
         }
         shared.publish().await;

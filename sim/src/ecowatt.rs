@@ -80,6 +80,10 @@ pub enum EcoWattSimMode {
     Changed,
     /// Every request gets 503.
     Down,
+    /// Four days, and the answer echoes the request's `Authorization`
+    /// header (a careless server, or a debugging proxy): what the host
+    /// must scrub before a guest reads it.
+    EchoAuthorization,
 }
 
 struct Issued {
@@ -311,6 +315,12 @@ impl State_ {
         let key = if changed { "signaux" } else { "signals" };
         let mut answer = serde_json::Map::new();
         answer.insert(key.to_string(), Value::Array(signals));
+        if self.mode == EcoWattSimMode::EchoAuthorization {
+            answer.insert(
+                "debug".to_string(),
+                json!({"authorization": authorization.unwrap_or_default()}),
+            );
+        }
         Reply::json(200, &Value::Object(answer))
     }
 

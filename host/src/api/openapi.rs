@@ -599,11 +599,12 @@ fn schemas() -> Value {
                 "name": {"type": "string"},
                 "next_run": {"oneOf": [{"type": "null"}, closed(json!({
                     "kind": {"type": "string", "enum": ["daily", "retry", "backfill", "manual",
-                        "tempo_catch_up", "tempo_tomorrow", "credentials_rejected",
+                        "tempo_catch_up", "tempo_tomorrow", "ecowatt", "credentials_rejected",
                         "action_needed", "site_changed"],
                         "description": "What happens next: a run (daily, retry, backfill, \
-                        manual, and for the Tempo slot tempo_catch_up, tempo_tomorrow) or why \
-                        none can start (credentials_rejected, action_needed, site_changed)."},
+                        manual, for the Tempo slot tempo_catch_up, tempo_tomorrow, for the \
+                        EcoWatt slot ecowatt) or why none can start (credentials_rejected, \
+                        action_needed, site_changed)."},
                     "at": {"oneOf": [{"type": "null"}, r("Instant")],
                         "description": "When the run starts (at once when past); null when blocked."},
                     "since": {"oneOf": [{"type": "null"}, r("Instant")],

@@ -1,12 +1,16 @@
 //! `hellowatt demo`: the whole pipeline against the simulated site, with a
-//! summary a person can read. Simulated site and simulated Tempo service on
-//! 127.0.0.1, the two bundled guests in their sandboxes (each reaching only
-//! its own origin), a SQLite file, then the stored figures.
+//! summary a person can read. Simulated site, simulated Tempo service and
+//! simulated RTE EcoWatt service on 127.0.0.1, the three bundled guests in
+//! their sandboxes (each reaching only its own origin; the EcoWatt guest's
+//! requests carrying the token the host got with the demo's RTE
+//! application), a SQLite file, then the stored figures.
 //!
 //! It owns the demo's choices (range, temporary database) and the summary's
 //! layout; it must never reach the real site.
 
-use crate::config::{Account, Config, DEFAULT_KINDS, Secret, ServiceConfig, TempoConfig};
+use crate::config::{
+    Account, Config, DEFAULT_KINDS, EcowattConfig, Secret, ServiceConfig, TempoConfig,
+};
 use crate::sandbox::policy::HttpLimits;
 use crate::sandbox::runtime::{Guest, Runtime};
 use crate::store::{Granularity, Store};
@@ -47,6 +51,23 @@ fn demo_tempo(url: &str) -> Result<TempoConfig> {
     })
 }
 
+/// RTE's EcoWatt service at `url` (the simulated one), with the demo's
+/// RTE application.
+fn demo_ecowatt(url: &str) -> Result<EcowattConfig> {
+    Ok(EcowattConfig {
+        origin: crate::sandbox::policy::Origin::parse(url).map_err(anyhow::Error::msg)?,
+        client_id: Secret::new(sim::DEMO_RTE_CLIENT_ID),
+        client_secret: Secret::new(sim::DEMO_RTE_CLIENT_SECRET),
+        http: HttpLimits {
+            pacing: Duration::ZERO,
+            max_requests: 4,
+            requests: crate::slot::Slot::Ecowatt.default_requests(),
+            ..HttpLimits::default()
+        },
+        every: Duration::from_secs(3600),
+    })
+}
+
 /// The demo account on the simulated site at `url`: no pacing, nothing
 /// served, the bundled guest.
 fn demo_config(url: &str, db: &std::path::Path) -> Result<Config> {
@@ -81,8 +102,12 @@ pub async fn run(
     let tempo_server = sim::start_tempo("127.0.0.1:0".parse()?, sim::TempoSimMode::Both)
         .await
         .context("starting the simulated Tempo service")?;
+    let ecowatt_server = sim::start_ecowatt("127.0.0.1:0".parse()?, sim::EcoWattSimMode::Normal)
+        .await
+        .context("starting the simulated EcoWatt service")?;
     let config = demo_config(&server.url(), &db)?;
     let tempo = demo_tempo(&tempo_server.url())?;
+    let ecowatt = demo_ecowatt(&ecowatt_server.url())?;
     let account = &config.accounts[0];
     let mut store = Store::open(&db).with_context(|| format!("opening {}", db.display()))?;
     let (from, to) = demo_range(today);
@@ -100,9 +125,31 @@ pub async fn run(
         today,
     )
     .await?;
+    let ecowatt_guest = runtime
+        .load(crate::BUNDLED_ECOWATT_GUEST.to_vec(), &config.limits)
+        .await
+        .context("loading the bundled EcoWatt guest")?;
+    let broker = crate::sync::rte_token::TokenBroker::new(&ecowatt);
+    // The demo's day, at this time of day: the simulated RTE publishes
+    // around it, as the simulated site does.
+    let real = crate::clock::now_utc();
+    let now = today.paris_midnight_utc() + (real - Date::paris_day_of(real).paris_midnight_utc());
+    ecowatt_server.set_now(Some(now));
+    let ecowatt_run = crate::sync::ecowatt::run_once(
+        runtime,
+        &ecowatt_guest,
+        &mut store,
+        &ecowatt,
+        &broker,
+        &config.limits,
+        today,
+        now,
+    )
+    .await?;
     let elapsed = started.elapsed();
     server.shutdown().await;
     tempo_server.shutdown().await;
+    ecowatt_server.shutdown().await;
 
     let mut out = String::new();
     let _ = writeln!(
@@ -144,6 +191,24 @@ pub async fn run(
                 .unwrap_or_default()
         );
     }
+    let _ = match &ecowatt_run {
+        crate::sync::ecowatt::Ran::Guest(e) => writeln!(
+            out,
+            "EcoWatt guest {} {}, service {} (the host's RTE token): {} request(s), {} rows written{}",
+            ecowatt_guest.info.name,
+            ecowatt_guest.info.version,
+            ecowatt.origin.url(),
+            e.traffic.requests,
+            e.stats.inserted + e.stats.updated,
+            e.failure
+                .as_ref()
+                .map(|f| format!(", failed ({}): {f}", f.kind()))
+                .unwrap_or_default()
+        ),
+        crate::sync::ecowatt::Ran::NoToken { error, .. } => {
+            writeln!(out, "EcoWatt: no token from RTE: {error}")
+        }
+    };
     write_store_summary(&mut out, &store, from, to)?;
     let _ = writeln!(out, "database: {}", db.display());
     Ok(DemoOutcome {
@@ -170,6 +235,9 @@ pub async fn serve(
     let tempo_server = sim::start_tempo("127.0.0.1:0".parse()?, sim::TempoSimMode::Both)
         .await
         .context("starting the simulated Tempo service")?;
+    let ecowatt_server = sim::start_ecowatt("127.0.0.1:0".parse()?, sim::EcoWattSimMode::Normal)
+        .await
+        .context("starting the simulated EcoWatt service")?;
     let config = Config {
         service: ServiceConfig {
             // Two years: the dashboard compares each month with a year before.
@@ -178,6 +246,7 @@ pub async fn serve(
         },
         listen: Some(listen),
         tempo: Some(demo_tempo(&tempo_server.url())?),
+        ecowatt: Some(demo_ecowatt(&ecowatt_server.url())?),
         ..demo_config(&server.url(), &db)?
     };
     let source = crate::service::GuestSource::Fixed(Box::new(guest));
@@ -194,6 +263,7 @@ pub async fn serve(
     let result = crate::service::run(shared, shutdown).await;
     server.shutdown().await;
     tempo_server.shutdown().await;
+    ecowatt_server.shutdown().await;
     result
 }
 
@@ -263,6 +333,14 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
                 p.date,
                 &hellowatt_snapshot::paris_iso(p.start_utc)[11..16]
             );
+        }
+    }
+    let today = to.succ();
+    let ecowatt = store.ecowatt(today, today.add_days(crate::sync::ecowatt::DAYS_AHEAD))?;
+    if !ecowatt.is_empty() {
+        let _ = writeln!(out, "\nEcoWatt (RTE):");
+        for sentence in super::status::ecowatt_sentences(&ecowatt, today) {
+            let _ = writeln!(out, "  {sentence}");
         }
     }
     if !store.tempo_days(from, to.add_days(2))?.is_empty() {

@@ -69,6 +69,10 @@ enum Command {
         /// Where the simulated Tempo service listens.
         #[arg(long, default_value = "127.0.0.1:8485")]
         tempo_listen: SocketAddr,
+        /// Where the simulated RTE EcoWatt service (token endpoint and
+        /// signals) listens.
+        #[arg(long, default_value = "127.0.0.1:8486")]
+        ecowatt_listen: SocketAddr,
         /// Serve one recorded fixture scenario instead of the demo account.
         #[arg(long)]
         scenario: Option<String>,
@@ -292,6 +296,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Simulate {
             listen,
             tempo_listen,
+            ecowatt_listen,
             scenario,
             site_change,
         } => {
@@ -321,14 +326,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let tempo = sim::start_tempo(tempo_listen, sim::TempoSimMode::Both)
                 .await
                 .with_context(|| format!("listening on {tempo_listen} (--tempo-listen)"))?;
+            let ecowatt = sim::start_ecowatt(ecowatt_listen, sim::EcoWattSimMode::Normal)
+                .await
+                .with_context(|| format!("listening on {ecowatt_listen} (--ecowatt-listen)"))?;
             println!("simulated helloWatt site on {}", server.url());
             println!("simulated Tempo service on {}", tempo.url());
+            println!("simulated RTE EcoWatt service on {}", ecowatt.url());
             println!("demo account: {} / {}", sim::DEMO_LOGIN, sim::DEMO_PASSWORD);
             println!(
+                "demo RTE application: {} / {}",
+                sim::DEMO_RTE_CLIENT_ID,
+                sim::DEMO_RTE_CLIENT_SECRET
+            );
+            println!(
                 "try: HELLOWATT_SITE_URL={} HELLOWATT_TEMPO_URL={} HELLOWATT_TEMPO_FALLBACK_URL=off \
+                 HELLOWATT_ECOWATT_URL={} HELLOWATT_RTE_CLIENT_ID={} HELLOWATT_RTE_CLIENT_SECRET={} \
                  HELLOWATT_EMAIL={} HELLOWATT_PASSWORD='{}' HELLOWATT_PACING_MS=0 hellowatt sync",
                 server.url(),
                 tempo.url(),
+                ecowatt.url(),
+                sim::DEMO_RTE_CLIENT_ID,
+                sim::DEMO_RTE_CLIENT_SECRET,
                 sim::DEMO_LOGIN,
                 sim::DEMO_PASSWORD
             );
@@ -338,6 +356,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 .context("waiting for Ctrl-C")?;
             server.shutdown().await;
             tempo.shutdown().await;
+            ecowatt.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
         Command::Sync { account, from, to } => {
@@ -386,7 +405,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 s.stats.revisions
             );
             if let Some(tempo) = &config.tempo {
-                sync_tempo(runtime, &config, tempo, &mut store).await;
+                sync_tempo(std::sync::Arc::clone(&runtime), &config, tempo, &mut store).await;
+            }
+            if let Some(ecowatt) = &config.ecowatt {
+                sync_ecowatt(runtime, &config, ecowatt, &mut store).await;
             }
             match s.failure {
                 None => Ok(ExitCode::SUCCESS),
@@ -664,6 +686,70 @@ async fn sync_tempo(
         },
         Ok(None) => {}
         Err(e) => eprintln!("tempo: {e:#}"),
+    }
+}
+
+/// `hellowatt sync`'s EcoWatt part: today's and the next days' signals, by
+/// the EcoWatt slot's active guest, with a token the host asks RTE for;
+/// not when RTE's 15 minutes since the last call are not over. A failure
+/// is reported, not fatal.
+async fn sync_ecowatt(
+    runtime: std::sync::Arc<crate::sandbox::runtime::Runtime>,
+    config: &Config,
+    ecowatt: &crate::config::EcowattConfig,
+    store: &mut Store,
+) {
+    use crate::sync::ecowatt::{self, Ran};
+    let now = crate::clock::now_utc();
+    let settings = crate::registry::GuestSettings::from_config(config);
+    let result = async {
+        let last = ecowatt::facts(store, today())?.last_run;
+        if let Some(last) = last
+            && now < last + ecowatt::RTE_PERIOD
+        {
+            return Ok(Err(last + ecowatt::RTE_PERIOD));
+        }
+        let registry = crate::registry::open_slot(
+            std::sync::Arc::clone(&runtime),
+            config,
+            &settings,
+            crate::slot::Slot::Ecowatt,
+        )
+        .await?;
+        let guest = registry.active();
+        let broker = crate::sync::rte_token::TokenBroker::new(ecowatt);
+        let ran = ecowatt::run_once(
+            &runtime,
+            &guest,
+            store,
+            ecowatt,
+            &broker,
+            &config.limits,
+            today(),
+            now,
+        )
+        .await?;
+        anyhow::Ok(Ok(ran))
+    }
+    .await;
+    match result {
+        Ok(Ok(Ran::Guest(s))) => match &s.failure {
+            None => println!(
+                "ecowatt run {}: {} request(s); {} inserted, {} updated",
+                s.run_id, s.traffic.requests, s.stats.inserted, s.stats.updated
+            ),
+            Some(f) => eprintln!(
+                "ecowatt: RTE's EcoWatt service failed ({}): {f}; the signals already stored \
+                 are kept",
+                f.kind()
+            ),
+        },
+        Ok(Ok(Ran::NoToken { error, .. })) => eprintln!("ecowatt: {error}"),
+        Ok(Err(at)) => println!(
+            "ecowatt: not asked (RTE allows one call every 15 minutes; the next from {})",
+            hellowatt_snapshot::paris_iso(at)
+        ),
+        Err(e) => eprintln!("ecowatt: {e:#}"),
     }
 }
 

@@ -85,6 +85,27 @@ pub fn report(store: &Store, config: &Config, runs: usize, now: i64) -> Result<S
         line(&mut out, &sentence);
     }
 
+    section(&mut out, "EcoWatt");
+    match &config.ecowatt {
+        None => line(&mut out, ECOWATT_OFF),
+        Some(e) => {
+            line(
+                &mut out,
+                &format!(
+                    "EcoWatt is on: RTE's signals are asked of {} every {} minutes, with a token \
+                     hellowatt gets from the RTE application's credentials.",
+                    e.origin.url(),
+                    e.every.as_secs() / 60
+                ),
+            );
+            let today = Date::paris_day_of(now);
+            let days = store.ecowatt(today, today.add_days(crate::sync::ecowatt::DAYS_AHEAD))?;
+            for sentence in ecowatt_sentences(&days, today) {
+                line(&mut out, &sentence);
+            }
+        }
+    }
+
     section(&mut out, "Schedule");
     for a in &config.accounts {
         let guest_sha = store
@@ -157,6 +178,68 @@ pub fn api_door(config: &Config) -> String {
     }
     sentence.push('.');
     sentence
+}
+
+/// What `status` says when EcoWatt is off: how to turn it on.
+pub const ECOWATT_OFF: &str = "EcoWatt is off: no RTE credentials are configured. To see RTE's \
+     EcoWatt signals (the grid's stress level, today and the next three days, hour by hour), \
+     create an application with the EcoWatt v5 API on RTE's data portal (data.rte-france.com, a \
+     free account), then set rte_client_id and rte_client_secret_file (or \
+     HELLOWATT_RTE_CLIENT_ID and HELLOWATT_RTE_CLIENT_SECRET) and restart the service.";
+
+/// An EcoWatt level in words: 0 to 3 for an hour, 1 to 3 for a day.
+pub fn ecowatt_level(level: u8) -> &'static str {
+    match level {
+        0 => "green with low-carbon production",
+        1 => "green",
+        2 => "orange",
+        _ => "red",
+    }
+}
+
+/// A sentence per stored EcoWatt day from `today`: its level, and the
+/// hours that are not plain green, as Paris times.
+pub fn ecowatt_sentences(days: &[hellowatt_snapshot::EcoWattDay], today: Date) -> Vec<String> {
+    let mut out = Vec::new();
+    if !days.iter().any(|d| d.date == today) {
+        out.push("No EcoWatt signal is stored for today yet.".to_owned());
+    }
+    for d in days.iter().filter(|d| d.date >= today) {
+        let name = match d.date.days_since_epoch() - today.days_since_epoch() {
+            0 => format!("Today, {}", day(d.date)),
+            1 => format!("Tomorrow, {}", day(d.date)),
+            _ => day(d.date),
+        };
+        let level = d.level.map_or("not given", ecowatt_level);
+        // Runs of hours at the same level, plain green left out.
+        let mut runs: Vec<(u8, i64, i64)> = Vec::new();
+        for h in &d.hours {
+            match runs.last_mut() {
+                Some((l, _, end)) if *l == h.level && *end == h.start => *end = h.start + 3600,
+                _ => runs.push((h.level, h.start, h.start + 3600)),
+            }
+        }
+        let mut parts: Vec<String> = Vec::new();
+        for level in [3u8, 2, 0] {
+            let spans: Vec<String> = runs
+                .iter()
+                .filter(|(l, _, _)| *l == level)
+                .map(|(_, a, b)| format!("from {} to {}", clock(*a), clock(*b)))
+                .collect();
+            if !spans.is_empty() {
+                parts.push(format!("{} {}", ecowatt_level(level), spans.join(" and ")));
+            }
+        }
+        let hours = if d.hours.is_empty() {
+            ", no hour given".to_owned()
+        } else if parts.is_empty() {
+            ", green all day".to_owned()
+        } else {
+            format!(": {}", parts.join("; "))
+        };
+        out.push(format!("{name}, EcoWatt is {level}{hours}."));
+    }
+    out
 }
 
 /// "Thu 3 Dec 2026".

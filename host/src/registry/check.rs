@@ -45,7 +45,10 @@ pub async fn check_scenario(
     limits: &Limits,
     requests: &RequestRules,
 ) -> Result<ScenarioResult> {
-    let redactor = Arc::new(Redactor::with_secrets([scenario.request.password.as_str()]));
+    let redactor = Arc::new(Redactor::with_secrets([
+        scenario.request.password.as_str(),
+        scenario.request.bearer.as_str(),
+    ]));
     // The scenarios of a slot were recorded against its site; a guest of
     // another name is replayed as a helloWatt scraper.
     let origin = crate::slot::Slot::parse(&guest.info.name)
@@ -67,7 +70,9 @@ pub async fn check_scenario(
         ))),
         redactor,
     )
-    .with_account(&scenario.request.login, &scenario.request.password);
+    .with_account(&scenario.request.login, &scenario.request.password)
+    // The bearer token the host would add (RTE's, for the EcoWatt slot).
+    .with_bearer(&scenario.request.bearer);
     let mut result = ScenarioResult {
         name: scenario.name.clone(),
         differences: vec![],

@@ -130,6 +130,9 @@ pub const HELLOWATT_REQUESTS: [&str; 4] = [
 ];
 /// What the Tempo guest needs: both services answer a bare GET.
 pub const TEMPO_REQUESTS: [&str; 1] = ["GET /*"];
+/// The EcoWatt guest's default: RTE's EcoWatt API by GET, nothing else of
+/// RTE's portal (its token endpoint is the host's to call).
+pub const ECOWATT_REQUESTS: [&str; 1] = ["GET /open_api/ecowatt/*"];
 
 impl RequestRules {
     /// Parses `METHOD /path` items; `*` only as the last segment.
@@ -189,6 +192,10 @@ impl RequestRules {
 
     pub fn tempo() -> RequestRules {
         Self::parse(&TEMPO_REQUESTS).expect("the default rules parse")
+    }
+
+    pub fn ecowatt() -> RequestRules {
+        Self::parse(&ECOWATT_REQUESTS).expect("the default rules parse")
     }
 
     /// `Ok` when a rule allows `method` on `path` (the path without its
@@ -564,6 +571,23 @@ impl PolicyHooks {
         })
     }
 
+    /// The run's requests carry `Authorization: Bearer <token>`, added by
+    /// the host's browser (the guest never sees it, and its own
+    /// `Authorization` is refused); the token is scrubbed from answers and
+    /// redacted from logs. An empty token leaves the hooks as they are.
+    pub fn with_bearer(self, token: &str) -> Self {
+        if token.is_empty() {
+            return self;
+        }
+        self.redactor().add(token);
+        self.configure("with_bearer", |s| {
+            let browser = s.browser.get_mut().unwrap_or_else(|e| e.into_inner());
+            let https = s.origin.scheme == "https";
+            let plain = Browser::new(browser.placeholder().to_string(), None, https);
+            *browser = std::mem::replace(browser, plain).with_bearer(token);
+        })
+    }
+
     /// Keeps every [`Crossing`] (tests only: they hold the secrets).
     pub fn with_trace(self) -> Self {
         self.configure("with_trace", |s| s.trace = Some(Mutex::new(Vec::new())))
@@ -631,6 +655,55 @@ impl PolicyHooks {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic elsewhere must not take the policy down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Sends `request` on the network and reads its whole answer, at most
+/// `max_bytes`, all of it within `timeout` (wasmtime's own timers only
+/// bound the wait for each byte, so a slow drip would hold the caller for
+/// as long as the drip lasts). The policy's door and the host's own
+/// clients (RTE's token endpoint) both use it.
+pub async fn fetch_whole(
+    request: http::Request<Vec<u8>>,
+    options: RequestOptions,
+    timeout: Duration,
+    max_bytes: u64,
+) -> Result<(http::response::Parts, Vec<u8>), HttpError> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let request = request.map(|body| {
+        Full::new(Bytes::from(body))
+            .map_err(|never| match never {})
+            .boxed_unsync()
+    });
+    let sent = tokio::time::timeout_at(
+        deadline,
+        wasmtime_wasi_http::default_send_request(request, Some(options)),
+    )
+    .await;
+    let (response, io) = match sent {
+        Ok(result) => result?,
+        Err(_) => return Err(HttpError::ConnectionReadTimeout),
+    };
+    // The connection is driven by `io`: it must run while the body is
+    // read.
+    let connection = tokio::spawn(io);
+    let (head, body) = response.into_parts();
+    let body = tokio::time::timeout_at(
+        deadline,
+        Limited::new(body, usize::try_from(max_bytes).unwrap_or(usize::MAX)).collect(),
+    )
+    .await;
+    connection.abort();
+    match body {
+        Ok(Ok(b)) => Ok((head, b.to_bytes().to_vec())),
+        Ok(Err(e)) => Err(match e.downcast::<HttpError>() {
+            Ok(inner) => *inner,
+            Err(e) if e.is::<LengthLimitError>() => {
+                HttpError::HttpResponseBodySize(Some(max_bytes))
+            }
+            Err(e) => HttpError::InternalError(Some(e.to_string())),
+        }),
+        Err(_) => Err(HttpError::ConnectionReadTimeout),
+    }
 }
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
@@ -748,45 +821,13 @@ impl Shared {
         body: Vec<u8>,
         options: Option<RequestOptions>,
     ) -> Result<(http::response::Parts, Vec<u8>), HttpError> {
-        let deadline = tokio::time::Instant::now() + self.limits.request_timeout;
-        let request = http::Request::from_parts(
-            parts,
-            Full::new(Bytes::from(body))
-                .map_err(|never| match never {})
-                .boxed_unsync(),
-        );
-        let sent = tokio::time::timeout_at(
-            deadline,
-            wasmtime_wasi_http::default_send_request(request, Some(self.options(options))),
+        fetch_whole(
+            http::Request::from_parts(parts, body),
+            self.options(options),
+            self.limits.request_timeout,
+            self.limits.max_response_bytes,
         )
-        .await;
-        let (response, io) = match sent {
-            Ok(result) => result?,
-            Err(_) => return Err(HttpError::ConnectionReadTimeout),
-        };
-        // The connection is driven by `io`: it must run while the body is
-        // read.
-        let connection = tokio::spawn(io);
-        let (head, body) = response.into_parts();
-        let max = self.limits.max_response_bytes;
-        let body = tokio::time::timeout_at(
-            deadline,
-            Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).collect(),
-        )
-        .await;
-        connection.abort();
-        match body {
-            Ok(Ok(b)) => Ok((head, b.to_bytes().to_vec())),
-            Ok(Err(e)) => Err(match e.downcast::<HttpError>() {
-                Ok(inner) => *inner,
-                Err(e) if e.is::<LengthLimitError>() => HttpError::HttpResponseBodySize(Some(max)),
-                Err(e) => HttpError::InternalError(Some(e.to_string())),
-            }),
-            // The timeout covers the whole answer: wasmtime's own timers
-            // only bound the wait for each byte, so a slow drip would hold
-            // the run for as long as the drip lasts.
-            Err(_) => Err(HttpError::ConnectionReadTimeout),
-        }
+        .await
     }
 
     fn trace(&self, crossing: impl FnOnce() -> Crossing) {

@@ -238,7 +238,8 @@ pub struct NextStep {
     pub text: String,
 }
 
-/// Every next step the account scheduler and the Tempo slot produce.
+/// Every next step the account scheduler and the Tempo and EcoWatt slots
+/// produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
@@ -250,6 +251,8 @@ pub enum StepKind {
     TempoCatchUp,
     /// The Tempo slot: tomorrow's colour.
     TempoTomorrow,
+    /// The EcoWatt slot: RTE's signals, today's or a refresh.
+    Ecowatt,
     CredentialsRejected,
     ActionNeeded,
     SiteChanged,

@@ -7,6 +7,8 @@
 //! the policy do): a guest's records are checked by `validate` before the
 //! store sees them.
 
+pub mod ecowatt;
+pub mod rte_token;
 pub mod tempo;
 
 use crate::config::{Account, Config};

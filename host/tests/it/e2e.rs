@@ -330,6 +330,33 @@ async fn the_demo_prints_the_peak_and_subscribed_power() {
         "{line:?} not in:\n{}",
         demo.report
     );
+    // Today's and the next days' EcoWatt signals, as stored (RTE's token
+    // asked by the host, the guest's one request).
+    let ecowatt = store.ecowatt(today, today.add_days(3)).unwrap();
+    assert_eq!(
+        ecowatt.iter().map(|d| d.date).collect::<Vec<_>>(),
+        (0..4).map(|i| today.add_days(i)).collect::<Vec<_>>()
+    );
+    let sentences = hellowatt::cli::status::ecowatt_sentences(&ecowatt, today);
+    assert!(sentences[0].starts_with("Today, Sat 28 Nov 2026, EcoWatt is "));
+    assert!(sentences[1].starts_with("Tomorrow, Sun 29 Nov 2026, EcoWatt is "));
+    for sentence in &sentences {
+        assert!(
+            demo.report.contains(&format!("  {sentence}\n")),
+            "{sentence:?} not in:\n{}",
+            demo.report
+        );
+    }
+    for d in &ecowatt[..2] {
+        let word = hellowatt::cli::status::ecowatt_level(d.level.expect("a day level"));
+        assert!(
+            sentences
+                .iter()
+                .any(|s| s.contains(&format!("EcoWatt is {word}"))),
+            "{sentences:?}"
+        );
+    }
+    assert!(demo.report.contains("EcoWatt guest ecowatt 1.0.0"));
     // Each contract's subscribed power, as stored.
     for c in store.contracts(None).unwrap() {
         if let Some(kva) = c.subscribed_kva {

@@ -20,25 +20,10 @@ use hellowatt_sim::{self as sim, DEMO_LOGIN, DEMO_PASSWORD, SimMode};
 use hellowatt_snapshot::DataKind;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const WRONG_PASSWORD: &str = "Wrong-Echoed-Passw0rd-7731!";
-
-/// Everything `tracing` wrote while the guard lives (this thread only:
-/// the guest runs on the test's thread).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 struct NoService;
 
@@ -150,19 +135,7 @@ async fn leak_run(
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_hostile_guest_never_holds_the_password_or_the_session() {
-    let logs = Logs::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // With one dispatcher registered, tracing-core asks the thread that
-    // meets a callsite first (another test's, with no subscriber) whether
-    // it is of interest, and caches its "never". A second dispatcher
-    // makes it ask every registered one.
-    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+    let (logs, _guards) = crate::common::Logs::capture();
 
     let today = hellowatt::clock::today();
     let site = sim::start("127.0.0.1:0".parse().unwrap(), SimMode::Demo { today })
@@ -312,7 +285,7 @@ async fn a_hostile_guest_never_holds_the_password_or_the_session() {
     );
 
     // The logs (trace level, the guest's own lines included).
-    let log_bytes = logs.0.lock().unwrap().clone();
+    let log_bytes = logs.bytes();
     assert!(
         contains(&log_bytes, "leak: a typed password: refused"),
         "the guest's report is logged"

@@ -897,3 +897,108 @@ async fn each_slot_swaps_and_rolls_back_on_its_own() {
     );
     assert!(list.contains("tempo rolled-back"), "{list}");
 }
+
+/// The EcoWatt slot's gate: the bundled guest passes every EcoWatt scenario
+/// (signals known, tomorrow unpublished, the clocks changing, a refused
+/// token, RTE's rate limit, a changed answer), replayed with the scenario's
+/// bearer token added by the host, as RTE's would be; without it the replay
+/// refuses the request, so the scenarios do check that the host adds it. A
+/// Tempo guest dropped in the EcoWatt folder is refused with where it
+/// belongs; a new EcoWatt guest there swaps in, the other slots untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ecowatt_slot_gates_its_guests_on_its_own_scenarios() {
+    use hellowatt::registry::check::{check_all, check_scenario};
+    let scenarios = Slot::Ecowatt.scenarios(None).unwrap();
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name.as_str()).collect();
+    for wanted in [
+        "signals-known",
+        "tomorrow-unpublished",
+        "clocks-change",
+        "token-refused",
+        "rate-limited",
+        "site-changed",
+    ] {
+        assert!(names.contains(&wanted), "no {wanted} in {names:?}");
+    }
+    let runtime = Arc::new(Runtime::new().unwrap());
+    let guest = runtime
+        .load(
+            hellowatt::BUNDLED_ECOWATT_GUEST.to_vec(),
+            &Limits::default(),
+        )
+        .await
+        .unwrap();
+    let requests = Slot::Ecowatt.default_requests();
+    let results = check_all(&runtime, &guest, &scenarios, &Limits::default(), &requests)
+        .await
+        .unwrap();
+    for r in &results {
+        assert!(
+            r.passed() && r.denied.is_empty() && r.unused.is_empty(),
+            "{}: {:?} {:?} {:?} {:?}",
+            r.name,
+            r.differences,
+            r.failure,
+            r.denied,
+            r.unused
+        );
+    }
+    let mut bare =
+        load_scenario(&hellowatt_fixtures::ecowatt_scenarios_dir().join("signals-known")).unwrap();
+    bare.request.bearer = String::new();
+    let r = check_scenario(&runtime, &guest, &bare, &Limits::default(), &requests)
+        .await
+        .unwrap();
+    assert!(!r.passed());
+    assert!(
+        r.denied
+            .iter()
+            .any(|d| d.contains("header Authorization should be")),
+        "{:?}",
+        r.denied
+    );
+
+    let s = setup();
+    let hw = open(&s, Arc::clone(&runtime), &[]).await;
+    let eco = open_slot(
+        &s,
+        Arc::clone(&runtime),
+        &[],
+        Slot::Ecowatt,
+        scenarios.clone(),
+    )
+    .await;
+    assert_eq!(
+        eco.active().sha256,
+        sha256_hex(hellowatt::BUNDLED_ECOWATT_GUEST)
+    );
+    std::fs::create_dir_all(eco.guests_dir()).unwrap();
+    let misplaced = eco.guests_dir().join("tempo.wasm");
+    std::fs::write(&misplaced, hellowatt::BUNDLED_TEMPO_GUEST).unwrap();
+    match eco.consider(&misplaced).await.unwrap() {
+        Verdict::Refused { reason, .. } => assert!(
+            reason.starts_with(
+                "this is the tempo guest, not a ecowatt guest: drop it in the tempo guest folder"
+            ),
+            "{reason}"
+        ),
+        other => panic!("{other}"),
+    }
+    std::fs::remove_file(&misplaced).unwrap();
+    let v2 = crate::common::nonce::with_nonce(hellowatt::BUNDLED_ECOWATT_GUEST, "ecowatt-v2");
+    let placed = eco.guests_dir().join("ecowatt-v2.wasm");
+    std::fs::write(&placed, &v2).unwrap();
+    match eco.consider(&placed).await.unwrap() {
+        Verdict::Activated { took, .. } => {
+            println!("ecowatt v2 validated and live in {} ms", took.as_millis())
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(eco.active().sha256, sha256_hex(&v2));
+    assert_eq!(hw.active().sha256, sha256_hex(hellowatt::BUNDLED_GUEST));
+    assert_eq!(
+        Slot::Ecowatt.folder(&s.guests),
+        s.guests.join("ecowatt"),
+        "its own sub-folder"
+    );
+}

@@ -10,6 +10,7 @@ mod bench_script;
 mod browser;
 mod cli_errors;
 mod e2e;
+mod ecowatt;
 mod faults;
 mod fuzz_validate;
 mod guest_check;

@@ -22,6 +22,49 @@ pub mod tools;
 
 static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
 
+/// Everything `tracing` writes, at every level, while the guards of
+/// [`Logs::capture`] live (this thread only: a guest runs on the test's
+/// thread in a `current_thread` test).
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    /// Starts capturing; keep the guards for as long as lines are wanted.
+    pub fn capture() -> (Logs, (tracing::subscriber::DefaultGuard, tracing::Dispatch)) {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        // With one dispatcher registered, tracing-core asks the thread that
+        // meets a callsite first (another test's, with no subscriber) whether
+        // it is of interest, and caches its "never". A second dispatcher
+        // makes it ask every registered one.
+        let second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        (logs, (guard, second))
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
 /// One engine and one compiled guest for the whole test binary.
 pub async fn runtime() -> &'static (Runtime, Guest) {
     RUNTIME

@@ -31,6 +31,12 @@
 //! - `alias:<n>:<kib>`: returns `n` homes whose addresses all point at the
 //!   same `kib` KiB of guest memory (a hand-made lowering no honest guest
 //!   produces: the host copies each one, `n` × `kib` KiB in all);
+//! - an empty login with `ecowatt` among the kinds (how the host runs the
+//!   EcoWatt slot): every attempt at RTE's credentials a guest could make
+//!   (its own `Authorization`, a token of its own from RTE's token
+//!   endpoint), then the signals as the host lets it read them; what each
+//!   attempt got, and everything it read, go to its log (see
+//!   [`ecowatt_leak`]);
 //! - an empty login with `tempo` among the kinds (how the host runs the
 //!   Tempo slot): a Tempo guest gone rogue, it asks for the helloWatt site
 //!   (`https://www.hellowatt.fr/api/homes`) and reports what the host
@@ -370,20 +376,7 @@ mod component {
         }
         // Everything read, into the log (in lines the host keeps whole)
         // and into a home's address (as much as the host takes).
-        // ASCII only: the host refuses invisible and control characters in
-        // free text, and the secrets at stake are ASCII.
-        let printable: String = seen
-            .chars()
-            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
-            .collect();
-        let chars: Vec<char> = printable.chars().collect();
-        for part in chars.chunks(1500) {
-            let part: String = part.iter().collect();
-            hellowatt::scraper::log::log(
-                hellowatt::scraper::log::Level::Info,
-                &format!("seen: {part}"),
-            );
-        }
+        let printable = log_seen(&seen);
         // The host takes 1000 bytes of free text: the end, where the
         // log-in's answer and the API's are.
         let address = printable[printable.len().saturating_sub(900)..].to_string();
@@ -409,6 +402,91 @@ mod component {
             daily: vec![reading(request.start)],
             ..empty()
         }
+    }
+
+    /// In the EcoWatt slot: tries to send a credential of its own and to
+    /// get a token itself, then reads the signals; logs what each attempt
+    /// got and every header and body it read (the host holds RTE's client
+    /// credentials and adds the bearer token: neither may show here).
+    pub(crate) fn ecowatt_leak(request: &SyncRequest) -> Snapshot {
+        const SIGNALS: &str = "/open_api/ecowatt/v5/signals";
+        let base = request.base_url.as_str();
+        let form = [("Content-Type", "application/x-www-form-urlencoded")];
+        let attempts: [(&str, Method, &str, &[(&str, &str)], &[u8]); 5] = [
+            (
+                "a bearer of its own",
+                Method::Get,
+                SIGNALS,
+                &[("Authorization", "Bearer guessed-token")],
+                b"",
+            ),
+            (
+                "Basic credentials of its own",
+                Method::Get,
+                SIGNALS,
+                &[("Authorization", "Basic Z3Vlc3M6Z3Vlc3M=")],
+                b"",
+            ),
+            (
+                "a token from RTE",
+                Method::Post,
+                "/token/oauth/",
+                &form,
+                b"grant_type=client_credentials",
+            ),
+            (
+                "a token from RTE by GET",
+                Method::Get,
+                "/token/oauth/",
+                &[],
+                b"",
+            ),
+            (
+                "the signals",
+                Method::Get,
+                SIGNALS,
+                &[("Accept", "application/json")],
+                b"",
+            ),
+        ];
+        let mut seen = String::new();
+        for (what, method, path, headers, body) in attempts {
+            let line = match exchange(base, method, path, headers, body) {
+                Ok(a) => {
+                    for (k, v) in &a.headers {
+                        seen.push_str(&format!("{k}: {v}\n"));
+                    }
+                    seen.push_str(&String::from_utf8_lossy(&a.body));
+                    format!("{what}: HTTP {}", a.status)
+                }
+                Err(e) => format!("{what}: refused ({e})"),
+            };
+            hellowatt::scraper::log::log(
+                hellowatt::scraper::log::Level::Warn,
+                &format!("ecowatt-leak: {line}"),
+            );
+        }
+        log_seen(&seen);
+        empty()
+    }
+
+    /// Logs everything read, in lines the host keeps whole, and returns it
+    /// as printable ASCII: the host refuses invisible and control
+    /// characters in free text, and the secrets at stake are ASCII.
+    fn log_seen(seen: &str) -> String {
+        let printable: String = seen
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { ' ' })
+            .collect();
+        let chars: Vec<char> = printable.chars().collect();
+        for part in chars.chunks(1500) {
+            let part: String = part.iter().collect();
+            hellowatt::scraper::log::log(
+                hellowatt::scraper::log::Level::Info,
+                &format!("seen: {part}"),
+            );
+        }
+        printable
     }
 
     fn date(year: i32, month: u8, day: u8) -> Date {
@@ -707,6 +785,7 @@ mod component {
                     }],
                     ..empty()
                 }),
+                "" if request.kinds.contains(&DataKind::Ecowatt) => Ok(ecowatt_leak(&request)),
                 "" if request.kinds.contains(&DataKind::Tempo) => {
                     match get("https://www.hellowatt.fr/api/homes") {
                         Ok(status) => Err(SyncError::Other(format!(
