@@ -59,7 +59,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
 echo "load average (1 min) at start: $(cut -d' ' -f1 /proc/loadavg)"
 
 # The simulated site, on a port of its own choosing.
-"$bin" simulate --listen 127.0.0.1:0 --tempo-listen 127.0.0.1:0 >"$work/sim.log" 2>&1 &
+"$bin" simulate --listen 127.0.0.1:0 --tempo-listen 127.0.0.1:0 --ecowatt-listen 127.0.0.1:0 >"$work/sim.log" 2>&1 &
 sim_pid=$!
 pids+=("$sim_pid")
 for _ in $(seq 1 500); do

@@ -27,7 +27,7 @@ fn every_mistake_names_the_argument_and_the_fix() {
         ),
         (
             &["guest", "rollback", "nope"],
-            &["\"nope\"", "hellowatt and tempo"],
+            &["\"nope\"", "hellowatt, tempo and ecowatt"],
         ),
         (&["reset", "nobody"], &["\"nobody\"", "accounts: default"]),
         (
