@@ -9,8 +9,10 @@
 //! Prometheus counters may), and the store and the service at scrape time
 //! (last success, failures in a row and breaker per account from the saved
 //! scheduler state; days missing per meter; the Tempo season's counters and
-//! disagreements from the store's outlook; the active guest and its swap
-//! counters), put into a fresh `Registry` per scrape.
+//! disagreements from the store's outlook; RTE's EcoWatt levels of today,
+//! tomorrow and the current hour, without a sample while unknown; the
+//! active guest and its swap counters), put into a fresh `Registry` per
+//! scrape.
 //!
 //! Names: the crate adds `_total` to a counter, `_info` to an info metric
 //! and the unit to a metric registered with one, so each is registered
@@ -23,14 +25,15 @@
 //!   guest's name and version) and only the crate's encoder, which escapes
 //!   `\`, `"` and newlines, writes them;
 //! - a secret, or anything the site answered beyond a meter's id: the labels
-//!   are account, meter, energy, colour, outcome, the guest's name, version
-//!   and digest, and the build's version;
+//!   are account, meter, energy, colour, day (`today`, `tomorrow`),
+//!   outcome, the guest's name, version and digest, and the build's
+//!   version;
 //! - a label whose values grow with time (a date, a run, an error's text):
 //!   series are per configured account, meter, colour or outcome.
 
 use super::{ApiError, Shared, with_store};
 use crate::scheduler::AccountState;
-use crate::store::{ColourCount, Granularity, TEMPO_COLOURS, TempoOutlook};
+use crate::store::{ColourCount, EcoWattNow, Granularity, TEMPO_COLOURS, TempoOutlook};
 use axum::extract::State;
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -73,6 +76,11 @@ struct MeterLabels {
 #[derive(Debug, EncodeLabelSet)]
 struct ColourLabels {
     colour: &'static str,
+}
+
+#[derive(Debug, EncodeLabelSet)]
+struct DayLabels {
+    day: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -154,6 +162,8 @@ struct Stored {
     missing: Vec<(String, &'static str, u64)>,
     /// The Tempo outlook of today.
     tempo: TempoOutlook,
+    /// EcoWatt today, tomorrow and at the scrape's instant.
+    ecowatt: EcoWattNow,
     /// When Home Assistant is configured: how its last push went (`None`
     /// before the first).
     home_assistant: Option<Option<crate::store::HaPushState>>,
@@ -163,6 +173,7 @@ fn read_store(
     store: &crate::store::Store,
     accounts: &[String],
     today: hellowatt_snapshot::Date,
+    now: i64,
     home_assistant: bool,
 ) -> anyhow::Result<Stored> {
     let mut states = Vec::new();
@@ -189,6 +200,7 @@ fn read_store(
         accounts: states,
         missing,
         tempo: store.tempo_outlook(today)?,
+        ecowatt: store.ecowatt_now(today, now)?,
         home_assistant: if home_assistant {
             Some(store.ha_push_state()?)
         } else {
@@ -210,6 +222,21 @@ impl<L: EncodeLabelSet, M: EncodeMetric + TypedMetric> EncodeMetric for Series<L
             metric.encode(encoder.encode_family(labels)?)?;
         }
         Ok(())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        M::TYPE
+    }
+}
+
+/// A family without labels that has no sample while its value is unknown
+/// (its HELP and TYPE stay, as [`Series`]'s).
+#[derive(Debug)]
+struct Maybe<M>(Option<M>);
+
+impl<M: EncodeMetric + TypedMetric> EncodeMetric for Maybe<M> {
+    fn encode(&self, encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        self.0.as_ref().map_or(Ok(()), |m| m.encode(encoder))
     }
 
     fn metric_type(&self) -> MetricType {
@@ -317,6 +344,27 @@ fn render(
          give different colours (one per meter and day)",
         ConstGauge::new(stored.tempo.disagreements.len() as u64),
     );
+    // Always registered, a sample only for a known level: RTE's signal is
+    // off without its credentials, and unknown is not green.
+    let e = &stored.ecowatt;
+    let days = [("today", &e.today), ("tomorrow", &e.tomorrow)]
+        .into_iter()
+        .filter_map(|(day, d)| {
+            let level = d.as_ref()?.level?;
+            Some((DayLabels { day }, ConstGauge::new(i64::from(level))))
+        });
+    r.register(
+        "hellowatt_ecowatt_level",
+        "RTE's EcoWatt level of the day (1 green, 2 orange: the grid is tense, 3 red: cuts \
+         likely without less use), no sample until published",
+        Series(days.collect()),
+    );
+    r.register(
+        "hellowatt_ecowatt_hour_level",
+        "RTE's EcoWatt level of the current hour (0 green with low-carbon production, 1 green, \
+         2 orange, 3 red), no sample when not published",
+        Maybe(e.hour.map(|h| ConstGauge::new(i64::from(h.level)))),
+    );
     // Only when Home Assistant is configured: a series that is always 0
     // for everyone else would only be noise.
     if let Some(push) = &stored.home_assistant {
@@ -394,10 +442,11 @@ fn render(
 pub async fn handler(State(ctx): State<Shared>, uri: Uri) -> Result<Response, ApiError> {
     super::params::Params::parse(&uri, &[])?;
     let accounts = ctx.api.service.accounts();
-    let today = hellowatt_snapshot::Date::paris_day_of(ctx.api.service.now_utc());
+    let now = ctx.api.service.now_utc();
+    let today = hellowatt_snapshot::Date::paris_day_of(now);
     let home_assistant = ctx.api.service.home_assistant().is_some();
     let stored = with_store(&ctx, move |store| {
-        Ok(read_store(store, &accounts, today, home_assistant)?)
+        Ok(read_store(store, &accounts, today, now, home_assistant)?)
     })
     .await?;
     let text = render(
@@ -430,6 +479,7 @@ mod tests {
                 .unwrap()
                 .tempo_outlook(hellowatt_snapshot::Date::parse("2026-11-28").unwrap())
                 .unwrap(),
+            ecowatt: EcoWattNow::default(),
             home_assistant: None,
         }
     }
@@ -515,5 +565,50 @@ mod tests {
         for line in text.lines().filter(|l| l.starts_with("# HELP ")) {
             assert!(line.ends_with('.') && !line.ends_with(".."), "{line}");
         }
+    }
+
+    /// Today orange with a red hour at 3, tomorrow published without a
+    /// level: the day gauges and the hour's are the store's, and what is
+    /// not known has no sample.
+    #[test]
+    fn ecowatt_levels_are_the_stores() {
+        use crate::store::test_support::{ecowatt_days, store_with_ecowatt};
+        let today = hellowatt_snapshot::Date::parse("2026-11-28").unwrap();
+        let midnight = today.paris_midnight_utc();
+        let store = store_with_ecowatt(ecowatt_days(today));
+        let scrape = |now: i64| {
+            let stored = read_store(&store, &[], today, now, false).unwrap();
+            render(&stored, &Metrics::new(), &guest(), Default::default()).unwrap()
+        };
+        let days = store.ecowatt(today, today.succ()).unwrap();
+        let text = scrape(today.paris_time_utc(3, 30));
+        let want_today = days[0].level.unwrap();
+        let hour = days[0]
+            .hours
+            .iter()
+            .find(|h| h.start == midnight + 3 * 3600);
+        let want_hour = hour.unwrap().level;
+        assert_eq!((want_today, want_hour), (2, 3));
+        for lines in [
+            "# HELP hellowatt_ecowatt_level RTE's EcoWatt level of the day".to_string(),
+            "# TYPE hellowatt_ecowatt_level gauge\n".to_string(),
+            format!("hellowatt_ecowatt_level{{day=\"today\"}} {want_today}\n"),
+            "# TYPE hellowatt_ecowatt_hour_level gauge\n".to_string(),
+            format!("hellowatt_ecowatt_hour_level {want_hour}\n"),
+        ] {
+            assert!(text.contains(&lines), "no {lines:?} in\n{text}");
+        }
+        assert_eq!(days[1].level, None);
+        assert!(
+            !text.contains("day=\"tomorrow\""),
+            "unknown: no sample\n{text}"
+        );
+        // 23:00 is not stored: no hour sample, the HELP and TYPE stay.
+        let text = scrape(today.paris_time_utc(23, 30));
+        assert!(text.contains("# TYPE hellowatt_ecowatt_hour_level gauge\n"));
+        assert!(!text.contains("\nhellowatt_ecowatt_hour_level "), "{text}");
+        // No EcoWatt at all: no sample either.
+        let text = render(&stored(&[]), &Metrics::new(), &guest(), Default::default()).unwrap();
+        assert!(!text.contains("hellowatt_ecowatt_level{"), "{text}");
     }
 }

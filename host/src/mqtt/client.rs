@@ -134,10 +134,13 @@ impl MqttPublisher {
             |m: &[Message], suffix: &str| m.iter().filter(|m| m.topic.ends_with(suffix)).count();
         let meters = built.as_ref().map_or(0, |m| count(m, "/state"));
         let sensors = built.as_ref().map_or(0, |m| count(m, "/config"));
-        let tempo_topic = self.cfg.tempo_state_topic();
-        let tempo = built
-            .as_ref()
-            .is_ok_and(|m| m.iter().any(|m| m.topic == tempo_topic));
+        let sent = |topic: String| {
+            built
+                .as_ref()
+                .is_ok_and(|m| m.iter().any(|m| m.topic == topic))
+        };
+        let tempo = sent(self.cfg.tempo_state_topic());
+        let ecowatt = sent(self.cfg.ecowatt_state_topic());
         let client = self.client.clone();
         let shared = self.shared.clone();
         let cfg = self.cfg.clone();
@@ -149,6 +152,7 @@ impl MqttPublisher {
                 meters,
                 sensors,
                 tempo,
+                ecowatt,
                 messages: total,
             })
         }

@@ -32,6 +32,9 @@ pub(super) const PAYLOAD_OFFLINE: &str = "offline";
 /// The Tempo device's node id (see the module docs for the hyphen).
 pub(super) const TEMPO_NODE: &str = "hellowatt-tempo";
 
+/// The EcoWatt device's node id (a hyphen too).
+pub(super) const ECOWATT_NODE: &str = "hellowatt-ecowatt";
+
 /// The MQTT keys as the configuration gives them (raw, unchecked).
 #[derive(Default, Clone)]
 pub struct MqttKeys {
@@ -201,7 +204,13 @@ impl MqttConfig {
         self.node_config_topic(TEMPO_NODE, key)
     }
 
-    fn node_config_topic(&self, node: &str, key: &str) -> String {
+    /// `<prefix>/ecowatt/signal`.
+    pub fn ecowatt_state_topic(&self) -> String {
+        format!("{}/ecowatt/signal", self.prefix)
+    }
+
+    /// `<discovery_prefix>/sensor/<node>/<key>/config`.
+    pub(super) fn node_config_topic(&self, node: &str, key: &str) -> String {
         format!("{}/sensor/{node}/{key}/config", self.discovery_prefix)
     }
 }

@@ -24,6 +24,11 @@
 //!   Tempo day; its sensors' configs are
 //!   `<discovery_prefix>/sensor/hellowatt-tempo/<key>/config` (a hyphen,
 //!   where meters have an underscore, so that no meter id can collide).
+//! - `<prefix>/ecowatt/signal`: RTE's EcoWatt signal, one JSON object with
+//!   every key of [`ECOWATT_STATE_KEYS`], once the store has an EcoWatt day
+//!   from yesterday on (nothing for a household without RTE credentials);
+//!   its sensors' configs are
+//!   `<discovery_prefix>/sensor/hellowatt-ecowatt/<key>/config`.
 //!
 //! `<meter>` is the PDL or PCE (anything outside `[A-Za-z0-9_-]` becomes
 //! `_`). The full meter id appears in topics, `unique_id`s and device
@@ -81,6 +86,15 @@
 //!   convert them to hours) and the number of days where the Tempo service
 //!   and a meter's tariff keys disagree. Tomorrow is `null` (HA: unknown)
 //!   until it is announced.
+//! - **The EcoWatt device** ("helloWatt EcoWatt"): today's and tomorrow's
+//!   level (`device_class: enum`, `options: [green, orange, red]`) and the
+//!   level of the stored hour holding the publish's instant (`options:
+//!   [green_low_carbon, green, orange, red]`), stable keys like Tempo's
+//!   colours, `null` when not published. Their attributes: each day's date,
+//!   `hours` (its 23, 24 or 25 hours' levels in order, `null` for an hour
+//!   not stored) and `generated_at`; the hour's `start` and `end`. The
+//!   current hour is as of the last publish (after each sync and when the
+//!   day turns): automations that need it to the hour read `hours`.
 //! - **Missing is not zero.** A missing value is JSON `null` and every
 //!   template is plain `{{ value_json.<key> }}`: Jinja renders `None` as
 //!   the text `None`, which HA's MQTT sensor turns into the `unknown`
@@ -109,4 +123,6 @@ pub use config::{
     Broker, DEFAULT_ACK_TIMEOUT, DEFAULT_CLIENT_ID, DEFAULT_DISCOVERY_PREFIX, DEFAULT_PREFIX, KEYS,
     MqttConfig, MqttKeys, masked, topic_id,
 };
-pub use payload::{Message, PublishReport, STATE_KEYS, TEMPO_STATE_KEYS, messages};
+pub use payload::{
+    ECOWATT_STATE_KEYS, Message, PublishReport, STATE_KEYS, TEMPO_STATE_KEYS, messages, messages_at,
+};

@@ -4,12 +4,15 @@
 //! writes it, and never touches the network.
 
 use super::config::{
-    MqttConfig, PAYLOAD_OFFLINE, PAYLOAD_ONLINE, TEMPO_NODE, masked, meter_node, topic_id,
+    ECOWATT_NODE, MqttConfig, PAYLOAD_OFFLINE, PAYLOAD_ONLINE, TEMPO_NODE, masked, meter_node,
+    topic_id,
 };
-use crate::store::{Granularity, MeterRecord, RunOutcome, Store, TempoOutlook, TotalRow};
+use crate::store::{
+    EcoWattNow, Granularity, MeterRecord, RunOutcome, Store, TempoOutlook, TotalRow,
+};
 use anyhow::{Context, Result};
 use hellowatt_snapshot::{
-    Date, Energy, TemperaturePeriod, TempoColour, TempoDay, TempoSource, paris_iso,
+    Date, EcoWattDay, Energy, TemperaturePeriod, TempoColour, TempoDay, TempoSource, paris_iso,
 };
 use serde_json::{Map, Value, json};
 
@@ -32,6 +35,8 @@ pub struct PublishReport {
     pub sensors: usize,
     /// Whether the Tempo outlook's state was sent.
     pub tempo: bool,
+    /// Whether the EcoWatt state was sent.
+    pub ecowatt: bool,
     /// Every message, configs and states.
     pub messages: usize,
 }
@@ -104,6 +109,16 @@ pub const TEMPO_STATE_KEYS: [&str; 14] = [
     "disagreements",
 ];
 
+/// Every key of the EcoWatt state JSON, in order.
+pub const ECOWATT_STATE_KEYS: [&str; 6] = [
+    "today",
+    "tomorrow",
+    "hour",
+    "today_attributes",
+    "tomorrow_attributes",
+    "hour_attributes",
+];
+
 /// What a sensor is for Home Assistant.
 #[derive(Clone, Copy)]
 struct Sensor {
@@ -117,6 +132,8 @@ struct Sensor {
     diagnostic: bool,
     /// A state key holding an object: the sensor's attributes.
     attributes: Option<&'static str>,
+    /// An `enum` sensor's states, in the order Home Assistant lists them.
+    options: &'static [&'static str],
 }
 
 const fn energy(
@@ -134,6 +151,7 @@ const fn energy(
         icon: None,
         diagnostic: false,
         attributes: None,
+        options: &[],
     }
 }
 
@@ -148,6 +166,7 @@ const fn money(key: &'static str, name: &'static str, state_class: Option<&'stat
         icon: None,
         diagnostic: false,
         attributes: None,
+        options: &[],
     }
 }
 
@@ -176,6 +195,7 @@ const fn tempo(key: &'static str, name: &'static str) -> Sensor {
         icon: Some("mdi:calendar-star"),
         diagnostic: false,
         attributes: None,
+        options: &TEMPO_OPTIONS,
     }
 }
 
@@ -300,6 +320,7 @@ const fn days(key: &'static str, name: &'static str, icon: &'static str) -> Sens
         icon: Some(icon),
         diagnostic: false,
         attributes: None,
+        options: &[],
     }
 }
 
@@ -335,8 +356,51 @@ const TEMPO_OUTLOOK: [Sensor; 9] = [
         icon: Some("mdi:alert-circle-outline"),
         diagnostic: true,
         attributes: None,
+        options: &[],
     },
 ];
+
+/// The words of the EcoWatt sensors, by level: 0 (the hours' green with
+/// low-carbon production) to 3. Stable keys, like Tempo's colours.
+const ECOWATT_LEVELS: [&str; 4] = ["green_low_carbon", "green", "orange", "red"];
+
+const fn ecowatt(
+    key: &'static str,
+    name: &'static str,
+    options: &'static [&'static str],
+) -> Sensor {
+    Sensor {
+        key,
+        name,
+        device_class: Some("enum"),
+        state_class: None,
+        unit: None,
+        precision: None,
+        icon: Some("mdi:transmission-tower"),
+        diagnostic: false,
+        attributes: None,
+        options,
+    }
+}
+
+/// The EcoWatt device's sensors: a day's level is 1 to 3, an hour's 0 to 3.
+const ECOWATT: [Sensor; 3] = [
+    with_attributes(
+        ecowatt("today", "EcoWatt aujourd'hui", ECOWATT_DAY_OPTIONS),
+        "today_attributes",
+    ),
+    with_attributes(
+        ecowatt("tomorrow", "EcoWatt demain", ECOWATT_DAY_OPTIONS),
+        "tomorrow_attributes",
+    ),
+    with_attributes(
+        ecowatt("hour", "EcoWatt heure en cours", &ECOWATT_LEVELS),
+        "hour_attributes",
+    ),
+];
+
+/// A day's levels: 1 to 3 (low-carbon production is said per hour).
+const ECOWATT_DAY_OPTIONS: &[&str] = &["green", "orange", "red"];
 
 /// Meters whose home has temperatures.
 const TEMPERATURE: Sensor = Sensor {
@@ -349,6 +413,7 @@ const TEMPERATURE: Sensor = Sensor {
     icon: None,
     diagnostic: false,
     attributes: None,
+    options: &[],
 };
 
 const fn power(key: &'static str, name: &'static str) -> Sensor {
@@ -362,6 +427,7 @@ const fn power(key: &'static str, name: &'static str) -> Sensor {
         icon: Some("mdi:flash-alert"),
         diagnostic: false,
         attributes: None,
+        options: &[],
     }
 }
 
@@ -379,6 +445,7 @@ const PEAKS: [Sensor; 3] = [
         icon: Some("mdi:clock-alert-outline"),
         diagnostic: false,
         attributes: None,
+        options: &[],
     },
     power("peak_power_month", "Puissance maximale du mois"),
 ];
@@ -394,6 +461,7 @@ const SUBSCRIBED: Sensor = Sensor {
     icon: Some("mdi:gauge"),
     diagnostic: false,
     attributes: None,
+    options: &[],
 };
 
 /// The words of the `collection` sensor: how the account's collection
@@ -418,6 +486,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         icon: None,
         diagnostic: true,
         attributes: None,
+        options: &[],
     },
     Sensor {
         key: "last_sync",
@@ -429,6 +498,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         icon: Some("mdi:cloud-sync"),
         diagnostic: true,
         attributes: None,
+        options: &[],
     },
     Sensor {
         key: "collection",
@@ -440,6 +510,7 @@ const DIAGNOSTICS: [Sensor; 3] = [
         icon: Some("mdi:cloud-alert"),
         diagnostic: true,
         attributes: None,
+        options: &COLLECTION_OPTIONS,
     },
 ];
 
@@ -523,8 +594,15 @@ fn last_sync(store: &Store, account: &str) -> Result<Option<String>> {
 }
 
 /// The messages of one publish: for every meter, its discovery configs
-/// then its state. Reads the store only.
+/// then its state; then the Tempo and EcoWatt devices'. Reads the store
+/// only; EcoWatt's current hour is the clock's.
 pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Message>> {
+    messages_at(cfg, store, today, crate::clock::now_utc())
+}
+
+/// [`messages`] with EcoWatt's current hour the one holding `now` (UTC
+/// seconds).
+pub fn messages_at(cfg: &MqttConfig, store: &Store, today: Date, now: i64) -> Result<Vec<Message>> {
     let yesterday = today.add_days(-1);
     let tomorrow = today.succ();
     let month_start = today.first_of_month();
@@ -562,37 +640,146 @@ pub fn messages(cfg: &MqttConfig, store: &Store, today: Date) -> Result<Vec<Mess
             standing,
         )
         .with_context(|| format!("reading meter {} for MQTT", masked(&meter.meter_id)))?;
-        let device = device(&meter);
-        let node = meter_node(&meter.meter_id);
-        let state_topic = cfg.state_topic(&meter.meter_id);
-        for s in &sensors {
-            out.push(Message {
-                topic: cfg.config_topic(&meter.meter_id, s.key),
-                payload: discovery(cfg, &node, &state_topic, s, &device).to_string(),
-            });
-        }
-        out.push(Message {
-            topic: state_topic,
-            payload: Value::Object(state).to_string(),
-        });
+        device_messages(
+            &mut out,
+            cfg,
+            (&meter_node(&meter.meter_id), &device(&meter)),
+            cfg.state_topic(&meter.meter_id),
+            &sensors,
+            state,
+        );
     }
     // A household without any Tempo day (a gas-only or Base contract)
     // gets no Tempo device.
     if !tempo_days.is_empty() {
-        let device = tempo_device();
-        let state_topic = cfg.tempo_state_topic();
-        for s in &TEMPO_OUTLOOK {
-            out.push(Message {
-                topic: cfg.tempo_config_topic(s.key),
-                payload: discovery(cfg, TEMPO_NODE, &state_topic, s, &device).to_string(),
-            });
-        }
-        out.push(Message {
-            topic: state_topic,
-            payload: Value::Object(tempo_state(&outlook)).to_string(),
-        });
+        let device = device_of(
+            TEMPO_NODE,
+            "helloWatt Tempo",
+            "helloWatt",
+            "Calendrier Tempo (saison du 1er septembre au 31 août)",
+        );
+        device_messages(
+            &mut out,
+            cfg,
+            (TEMPO_NODE, &device),
+            cfg.tempo_state_topic(),
+            &TEMPO_OUTLOOK,
+            tempo_state(&outlook),
+        );
+    }
+    let signal = store
+        .ecowatt_now(today, now)
+        .context("reading EcoWatt for MQTT")?;
+    // Without RTE credentials nothing is stored: no three dead entities.
+    if signal.collected {
+        // RTE's signal, whichever service brings it.
+        let device = device_of(
+            ECOWATT_NODE,
+            "helloWatt EcoWatt",
+            "RTE",
+            "Signal EcoWatt (tension du réseau électrique)",
+        );
+        device_messages(
+            &mut out,
+            cfg,
+            (ECOWATT_NODE, &device),
+            cfg.ecowatt_state_topic(),
+            &ECOWATT,
+            ecowatt_state(&signal, today),
+        );
     }
     Ok(out)
+}
+
+/// The messages of a device (a meter, Tempo, EcoWatt): each sensor's
+/// discovery config, then the state.
+fn device_messages(
+    out: &mut Vec<Message>,
+    cfg: &MqttConfig,
+    (node, device): (&str, &Value),
+    state_topic: String,
+    sensors: &[Sensor],
+    state: Map<String, Value>,
+) {
+    for s in sensors {
+        out.push(Message {
+            topic: cfg.node_config_topic(node, s.key),
+            payload: discovery(cfg, node, &state_topic, s, device).to_string(),
+        });
+    }
+    out.push(Message {
+        topic: state_topic,
+        payload: Value::Object(state).to_string(),
+    });
+}
+
+/// A Home Assistant device of the household.
+fn device_of(node: &str, name: &str, manufacturer: &str, model: &str) -> Value {
+    json!({
+        "identifiers": [node],
+        "name": name,
+        "manufacturer": manufacturer,
+        "model": model,
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// A level's word, `null` (Home Assistant: unknown) outside 0..=3.
+fn ecowatt_level(level: Option<u8>) -> Value {
+    level
+        .and_then(|l| ECOWATT_LEVELS.get(usize::from(l)))
+        .map_or(Value::Null, |w| json!(w))
+}
+
+/// A day's attributes: its date, its hours' levels by position in the day
+/// (23, 24 or 25 of them; `null` for an hour not stored) and when RTE
+/// generated it.
+fn ecowatt_day_attributes(date: Date, day: Option<&EcoWattDay>) -> Value {
+    let midnight = date.paris_midnight_utc();
+    let mut hours = vec![Value::Null; usize::try_from(date.paris_day_hours()).unwrap_or(24)];
+    for h in day.map_or(&[][..], |d| &d.hours) {
+        let at = usize::try_from((h.start - midnight).div_euclid(3600)).ok();
+        if let Some(slot) = at.and_then(|i| hours.get_mut(i)) {
+            *slot = ecowatt_level(Some(h.level));
+        }
+    }
+    json!({
+        "date": date.to_string(),
+        "hours": hours,
+        "generated_at": day.and_then(|d| d.generated_at).map(paris_iso),
+    })
+}
+
+/// The EcoWatt state: every key of [`ECOWATT_STATE_KEYS`].
+fn ecowatt_state(e: &EcoWattNow, today: Date) -> Map<String, Value> {
+    let mut s = Map::new();
+    s.insert(
+        "today".into(),
+        ecowatt_level(e.today.as_ref().and_then(|d| d.level)),
+    );
+    s.insert(
+        "tomorrow".into(),
+        ecowatt_level(e.tomorrow.as_ref().and_then(|d| d.level)),
+    );
+    s.insert("hour".into(), ecowatt_level(e.hour.map(|h| h.level)));
+    s.insert(
+        "today_attributes".into(),
+        ecowatt_day_attributes(today, e.today.as_ref()),
+    );
+    s.insert(
+        "tomorrow_attributes".into(),
+        ecowatt_day_attributes(today.succ(), e.tomorrow.as_ref()),
+    );
+    s.insert(
+        "hour_attributes".into(),
+        json!({
+            "start": e.hour.map(|h| paris_iso(h.start)),
+            "end": e.hour.map(|h| paris_iso(h.start + 3600)),
+        }),
+    );
+    debug_assert!(ECOWATT_STATE_KEYS.iter().all(|k| s.contains_key(*k)));
+    debug_assert_eq!(s.len(), ECOWATT_STATE_KEYS.len());
+    s
 }
 
 /// The Tempo outlook's state: every key of [`TEMPO_STATE_KEYS`].
@@ -616,17 +803,6 @@ fn tempo_state(o: &TempoOutlook) -> Map<String, Value> {
     debug_assert!(TEMPO_STATE_KEYS.iter().all(|k| s.contains_key(*k)));
     debug_assert_eq!(s.len(), TEMPO_STATE_KEYS.len());
     s
-}
-
-/// The Home Assistant device of the household's Tempo calendar.
-fn tempo_device() -> Value {
-    json!({
-        "identifiers": [TEMPO_NODE],
-        "name": "helloWatt Tempo",
-        "manufacturer": "helloWatt",
-        "model": "Calendrier Tempo (saison du 1er septembre au 31 août)",
-        "sw_version": env!("CARGO_PKG_VERSION"),
-    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -866,13 +1042,8 @@ fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device
     if let Some(v) = s.precision {
         c.insert("suggested_display_precision".into(), json!(v));
     }
-    if s.device_class == Some("enum") {
-        let options: &[&str] = if s.key == "collection" {
-            &COLLECTION_OPTIONS
-        } else {
-            &TEMPO_OPTIONS
-        };
-        c.insert("options".into(), json!(options));
+    if !s.options.is_empty() {
+        c.insert("options".into(), json!(s.options));
     }
     if let Some(v) = s.icon {
         c.insert("icon".into(), json!(v));
@@ -893,4 +1064,137 @@ fn discovery(cfg: &MqttConfig, node: &str, state_topic: &str, s: &Sensor, device
         json!({"name": "hellowatt", "sw_version": env!("CARGO_PKG_VERSION")}),
     );
     Value::Object(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{ecowatt_days, store_with_ecowatt};
+    use std::collections::BTreeMap;
+
+    fn d(s: &str) -> Date {
+        Date::parse(s).unwrap()
+    }
+
+    fn cfg() -> MqttConfig {
+        MqttConfig::from_url("mqtt://127.0.0.1:1883").unwrap()
+    }
+
+    fn by_topic(out: &[Message]) -> BTreeMap<String, Value> {
+        out.iter()
+            .map(|m| (m.topic.clone(), serde_json::from_str(&m.payload).unwrap()))
+            .collect()
+    }
+
+    const TODAY: &str = "2026-11-28";
+
+    /// Today orange with a red hour at 3 and 23:00 missing, tomorrow
+    /// published without a level.
+    fn seeded() -> Store {
+        store_with_ecowatt(ecowatt_days(d(TODAY)))
+    }
+
+    #[test]
+    fn ecowatt_state_is_the_stores() {
+        let store = seeded();
+        let cfg = cfg();
+        let today = d(TODAY);
+        let now = today.paris_time_utc(3, 30);
+        let out = messages_at(&cfg, &store, today, now).unwrap();
+        let sent = by_topic(&out);
+        let state = &sent["hellowatt/ecowatt/signal"];
+        for key in ECOWATT_STATE_KEYS {
+            assert!(state.get(key).is_some(), "no {key}");
+        }
+        // Each value against the store's rows, read independently.
+        let days = store.ecowatt(today, today.succ()).unwrap();
+        let word = |l: u8| ["green_low_carbon", "green", "orange", "red"][usize::from(l)];
+        assert_eq!(days[0].level, Some(2));
+        assert_eq!(state["today"], word(days[0].level.unwrap()));
+        assert_eq!(state["tomorrow"], Value::Null, "tomorrow has no level");
+        let at_3 = days[0]
+            .hours
+            .iter()
+            .find(|h| (h.start..h.start + 3600).contains(&now))
+            .unwrap();
+        assert_eq!(at_3.level, 3);
+        assert_eq!(state["hour"], word(at_3.level));
+        assert_eq!(state["hour_attributes"]["start"], paris_iso(at_3.start));
+        let hours = state["today_attributes"]["hours"].as_array().unwrap();
+        assert_eq!(hours.len(), 24);
+        for h in &days[0].hours {
+            let i = usize::try_from((h.start - today.paris_midnight_utc()) / 3600).unwrap();
+            assert_eq!(hours[i], word(h.level), "hour {i}");
+        }
+        assert_eq!(hours[23], Value::Null, "an hour not stored is unknown");
+        assert_eq!(state["today_attributes"]["date"], TODAY);
+        assert_eq!(
+            state["today_attributes"]["generated_at"],
+            paris_iso(days[0].generated_at.unwrap())
+        );
+        let tomorrow = &state["tomorrow_attributes"];
+        assert_eq!(tomorrow["date"], "2026-11-29");
+        assert!(
+            tomorrow["hours"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(Value::is_null)
+        );
+        assert_eq!(tomorrow["generated_at"], Value::Null);
+
+        // An hour the store lacks: unknown, not green.
+        let late = messages_at(&cfg, &store, today, today.paris_time_utc(23, 10)).unwrap();
+        let late = by_topic(&late);
+        assert_eq!(late["hellowatt/ecowatt/signal"]["hour"], Value::Null);
+        assert_eq!(
+            late["hellowatt/ecowatt/signal"]["hour_attributes"]["start"],
+            Value::Null
+        );
+
+        // Three enum sensors of the device, each with its attributes.
+        for (key, options) in [
+            ("today", &["green", "orange", "red"][..]),
+            ("tomorrow", &["green", "orange", "red"][..]),
+            ("hour", &["green_low_carbon", "green", "orange", "red"][..]),
+        ] {
+            let c = &sent[&format!("homeassistant/sensor/hellowatt-ecowatt/{key}/config")];
+            assert_eq!(c["device_class"], "enum", "{key}");
+            assert_eq!(c["options"], json!(options), "{key}");
+            assert_eq!(c["state_topic"], "hellowatt/ecowatt/signal");
+            assert_eq!(c["value_template"], format!("{{{{ value_json.{key} }}}}"));
+            assert_eq!(
+                c["json_attributes_template"],
+                format!("{{{{ value_json.{key}_attributes | tojson }}}}")
+            );
+            assert_eq!(c["device"]["identifiers"], json!(["hellowatt-ecowatt"]));
+            assert_eq!(c["unique_id"], format!("hellowatt-ecowatt_{key}"));
+        }
+        let configs = sent
+            .keys()
+            .filter(|t| t.contains("/hellowatt-ecowatt/"))
+            .count();
+        assert_eq!(configs, 3);
+    }
+
+    #[test]
+    fn no_ecowatt_device_without_a_day_from_yesterday_on() {
+        let cfg = cfg();
+        let today = d(TODAY);
+        let now = today.paris_time_utc(12, 0);
+        let nothing = messages_at(&cfg, &Store::open_in_memory().unwrap(), today, now).unwrap();
+        assert!(nothing.iter().all(|m| !m.topic.contains("ecowatt")));
+        // Days before yesterday only: EcoWatt is no longer collected.
+        let store = seeded();
+        let later = d("2026-12-01");
+        let old = messages_at(&cfg, &store, later, later.paris_time_utc(12, 0)).unwrap();
+        assert!(old.iter().all(|m| !m.topic.contains("ecowatt")));
+        // Yesterday's day alone keeps the device, everything unknown.
+        let next = d("2026-11-30");
+        let kept = by_topic(&messages_at(&cfg, &store, next, next.paris_time_utc(12, 0)).unwrap());
+        let state = &kept["hellowatt/ecowatt/signal"];
+        assert_eq!(state["today"], Value::Null);
+        assert_eq!(state["tomorrow"], Value::Null);
+        assert_eq!(state["hour"], Value::Null);
+    }
 }

@@ -18,7 +18,8 @@
 //! - Reads and aggregates for the outputs ([`Store::daily`],
 //!   [`Store::totals`] by day, month or year, ... in `query.rs`), and the
 //!   Tempo outlook: resolved colours, season counters, disagreements
-//!   ([`Store::tempo_outlook`], in `tempo.rs`).
+//!   ([`Store::tempo_outlook`], in `tempo.rs`); EcoWatt around an instant
+//!   ([`Store::ecowatt_now`], in `ecowatt.rs`).
 //!
 //! # What it must never do
 //! - No network and no guest: it is handed typed records by the host and
@@ -45,6 +46,7 @@
 
 mod checked;
 mod digest;
+mod ecowatt;
 mod guests;
 mod homeassistant;
 mod ingest;
@@ -56,8 +58,9 @@ mod tempo;
 mod values;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
+pub use ecowatt::{ECOWATT_DAYS_AHEAD, EcoWattNow};
 pub use guests::{GuestEvent, GuestRecord, GuestState, NewGuest};
 pub use homeassistant::{HaPushState, LedgerHours};
 pub use query::{

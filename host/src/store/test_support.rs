@@ -1,10 +1,11 @@
 //! Shared by the store's unit tests: a hand-made snapshot, a temporary
 //! folder, short constructors.
 
-use super::GuestIdentity;
+use super::{GuestIdentity, Store};
 use hellowatt_snapshot::{
-    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, Energy, Home, Meter, PeriodValue,
-    Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window, WindowStatus,
+    Amounts, Contract, CurvePoint, DailyReading, DataKind, Date, EcoWattDay, EcoWattHour, Energy,
+    Home, Meter, PeriodValue, Snapshot, Temperature, TempoColour, TempoDay, TempoSource, Window,
+    WindowStatus,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -253,4 +254,49 @@ pub fn sample() -> Snapshot {
         ],
         api_version: Some("1.48".into()),
     }
+}
+
+/// EcoWatt as the outputs' tests read it: `today` orange, its hours
+/// green with low-carbon production to 03:00, red from 03:00 to 04:00,
+/// green after, and the last hour not published; tomorrow published
+/// without a level or hours.
+pub fn ecowatt_days(today: Date) -> Vec<EcoWattDay> {
+    let midnight = today.paris_midnight_utc();
+    vec![
+        EcoWattDay {
+            date: today,
+            level: Some(2),
+            hours: (0..today.paris_day_hours() - 1)
+                .map(|h| EcoWattHour {
+                    start: midnight + h * 3600,
+                    level: match h {
+                        0..=2 => 0,
+                        3 => 3,
+                        _ => 1,
+                    },
+                })
+                .collect(),
+            generated_at: Some(midnight - 3600),
+        },
+        EcoWattDay {
+            date: today.succ(),
+            level: None,
+            hours: vec![],
+            generated_at: None,
+        },
+    ]
+}
+
+/// A store holding only `days`, ingested as the EcoWatt guest's would be.
+pub fn store_with_ecowatt(days: Vec<EcoWattDay>) -> Store {
+    let mut store = Store::open_in_memory().unwrap();
+    let run = store
+        .begin_run(ACCOUNT, &guest(), d("2020-01-01"), d("2030-12-31"), 1)
+        .unwrap();
+    let snapshot = Snapshot {
+        ecowatt: days,
+        ..Snapshot::default()
+    };
+    store.ingest(run, ACCOUNT, &snapshot, 2).unwrap();
+    store
 }

@@ -2229,6 +2229,8 @@ async fn metrics_pass_a_strict_parser() {
         ("hellowatt_tempo_days_used", "gauge"),
         ("hellowatt_tempo_days_remaining", "gauge"),
         ("hellowatt_tempo_disagreements", "gauge"),
+        ("hellowatt_ecowatt_level", "gauge"),
+        ("hellowatt_ecowatt_hour_level", "gauge"),
     ] {
         let fam = families.get(name).unwrap_or_else(|| panic!("no {name}"));
         assert_eq!(fam.kind, kind, "{name}");
@@ -2327,6 +2329,30 @@ async fn metrics_pass_a_strict_parser() {
             &[("account", ACCOUNT), ("outcome", "failure")]
         ),
         1.0
+    );
+    // EcoWatt: today's and tomorrow's levels and the hour holding the
+    // service's now, each the store's.
+    let days = Store::open(&fx.db)
+        .unwrap()
+        .ecowatt(today(), today().add_days(1))
+        .unwrap();
+    assert_eq!(days.len(), 2, "the fixture stores today and tomorrow");
+    for (day, stored) in ["today", "tomorrow"].into_iter().zip(&days) {
+        let level = stored.level.expect("the fixture gives both days a level");
+        assert_eq!(
+            value_of(&families, "hellowatt_ecowatt_level", &[("day", day)]),
+            f64::from(level),
+            "{day}"
+        );
+    }
+    let hour = days[0]
+        .hours
+        .iter()
+        .find(|h| (h.start..h.start + 3600).contains(&now()))
+        .expect("the fixture stores every hour of today");
+    assert_eq!(
+        value_of(&families, "hellowatt_ecowatt_hour_level", &[]),
+        f64::from(hour.level)
     );
     assert_eq!(
         value_of(

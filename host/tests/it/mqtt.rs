@@ -9,14 +9,15 @@
 
 use crate::common::runtime;
 use hellowatt::mqtt::{
-    self, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS, masked,
+    self, ECOWATT_STATE_KEYS, MqttConfig, MqttKeys, MqttPublisher, STATE_KEYS, TEMPO_STATE_KEYS,
+    masked,
 };
 use hellowatt::store::{GuestIdentity, RunOutcome, Store};
 use hellowatt::sync;
 use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{
-    Amounts, DailyReading, Date, Energy, Home, Meter, PeriodValue, Snapshot, Temperature,
-    TempoColour, TempoDay, TempoSource, paris_iso,
+    Amounts, DailyReading, Date, EcoWattDay, EcoWattHour, Energy, Home, Meter, PeriodValue,
+    Snapshot, Temperature, TempoColour, TempoDay, TempoSource, paris_iso,
 };
 use rumqttc::{AsyncClient, Event, Incoming, MqttOptions, QoS};
 use serde_json::Value;
@@ -553,6 +554,132 @@ fn check_tempo_device(cfg: &MqttConfig, messages: &BTreeMap<String, String>) -> 
     state
 }
 
+/// What the EcoWatt guest would bring, ingested into `store`: `today`
+/// orange with a red hour at 19:00 and 23:00 not published, tomorrow
+/// published without a level.
+fn seed_ecowatt(store: &mut Store, today: Date) {
+    let guest = GuestIdentity {
+        name: "ecowatt-test".into(),
+        version: "1".into(),
+        sha256: "0".repeat(64),
+    };
+    let run = store
+        .begin_run("rte", &guest, today, today.succ(), 1)
+        .unwrap();
+    let midnight = today.paris_midnight_utc();
+    let snapshot = Snapshot {
+        ecowatt: vec![
+            EcoWattDay {
+                date: today,
+                level: Some(2),
+                hours: (0..today.paris_day_hours() - 1)
+                    .map(|h| EcoWattHour {
+                        start: midnight + h * 3600,
+                        level: if h == 19 { 3 } else { 1 },
+                    })
+                    .collect(),
+                generated_at: Some(midnight - 3600),
+            },
+            EcoWattDay {
+                date: today.succ(),
+                level: None,
+                hours: vec![],
+                generated_at: None,
+            },
+        ],
+        ..Snapshot::default()
+    };
+    let stats = store.ingest(run, "rte", &snapshot, 2).unwrap();
+    store
+        .finish_run(run, &RunOutcome::Success, &stats, 1, 3)
+        .unwrap();
+}
+
+/// Checks the EcoWatt device's discovery configs and that its state is
+/// the store's: today's and tomorrow's levels and hours, and the level of
+/// the stored hour holding one of `instants` (the publish's clock read
+/// before and after it). Returns the state.
+fn check_ecowatt_device(
+    cfg: &MqttConfig,
+    messages: &BTreeMap<String, String>,
+    store: &Store,
+    today: Date,
+    instants: [i64; 2],
+) -> Value {
+    let state_topic = format!("{}/ecowatt/signal", cfg.prefix);
+    let state = parse(
+        messages
+            .get(&state_topic)
+            .unwrap_or_else(|| panic!("no EcoWatt state")),
+    );
+    for key in ECOWATT_STATE_KEYS {
+        assert!(state.get(key).is_some(), "the EcoWatt state lacks {key}");
+    }
+    let word = |l: Option<u8>| match l {
+        Some(l) => {
+            serde_json::json!(["green_low_carbon", "green", "orange", "red"][usize::from(l)])
+        }
+        None => Value::Null,
+    };
+    let mut keys = Vec::new();
+    for (key, topic, c) in node_configs(cfg, messages, "hellowatt-ecowatt", &state_topic, &state) {
+        assert_eq!(c["device"]["name"], "helloWatt EcoWatt");
+        assert_eq!(c["device_class"], "enum", "{topic}");
+        let options = if key == "hour" {
+            serde_json::json!(["green_low_carbon", "green", "orange", "red"])
+        } else {
+            serde_json::json!(["green", "orange", "red"])
+        };
+        assert_eq!(c["options"], options, "{topic}");
+        assert_eq!(
+            c["json_attributes_template"],
+            format!("{{{{ value_json.{key}_attributes | tojson }}}}")
+        );
+        keys.push(key);
+    }
+    keys.sort();
+    assert_eq!(keys, ["hour", "today", "tomorrow"]);
+    let days = store.ecowatt(today, today.succ()).unwrap();
+    for (key, date) in [("today", today), ("tomorrow", today.succ())] {
+        let day = days.iter().find(|d| d.date == date);
+        assert_eq!(state[key], word(day.and_then(|d| d.level)), "{key}");
+        let attrs = &state[format!("{key}_attributes")];
+        assert_eq!(attrs["date"], date.to_string());
+        let hours = attrs["hours"].as_array().unwrap();
+        assert_eq!(hours.len() as i64, date.paris_day_hours(), "{key}");
+        let stored = day.map_or(&[][..], |d| &d.hours[..]);
+        for (i, shown) in hours.iter().enumerate() {
+            let start = date.paris_midnight_utc() + i as i64 * 3600;
+            let want = stored.iter().find(|h| h.start == start).map(|h| h.level);
+            assert_eq!(*shown, word(want), "{key} hour {i}");
+        }
+        assert_eq!(
+            attrs["generated_at"],
+            day.and_then(|d| d.generated_at)
+                .map_or(Value::Null, |g| serde_json::json!(paris_iso(g)))
+        );
+    }
+    // The current hour: the store's hour holding the publish's instant.
+    let around = store
+        .ecowatt(today.add_days(-1), today.add_days(3))
+        .unwrap();
+    let hour_at = |now: i64| {
+        around
+            .iter()
+            .flat_map(|d| &d.hours)
+            .find(|h| (h.start..h.start + 3600).contains(&now))
+            .map(|h| h.level)
+    };
+    assert!(
+        instants
+            .iter()
+            .any(|&now| state["hour"] == word(hour_at(now))),
+        "hour: {} is not the store's at {instants:?}",
+        state["hour"]
+    );
+    state
+}
+
 /// The Tempo state's counters are the store's outlook.
 fn check_tempo_counters(state: &Value, store: &Store, today: Date) {
     let o = store.tempo_outlook(today).unwrap();
@@ -601,7 +728,10 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (store, site_url) = demo_store(dir.path()).await;
+    let (mut store, site_url) = demo_store(dir.path()).await;
+    let today = d(TODAY);
+    // The demo has no EcoWatt yet: what its guest would bring.
+    seed_ecowatt(&mut store, today);
     let (_broker, port) = Broker::plain();
     let watcher = Watcher::start(port, "watcher", &["hellowatt/#", "homeassistant/#"]).await;
     let cfg = config(port);
@@ -610,8 +740,9 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         .wait_connected(Duration::from_secs(10))
         .await
         .unwrap();
-    let today = d(TODAY);
+    let before = hellowatt::clock::now_utc();
     let report = publisher.publish_snapshot(&store, today).await.unwrap();
+    let after = hellowatt::clock::now_utc();
 
     let meters: Vec<(String, Energy)> = store
         .meters(None)
@@ -622,7 +753,8 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
     assert_eq!(meters.len(), 2, "the demo has electricity and gas");
     assert_eq!(report.meters, 2);
     assert!(report.tempo, "the demo's tariff keys give Tempo days");
-    assert_eq!(report.messages, report.sensors + report.meters + 1);
+    assert!(report.ecowatt, "EcoWatt days are stored");
+    assert_eq!(report.messages, report.sensors + report.meters + 2);
     let first = watcher
         .wait_for(0, "every message and online", |m| {
             m.get("hellowatt/status")
@@ -651,6 +783,9 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
     let checked = check_messages(&cfg, &messages, &meters);
     let tempo = check_tempo_device(&cfg, &messages);
     check_tempo_counters(&tempo, &store, today);
+    let ecowatt = check_ecowatt_device(&cfg, &messages, &store, today, [before, after]);
+    assert_eq!(ecowatt["today"], "orange");
+    assert!(ecowatt["tomorrow"].is_null(), "published without a level");
     // No Tempo service in the demo, and its tariff keys stop at yesterday.
     assert!(tempo["today"].is_null() && tempo["tomorrow"].is_null());
     assert!(tempo["blue_used"].as_u64().unwrap() > 0);
@@ -738,7 +873,9 @@ async fn home_assistant_sees_every_meter_after_a_sync() {
         assert_eq!(state["day"], "2026-11-27");
         assert_eq!(state["month"], "2026-11");
         assert_eq!(state["last_day"], "2026-11-27");
-        let run = &store.runs(None, 1).unwrap()[0];
+        // The helloWatt account's last run (the seeded EcoWatt run aside).
+        let runs = store.runs(None, 10).unwrap();
+        let run = runs.iter().find(|r| r.account != "rte").unwrap();
         assert_eq!(state["last_sync"], paris_iso(run.finished_at.unwrap()));
         let home = store
             .meters(None)
@@ -896,6 +1033,10 @@ fn missing_values_are_null_and_tempo_prefers_the_service() {
         .map(|m| (m.topic.clone(), m.payload.clone()))
         .collect();
     assert_eq!(messages.len(), out.len(), "no topic twice");
+    assert!(
+        messages.keys().all(|t| !t.contains("ecowatt")),
+        "no EcoWatt day stored: no EcoWatt device"
+    );
     let meters = [
         (PDL.to_owned(), Energy::Electricity),
         (PCE.to_owned(), Energy::Gas),
