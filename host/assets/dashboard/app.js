@@ -66,6 +66,11 @@
       monthCol: 'Mois', temperature: 'Température moyenne', temperatureShort: 'Temp.', until: (d) => "jusqu'au " + d,
       yoyCells: 'Chaque case\u00a0: le mois, et dessous, en gris, le même mois un an plus tôt.',
       at: (d) => 'le ' + d, since: (d) => 'depuis le ' + d, now: 'maintenant',
+      ecowattTitle: 'Signal EcoWatt de RTE',
+      ecoLevels: ['Vert, production décarbonée', 'Vert', 'Orange', 'Rouge'],
+      ecoUnknown: 'inconnu', ecoHourUnknown: 'Heure non publiée',
+      hour: (h) => h + '\u00a0h',
+      ecoGenerated: (at) => 'publié le ' + at,
       steps: {
         daily: (w) => 'Collecte quotidienne ' + w,
         retry: (w) => 'Nouvel essai ' + w,
@@ -131,6 +136,11 @@
       monthCol: 'Month', temperature: 'Mean temperature', temperatureShort: 'Temp.', until: (d) => 'to ' + d,
       yoyCells: 'Each cell: the month, and below it, in grey, the same month a year before.',
       at: (d) => 'on ' + d, since: (d) => 'since ' + d, now: 'now',
+      ecowattTitle: 'RTE\'s EcoWatt signal',
+      ecoLevels: ['Green, low-carbon production', 'Green', 'Orange', 'Red'],
+      ecoUnknown: 'unknown', ecoHourUnknown: 'Hour not published',
+      hour: (h) => String(h).padStart(2, '0') + ':00',
+      ecoGenerated: (at) => 'published on ' + at,
       steps: {
         daily: (w) => 'Daily run ' + w,
         retry: (w) => 'Retry ' + w,
@@ -456,6 +466,81 @@
     tile.append(statusCard(s));
     const footer = document.getElementById('footer');
     footer.textContent = 'hellowatt · ' + instant(s.generated_at);
+  }
+
+  // ------------------------------------------------------------ EcoWatt
+
+  // RTE's signal (/api/v1/ecowatt): today's and tomorrow's level and one
+  // cell per hour of the day, coloured by the stored hour's level. A stored
+  // hour's cell carries `data-field`; an hour RTE did not publish is drawn
+  // as unknown without one.
+  const parisDay = new Intl.DateTimeFormat('en-CA', {
+    year: 'numeric', month: '2-digit', day: '2-digit', timeZone: 'Europe/Paris',
+  });
+  const parisHour = new Intl.DateTimeFormat('en-GB', {
+    hour: '2-digit', hourCycle: 'h23', timeZone: 'Europe/Paris',
+  });
+  function hourLabel(utc) { return t.hour(Number(parisHour.format(new Date(utc * 1000)))); }
+
+  // The starts (UTC seconds) of the day's hours: 23, 24 or 25 of them.
+  function daySlots(date) {
+    const base = utcDate(date).getTime() / 1000;
+    const slots = [];
+    for (let s = base - 3 * 3600; s < base + 27 * 3600; s += 3600) {
+      if (parisDay.format(new Date(s * 1000)) === date) slots.push(s);
+    }
+    return slots;
+  }
+
+  function ecoLevel(v, min) { return Number.isInteger(v) && v >= min && v <= 3 ? v : null; }
+
+  function ecowattDay(key, label, date, d) {
+    const sep = lang === 'fr' ? '\u00a0: ' : ': ';
+    const level = ecoLevel(d && d.level, 1);
+    const row = el('div', { class: 'eco-day', 'data-date': date });
+    row.append(el('h3', null, label, ' ', el('span', { class: 'sub' }, longDayFormat.format(utcDate(date))), ' ',
+      el('span', {
+        class: 'badge eco-' + (level === null ? 'unknown' : level),
+        'data-field': 'ecowatt.' + key, 'data-value': level === null ? '' : String(level),
+      }, level === null ? t.ecoUnknown : t.ecoLevels[level])));
+    const stored = new Map(((d && d.hours) || []).map((h) => [h.start_utc, h]));
+    const strip = el('div', { class: 'eco-strip', role: 'img', 'aria-label': t.ecowattTitle + ', ' + label });
+    const ticks = el('div', { class: 'eco-ticks' });
+    daySlots(date).forEach((s, i) => {
+      const h = stored.get(s);
+      const lv = h ? ecoLevel(h.level, 0) : null;
+      const attrs = {
+        class: 'eco-cell eco-' + (lv === null ? 'unknown' : lv),
+        title: hourLabel(s) + '–' + hourLabel(s + 3600) + sep
+          + (lv !== null ? t.ecoLevels[lv] : h ? t.ecoUnknown : t.ecoHourUnknown),
+      };
+      if (h) {
+        attrs['data-field'] = 'ecowatt.' + key + '.' + s;
+        attrs['data-value'] = lv === null ? '' : String(lv);
+      }
+      strip.append(el('span', attrs));
+      ticks.append(el('span', null, i % 6 === 0 ? hourLabel(s) : ''));
+    });
+    row.append(strip, ticks);
+    if (d && d.generated_at) {
+      row.append(el('p', { class: 'legend' }, t.ecoGenerated(sentenceFormat.format(new Date(d.generated_at)))));
+    }
+    return row;
+  }
+
+  // Hidden when the answer has neither today nor tomorrow: EcoWatt is off.
+  function renderEcowatt(answer, today) {
+    const section = document.getElementById('ecowatt');
+    const days = (answer && answer.days) || [];
+    const tomorrow = addDays(today, 1);
+    const find = (date) => days.find((d) => d.date === date) || null;
+    section.hidden = !find(today) && !find(tomorrow);
+    if (section.hidden) return;
+    document.getElementById('ecowatt-days').replaceChildren(
+      ecowattDay('today', t.today, today, find(today)),
+      ecowattDay('tomorrow', t.tomorrow, tomorrow, find(tomorrow)));
+    legend('ecowatt-legend', [0, 1, 2, 3].map((l) => ['eco-' + l, t.ecoLevels[l]])
+      .concat([['eco-unknown', t.ecoHourUnknown]]));
   }
 
   // ------------------------------------------------------------- charts
@@ -966,10 +1051,12 @@
     const metric = params.get('metric');
     if (metric === 'kwh' || metric === 'eur' || metric === 'solar_production_kwh') setMetric(metric);
     try {
-      const [summary, meters, outlook] = await Promise.all([
+      const [summary, meters, outlook, ecowatt] = await Promise.all([
         api('api/v1/summary'), api('api/v1/meters'), api('api/v1/tempo/outlook'),
+        api('api/v1/ecowatt'),
       ]);
       renderTile(summary, outlook);
+      renderEcowatt(ecowatt, ecowatt.from);
       state.yesterday = summary.yesterday;
       const first = setupMeters(meters);
       const wantedDay = params.get('day');

@@ -4,7 +4,8 @@
 //! Every value the page draws must be the store's: the tile, the load curve
 //! of a day (the one asked in the URL, else the last day with a curve), each
 //! month's cost by tariff period, each month beside the same month a year
-//! before with its mean temperature; the French page must read French only,
+//! before with its mean temperature, RTE's EcoWatt levels of today and
+//! tomorrow, hour by hour; the French page must read French only,
 //! times in local format. Screenshots of each view, desktop and phone, are
 //! kept as `target/dashboard-*.png`.
 
@@ -369,6 +370,59 @@ fn assert_tile(dom: &str, store: &Store, today: Date) {
     );
 }
 
+/// RTE's EcoWatt signal against the store: for today and tomorrow, the
+/// day's level and one cell per stored hour, each the store's level (an
+/// hour not published drawn as unknown, without a field). The demo's
+/// EcoWatt sync stores today on: the section must be there.
+fn assert_ecowatt(dom: &str, store: &Store, today: Date) {
+    let days = store.ecowatt(today, today.succ()).unwrap();
+    assert!(
+        days.iter().any(|d| d.date == today),
+        "the store has no EcoWatt day for today: the demo syncs EcoWatt"
+    );
+    assert!(
+        !dom.contains(
+            "<section id=\"ecowatt\" class=\"charts\" aria-labelledby=\"ecowatt-title\" hidden"
+        ),
+        "the EcoWatt section is hidden"
+    );
+    for (key, date) in [("today", today), ("tomorrow", today.succ())] {
+        let day = days.iter().find(|d| d.date == date);
+        let level = day.and_then(|d| d.level).map(|l| l.to_string());
+        assert_eq!(
+            field(dom, &format!("ecowatt.{key}")).unwrap_or_else(|| panic!("no ecowatt.{key}")),
+            level.unwrap_or_default(),
+            "EcoWatt {key}: the day's level"
+        );
+        let shown = fields(dom, &format!("ecowatt.{key}."));
+        let hours = day.map_or(&[][..], |d| &d.hours[..]);
+        assert_eq!(
+            shown.len(),
+            hours.len(),
+            "EcoWatt {key}: one cell per stored hour"
+        );
+        for h in hours {
+            assert_eq!(
+                shown.get(&h.start.to_string()),
+                Some(&h.level.to_string()),
+                "EcoWatt {key} at {}",
+                paris_iso(h.start)
+            );
+        }
+        // Every hour of the day has a cell, stored or not.
+        let at = dom
+            .find(&format!("data-date=\"{date}\""))
+            .unwrap_or_else(|| panic!("no EcoWatt row for {date}"));
+        let row = &dom[at..];
+        let row = &row[..row.find("eco-ticks").unwrap_or(row.len())];
+        assert_eq!(
+            row.matches("class=\"eco-cell ").count() as i64,
+            date.paris_day_hours(),
+            "EcoWatt {key}: a cell per hour of the day"
+        );
+    }
+}
+
 /// The scheduler's next step on the page is the summary's, by kind and
 /// instant.
 fn assert_next_run(dom: &str, summary: &Value) {
@@ -686,6 +740,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     assert_tile(&dom, &store, today);
     assert_next_run(&dom, &summary);
     assert_history(&dom, &store, &elec.meter_id, yesterday);
+    assert_ecowatt(&dom, &store, today);
     assert_curve(&dom, &store, &elec.meter_id, chosen);
     assert_peaks(&dom, &store, &elec.meter_id, yesterday);
     let periods = assert_split(&dom, &store, &elec.meter_id, yesterday);
@@ -704,6 +759,7 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
     // French, phone: the curve of the last day with one, by default.
     let dom = browser.view("electricity-phone", "", "390,4400");
     assert_curve(&dom, &store, &elec.meter_id, last);
+    assert_ecowatt(&dom, &store, today);
     assert_french("electricity-phone", &dom);
 
     // Gas: the same charts, no curve.
