@@ -706,6 +706,19 @@ fn the_dashboard_shows_the_store_and_draws_its_charts() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // And RTE's signals, which the EcoWatt slot asks for at start beside it.
+    loop {
+        let today = hellowatt::clock::today();
+        let url = format!("{base}/api/v1/ecowatt?from={today}&to={today}");
+        if crate::common::http_get(&url).is_some_and(|s| s.contains("\"level\"")) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(150),
+            "the demo service stored no EcoWatt signal for today"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     let summary: Value =
         serde_json::from_str(&crate::common::http_get(&format!("{base}/api/v1/summary")).unwrap())
             .unwrap();
