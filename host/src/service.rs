@@ -3,7 +3,9 @@
 //! (the missing history, newest month first, at first start; the sliding
 //! refresh window afterwards), stored window by window.
 //!
-//! Beside the accounts, one task runs the Tempo slot's guest on the schedule
+//! Beside the accounts, one task runs the EcoWatt slot's guest on the
+//! schedule of `crate::sync::ecowatt` (with a token from the host's RTE
+//! broker), and one task runs the Tempo slot's guest on the schedule
 //! of `crate::sync::tempo` (its own origins and pacing, its own hot-swapped
 //! guest).
 //!
@@ -1041,25 +1043,12 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
         )
         .await;
         match result {
-            Ok(Some(summary)) if summary.failure.is_none() => {
-                attempts.failures = 0;
-                tracing::info!(
-                    "Tempo: run {}: {} request(s), {} inserted, {} updated",
-                    summary.run_id,
-                    summary.traffic.requests,
-                    summary.stats.inserted,
-                    summary.stats.updated
-                );
-            }
             Ok(Some(summary)) => {
-                attempts.failures += 1;
-                if let Some(f) = &summary.failure {
-                    tracing::warn!(
-                        "Tempo: run {} failed ({}): {f}; the colours already stored are kept",
-                        summary.run_id,
-                        f.kind()
-                    );
-                }
+                log_slot_run("Tempo", &summary, "colours");
+                attempts.failures = match summary.failure {
+                    None => 0,
+                    Some(_) => attempts.failures + 1,
+                };
             }
             Ok(None) => attempts.failures = 0,
             Err(e) => {
@@ -1068,6 +1057,25 @@ async fn drive_tempo(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
             }
         }
         shared.publish().await;
+    }
+}
+
+/// Logs a slot's run: its counts, or its failure and that the `rows`
+/// already stored are kept.
+fn log_slot_run(slot: &str, summary: &crate::sync::RunSummary, rows: &str) {
+    match &summary.failure {
+        None => tracing::info!(
+            "{slot}: run {}: {} request(s), {} inserted, {} updated",
+            summary.run_id,
+            summary.traffic.requests,
+            summary.stats.inserted,
+            summary.stats.updated
+        ),
+        Some(f) => tracing::warn!(
+            "{slot}: run {} failed ({}): {f}; the {rows} already stored are kept",
+            summary.run_id,
+            f.kind()
+        ),
     }
 }
 
@@ -1083,12 +1091,19 @@ async fn drive_ecowatt(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>)
     let broker = crate::sync::rte_token::TokenBroker::new(&config);
     let mut attempts = Attempts::default();
     let mut said = String::new();
+    let mut published_hour = now_utc() / 3600;
     loop {
         if *shutdown.borrow() {
             return;
         }
         let now = now_utc();
         let today = Date::paris_day_of(now);
+        // The current hour's level moves with the clock, not with a run:
+        // retained MQTT states follow each hour as it starts.
+        if now / 3600 != published_hour {
+            published_hour = now / 3600;
+            shared.publish().await;
+        }
         let facts = match ecowatt::facts(&*shared.store.lock().await, today) {
             Ok(f) => f,
             Err(e) => {
@@ -1119,8 +1134,9 @@ async fn drive_ecowatt(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>)
             said = next;
         }
         if at > now {
-            // Wake at least hourly: the day may turn.
-            let wait = Duration::from_secs((at - now).clamp(1, 3600) as u64);
+            // Wake when the hour turns: its level is published.
+            let to_next_hour = 3600 - now.rem_euclid(3600) + 1;
+            let wait = Duration::from_secs((at - now).min(to_next_hour).max(1) as u64);
             tokio::select! {
                 () = tokio::time::sleep(wait) => continue,
                 _ = shutdown.changed() => return,
@@ -1142,21 +1158,7 @@ async fn drive_ecowatt(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>)
             Ok(ran) => {
                 let failure = ran.failure();
                 match &ran {
-                    ecowatt::Ran::Guest(summary) => match &summary.failure {
-                        None => tracing::info!(
-                            "EcoWatt: run {}: {} request(s), {} inserted, {} updated",
-                            summary.run_id,
-                            summary.traffic.requests,
-                            summary.stats.inserted,
-                            summary.stats.updated
-                        ),
-                        Some(f) => tracing::warn!(
-                            "EcoWatt: run {} failed ({}): {f}; the signals already stored are \
-                             kept",
-                            summary.run_id,
-                            f.kind()
-                        ),
-                    },
+                    ecowatt::Ran::Guest(summary) => log_slot_run("EcoWatt", summary, "signals"),
                     ecowatt::Ran::NoToken { run_id, error } => tracing::warn!(
                         "EcoWatt: run {run_id} got no token ({}): {error}",
                         error.kind()

@@ -336,7 +336,7 @@ pub fn write_store_summary(out: &mut String, store: &Store, from: Date, to: Date
         }
     }
     let today = to.succ();
-    let ecowatt = store.ecowatt(today, today.add_days(crate::sync::ecowatt::DAYS_AHEAD))?;
+    let ecowatt = store.ecowatt(today, today.add_days(crate::store::ECOWATT_DAYS_AHEAD))?;
     if !ecowatt.is_empty() {
         let _ = writeln!(out, "\nEcoWatt (RTE):");
         for sentence in super::status::ecowatt_sentences(&ecowatt, today) {

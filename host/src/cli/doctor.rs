@@ -2,7 +2,9 @@
 //! report. With the configured account, it asks the site for each part
 //! once (log-in and homes with their contracts, one day of each daily
 //! series, the curve of one day, the temperature) on one guest instance
-//! (one log-in, as a run), then the Tempo service, and prints one line per
+//! (one log-in, as a run), then the Tempo service, then RTE's token for the
+//! EcoWatt slot (the token only: the signals allow one call every 15
+//! minutes, which the running service needs), and prints one line per
 //! step: the HTTP statuses of its requests, whether the answer was
 //! understood or what differs, and the time it took. It ends with what to
 //! do next.
@@ -93,14 +95,17 @@ impl Report {
 
     /// What to do next, from the first failure.
     pub fn advice(&self) -> String {
-        let Some((step, kind)) = self.steps.iter().find_map(|s| match &s.verdict {
-            Verdict::Failed { kind, .. } => Some((s.step, kind.as_str())),
+        let Some((step, kind, detail)) = self.steps.iter().find_map(|s| match &s.verdict {
+            Verdict::Failed { kind, detail } => Some((s.step, kind.as_str(), detail.as_str())),
             _ => None,
         }) else {
             return "every step answered as this guest expects: the site works with hellowatt.\n"
                 .to_string();
         };
         let next = match kind {
+            // RTE's refusal says which keys to check; the helloWatt advice
+            // would name the wrong ones.
+            _ if step == ECOWATT_STEP => detail,
             "site-changed" => {
                 "the site answers something this guest does not understand: record it with \
                  `hellowatt record` (an anonymised scenario, safe to share) and look for a new \
@@ -241,7 +246,43 @@ pub async fn diagnose(
             "the Tempo slot is off (tempo_url = \"off\")".into(),
         ),
     });
+    steps.push(match &config.ecowatt {
+        Some(ecowatt) => ecowatt_token_step(ecowatt).await,
+        None => skipped(
+            ECOWATT_STEP,
+            "EcoWatt is off: no RTE credentials (rte_client_id, rte_client_secret_file)".into(),
+        ),
+    });
     Ok(Report { steps })
+}
+
+/// The EcoWatt step's name.
+const ECOWATT_STEP: &str = "RTE EcoWatt token";
+
+/// Asks RTE for a token with the configured application, as the service
+/// does before each EcoWatt run; never the signals (one call every 15
+/// minutes: the running service's).
+async fn ecowatt_token_step(ecowatt: &crate::config::EcowattConfig) -> StepReport {
+    use crate::sync::rte_token::{TOKEN_PATH, TokenBroker};
+    let broker = TokenBroker::new(ecowatt);
+    let started = Instant::now();
+    let verdict = match broker.token(crate::clock::now_utc()).await {
+        Ok(_) => Verdict::Understood(
+            "RTE gave the application a token (the signals are not asked here: RTE allows one \
+             call every 15 minutes, and the service makes them)"
+                .into(),
+        ),
+        Err(e) => Verdict::Failed {
+            kind: e.kind().to_string(),
+            detail: e.to_string(),
+        },
+    };
+    StepReport {
+        step: ECOWATT_STEP,
+        requests: vec![format!("POST {TOKEN_PATH}")],
+        verdict,
+        elapsed: started.elapsed(),
+    }
 }
 
 async fn tempo_step(

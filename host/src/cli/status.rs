@@ -99,7 +99,7 @@ pub fn report(store: &Store, config: &Config, runs: usize, now: i64) -> Result<S
                 ),
             );
             let today = Date::paris_day_of(now);
-            let days = store.ecowatt(today, today.add_days(crate::sync::ecowatt::DAYS_AHEAD))?;
+            let days = store.ecowatt(today, today.add_days(crate::store::ECOWATT_DAYS_AHEAD))?;
             for sentence in ecowatt_sentences(&days, today) {
                 line(&mut out, &sentence);
             }

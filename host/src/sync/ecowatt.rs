@@ -27,7 +27,7 @@
 use crate::config::EcowattConfig;
 use crate::sandbox::runtime::{Guest, Limits, Runtime};
 use crate::slot::ECOWATT_ACCOUNT;
-use crate::store::{IngestStats, RunOutcome, Store};
+use crate::store::{ECOWATT_DAYS_AHEAD, IngestStats, RunOutcome, Store};
 use crate::sync::rte_token::{TokenBroker, TokenError};
 use crate::sync::{self, Part, RunFailure, RunSummary, StoreAccess, Target};
 use anyhow::Result;
@@ -39,9 +39,6 @@ pub const RTE_PERIOD: i64 = 15 * 60;
 
 /// Longest wait between two attempts after failures.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(4 * 3600);
-
-/// The days RTE publishes from today.
-pub const DAYS_AHEAD: i64 = 3;
 
 /// What the store says, for the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -154,7 +151,7 @@ pub fn next_run(now: i64, facts: &Facts, attempts: &Attempts, every: Duration) -
 
 /// The days a run asks for: today and the days RTE publishes after it.
 pub fn window(today: Date) -> (Date, Date) {
-    (today, today.add_days(DAYS_AHEAD))
+    (today, today.add_days(ECOWATT_DAYS_AHEAD))
 }
 
 /// What one run did.

@@ -455,3 +455,71 @@ async fn a_hostile_guest_in_the_ecowatt_slot_never_sees_the_secret_or_the_token(
     }
     service.shutdown().await;
 }
+
+/// `hellowatt doctor` asks RTE for a token with the configured application
+/// (never the signals: RTE's one call every 15 minutes is the service's),
+/// and when RTE refuses it, says which keys to check, without the secret.
+#[tokio::test]
+async fn doctor_checks_the_rte_application_without_spending_a_call() {
+    let today = hellowatt::clock::today();
+    let site = sim::start("127.0.0.1:0".parse().unwrap(), sim::SimMode::Demo { today })
+        .await
+        .unwrap();
+    let service = sim::start_ecowatt("127.0.0.1:0".parse().unwrap(), EcoWattSimMode::Normal)
+        .await
+        .unwrap();
+    let (runtime, guest) = crate::common::runtime().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut whole = crate::common::demo_config(&site.url(), &tmp.path().join("doctor.db"));
+    for (secret, accepted) in [
+        (DEMO_RTE_CLIENT_SECRET, true),
+        ("Wr0ng-Rte-Secret-4410", false),
+    ] {
+        whole.ecowatt = Some(config(&service.url(), secret));
+        let account = whole.accounts[0].clone();
+        let report =
+            hellowatt::cli::doctor::diagnose(runtime, guest, None, &whole, &account, today)
+                .await
+                .unwrap();
+        let text = report.render();
+        println!("{text}");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("RTE EcoWatt token"))
+            .expect("an EcoWatt step");
+        assert!(!text.contains(secret), "{text}");
+        if accepted {
+            assert!(
+                line.contains("ok: RTE gave the application a token"),
+                "{line}"
+            );
+            assert!(report.ok(), "{text}");
+        } else {
+            assert!(
+                line.contains(
+                    "FAILED: credentials-rejected: RTE refused the client credentials (HTTP 401, \
+                     invalid_client)"
+                ),
+                "{line}"
+            );
+            assert!(
+                text.contains("RTE EcoWatt token failed: RTE refused the client credentials"),
+                "{text}"
+            );
+        }
+    }
+    let served = service.served();
+    assert!(served.iter().all(|l| !l.contains("/signals")), "{served:?}");
+    whole.ecowatt = None;
+    let account = whole.accounts[0].clone();
+    let text = hellowatt::cli::doctor::diagnose(runtime, guest, None, &whole, &account, today)
+        .await
+        .unwrap()
+        .render();
+    assert!(
+        text.contains("RTE EcoWatt token") && text.contains("skipped: EcoWatt is off"),
+        "{text}"
+    );
+    site.shutdown().await;
+    service.shutdown().await;
+}
