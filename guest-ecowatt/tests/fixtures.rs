@@ -6,30 +6,13 @@
 use hellowatt_fixtures::{ECOWATT_SITE_ORIGIN, Scenario, load_scenarios};
 use hellowatt_guest_ecowatt::api;
 use hellowatt_guest_ecowatt::logging::NoLog;
-use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
-use hellowatt_snapshot::{Outcome, SyncRequest, diff_outcomes};
+use hellowatt_guest_kit::testing::{assert_scenarios, replay_problems};
 
 /// Runs one scenario; returns what is wrong with it, if anything.
 fn check(s: &Scenario) -> Vec<String> {
-    let mut t = Replayer::for_scenario(s, ECOWATT_SITE_ORIGIN);
-    let req = SyncRequest {
-        base_url: ECOWATT_SITE_ORIGIN.to_string(),
-        login: String::new(),
-        password_placeholder: hellowatt_guest_kit::testing::PLACEHOLDER.to_string(),
-        start: s.request.start,
-        end: s.request.end,
-        kinds: s.request.kinds.clone(),
-    };
-    let got = Outcome::from_result(api::sync(&mut t, &req, &mut NoLog));
-    let mut problems: Vec<String> = diff_outcomes(&s.golden, &got)
-        .into_iter()
-        .map(|d| d.to_string())
-        .collect();
-    problems.extend(t.unused_problem());
-    for refusal in &t.refusals {
-        problems.push(format!("replay refused: {refusal}"));
-    }
-    problems
+    replay_problems(s, ECOWATT_SITE_ORIGIN, |t, req| {
+        api::sync(t, req, &mut NoLog)
+    })
 }
 
 #[test]

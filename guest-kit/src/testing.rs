@@ -13,7 +13,7 @@
 use crate::transport::{Request, Response, Transport, denied};
 use hellowatt_browser::{Browser, LogIn, header_map, header_pairs};
 use hellowatt_fixtures::{Exchange, Replay, ReplayRequest, Scenario};
-use hellowatt_snapshot::SyncError;
+use hellowatt_snapshot::{Outcome, Snapshot, SyncError, SyncRequest, diff_outcomes};
 
 /// The password placeholder native tests give their guests (the host
 /// draws a random one per run).
@@ -161,6 +161,41 @@ impl Transport for Replayer {
             body: &req.body,
         })
     }
+}
+
+/// Replays one scenario through `sync` (a guest's flow, called natively as
+/// the component would be, with the scenario's window and kinds, the
+/// recorded origin as the base URL and [`PLACEHOLDER`]) and says what is
+/// wrong: each difference from the golden, recorded exchanges never asked,
+/// requests the cassette or the browser refused, and with
+/// `HELLOWATT_SHOW_GOT` set the whole outcome.
+pub fn replay_problems(
+    s: &Scenario,
+    origin: &str,
+    sync: impl FnOnce(&mut Replayer, &SyncRequest) -> Result<Snapshot, SyncError>,
+) -> Vec<String> {
+    let mut t = Replayer::for_scenario(s, origin);
+    let req = SyncRequest {
+        base_url: origin.to_string(),
+        login: s.request.login.clone(),
+        password_placeholder: PLACEHOLDER.to_string(),
+        start: s.request.start,
+        end: s.request.end,
+        kinds: s.request.kinds.clone(),
+    };
+    let got = Outcome::from_result(sync(&mut t, &req));
+    let mut problems: Vec<String> = diff_outcomes(&s.golden, &got)
+        .into_iter()
+        .map(|d| d.to_string())
+        .collect();
+    problems.extend(t.unused_problem());
+    for refusal in &t.refusals {
+        problems.push(format!("replay refused: {refusal}"));
+    }
+    if !problems.is_empty() && std::env::var_os("HELLOWATT_SHOW_GOT").is_some() {
+        problems.push(format!("got: {got:?}"));
+    }
+    problems
 }
 
 /// Checks every scenario with `check` (which lists what is wrong with

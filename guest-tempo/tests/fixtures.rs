@@ -6,14 +6,13 @@
 
 use hellowatt_fixtures::{Scenario, TEMPO_SITE_ORIGIN, load_scenarios};
 use hellowatt_guest_kit::Scraper;
-use hellowatt_guest_kit::testing::{Replayer, assert_scenarios};
+use hellowatt_guest_kit::testing::{assert_scenarios, replay_problems};
 use hellowatt_guest_tempo::api;
 use hellowatt_guest_tempo::logging::{Collect, Level};
 use hellowatt_guest_tempo::parse::{JOUR_TEMPO_MAX_BODY, TEMPO_LIGHT_MAX_BODY};
 use hellowatt_guest_tempo::transport::{self, Request, Response, TooLarge, Transport};
 use hellowatt_snapshot::{
-    DataKind, Date, Outcome, Snapshot, SyncError, SyncRequest, TempoColour, Unavailable,
-    diff_outcomes,
+    DataKind, Date, Snapshot, SyncError, SyncRequest, TempoColour, Unavailable,
 };
 
 /// The host passes no account to this guest (an empty login, a
@@ -31,33 +30,9 @@ fn request(base_url: &str, start: &str, end: &str, kinds: &[DataKind]) -> SyncRe
 
 /// Runs one scenario; returns what is wrong with it, if anything.
 fn check(s: &Scenario) -> Vec<String> {
-    let mut t = Replayer::new(s.exchanges.clone(), TEMPO_SITE_ORIGIN);
-    let req = SyncRequest {
-        base_url: TEMPO_SITE_ORIGIN.to_string(),
-        login: s.request.login.clone(),
-        password_placeholder: hellowatt_guest_kit::testing::PLACEHOLDER.to_string(),
-        start: s.request.start,
-        end: s.request.end,
-        kinds: s.request.kinds.clone(),
-    };
-    let mut log = Collect::default();
-    let got = Outcome::from_result(api::sync(&mut t, &req, &mut log));
-    let mut problems: Vec<String> = diff_outcomes(&s.golden, &got)
-        .into_iter()
-        .map(|d| d.to_string())
-        .collect();
-    // The cassette records exactly the flow: every exchange is asked for.
-    problems.extend(t.unused_problem());
-    for refusal in &t.refusals {
-        problems.push(format!("replay refused: {refusal}"));
-    }
-    if !problems.is_empty() && std::env::var_os("HELLOWATT_SHOW_GOT").is_some() {
-        problems.push(format!(
-            "got: {}",
-            serde_json::to_string(&got).unwrap_or_default()
-        ));
-    }
-    problems
+    replay_problems(s, TEMPO_SITE_ORIGIN, |t, req| {
+        api::sync(t, req, &mut Collect::default())
+    })
 }
 
 #[test]
