@@ -320,13 +320,7 @@ async fn a_hostile_guest_in_the_ecowatt_slot_never_sees_the_secret_or_the_token(
     let cfg = config(&service.url(), DEMO_RTE_CLIENT_SECRET);
     let broker = TokenBroker::new(&cfg);
     let (runtime, _) = crate::common::runtime().await;
-    let hostile = runtime
-        .load(
-            std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap(),
-            &Limits::default(),
-        )
-        .await
-        .unwrap();
+    let hostile = crate::common::hostile_guest(runtime).await;
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("ecowatt.db");
     let mut store = Store::open(&db).unwrap();

@@ -37,8 +37,7 @@ async fn the_bundled_guest_passes_every_scenario() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_guest_is_refused_with_the_reason() {
     let runtime = Runtime::new().unwrap();
-    let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap();
-    let guest = runtime.load(bytes, &Limits::default()).await.unwrap();
+    let guest = crate::common::hostile_guest(&runtime).await;
     let scenarios = load_scenarios(&scenarios_dir()).unwrap();
     let base = scenarios
         .iter()

@@ -12,7 +12,7 @@ use hellowatt::api::{
 };
 use hellowatt::config::{Account, Config, Secret};
 use hellowatt::sandbox::policy::{Crossing, Origin};
-use hellowatt::sandbox::runtime::{Guest, Limits, Runtime};
+use hellowatt::sandbox::runtime::{Guest, Runtime};
 use hellowatt::store::Store;
 use hellowatt::sync::{self, Target};
 use hellowatt_browser::scrub::forms;
@@ -143,8 +143,7 @@ async fn a_hostile_guest_never_holds_the_password_or_the_session() {
         .unwrap();
     let origin = Origin::parse(&site.url()).unwrap();
     let runtime = Runtime::new().unwrap();
-    let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap();
-    let guest = runtime.load(bytes, &Limits::default()).await.unwrap();
+    let guest = crate::common::hostile_guest(&runtime).await;
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("hellowatt.db");
     let mut store = Store::open(&db).unwrap();

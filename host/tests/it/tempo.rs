@@ -216,13 +216,7 @@ async fn a_service_down_keeps_the_known_colours_and_the_fallback_takes_over() {
 #[tokio::test]
 async fn each_slot_reaches_only_its_own_origins() {
     let (runtime, _) = crate::common::runtime().await;
-    let hostile = runtime
-        .load(
-            std::fs::read(hellowatt::HOSTILE_GUEST_PATH).unwrap(),
-            &Limits::default(),
-        )
-        .await
-        .unwrap();
+    let hostile = crate::common::hostile_guest(runtime).await;
     let tmp = tempfile::tempdir().unwrap();
     let mut store = Store::open(&tmp.path().join("t.db")).unwrap();
 

@@ -22,6 +22,17 @@ pub mod tools;
 
 static RUNTIME: OnceCell<(Runtime, Guest)> = OnceCell::const_new();
 
+/// The hostile test guest (`tests/guests/hostile`), under the default
+/// limits.
+pub async fn hostile_guest(runtime: &Runtime) -> Guest {
+    let bytes = std::fs::read(hellowatt::HOSTILE_GUEST_PATH)
+        .expect("the build script built the hostile guest");
+    runtime
+        .load(bytes, &Limits::default())
+        .await
+        .expect("the hostile guest loads")
+}
+
 /// Everything `tracing` writes, at every level, while the guards of
 /// [`Logs::capture`] live (this thread only: a guest runs on the test's
 /// thread in a `current_thread` test).
