@@ -17,12 +17,13 @@ use hellowatt_snapshot::{
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
-/// A snapshot checked and put in key order, duplicates merged.
-pub(super) struct Checked {
+/// A snapshot checked and put in key order, duplicates merged. The curve,
+/// by far the longest list, is borrowed from the snapshot, not copied.
+pub(super) struct Checked<'a> {
     pub(super) homes: Vec<Home>,
     pub(super) contracts: BTreeMap<String, Vec<Contract>>,
     pub(super) daily: Vec<DailyReading>,
-    pub(super) curve: Vec<CurvePoint>,
+    pub(super) curve: Vec<&'a CurvePoint>,
     pub(super) temperatures: Vec<Temperature>,
     pub(super) tempo: Vec<TempoDay>,
     pub(super) ecowatt: Vec<EcoWattDay>,
@@ -66,8 +67,31 @@ fn unique<K: Ord, T: PartialEq>(
     Ok(map.into_values().collect())
 }
 
-impl Checked {
-    pub(super) fn from_snapshot(s: &Snapshot) -> Result<Checked> {
+/// As [`unique`], sorting in place by `cmp` instead of keying a map: no
+/// key is built per item (the curve's thousands of points).
+fn unique_sorted<T: PartialEq>(
+    mut items: Vec<T>,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+    what: impl Fn(&T) -> String,
+) -> Result<Vec<T>> {
+    // Stable: of equal records, the first is kept, as `unique` keeps it.
+    items.sort_by(&cmp);
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
+        match out.last() {
+            Some(last) if cmp(last, &item).is_eq() => {
+                if *last != item {
+                    bail!("the snapshot has two different {}", what(&item));
+                }
+            }
+            _ => out.push(item),
+        }
+    }
+    Ok(out)
+}
+
+impl<'a> Checked<'a> {
+    pub(super) fn from_snapshot(s: &'a Snapshot) -> Result<Checked<'a>> {
         let mut homes = Vec::with_capacity(s.homes.len());
         for h in &s.homes {
             non_empty(&h.id, "a home")?;
@@ -166,9 +190,9 @@ impl Checked {
             }
             finite(p.kwh, || format!("kwh of the {}", what()))?;
         }
-        let curve = unique(
-            s.curve.iter().cloned(),
-            |p| (p.meter_id.clone(), p.start),
+        let curve = unique_sorted(
+            s.curve.iter().collect(),
+            |a, b| (a.meter_id.as_str(), a.start).cmp(&(b.meter_id.as_str(), b.start)),
             |p| format!("curve points of meter {:?} at {}", p.meter_id, p.start),
         )?;
 

@@ -78,13 +78,23 @@ impl Store {
                 )
             })?;
         }
-        for p in &checked.curve {
-            w.curve(p).with_context(|| {
-                format!(
-                    "storing the curve point of meter {:?} at {}",
-                    p.meter_id, p.start
-                )
+        // A meter's points are in key order: its stored points in their
+        // span are read in one range, not looked up one by one.
+        for points in checked.curve.chunk_by(|a, b| a.meter_id == b.meter_id) {
+            let stored = w.stored_curve(points).with_context(|| {
+                format!("reading the stored curve of meter {:?}", points[0].meter_id)
             })?;
+            let mut stored = stored.into_iter().peekable();
+            for p in points {
+                while stored.next_if(|s| s.start < p.start).is_some() {}
+                let old = stored.next_if(|s| s.start == p.start);
+                w.curve(p, old).with_context(|| {
+                    format!(
+                        "storing the curve point of meter {:?} at {}",
+                        p.meter_id, p.start
+                    )
+                })?;
+            }
         }
         for t in &checked.temperatures {
             w.temperature(t).with_context(|| {
@@ -164,6 +174,15 @@ struct Writer<'a> {
     /// Homes and meters known to exist in this transaction.
     homes: HashSet<String>,
     meters: HashSet<String>,
+}
+
+/// A curve point as stored.
+struct StoredPoint {
+    start: i64,
+    date: String,
+    minutes: u16,
+    kwh: Option<f64>,
+    updated_run: i64,
 }
 
 /// What happened to one record.
@@ -492,22 +511,44 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn curve(&mut self, p: &CurvePoint) -> Result<()> {
-        self.require_meter(&p.meter_id)?;
-        let date = day(p.date);
-        let old: Option<(String, u16, Option<f64>, i64)> = self
-            .conn
+    /// The stored points of `points`' meter from its first start to its
+    /// last, in key order (`points` is one meter's, in key order).
+    fn stored_curve(&mut self, points: &[&CurvePoint]) -> Result<Vec<StoredPoint>> {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            return Ok(Vec::new());
+        };
+        self.require_meter(&first.meter_id)?;
+        self.conn
             .prepare_cached(
-                "SELECT date, minutes, kwh, updated_run FROM curve_points \
-                 WHERE meter_id = ?1 AND start_utc = ?2",
+                "SELECT start_utc, date, minutes, kwh, updated_run FROM curve_points \
+                 WHERE meter_id = ?1 AND start_utc BETWEEN ?2 AND ?3 ORDER BY start_utc",
             )
-            .context("preparing the curve query")?
-            .query_row(params![p.meter_id, p.start], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            .context("preparing the curve range query")?
+            .query_map(params![first.meter_id, first.start, last.start], |r| {
+                Ok(StoredPoint {
+                    start: r.get(0)?,
+                    date: r.get(1)?,
+                    minutes: r.get(2)?,
+                    kwh: r.get(3)?,
+                    updated_run: r.get(4)?,
+                })
             })
-            .optional()
-            .context("reading the stored curve point")?;
-        let Some((old_date, old_minutes, old_kwh, old_updated_run)) = old else {
+            .context("reading the stored curve points")?
+            .collect::<rusqlite::Result<_>>()
+            .context("reading a stored curve point")
+    }
+
+    /// Stores `p`, whose stored point (same meter and start) is `old`.
+    fn curve(&mut self, p: &CurvePoint, old: Option<StoredPoint>) -> Result<()> {
+        let date = day(p.date);
+        let Some(StoredPoint {
+            date: old_date,
+            minutes: old_minutes,
+            kwh: old_kwh,
+            updated_run: old_updated_run,
+            ..
+        }) = old
+        else {
             self.conn
                 .prepare_cached(
                     "INSERT INTO curve_points (meter_id, start_utc, date, minutes, kwh, \
@@ -1006,6 +1047,43 @@ mod tests {
                 revs[0].old_updated_run
             ),
             (400, run2, run)
+        );
+    }
+
+    /// A later snapshot's points meet the stored ones by start, whatever
+    /// the overlap: a stored point it lacks is left alone, one before or
+    /// after the stored span is new, and the snapshot's order does not
+    /// matter (the stored span is read in one range).
+    #[test]
+    fn curve_points_meet_the_stored_ones_by_start() {
+        let (mut store, run) = store();
+        let mut first = sample();
+        first.curve.remove(1); // stored: 0 and 2 (2 without a value)
+        store.ingest(run, ACCOUNT, &first, 200).unwrap();
+        let run2 = next_run(&mut store, 300);
+        let mut s = sample();
+        let mut before = s.curve[0].clone();
+        before.start -= 1800;
+        before.date = d("2026-01-04");
+        before.kwh = Some(1.0);
+        let mut after = s.curve[2].clone();
+        after.start += 1800;
+        after.kwh = Some(2.0);
+        s.curve[2].kwh = Some(0.125);
+        s.curve.remove(0); // the stored point 0 is not in this snapshot
+        s.curve.extend([after, before]); // out of order
+        let stats = store.ingest(run2, ACCOUNT, &s, 400).unwrap();
+        // Inserted: the point 1 and the two around; updated: 2 (a gap filled).
+        assert_eq!(
+            (stats.inserted, stats.updated, stats.revisions),
+            (3, 1, 0),
+            "{stats:?}"
+        );
+        let points = store.curve(PDL, d("2026-01-04"), d("2026-01-05")).unwrap();
+        let kwh: Vec<Option<f64>> = points.iter().map(|p| p.kwh).collect();
+        assert_eq!(
+            kwh,
+            [Some(1.0), Some(0.25), Some(0.5), Some(0.125), Some(2.0)]
         );
     }
 
