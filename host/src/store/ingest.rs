@@ -85,16 +85,25 @@ impl Store {
                 format!("reading the stored curve of meter {:?}", points[0].meter_id)
             })?;
             let mut stored = stored.into_iter().peekable();
+            let mut new: Vec<&CurvePoint> = Vec::new();
             for p in points {
                 while stored.next_if(|s| s.start < p.start).is_some() {}
-                let old = stored.next_if(|s| s.start == p.start);
-                w.curve(p, old).with_context(|| {
-                    format!(
-                        "storing the curve point of meter {:?} at {}",
-                        p.meter_id, p.start
-                    )
-                })?;
+                match stored.next_if(|s| s.start == p.start) {
+                    None => new.push(p),
+                    Some(old) => w.curve(p, old).with_context(|| {
+                        format!(
+                            "storing the curve point of meter {:?} at {}",
+                            p.meter_id, p.start
+                        )
+                    })?,
+                }
             }
+            w.new_curve_points(&new).with_context(|| {
+                format!(
+                    "storing the new curve points of meter {:?}",
+                    points[0].meter_id
+                )
+            })?;
         }
         for t in &checked.temperatures {
             w.temperature(t).with_context(|| {
@@ -174,6 +183,37 @@ struct Writer<'a> {
     /// Homes and meters known to exist in this transaction.
     homes: HashSet<String>,
     meters: HashSet<String>,
+}
+
+/// New curve points inserted by one statement.
+const CURVE_BATCH: usize = 48;
+
+/// `INSERT` of [`CURVE_BATCH`] curve points, six values each (the run is
+/// both the first and the updating one).
+fn curve_batch_insert() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let rows: Vec<String> = (0..CURVE_BATCH)
+            .map(|i| {
+                let n = i * 6;
+                format!(
+                    "(?{}, ?{}, ?{}, ?{}, ?{}, ?{}, ?{})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 6
+                )
+            })
+            .collect();
+        format!(
+            "INSERT INTO curve_points (meter_id, start_utc, date, minutes, kwh, first_run, \
+             updated_run) VALUES {}",
+            rows.join(", ")
+        )
+    })
 }
 
 /// A curve point as stored.
@@ -538,17 +578,31 @@ impl Writer<'_> {
             .context("reading a stored curve point")
     }
 
-    /// Stores `p`, whose stored point (same meter and start) is `old`.
-    fn curve(&mut self, p: &CurvePoint, old: Option<StoredPoint>) -> Result<()> {
-        let date = day(p.date);
-        let Some(StoredPoint {
-            date: old_date,
-            minutes: old_minutes,
-            kwh: old_kwh,
-            updated_run: old_updated_run,
-            ..
-        }) = old
-        else {
+    /// Inserts points none of which is stored: [`CURVE_BATCH`] rows per
+    /// statement (a backfill's points are nearly all new), the rest one by
+    /// one.
+    fn new_curve_points(&mut self, points: &[&CurvePoint]) -> Result<()> {
+        let mut batches = points.chunks_exact(CURVE_BATCH);
+        for batch in &mut batches {
+            let dates: Vec<String> = batch.iter().map(|p| day(p.date)).collect();
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(CURVE_BATCH * 6);
+            for (p, date) in batch.iter().zip(&dates) {
+                values.extend([
+                    &p.meter_id as &dyn rusqlite::ToSql,
+                    &p.start,
+                    date,
+                    &p.minutes,
+                    &p.kwh,
+                    &self.run,
+                ]);
+            }
+            self.conn
+                .prepare_cached(curve_batch_insert())
+                .context("preparing the curve batch insert")?
+                .execute(values.as_slice())
+                .context("inserting curve points")?;
+        }
+        for p in batches.remainder() {
             self.conn
                 .prepare_cached(
                     "INSERT INTO curve_points (meter_id, start_utc, date, minutes, kwh, \
@@ -556,12 +610,29 @@ impl Writer<'_> {
                 )
                 .context("preparing the curve insert")?
                 .execute(params![
-                    p.meter_id, p.start, date, p.minutes, p.kwh, self.run
+                    p.meter_id,
+                    p.start,
+                    day(p.date),
+                    p.minutes,
+                    p.kwh,
+                    self.run
                 ])
                 .context("inserting the curve point")?;
-            self.count(Change::Inserted);
-            return Ok(());
-        };
+        }
+        self.stats.inserted += points.len() as u64;
+        Ok(())
+    }
+
+    /// Stores `p` over its stored point (same meter and start) `old`.
+    fn curve(&mut self, p: &CurvePoint, old: StoredPoint) -> Result<()> {
+        let date = day(p.date);
+        let StoredPoint {
+            date: old_date,
+            minutes: old_minutes,
+            kwh: old_kwh,
+            updated_run: old_updated_run,
+            ..
+        } = old;
         let same = old_date == date && old_minutes == p.minutes && old_kwh == p.kwh;
         if same || (p.kwh.is_none() && old_kwh.is_some()) {
             self.count(Change::Unchanged);
