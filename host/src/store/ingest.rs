@@ -1121,6 +1121,28 @@ mod tests {
         );
     }
 
+    /// Points inserted many to a statement are stored as given, each in
+    /// its place (two full batches and a remainder, values and gaps).
+    #[test]
+    fn many_new_curve_points_are_stored_as_given() {
+        let (mut store, run) = store();
+        let mut s = sample();
+        let start = d("2026-01-06").paris_midnight_utc();
+        s.curve = (0..(2 * CURVE_BATCH + 5) as i64)
+            .map(|i| CurvePoint {
+                meter_id: PDL.into(),
+                start: start + i * 600,
+                date: Date::paris_day_of(start + i * 600),
+                minutes: 10,
+                kwh: (i % 7 != 3).then_some(i as f64 / 8.0),
+            })
+            .collect();
+        let stats = store.ingest(run, ACCOUNT, &s, 200).unwrap();
+        assert!(stats.inserted >= s.curve.len() as u64, "{stats:?}");
+        let stored = store.curve(PDL, d("2026-01-06"), d("2026-01-07")).unwrap();
+        assert_eq!(stored, s.curve);
+    }
+
     /// A later snapshot's points meet the stored ones by start, whatever
     /// the overlap: a stored point it lacks is left alone, one before or
     /// after the stored span is new, and the snapshot's order does not
