@@ -808,6 +808,21 @@ pub fn startup_report(shared: &Shared, schedulers: &[(Account, Scheduler, bool)]
                 .join(", ")
         );
     }
+    // Slots that are off say how to turn them on.
+    let _ = match (&shared.config.ecowatt, &shared.ecowatt) {
+        (Some(e), Some(guests)) => {
+            let g = guests.active();
+            writeln!(
+                out,
+                "EcoWatt: guest {} {}, RTE at {}, every {} minutes",
+                g.info.name,
+                g.info.version,
+                e.origin.url(),
+                e.every.as_secs() / 60
+            )
+        }
+        _ => writeln!(out, "{}", crate::cli::status::ECOWATT_OFF),
+    };
     out
 }
 
