@@ -279,6 +279,14 @@ pub struct EcowattConfig {
     pub every: Duration,
 }
 
+/// What `status` and the service's start say when EcoWatt is off: how to
+/// turn it on.
+pub const ECOWATT_OFF: &str = "EcoWatt is off: no RTE credentials are configured. To see RTE's \
+     EcoWatt signals (the grid's stress level, today and the next three days, hour by hour), \
+     create an application with the EcoWatt v5 API on RTE's data portal (data.rte-france.com, a \
+     free account), then set rte_client_id and rte_client_secret_file (or \
+     HELLOWATT_RTE_CLIENT_ID and HELLOWATT_RTE_CLIENT_SECRET) and restart the service.";
+
 /// RTE's API portal.
 pub const DEFAULT_ECOWATT_URL: &str = "https://digital.iservices.rte-france.com";
 

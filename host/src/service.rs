@@ -821,7 +821,7 @@ pub fn startup_report(shared: &Shared, schedulers: &[(Account, Scheduler, bool)]
                 e.every.as_secs() / 60
             )
         }
-        _ => writeln!(out, "{}", crate::cli::status::ECOWATT_OFF),
+        _ => writeln!(out, "{}", crate::config::ECOWATT_OFF),
     };
     out
 }

@@ -87,7 +87,7 @@ pub fn report(store: &Store, config: &Config, runs: usize, now: i64) -> Result<S
 
     section(&mut out, "EcoWatt");
     match &config.ecowatt {
-        None => line(&mut out, ECOWATT_OFF),
+        None => line(&mut out, crate::config::ECOWATT_OFF),
         Some(e) => {
             line(
                 &mut out,
@@ -179,13 +179,6 @@ pub fn api_door(config: &Config) -> String {
     sentence.push('.');
     sentence
 }
-
-/// What `status` says when EcoWatt is off: how to turn it on.
-pub const ECOWATT_OFF: &str = "EcoWatt is off: no RTE credentials are configured. To see RTE's \
-     EcoWatt signals (the grid's stress level, today and the next three days, hour by hour), \
-     create an application with the EcoWatt v5 API on RTE's data portal (data.rte-france.com, a \
-     free account), then set rte_client_id and rte_client_secret_file (or \
-     HELLOWATT_RTE_CLIENT_ID and HELLOWATT_RTE_CLIENT_SECRET) and restart the service.";
 
 /// An EcoWatt level in words: 0 to 3 for an hour, 1 to 3 for a day.
 pub fn ecowatt_level(level: u8) -> &'static str {

@@ -295,10 +295,7 @@ async fn refusals_changes_and_unpublished_days_keep_what_is_stored_and_say_why()
     // Off: how to turn it on.
     whole.ecowatt = None;
     let report = hellowatt::cli::status::report(&store, &whole, 1, now).unwrap();
-    assert!(
-        report.contains(hellowatt::cli::status::ECOWATT_OFF),
-        "{report}"
-    );
+    assert!(report.contains(hellowatt::config::ECOWATT_OFF), "{report}");
     assert!(report.contains("rte_client_id and rte_client_secret_file"));
     service.shutdown().await;
 }
