@@ -45,8 +45,8 @@ pub enum RegistryCommand {
     /// Validate FILE.wasm (signature, contract, every fixture scenario and
     /// those of FILE.fixtures/), copy it into its slot's guest folder and
     /// make it the active guest of that slot (the slot is the name the
-    /// guest gives itself: hellowatt or tempo). A running service picks it
-    /// up within seconds.
+    /// guest gives itself: hellowatt, tempo or ecowatt). A running service
+    /// picks it up within seconds.
     Install { file: PathBuf },
     /// The active guest (name, version, sha256), the previous one, and the
     /// refused ones with their reasons.
@@ -57,7 +57,7 @@ pub enum RegistryCommand {
     },
     /// Make the previous guest (the last-known-good) of a slot active again.
     Rollback {
-        /// The slot: hellowatt (the default) or tempo.
+        /// The slot: hellowatt (the default), tempo or ecowatt.
         #[arg(default_value = "hellowatt")]
         slot: String,
     },

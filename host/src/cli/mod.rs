@@ -188,7 +188,8 @@ enum GuestCommand {
     },
     /// Replay every recorded scenario through FILE.wasm (no network) and
     /// compare with the golden snapshots. Exit code 0 only if all pass.
-    /// The scenarios are those of the guest's slot (hellowatt or tempo).
+    /// The scenarios are those of the guest's slot (hellowatt, tempo or
+    /// ecowatt).
     Check {
         file: PathBuf,
         /// The guest's own scenarios: a folder of scenario folders (or one
