@@ -179,31 +179,29 @@ pub async fn run(
     if let Some(t) = &tempo_run {
         let _ = writeln!(
             out,
-            "Tempo guest {} {}, service {}: {} requests, {} rows written{}",
-            tempo_guest.info.name,
-            tempo_guest.info.version,
-            tempo.primary.url(),
-            t.traffic.requests,
-            t.stats.inserted + t.stats.updated,
-            t.failure
-                .as_ref()
-                .map(|f| format!(", failed ({}): {f}", f.kind()))
-                .unwrap_or_default()
+            "{}",
+            slot_run_line(
+                "Tempo",
+                &tempo_guest,
+                &tempo.primary.url(),
+                "",
+                "requests",
+                t
+            )
         );
     }
     let _ = match &ecowatt_run {
         crate::sync::ecowatt::Ran::Guest(e) => writeln!(
             out,
-            "EcoWatt guest {} {}, service {} (the host's RTE token): {} request(s), {} rows written{}",
-            ecowatt_guest.info.name,
-            ecowatt_guest.info.version,
-            ecowatt.origin.url(),
-            e.traffic.requests,
-            e.stats.inserted + e.stats.updated,
-            e.failure
-                .as_ref()
-                .map(|f| format!(", failed ({}): {f}", f.kind()))
-                .unwrap_or_default()
+            "{}",
+            slot_run_line(
+                "EcoWatt",
+                &ecowatt_guest,
+                &ecowatt.origin.url(),
+                " (the host's RTE token)",
+                "request(s)",
+                e
+            )
         ),
         crate::sync::ecowatt::Ran::NoToken { error, .. } => {
             writeln!(out, "EcoWatt: no token from RTE: {error}")
@@ -265,6 +263,28 @@ pub async fn serve(
     tempo_server.shutdown().await;
     ecowatt_server.shutdown().await;
     result
+}
+
+/// One line for a slot guest's run: the guest, its service, what it did.
+fn slot_run_line(
+    slot: &str,
+    guest: &Guest,
+    service: &str,
+    note: &str,
+    requests: &str,
+    run: &RunSummary,
+) -> String {
+    format!(
+        "{slot} guest {} {}, service {service}{note}: {} {requests}, {} rows written{}",
+        guest.info.name,
+        guest.info.version,
+        run.traffic.requests,
+        run.stats.inserted + run.stats.updated,
+        run.failure
+            .as_ref()
+            .map(|f| format!(", failed ({}): {f}", f.kind()))
+            .unwrap_or_default()
+    )
 }
 
 fn fmt(v: Option<f64>, unit: &str) -> String {

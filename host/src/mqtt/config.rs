@@ -199,11 +199,6 @@ impl MqttConfig {
         format!("{}/tempo/outlook", self.prefix)
     }
 
-    /// `<discovery_prefix>/sensor/hellowatt-tempo/<key>/config`.
-    pub fn tempo_config_topic(&self, key: &str) -> String {
-        self.node_config_topic(TEMPO_NODE, key)
-    }
-
     /// `<prefix>/ecowatt/signal`.
     pub fn ecowatt_state_topic(&self) -> String {
         format!("{}/ecowatt/signal", self.prefix)
