@@ -773,7 +773,11 @@ impl Shared {
 
     async fn pace(&self) {
         let mut slot = self.next_slot.lock().await;
-        if let Some(at) = *slot {
+        // Only a slot still ahead is slept for: tokio's timer rounds a
+        // deadline up to its next millisecond tick, so sleeping until an
+        // instant already past (no pacing, or a slow guest) would still
+        // wait up to a millisecond per request.
+        if let Some(at) = slot.filter(|at| *at > Instant::now()) {
             tokio::time::sleep_until(at.into()).await;
         }
         *slot = Some(Instant::now() + self.limits.pacing);
@@ -1142,5 +1146,39 @@ mod tests {
         assert!(s.admit("GET", &ok).is_ok());
         assert!(s.admit("POST", &login).is_ok());
         assert!(s.admit("GET", &ok).unwrap_err().contains("cap of 2"));
+    }
+
+    /// With the clock paused, any sleep moves it (tokio jumps to the
+    /// deadline): no pacing must not sleep at all, since a sleep until an
+    /// instant already past still waits for the timer's next millisecond.
+    #[tokio::test(start_paused = true)]
+    async fn pacing_sleeps_only_for_a_slot_still_ahead() {
+        let paced = |pacing| {
+            PolicyHooks::new(
+                Origin::parse(DEFAULT_SITE).unwrap(),
+                HttpLimits {
+                    pacing,
+                    ..HttpLimits::default()
+                },
+                Backend::Network,
+                Arc::new(Redactor::default()),
+            )
+        };
+        let unpaced = paced(Duration::ZERO);
+        let start = tokio::time::Instant::now();
+        for _ in 0..5 {
+            unpaced.shared.pace().await;
+        }
+        assert_eq!(tokio::time::Instant::now(), start, "no pacing, no sleep");
+
+        let half_second = paced(Duration::from_millis(500));
+        half_second.shared.pace().await;
+        assert_eq!(
+            tokio::time::Instant::now(),
+            start,
+            "the first request waits for none"
+        );
+        half_second.shared.pace().await;
+        assert!(tokio::time::Instant::now() - start >= Duration::from_millis(499));
     }
 }
