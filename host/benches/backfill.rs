@@ -20,6 +20,7 @@ use common::{quick, result};
 use hellowatt::store::Store;
 use hellowatt::sync;
 use hellowatt_snapshot::DataKind;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One backfill's figures.
@@ -67,16 +68,20 @@ fn main() {
                     let mut store = Store::open(&db).expect("the store");
                     let (cpu0, site0) = (common::process_cpu(), site.cpu());
                     let started = Instant::now();
-                    let summary = rt
-                        .block_on(sync::run_windows(
+                    let (runtime, guest, asked) =
+                        (Arc::clone(&runtime), guest.clone(), windows.clone());
+                    let summary = common::on_worker(&rt, async move {
+                        sync::run_windows(
                             &runtime,
                             &guest,
                             &mut store,
                             &config,
                             &config.accounts[0],
-                            &windows,
-                        ))
-                        .expect("the backfill runs");
+                            &asked,
+                        )
+                        .await
+                    })
+                    .expect("the backfill runs");
                     let wall = started.elapsed();
                     let (cpu1, site1) = (common::process_cpu(), site.cpu());
                     assert!(summary.failure.is_none(), "{:?}", summary.failure);

@@ -49,7 +49,7 @@ fn main() {
 fn sync_call(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
-    runtime: &Runtime,
+    runtime: &Arc<Runtime>,
     guest: &Guest,
     before: Option<&Guest>,
 ) {
@@ -58,22 +58,13 @@ fn sync_call(
         rt.block_on(common::record_cassette(runtime, guest, &site.url))
     };
     // Both sides return the same records from the same bytes.
-    let (wasm, guest_time) = rt.block_on(common::replay_wasm_timed(
-        runtime,
-        guest,
-        &cassette,
-        cassette.replay(),
-        true,
-    ));
+    let cassette = Arc::new(cassette);
+    let (wasm, guest_time) =
+        common::replay_wasm_timed(rt, runtime, guest, &cassette, cassette.replay(), true);
     let native = common::replay_native(&cassette, cassette.replay());
     assert_eq!(wasm, native, "the component and the native build disagree");
     if let Some(before) = before {
-        let old = rt.block_on(common::replay_wasm(
-            runtime,
-            before,
-            &cassette,
-            cassette.replay(),
-        ));
+        let old = common::replay_wasm(rt, runtime, before, &cassette, cassette.replay());
         assert_eq!(old, wasm, "the earlier guest returns other records");
         value_way_only(true);
         let old_native = common::replay_native(&cassette, cassette.replay());
@@ -129,14 +120,14 @@ fn sync_call_runs(
     g: &mut BenchmarkGroup<'_, WallTime>,
     suffix: &str,
     rt: &tokio::runtime::Runtime,
-    runtime: &Runtime,
+    runtime: &Arc<Runtime>,
     guest: &Guest,
-    cassette: &Cassette,
+    cassette: &Arc<Cassette>,
 ) {
     g.bench_function(format!("wasm{suffix}"), |b| {
         b.iter_batched(
             || cassette.replay(),
-            |replay| rt.block_on(common::replay_wasm(runtime, guest, cassette, replay)),
+            |replay| common::replay_wasm(rt, runtime, guest, cassette, replay),
             BatchSize::PerIteration,
         )
     });
@@ -151,14 +142,8 @@ fn sync_call_runs(
         b.iter_custom(|iters| {
             (0..iters)
                 .map(|_| {
-                    rt.block_on(common::replay_wasm_timed(
-                        runtime,
-                        guest,
-                        cassette,
-                        cassette.replay(),
-                        true,
-                    ))
-                    .1
+                    common::replay_wasm_timed(rt, runtime, guest, cassette, cassette.replay(), true)
+                        .1
                 })
                 .sum()
         })

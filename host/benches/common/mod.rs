@@ -25,6 +25,7 @@ use hellowatt_guest::session::Session;
 use hellowatt_guest_kit::testing::Replayer;
 use hellowatt_sim::{self as sim, SimMode};
 use hellowatt_snapshot::{DataKind, Date, Snapshot};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -131,6 +132,17 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("a tokio runtime")
+}
+
+/// Runs `work` on one of `rt`'s workers, as the service runs a sync (a
+/// task of the multi-thread runtime), not on the calling thread: from a
+/// worker, the request futures wasi-http spawns run on the same thread,
+/// while from `block_on` each one is handed to a worker and back.
+pub fn on_worker<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    work: impl Future<Output = T> + Send + 'static,
+) -> T {
+    rt.block_on(rt.spawn(work)).expect("the benchmark's task")
 }
 
 /// The simulated site (demo account) on a thread of its own, with its own
@@ -341,22 +353,36 @@ pub async fn record_cassette(runtime: &Runtime, guest: &Guest, url: &str) -> Cas
 }
 
 /// Replays the cassette's calls through the component, inside the HTTP
-/// policy (as `guest check` does): one instance, one `sync` per call.
-pub async fn replay_wasm(
-    runtime: &Runtime,
+/// policy (as `guest check` does): one instance, one `sync` per call, on
+/// one of `rt`'s workers (see [`on_worker`]).
+pub fn replay_wasm(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
     guest: &Guest,
-    cassette: &Cassette,
+    cassette: &Arc<Cassette>,
     replay: Replay,
 ) -> Vec<Snapshot> {
-    replay_wasm_timed(runtime, guest, cassette, replay, false)
-        .await
-        .0
+    replay_wasm_timed(rt, runtime, guest, cassette, replay, false).0
 }
 
 /// [`replay_wasm`], and with `time_guest` the time spent in the guest's
 /// own code (`GuestRun::guest_time`: without the host's imports, the
 /// cassette lookups and the lifting of the snapshots into the host).
-pub async fn replay_wasm_timed(
+pub fn replay_wasm_timed(
+    rt: &tokio::runtime::Runtime,
+    runtime: &Arc<Runtime>,
+    guest: &Guest,
+    cassette: &Arc<Cassette>,
+    replay: Replay,
+    time_guest: bool,
+) -> (Vec<Snapshot>, Duration) {
+    let (runtime, guest, cassette) = (Arc::clone(runtime), guest.clone(), Arc::clone(cassette));
+    on_worker(rt, async move {
+        replay_on_this_thread(&runtime, &guest, &cassette, replay, time_guest).await
+    })
+}
+
+async fn replay_on_this_thread(
     runtime: &Runtime,
     guest: &Guest,
     cassette: &Cassette,
